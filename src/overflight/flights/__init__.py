@@ -1,0 +1,1 @@
+"""flights stage."""
