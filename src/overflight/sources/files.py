@@ -1,0 +1,236 @@
+"""Read frame captures from files (or standard input) as :class:`FrameBatch` batches.
+
+Formats are detected from the content: Beast binary (first byte ``0x1a``), otherwise text lines
+(AVR, bare hex, CSV, JSON lines: see :mod:`.text`); gzip is opened transparently. Malformed lines
+and frames are counted in :attr:`FrameReader.stats` with a reason and skipped, never raised.
+
+Times (``FrameBatch.time_s``, UTC epoch seconds):
+
+* text with a time column: that time;
+* Beast recorded by ``overflight record``: from its time records, continued by the 12 MHz counter;
+* Beast or AVR with only a counter: seconds since the first frame, continued by the counter
+  (``stats.absolute_time`` is False), or anchored at ``start_time_s`` when given.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import numpy as np
+
+from overflight.frames import FRAME_WIDTH_BYTES, FrameBatch
+from overflight.sources.beast import ESCAPE, BeastParser, BeastStats, signal_byte_to_dbfs
+from overflight.sources.clock import TickClock
+from overflight.sources.text import parse_text_line
+
+__all__ = ["FORMATS", "FrameReader", "ReadStats", "detect_format", "open_binary", "read_batches"]
+
+FORMATS = ("beast", "avr", "hex", "csv", "jsonl", "text")
+"""Values of ``fmt``; the text formats share one line parser (``"text"`` = any of them)."""
+
+_READ_SIZE = 1 << 20
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """What a reader saw: frames yielded, lines/frames skipped by reason, Beast counters."""
+
+    format: str = "unknown"
+    frames: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    beast: BeastStats = field(default_factory=BeastStats)
+    absolute_time: bool = False
+
+    @property
+    def malformed(self) -> int:
+        """Lines or frames skipped as bad (headers and empty lines excluded)."""
+        text_bad = sum(v for k, v in self.skipped.items() if k not in ("empty", "header"))
+        return text_bad + self.beast.errors
+
+
+def open_binary(path: str | Path) -> BinaryIO:
+    """Open ``path`` for binary reading (``"-"`` = standard input), un-gzipping if needed."""
+    raw: Any = sys.stdin.buffer if str(path) == "-" else open(path, "rb")  # noqa: SIM115
+    buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
+    if buffered.peek(2)[:2] == b"\x1f\x8b":
+        return cast(BinaryIO, gzip.GzipFile(fileobj=buffered, mode="rb"))
+    return cast(BinaryIO, buffered)
+
+
+def detect_format(head: bytes) -> str:
+    """Guess the format from the first bytes of a (decompressed) capture."""
+    s = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not s:
+        return "text"
+    if s[0] == ESCAPE:
+        return "beast"
+    first = s.split(b"\n", 1)[0].strip()
+    if first[:1] in (b"*", b":", b"@", b"%", b"<"):
+        return "avr"
+    if first[:1] == b"{":
+        return "jsonl"
+    if b"," in first or b";" in first:
+        return "csv"
+    # Binary that is not Beast-aligned at byte 0 still is Beast if 0x1a starts many records.
+    if head.count(bytes([ESCAPE])) > 4 and sum(c < 9 or c > 126 for c in head[:256]) > 16:
+        return "beast"
+    return "hex"
+
+
+class FrameReader(Iterator[FrameBatch]):
+    """Iterator of frame batches from one file; :attr:`stats` fills as it goes."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        batch_size: int = 65536,
+        fmt: str | None = None,
+        receiver: int = 0,
+        start_time_s: float | None = None,
+    ) -> None:
+        if fmt is not None and fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+        self.path = path
+        self.batch_size = max(1, batch_size)
+        self.fmt = fmt
+        self.receiver = receiver
+        self.start_time_s = start_time_s
+        self.stats = ReadStats()
+        self._it: Iterator[FrameBatch] | None = None
+
+    def __iter__(self) -> FrameReader:
+        return self
+
+    def __next__(self) -> FrameBatch:
+        if self._it is None:
+            self._it = self._generate()
+        return next(self._it)
+
+    def _generate(self) -> Iterator[FrameBatch]:
+        with open_binary(self.path) as f:
+            head = f.peek(4096)[:4096] if hasattr(f, "peek") else b""
+            fmt = self.fmt or detect_format(head)
+            self.stats.format = fmt
+            if fmt == "beast":
+                yield from self._beast(f)
+            else:
+                yield from self._text(f)
+
+    def _split(self, batch: FrameBatch) -> Iterator[FrameBatch]:
+        for s in range(0, len(batch), self.batch_size):
+            part = batch if len(batch) <= self.batch_size else batch.take(
+                np.arange(s, min(s + self.batch_size, len(batch)))
+            )
+            self.stats.frames += len(part)
+            yield part
+
+    def _beast(self, f: BinaryIO) -> Iterator[FrameBatch]:
+        parser = BeastParser(self.receiver)
+        parser.stats = self.stats.beast
+        clocks: dict[int, TickClock] = {}
+        pending: list[FrameBatch] = []
+        n_pending = 0
+        while True:
+            data = f.read(_READ_SIZE)
+            chunk = parser.feed(data, final=not data)
+            fb = chunk.frames
+            if len(fb):
+                if np.isfinite(chunk.record_time_s).any():
+                    self.stats.absolute_time = True
+                times = np.empty(len(fb))
+                for r in np.unique(fb.receiver).tolist():
+                    sel = fb.receiver == r
+                    clk = clocks.get(r)
+                    if clk is None:
+                        clk = clocks[r] = TickClock(start_time_s=self.start_time_s or 0.0)
+                    times[sel] = clk.times(fb.ticks[sel], known_time_s=chunk.record_time_s[sel])
+                fb = FrameBatch(
+                    fb.data, fb.length_bytes, times, fb.receiver, fb.signal_dbfs, fb.ticks
+                )
+                pending.append(fb)
+                n_pending += len(fb)
+            if n_pending >= self.batch_size or (not data and n_pending):
+                yield from self._split(FrameBatch.concat(pending))
+                pending, n_pending = [], 0
+            if not data:
+                break
+        if self.start_time_s is not None:
+            self.stats.absolute_time = True
+
+    def _text(self, f: BinaryIO) -> Iterator[FrameBatch]:
+        frames: list[bytes] = []
+        times: list[float] = []
+        ticks: list[int] = []
+        sigs: list[int] = []
+        skipped = self.stats.skipped
+        clock = TickClock(start_time_s=self.start_time_s or 0.0)
+        for line in f:
+            r = parse_text_line(line)
+            if isinstance(r, str):
+                skipped[r] += 1
+                continue
+            frames.append(r[0])
+            times.append(r[1])
+            ticks.append(r[2])
+            sigs.append(r[3])
+            if len(frames) >= self.batch_size:
+                yield from self._split(self._text_batch(frames, times, ticks, sigs, clock))
+                frames, times, ticks, sigs = [], [], [], []
+        if frames:
+            yield from self._split(self._text_batch(frames, times, ticks, sigs, clock))
+
+    def _text_batch(
+        self, frames: list[bytes], times: list[float], ticks: list[int], sigs: list[int],
+        clock: TickClock,
+    ) -> FrameBatch:
+        n = len(frames)
+        lengths = np.fromiter((len(x) for x in frames), np.uint8, n)
+        data = np.frombuffer(
+            b"".join(x.ljust(FRAME_WIDTH_BYTES, b"\0") for x in frames), np.uint8
+        ).reshape(n, FRAME_WIDTH_BYTES)
+        t = np.asarray(times, np.float64)
+        tk = np.asarray(ticks, np.uint64)
+        if np.isfinite(t).any():
+            self.stats.absolute_time = True
+        has_ticks = (tk != 0) & ~np.isfinite(t)
+        if has_ticks.any():
+            t[has_ticks] = clock.times(tk[has_ticks])
+            if self.start_time_s is not None:
+                self.stats.absolute_time = True
+        return FrameBatch.from_columns(
+            data.copy(), lengths, time_s=t, receiver=self.receiver,
+            signal_dbfs=signal_byte_to_dbfs(np.asarray(sigs, np.uint8)), ticks=tk,
+        )
+
+
+def read_batches(
+    path: str | Path,
+    *,
+    batch_size: int = 65536,
+    fmt: str | None = None,
+    receiver: int = 0,
+    start_time_s: float | None = None,
+) -> FrameReader:
+    """Frame batches from a capture file (``"-"`` = standard input), format auto-detected.
+
+    Args:
+        path: file path or ``"-"``; gzip is detected from the content.
+        batch_size: most frames per yielded batch.
+        fmt: force a format (one of :data:`FORMATS`) instead of detecting it.
+        receiver: receiver id for frames that carry none.
+        start_time_s: UTC seconds of the first frame for captures with only a relative counter.
+
+    Returns:
+        An iterator of batches whose ``stats`` (:class:`ReadStats`) counts frames and skipped input.
+    """
+    return FrameReader(
+        path, batch_size=batch_size, fmt=fmt, receiver=receiver, start_time_s=start_time_s
+    )

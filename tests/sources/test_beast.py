@@ -1,0 +1,158 @@
+"""Beast binary: real capture, byte-identical round trips, escapes, extensions, fuzzing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyModeS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from overflight.frames import FrameBatch
+from overflight.sources.beast import (
+    MLAT_TICKS,
+    BeastParser,
+    dbfs_to_signal_byte,
+    encode_beast,
+    parse_beast,
+    signal_byte_to_dbfs,
+)
+
+SAMPLE = "modes-traffic-samples/sample_dump1090.bin"
+
+
+def _sample(shared: Callable[[str], Path]) -> tuple[bytes, FrameBatch]:
+    raw = shared(SAMPLE).read_bytes()
+    return raw, parse_beast(raw, final=True).frames
+
+
+def test_real_capture_round_trips_byte_identical(shared: Callable[[str], Path]) -> None:
+    raw, batch = _sample(shared)
+    assert len(batch) == 239
+    assert raw.count(b"\x1a\x1a") > 0  # the capture has escaped bytes
+    assert encode_beast(batch) == raw
+
+
+def test_any_chunking_gives_the_same_frames(shared: Callable[[str], Path]) -> None:
+    raw, batch = _sample(shared)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        cuts = np.sort(rng.integers(0, len(raw), 30))
+        p = BeastParser()
+        edges = zip([0, *cuts], [*cuts, len(raw)], strict=True)
+        parts = [p.feed(raw[a:b]).frames for a, b in edges]
+        parts.append(p.close().frames)
+        got = FrameBatch.concat(parts)
+        assert np.array_equal(got.data, batch.data)
+        assert np.array_equal(got.ticks, batch.ticks)
+        assert p.stats.errors == 0 and p.stats.garbage_bytes == 0
+
+
+def test_escapes_inside_timestamp_signal_and_payload() -> None:
+    # A real DF17 (KLM1023 identification) with 0x1a forced into counter, signal and payload.
+    frame = bytes.fromhex("8D4840D6202CC371C32CE0576098")
+    frames = [frame, bytes.fromhex("8D1A1A1A202CC371C32CE057601A"), frame[:7]]
+    batch = FrameBatch.from_bytes(
+        [frames[0], frames[1], bytes.fromhex("5D1A1A1A1A1A1A")],
+        ticks=np.array([0x1A1A1A1A1A1A, 0x00001A000000, 0x1A], np.uint64),
+        signal_dbfs=signal_byte_to_dbfs(np.array([0x1A, 200, 0x1A])),
+    )
+    wire = encode_beast(batch)
+    assert wire.count(b"\x1a") == 3 + 2 * (7 + 5 + 8)  # markers + doubled inner bytes
+    back = parse_beast(wire, final=True).frames
+    assert np.array_equal(back.data, batch.data)
+    assert np.array_equal(back.ticks, batch.ticks)
+    assert np.array_equal(dbfs_to_signal_byte(back.signal_dbfs), [0x1A, 200, 0x1A])
+    assert encode_beast(back) == wire
+    assert pyModeS.decode(FrameBatch.concat([back]).frame_hex(0))["callsign"] == "KLM1023"
+
+
+def test_signal_levels_round_trip_every_byte() -> None:
+    b = np.arange(256)
+    d = signal_byte_to_dbfs(b)
+    assert np.isnan(d[0]) and d[255] == 0.0
+    assert abs(d[128] - 20 * np.log10(128 / 255)) < 1e-5
+    assert np.array_equal(dbfs_to_signal_byte(d), b)
+
+
+def test_receiver_id_and_time_records_heartbeat_mlat_marker() -> None:
+    f1 = bytes.fromhex("8D4840D6202CC371C32CE0576098")
+    batch = FrameBatch.from_bytes(
+        [f1, f1[:7], f1],
+        receiver=np.array([0x1A00000000000001, 0x1A00000000000001, 7], np.uint64),
+        ticks=np.array([100, 200, MLAT_TICKS], np.uint64),
+        time_s=np.array([1_720_248_189.525094, np.nan, 1_720_248_190.0]),
+    )
+    wire = encode_beast(batch, receiver_ids=True, time_records=True)
+    heartbeat = b"\x1a1" + bytes(9)
+    ping = b"\x1aP\x01\x02\x03"
+    status = b"\x1a4" + bytes(6) + b"\x00" + bytes(14)
+    chunk = parse_beast(heartbeat + ping + wire + status, final=True)
+    got = chunk.frames
+    assert len(got) == 3
+    assert got.receiver.tolist() == [0x1A00000000000001, 0x1A00000000000001, 7]
+    assert chunk.stats.heartbeats == 1 and chunk.stats.status == 1
+    assert chunk.stats.receiver_ids == 2 and chunk.stats.time_records == 2
+    assert chunk.stats.mlat_results == 1
+    assert chunk.record_time_s[0] == 1_720_248_189.525094
+    assert np.isnan(chunk.record_time_s[1]) and chunk.record_time_s[2] == 1_720_248_190.0
+    assert chunk.receiver == 7
+
+
+def test_garbage_and_bad_frames_resync_and_are_counted(shared: Callable[[str], Path]) -> None:
+    raw, batch = _sample(shared)
+    # Text on the Beast port, a truncated frame, an unknown type, random bytes.
+    first = raw[: raw.index(b"\x1a", 1)]
+    bad = b"GET / HTTP/1.1\r\n\r\n" + raw[:10] + b"\x1a\x7fxyz" + bytes(range(256))
+    chunk = parse_beast(first + bad + raw, final=True)
+    assert chunk.stats.bad_frames >= 1 and chunk.stats.resyncs >= 2
+    assert chunk.stats.unknown_types >= 1
+    got = chunk.frames
+    # every real frame survives; garbage may add frames only where it looks like one
+    hexes = [got.frame_hex(i) for i in range(len(got))]
+    want = [batch.frame_hex(i) for i in range(len(batch))]
+    assert hexes[0] == want[0]
+    assert hexes[-239:] == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.integers(0, 400))
+def test_fuzz_never_raises(data: bytes, cut: int) -> None:
+    p = BeastParser()
+    n = len(p.feed(data[:cut]).frames) + len(p.feed(data[cut:]).frames) + len(p.close().frames)
+    assert n <= len(data) // 11 + 1
+    assert p.pending_bytes == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([2, 7, 14]),
+            st.binary(min_size=14, max_size=14),
+            st.integers(0, (1 << 48) - 1),
+            st.integers(1, 255),
+        ),
+        max_size=30,
+    ),
+    st.integers(1, 64),
+)
+def test_round_trip_property(rows: list[tuple[int, bytes, int, int]], step: int) -> None:
+    frames = [b[:n] for n, b, _, _ in rows]
+    batch = FrameBatch.from_bytes(
+        frames, ticks=np.array([r[2] for r in rows], np.uint64),
+        signal_dbfs=signal_byte_to_dbfs(np.array([r[3] for r in rows])),
+    )
+    wire = encode_beast(batch)
+    p = BeastParser()
+    parts = [p.feed(wire[i : i + step]).frames for i in range(0, len(wire), step)]
+    parts.append(p.close().frames)
+    got = FrameBatch.concat(parts)
+    heartbeat = [(n == 2 and t == 0 and b[:2] == b"\0\0") for n, b, t, _ in rows]
+    keep = ~np.array(heartbeat, bool) if rows else np.zeros(0, bool)
+    assert len(got) == int(keep.sum())
+    assert np.array_equal(got.data, batch.data[keep])
+    assert np.array_equal(got.ticks, batch.ticks[keep])
+    assert p.stats.errors == 0
