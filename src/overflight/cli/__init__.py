@@ -14,7 +14,9 @@ from overflight.cli.app import app
 __all__ = ["app", "main"]
 
 # One module per command; a module not written yet is simply not offered.
-_COMMAND_MODULES = ("decode", "replay", "record", "serve", "track", "db", "flights", "mlat")
+_COMMAND_MODULES = (
+    "decode", "replay", "record", "serve", "track", "db", "flights", "mlat", "sim",
+)
 
 for _name in _COMMAND_MODULES:
     _full = f"overflight.cli.{_name}"

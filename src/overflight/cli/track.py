@@ -1,0 +1,175 @@
+"""``overflight track FILE``: replay a capture through the tracker and show the final picture."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from overflight.cli.app import app
+from overflight.pipeline import track_file
+from overflight.tracking import AircraftState, Tracker, aircraft_json
+
+__all__ = ["track"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Ident:
+    registration: str | None = None
+    type_code: str | None = None
+    description: str | None = None
+    operator: str | None = None
+    country: str | None = None
+    military: bool = False
+    db_flags: int = 0
+
+
+class _Identities:
+    """``overflight.identity.Identifier`` when available, else country/military by address."""
+
+    def __init__(self) -> None:
+        self._identifier: Any = None
+        self._ranges: Any = None
+        try:
+            ident_mod = importlib.import_module("overflight.identity")
+            cls = getattr(ident_mod, "Identifier", None)
+            if cls is not None:
+                self._identifier = cls.default()
+        except Exception:
+            self._identifier = None
+        try:
+            self._ranges = importlib.import_module("overflight.identity.ranges")
+        except Exception:
+            self._ranges = None
+
+    def __call__(self, address: int) -> _Ident:
+        if self._identifier is not None:
+            try:
+                i = self._identifier.identify(address)
+                flags = int(getattr(i, "db_flags", 0) or 0)
+                mil = bool(getattr(i, "military", False)) or bool(flags & 1)
+                return _Ident(
+                    getattr(i, "registration", None),
+                    getattr(i, "type_code", None),
+                    getattr(i, "description", None),
+                    getattr(i, "operator", None),
+                    getattr(i, "country", None),
+                    mil,
+                    flags | (1 if mil else 0),
+                )
+            except Exception:
+                pass
+        if self._ranges is None:
+            return _Ident()
+        block = self._ranges.country_of(address)
+        mil = self._ranges.military_block_of(address) is not None
+        return _Ident(
+            country=getattr(block, "country", None), military=mil, db_flags=1 if mil else 0
+        )
+
+
+def _fmt(v: float | None, digits: int = 0) -> str:
+    if v is None or math.isnan(v):
+        return ""
+    return f"{v:,.{digits}f}"
+
+
+def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table:
+    t = Table(title=title)
+    for col in (
+        "hex",
+        "reg",
+        "type",
+        "callsign",
+        "country",
+        "mil",
+        "lat",
+        "lon",
+        "alt ft",
+        "gs kt",
+        "msgs",
+        "last seen s",
+    ):
+        t.add_column(
+            col, justify="right" if col in ("msgs", "alt ft", "gs kt", "lat", "lon") else "left"
+        )
+    for a in sorted(states, key=lambda s: -s.messages):
+        i = ident(a.address) if not a.non_icao else _Ident()
+        alt = "ground" if a.on_ground else _fmt(a.altitude_baro_ft)
+        t.add_row(
+            ("~" if a.non_icao else "") + a.icao24,
+            i.registration or "",
+            i.type_code or "",
+            a.callsign or "",
+            i.country or "",
+            "MIL" if i.military else "",
+            _fmt(a.lat_deg, 4),
+            _fmt(a.lon_deg, 4),
+            alt,
+            _fmt(a.groundspeed_kt),
+            f"{a.messages:,}",
+            _fmt(a.last_seen_s, 1),
+        )
+    return t
+
+
+@app.command()
+def track(
+    path: Annotated[
+        Path, typer.Argument(help="capture file (Beast, AVR, JSON lines, ...; '-' for stdin)")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print readsb aircraft.json with every aircraft seen")
+    ] = False,
+    receiver: Annotated[
+        str | None, typer.Option(help="receiver position 'lat,lon' (surface positions)")
+    ] = None,
+    start_time: Annotated[
+        float | None,
+        typer.Option(help="UTC epoch seconds of the first frame, for relative captures"),
+    ] = None,
+) -> None:
+    """Replay a capture through the tracker and print the final picture with identities."""
+    rx: tuple[float, float] | None = None
+    if receiver:
+        try:
+            lat_s, lon_s = receiver.split(",")
+            rx = (float(lat_s), float(lon_s))
+        except ValueError as exc:
+            raise typer.BadParameter("--receiver wants 'lat,lon' in degrees") from exc
+    tracker: Tracker = track_file(path, receiver_lat_lon=rx, start_time_s=start_time)
+    ident = _Identities()
+    states = tracker.all_aircraft()
+    if as_json:
+        doc = aircraft_json(
+            states,
+            tracker.now_s if not math.isnan(tracker.now_s) else 0.0,
+            tracker.messages,
+            keep_old=True,
+            identify=lambda a: ident(a),
+        )
+        typer.echo(json.dumps(doc, indent=None, separators=(",", ":")))
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(
+        _table(states, ident, f"{path.name}: {len(states)} aircraft, {tracker.messages:,} messages")
+    )
+    rej = {k: v for k, v in tracker.rejections.items() if v}
+    accepted = tracker.outcomes.get("global", 0) + tracker.outcomes.get("local", 0)
+    console.print(
+        f"positions accepted: {accepted:,}"
+        f"; rejected: {rej or 'none'}; dropped messages: {dict(tracker.dropped) or 'none'}"
+    )
+    for e in tracker.events:
+        console.print(
+            f"[bold red]EVENT[/] {e.kind} {e.icao24} squawk={e.squawk} "
+            f"emergency={e.emergency} t={e.time_s:.1f}"
+        )

@@ -1,0 +1,658 @@
+# mypy: disable-error-code="no-untyped-def,unused-ignore"
+"""The compiled per-message loop: CPR pairing, position validation and field updates.
+
+It walks a batch of messages in input order and updates the aircraft records of
+:data:`overflight.tracking.state.STATE_DTYPE` in place, following readsb's rules:
+
+* a field is accepted unless it is older than the stored one, or comes from a worse source
+  while the stored value is fresh (15 s; 30 s for MLAT replacing better data);
+* global CPR from an even/odd pair of the same source and type (airborne 10 s apart at most,
+  surface 25 s, or 50 s when slower than 25 kt), else local CPR relative to the aircraft's last
+  position (100 NM) or, airborne, to the receiver;
+* every decoded position passes readsb's speed gate; a failure restores the frame store, counts a
+  rejection and lowers both reliability counters (at zero the position is dropped and pairing
+  starts over), so one bad decode cannot move an aircraft.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from overflight.tracking._cpr import (
+    bearing_deg,
+    global_airborne,
+    global_surface,
+    greatcircle_m,
+    local,
+)
+
+__all__ = ["OUTCOME_NAMES", "track_kernel"]
+
+# outcome codes per message (index into OUTCOME_NAMES)
+NONE = 0
+GLOBAL = 1
+LOCAL = 2
+DIRECT = 3
+REJ_SPEED = 4
+REJ_BOGUS = 5
+REJ_RANGE = 6
+REJ_SURFACE_REF = 7
+SKIP_NO_REFERENCE = 8
+SKIP_ZONE = 9
+SKIP_LOCAL = 10
+SKIP_OLDER = 11
+
+OUTCOME_NAMES = (
+    "none",
+    "global",
+    "local",
+    "direct",
+    "speed",
+    "bogus",
+    "range",
+    "surface_reference",
+    "no_reference",
+    "zone_boundary",
+    "local_ambiguous",
+    "older_or_worse_source",
+)
+"""Per-message position outcome: accepted (global, local, direct = MLAT), rejected (speed, bogus,
+range, surface_reference) or not decodable yet (no_reference, zone_boundary, local_ambiguous,
+older_or_worse_source)."""
+
+MLAT = 1
+_STALE_S = 15.0
+_VALID_S = 60.0
+_KT_TO_MS = 1852.0 / 3600.0
+
+EV_SQUAWK = 1
+EV_EMERGENCY = 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _accept(field_t: float, field_src: int, t: float, src: int) -> bool:
+    """readsb's accept_data: not older, and not a worse source while the stored one is fresh."""
+    if field_src > 0:
+        if t < field_t:
+            return False
+        if src < field_src:
+            hold = 30.0 if src <= MLAT else _STALE_S
+            if t < field_t + hold:
+                return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _speed_check(
+    a,
+    lat: float,
+    lon: float,
+    t: float,
+    src: int,
+    surface: bool,  # type: ignore[no-untyped-def]
+    json_reliable: int,
+) -> tuple[bool, bool]:
+    """readsb's speed_check. Returns (in range, ignore: a failure that costs no reliability)."""
+    if a.pos_src == 0 or math.isnan(a.pos_t):
+        return True, False
+    if a.rel_odd < 1 and a.rel_even < 1:
+        return True, False
+    elapsed = t - a.pos_t
+    if elapsed < 0.0:
+        elapsed = 0.0
+    if elapsed > 120.0:
+        return True, False
+    if src > a.pos_src:
+        return True, False
+    if src <= MLAT and elapsed > 25.0:
+        return True, False
+    surf = surface and a.pos_surface == 1
+    speed = 150.0 if surf else 900.0
+    gs_age = t - a.gs_t
+    if a.gs_src > 0 and gs_age <= _VALID_S:
+        speed = a.gs
+        if not math.isnan(a.gs_last_pos) and a.gs_last_pos > speed:
+            speed = a.gs_last_pos
+        speed += 3.0 * max(gs_age, 0.0)
+    elif a.tas_src > 0 and t - a.tas_t <= _VALID_S:
+        speed = a.tas * 4.0 / 3.0
+    elif a.ias_src > 0 and t - a.ias_t <= _VALID_S:
+        speed = a.ias * 2.0
+    if src <= MLAT:
+        speed = min(speed * 2.0, 2400.0)
+    speed *= 1.3
+    speed = min(max(speed, 20.0), 150.0) if surf else max(speed, 200.0)
+    distance = greatcircle_m(a.lat, a.lon, lat, lon)
+    ignore = False
+    track_age = t - a.track_t
+    if (
+        not surf
+        and distance > 1.0
+        and src > MLAT
+        and a.track_src > 0
+        and track_age < 7.0
+        and elapsed < 7.0
+        and a.rel_odd >= json_reliable
+        and a.rel_even >= json_reliable
+    ):
+        calc = bearing_deg(a.lat, a.lon, lat, lon)
+        diff = a.track - calc
+        diff -= 360.0 * math.floor((diff + 180.0) / 360.0)
+        diff = abs(diff)
+        bonus = speed * (90.0 - diff) / 90.0
+        speed += bonus * (1.1 - track_age / 5.0)
+        if diff > 160.0:
+            ignore = True
+    rng = (100.0 if surf else 0.0) + (elapsed + 1.0) * speed * _KT_TO_MS
+    return distance <= rng, ignore
+
+
+@numba.njit(cache=True, nogil=True)
+def _bogus(lat: float, lon: float) -> bool:
+    return (
+        math.isnan(lat)
+        or lat < -90.0
+        or lat > 90.0
+        or lon < -180.0
+        or lon > 180.0
+        or (lat == 0.0 and lon == 0.0)
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _position_bad(a, src: int) -> None:  # type: ignore[no-untyped-def]
+    """readsb's position_bad: lower both counters; at zero drop the position and the frames."""
+    if src < a.pos_src:
+        return
+    a.rel_odd -= 1
+    a.rel_even -= 1
+    if a.rel_odd <= 0 or a.rel_even <= 0:
+        a.pos_src = 0
+        a.rel_odd = 0
+        a.rel_even = 0
+        a.cpr_odd_src = 0
+        a.cpr_even_src = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_position(
+    a,
+    lat: float,
+    lon: float,
+    t: float,
+    src: int,
+    surface: bool,  # type: ignore[no-untyped-def]
+    nic: int,
+    rc: float,
+    addr_type: int,
+    json_reliable: int,
+) -> None:
+    if a.gs_src > 0:
+        a.gs_last_pos = a.gs
+    a.lat = lat
+    a.lon = lon
+    a.pos_t = t
+    a.pos_src = src
+    a.pos_nic = nic
+    a.pos_rc_m = rc
+    a.pos_surface = 1 if surface else 0
+    a.positions += 1
+    a.addr_type = addr_type
+    a.addr_type_t = t
+    if src <= MLAT or (a.rel_odd >= json_reliable and a.rel_even >= json_reliable):
+        a.lat_rel = lat
+        a.lon_rel = lon
+        a.rel_t = t
+
+
+@numba.njit(cache=True, nogil=True)
+def track_kernel(
+    st,
+    rows,
+    t,
+    src,
+    addr_type,
+    df,  # type: ignore[no-untyped-def]
+    alt_baro,
+    alt_geom,
+    geo_diff,
+    on_ground,
+    squawk,
+    callsign,
+    category,
+    emergency,
+    emerg_flag,
+    has_cpr,
+    cpr_odd,
+    cpr_lat,
+    cpr_lon,
+    surface,
+    nic,
+    rc,
+    gs,
+    track,
+    vrate,
+    vrate_gnss,
+    tas,
+    ias,
+    nac_p,
+    sil,
+    version,
+    nav_alt,
+    nav_hdg,
+    signal_dbfs,
+    receiver,
+    direct_lat,
+    direct_lon,
+    rx_lat,
+    rx_lon,
+    max_range_m,
+    persistence,
+    json_reliable,
+    out_code,
+    out_lat,
+    out_lon,
+    out_alt,
+    out_gs,
+    out_trk,
+    out_vr,
+    out_gnd,
+    out_cs,
+    ev_idx,
+    ev_kind,
+):
+    """Apply messages ``0..n-1`` to the records ``st[rows[i]]``. Returns the number of events.
+
+    ``out_code``/``out_lat``/``out_lon`` receive the position outcome of each message;
+    ``ev_idx``/``ev_kind`` receive (message index, EV_* kind) of each event raised.
+    """
+    n = rows.shape[0]
+    n_ev = 0
+    have_rx = not math.isnan(rx_lat)
+    for i in range(n):
+        r = rows[i]
+        out_code[i] = NONE
+        if r < 0:
+            continue
+        a = st[r]
+        ti = t[i]
+        s = src[i]
+        if math.isnan(a.seen_t) or ti > a.seen_t:
+            a.seen_t = ti
+        a.messages += 1
+        at = addr_type[i]
+        if (
+            math.isnan(a.addr_type_t)
+            or (at <= a.addr_type and ti > a.addr_type_t + 30.0)
+            or (at > a.addr_type and ti > a.addr_type_t + 90.0)
+        ):
+            a.addr_type = at
+            a.addr_type_t = ti
+
+        # signal, per receiver
+        sig = signal_dbfs[i]
+        if not math.isnan(sig):
+            a.signal[a.signal_next] = 10.0 ** (sig / 10.0)
+            a.signal_next = (a.signal_next + 1) & 7
+        rid = receiver[i]
+        for k in range(a.rx_id.shape[0]):
+            if a.rx_messages[k] == 0 or a.rx_id[k] == rid:
+                a.rx_id[k] = rid
+                a.rx_messages[k] += 1
+                a.rx_t[k] = ti
+                if not math.isnan(sig):
+                    a.rx_dbfs[k] = sig
+                break
+
+        # on-ground first: surface positions and the speed gate depend on it
+        og = on_ground[i]
+        if has_cpr[i] and surface[i]:
+            og = 1
+        elif has_cpr[i] and not surface[i] and s > MLAT:
+            og = 0
+        if og >= 0 and _accept(a.on_ground_t, a.on_ground_src, ti, s):
+            a.on_ground = og
+            a.on_ground_t = ti
+            a.on_ground_src = s
+
+        # ---------------- position ----------------
+        code = NONE
+        if not math.isnan(direct_lat[i]):
+            lat = direct_lat[i]
+            lon = direct_lon[i]
+            if _bogus(lat, lon):
+                code = REJ_BOGUS
+            else:
+                ok, ignore = _speed_check(a, lat, lon, ti, s, False, json_reliable)
+                if not ok:
+                    code = REJ_SPEED
+                    if not ignore:
+                        _position_bad(a, s)
+                elif _accept(a.pos_t, a.pos_src, ti, s):
+                    _set_position(a, lat, lon, ti, s, og == 1, -1, rc[i], at, json_reliable)
+                    code = DIRECT
+                else:
+                    code = SKIP_OLDER
+            out_code[i] = code
+            out_lat[i] = lat
+            out_lon[i] = lon
+            if code >= REJ_SPEED and code <= REJ_SURFACE_REF:
+                continue
+        elif has_cpr[i]:
+            odd = cpr_odd[i] != 0
+            surf = surface[i] != 0
+            clat = cpr_lat[i]
+            clon = cpr_lon[i]
+            mnic = nic[i]
+            # remember the frame store of this parity to restore it on bad data
+            if odd:
+                s_lat, s_lon, s_t, s_src, s_surf, s_nic = (
+                    a.cpr_odd_lat,
+                    a.cpr_odd_lon,
+                    a.cpr_odd_t,
+                    a.cpr_odd_src,
+                    a.cpr_odd_surface,
+                    a.cpr_odd_nic,
+                )
+                a.cpr_odd_lat = clat
+                a.cpr_odd_lon = clon
+                a.cpr_odd_t = ti
+                a.cpr_odd_src = s
+                a.cpr_odd_surface = 1 if surf else 0
+                a.cpr_odd_nic = mnic
+                o_src, o_t, o_surf = a.cpr_even_src, a.cpr_even_t, a.cpr_even_surface
+            else:
+                s_lat, s_lon, s_t, s_src, s_surf, s_nic = (
+                    a.cpr_even_lat,
+                    a.cpr_even_lon,
+                    a.cpr_even_t,
+                    a.cpr_even_src,
+                    a.cpr_even_surface,
+                    a.cpr_even_nic,
+                )
+                a.cpr_even_lat = clat
+                a.cpr_even_lon = clon
+                a.cpr_even_t = ti
+                a.cpr_even_src = s
+                a.cpr_even_surface = 1 if surf else 0
+                a.cpr_even_nic = mnic
+                o_src, o_t, o_surf = a.cpr_odd_src, a.cpr_odd_t, a.cpr_odd_surface
+            if surf:
+                g = gs[i]
+                max_elapsed = 50.0 if (not math.isnan(g) and g <= 25.0) else 25.0
+            else:
+                max_elapsed = 10.0
+            lat = math.nan
+            lon = math.nan
+            result = -1  # -1: nothing decoded yet, -2: bad, >=0 accepted kind
+            ignore = False
+            if clat == 0 and clon == 0:
+                code = REJ_BOGUS
+                result = -3
+            elif (
+                o_src > 0 and o_src == s and (o_surf == 1) == surf and abs(ti - o_t) <= max_elapsed
+            ):
+                status = 0
+                if surf:
+                    if not math.isnan(a.rel_t):
+                        ref_lat, ref_lon = a.lat_rel, a.lon_rel
+                    elif have_rx:
+                        ref_lat, ref_lon = rx_lat, rx_lon
+                    else:
+                        status = -9
+                        ref_lat = ref_lon = math.nan
+                    if status == 0:
+                        lat, lon, status = global_surface(
+                            a.cpr_even_lat,
+                            a.cpr_even_lon,
+                            a.cpr_odd_lat,
+                            a.cpr_odd_lon,
+                            odd,
+                            ref_lat,
+                            ref_lon,
+                        )
+                        if status == 0 and greatcircle_m(ref_lat, ref_lon, lat, lon) > 450e3:
+                            status = -2
+                            code = REJ_SURFACE_REF
+                else:
+                    lat, lon, status = global_airborne(
+                        a.cpr_even_lat, a.cpr_even_lon, a.cpr_odd_lat, a.cpr_odd_lon, odd
+                    )
+                if status == -9:
+                    code = SKIP_NO_REFERENCE
+                elif status == -1:
+                    code = SKIP_ZONE
+                elif status == -2:
+                    if code == NONE:
+                        code = REJ_BOGUS
+                    result = -2
+                elif _bogus(lat, lon):
+                    code = REJ_BOGUS
+                    result = -2
+                    ignore = True
+                elif (
+                    have_rx
+                    and max_range_m > 0.0
+                    and greatcircle_m(rx_lat, rx_lon, lat, lon) > max_range_m
+                ):
+                    code = REJ_RANGE
+                    result = -2
+                else:
+                    ok, ignore = _speed_check(a, lat, lon, ti, s, surf, json_reliable)
+                    if not ok:
+                        code = REJ_SPEED
+                        result = -2
+                    elif _accept(a.pos_t, a.pos_src, ti, s):
+                        result = GLOBAL
+                        code = GLOBAL
+                    else:
+                        code = SKIP_OLDER
+                        result = -4
+            if result == -1:
+                # local decode relative to the aircraft, or (airborne) to the receiver
+                limit = 0.0
+                have_ref = False
+                if (
+                    a.pos_src > 0
+                    and a.rel_odd >= json_reliable
+                    and a.rel_even >= json_reliable
+                    and ti < a.pos_global_t + 600.0
+                ):
+                    ref_lat, ref_lon = a.lat, a.lon
+                    limit = 100.0 * 1852.0
+                    have_ref = True
+                elif not surf and have_rx and max_range_m > 0.0 and max_range_m < 360.0 * 1852.0:
+                    ref_lat, ref_lon = rx_lat, rx_lon
+                    limit = (
+                        max_range_m
+                        if max_range_m <= 180.0 * 1852.0
+                        else 360.0 * 1852.0 - max_range_m
+                    )
+                    have_ref = True
+                if have_ref:
+                    lat, lon, status = local(clat, clon, odd, surf, ref_lat, ref_lon)
+                    if status < 0 or greatcircle_m(ref_lat, ref_lon, lat, lon) > limit:
+                        code = SKIP_LOCAL
+                    elif _bogus(lat, lon):
+                        code = REJ_BOGUS
+                        result = -2
+                        ignore = True
+                    else:
+                        ok, ignore = _speed_check(a, lat, lon, ti, s, surf, json_reliable)
+                        if not ok:
+                            code = REJ_SPEED
+                            result = -2
+                        elif _accept(a.pos_t, a.pos_src, ti, s):
+                            result = LOCAL
+                            code = LOCAL
+                        else:
+                            code = SKIP_OLDER
+                elif code == NONE:
+                    code = SKIP_NO_REFERENCE
+            out_code[i] = code
+            out_lat[i] = lat
+            out_lon[i] = lon
+            if result == -2 or result == -3:
+                # bad data: restore the frame store, the rest of this message is not trusted
+                if odd:
+                    a.cpr_odd_lat, a.cpr_odd_lon, a.cpr_odd_t = s_lat, s_lon, s_t
+                    a.cpr_odd_src, a.cpr_odd_surface, a.cpr_odd_nic = s_src, s_surf, s_nic
+                else:
+                    a.cpr_even_lat, a.cpr_even_lon, a.cpr_even_t = s_lat, s_lon, s_t
+                    a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic = s_src, s_surf, s_nic
+                if result == -2 and not ignore:
+                    _position_bad(a, s)
+                continue
+            if result == GLOBAL:
+                if a.rel_odd <= 0 or a.rel_even <= 0:
+                    a.rel_odd = 1
+                    a.rel_even = 1
+                elif odd:
+                    a.rel_odd = min(a.rel_odd + 1, persistence)
+                else:
+                    a.rel_even = min(a.rel_even + 1, persistence)
+                a.pos_global_t = ti
+                pnic = min(a.cpr_odd_nic, a.cpr_even_nic)
+                _set_position(a, lat, lon, ti, s, surf, pnic, rc[i], at, json_reliable)
+            elif result == LOCAL:
+                _set_position(a, lat, lon, ti, s, surf, mnic, rc[i], at, json_reliable)
+
+        # ---------------- other fields ----------------
+        v = alt_baro[i]
+        if not math.isnan(v) and _accept(a.alt_baro_t, a.alt_baro_src, ti, s):
+            a.alt_baro = v
+            a.alt_baro_t = ti
+            a.alt_baro_src = s
+        v = alt_geom[i]
+        if (
+            math.isnan(v)
+            and not math.isnan(geo_diff[i])
+            and a.alt_baro_src > 0
+            and ti - a.alt_baro_t < _STALE_S
+        ):
+            v = a.alt_baro + geo_diff[i]
+        if not math.isnan(v) and _accept(a.alt_geom_t, a.alt_geom_src, ti, s):
+            a.alt_geom = v
+            a.alt_geom_t = ti
+            a.alt_geom_src = s
+        v = gs[i]
+        if not math.isnan(v) and _accept(a.gs_t, a.gs_src, ti, s):
+            a.gs = v
+            a.gs_t = ti
+            a.gs_src = s
+        v = track[i]
+        if not math.isnan(v) and _accept(a.track_t, a.track_src, ti, s):
+            a.track = v
+            a.track_t = ti
+            a.track_src = s
+        v = vrate[i]
+        if not math.isnan(v):
+            if vrate_gnss[i]:
+                if _accept(a.geom_rate_t, a.geom_rate_src, ti, s):
+                    a.geom_rate = v
+                    a.geom_rate_t = ti
+                    a.geom_rate_src = s
+            elif _accept(a.baro_rate_t, a.baro_rate_src, ti, s):
+                a.baro_rate = v
+                a.baro_rate_t = ti
+                a.baro_rate_src = s
+        v = tas[i]
+        if not math.isnan(v) and _accept(a.tas_t, a.tas_src, ti, s):
+            a.tas = v
+            a.tas_t = ti
+            a.tas_src = s
+        v = ias[i]
+        if not math.isnan(v) and _accept(a.ias_t, a.ias_src, ti, s):
+            a.ias = v
+            a.ias_t = ti
+            a.ias_src = s
+        iv = callsign[i]
+        if iv >= 0 and _accept(a.callsign_t, a.callsign_src, ti, s):
+            a.callsign = iv
+            a.callsign_t = ti
+            a.callsign_src = s
+        iv = squawk[i]
+        if iv >= 0 and _accept(a.squawk_t, a.squawk_src, ti, s):
+            if (iv == 7500 or iv == 7600 or iv == 7700) and a.squawk != iv:
+                ev_idx[n_ev] = i
+                ev_kind[n_ev] = EV_SQUAWK
+                n_ev += 1
+            a.squawk = iv
+            a.squawk_t = ti
+            a.squawk_src = s
+        iv = emergency[i]
+        if iv >= 0 and _accept(a.emergency_t, a.emergency_src, ti, s):
+            if emerg_flag[iv] and a.emergency != iv:
+                ev_idx[n_ev] = i
+                ev_kind[n_ev] = EV_EMERGENCY
+                n_ev += 1
+            a.emergency = iv
+            a.emergency_t = ti
+            a.emergency_src = s
+        iv = category[i]
+        if iv >= 0:
+            a.category = iv
+            a.category_t = ti
+            a.category_src = s
+        if has_cpr[i] and nic[i] >= 0 and _accept(a.nic_t, a.nic_src, ti, s):
+            a.nic = nic[i]
+            a.nic_t = ti
+            a.nic_src = s
+        iv = nac_p[i]
+        if iv >= 0 and _accept(a.nac_p_t, a.nac_p_src, ti, s):
+            a.nac_p = iv
+            a.nac_p_t = ti
+            a.nac_p_src = s
+        iv = sil[i]
+        if iv >= 0 and _accept(a.sil_t, a.sil_src, ti, s):
+            a.sil = iv
+            a.sil_t = ti
+            a.sil_src = s
+        iv = version[i]
+        if iv >= 0:
+            a.version = iv
+            a.version_t = ti
+            a.version_src = s
+        v = nav_alt[i]
+        if not math.isnan(v) and _accept(a.nav_alt_t, a.nav_alt_src, ti, s):
+            a.nav_alt = v
+            a.nav_alt_t = ti
+            a.nav_alt_src = s
+        v = nav_hdg[i]
+        if not math.isnan(v) and _accept(a.nav_heading_t, a.nav_heading_src, ti, s):
+            a.nav_heading = v
+            a.nav_heading_t = ti
+            a.nav_heading_src = s
+        if code in (GLOBAL, LOCAL, DIRECT):
+            out_alt[i] = a.alt_baro if ti - a.alt_baro_t <= _VALID_S else math.nan
+            out_gs[i] = a.gs if ti - a.gs_t <= _VALID_S else math.nan
+            out_trk[i] = a.track if ti - a.track_t <= _VALID_S else math.nan
+            if ti - a.baro_rate_t <= _VALID_S:
+                out_vr[i] = a.baro_rate
+            elif ti - a.geom_rate_t <= _VALID_S:
+                out_vr[i] = a.geom_rate
+            else:
+                out_vr[i] = math.nan
+            out_gnd[i] = a.on_ground if ti - a.on_ground_t <= _VALID_S else -1
+            out_cs[i] = a.callsign
+    return n_ev
+
+
+def empty_outputs(n: int) -> list[np.ndarray]:  # type: ignore[type-arg]
+    """Output buffers for :func:`track_kernel` for ``n`` messages, in argument order."""
+    return [
+        np.zeros(n, np.int8),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.full(n, np.nan, np.float32),
+        np.full(n, np.nan, np.float32),
+        np.full(n, np.nan, np.float32),
+        np.full(n, np.nan, np.float32),
+        np.full(n, -1, np.int8),
+        np.full(n, -1, np.int32),
+        np.zeros(n, np.int32),
+        np.zeros(n, np.int8),
+    ]

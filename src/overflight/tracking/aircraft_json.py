@@ -1,0 +1,177 @@
+"""readsb's ``aircraft.json``: the live picture in the format tar1090 reads unchanged.
+
+Field names and units as readsb writes them (README-json.md): ``hex`` ("~" prefix for non-ICAO
+addresses), ``flight`` padded to 8 characters, ``alt_baro`` in feet or ``"ground"``, ``gs`` knots,
+``baro_rate`` ft/min, ``seen``/``seen_pos`` seconds before ``now``, ``rssi`` dBFS, ``mlat``/``tisb``
+lists naming the fields derived from those sources. Keys are omitted when there is no data (and,
+for a live snapshot, when the data is older than readsb keeps it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from overflight.tracking.records import AircraftState
+
+__all__ = ["FIELD_EXPIRE_S", "IdentityLike", "aircraft_json", "aircraft_record"]
+
+FIELD_EXPIRE_S = 60.0
+"""A value older than this is left out of a live snapshot (readsb's TRACK_EXPIRE)."""
+
+_JSON_NAME = {
+    "altitude_baro_ft": "alt_baro",
+    "altitude_gnss_ft": "alt_geom",
+    "groundspeed_kt": "gs",
+    "track_deg": "track",
+    "baro_rate_fpm": "baro_rate",
+    "geom_rate_fpm": "geom_rate",
+    "tas_kt": "tas",
+    "ias_kt": "ias",
+    "callsign": "flight",
+    "squawk": "squawk",
+    "emergency": "emergency",
+    "category": "category",
+    "nic": "nic",
+    "nac_p": "nac_p",
+    "sil": "sil",
+    "adsb_version": "version",
+    "selected_altitude_ft": "nav_altitude_mcp",
+    "selected_heading_deg": "nav_heading",
+}
+
+
+class IdentityLike(Protocol):
+    """What :mod:`overflight.identity` returns for an address (only these attributes are read)."""
+
+    @property
+    def registration(self) -> str | None: ...
+    @property
+    def type_code(self) -> str | None: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def operator(self) -> str | None: ...
+    @property
+    def db_flags(self) -> int: ...
+
+
+def _r1(v: float) -> float:
+    return round(v, 1)
+
+
+def aircraft_record(
+    a: AircraftState, now_s: float, *, keep_old: bool = False, identity: IdentityLike | None = None
+) -> dict[str, Any]:
+    """One aircraft as readsb writes it in ``aircraft.json``.
+
+    Args:
+        a: the tracked state.
+        now_s: the snapshot time (epoch seconds): ``seen`` and ``seen_pos`` count back from it.
+        keep_old: keep values older than :data:`FIELD_EXPIRE_S` (history view of a whole file).
+        identity: registry data for ``r``, ``t``, ``desc``, ``ownOp``, ``dbFlags``.
+    """
+
+    def fresh(public: str) -> bool:
+        st = a.stamps.get(public)
+        return st is not None and (keep_old or now_s - st.time_s <= FIELD_EXPIRE_S)
+
+    out: dict[str, Any] = {"hex": ("~" if a.non_icao else "") + a.icao24, "type": a.addr_type}
+    if a.callsign and fresh("callsign"):
+        out["flight"] = a.callsign.ljust(8)[:8]
+    if identity is not None:
+        if identity.registration:
+            out["r"] = identity.registration
+        if identity.type_code:
+            out["t"] = identity.type_code
+        if identity.description:
+            out["desc"] = identity.description
+        if identity.operator:
+            out["ownOp"] = identity.operator
+        if identity.db_flags:
+            out["dbFlags"] = int(identity.db_flags)
+    if a.on_ground and fresh("on_ground"):
+        out["alt_baro"] = "ground"
+    elif a.altitude_baro_ft is not None and fresh("altitude_baro_ft"):
+        out["alt_baro"] = round(a.altitude_baro_ft)
+    if a.altitude_gnss_ft is not None and fresh("altitude_gnss_ft"):
+        out["alt_geom"] = round(a.altitude_gnss_ft)
+    if a.groundspeed_kt is not None and fresh("groundspeed_kt"):
+        out["gs"] = _r1(a.groundspeed_kt)
+    if a.ias_kt is not None and fresh("ias_kt"):
+        out["ias"] = round(a.ias_kt)
+    if a.tas_kt is not None and fresh("tas_kt"):
+        out["tas"] = round(a.tas_kt)
+    if a.track_deg is not None and fresh("track_deg"):
+        out["track"] = round(a.track_deg, 2)
+    if a.baro_rate_fpm is not None and fresh("baro_rate_fpm"):
+        out["baro_rate"] = round(a.baro_rate_fpm)
+    if a.geom_rate_fpm is not None and fresh("geom_rate_fpm"):
+        out["geom_rate"] = round(a.geom_rate_fpm)
+    if a.squawk is not None and fresh("squawk"):
+        out["squawk"] = a.squawk
+    if a.emergency is not None and fresh("emergency"):
+        out["emergency"] = a.emergency
+    if a.category is not None:
+        out["category"] = a.category
+    if a.selected_altitude_ft is not None and fresh("selected_altitude_ft"):
+        out["nav_altitude_mcp"] = round(a.selected_altitude_ft)
+    if a.selected_heading_deg is not None and fresh("selected_heading_deg"):
+        out["nav_heading"] = round(a.selected_heading_deg, 2)
+    pos_ok = (
+        a.lat_deg is not None
+        and a.lon_deg is not None
+        and a.position_time_s is not None
+        and a.reliable
+        and (keep_old or now_s - a.position_time_s <= FIELD_EXPIRE_S)
+    )
+    if pos_ok:
+        assert a.lat_deg is not None and a.lon_deg is not None and a.position_time_s is not None
+        out["lat"] = round(a.lat_deg, 6)
+        out["lon"] = round(a.lon_deg, 6)
+        if a.nic is not None:
+            out["nic"] = a.nic
+        if a.rc_m is not None and not math.isnan(a.rc_m):
+            out["rc"] = round(a.rc_m)
+        out["seen_pos"] = _r1(max(now_s - a.position_time_s, 0.0))
+    if a.adsb_version is not None:
+        out["version"] = a.adsb_version
+    if a.nac_p is not None and fresh("nac_p"):
+        out["nac_p"] = a.nac_p
+    if a.sil is not None and fresh("sil"):
+        out["sil"] = a.sil
+        out["sil_type"] = "unknown"
+    mlat: list[str] = []
+    tisb: list[str] = []
+    for public, st in a.stamps.items():
+        target = mlat if st.source == "mlat" else tisb if st.source == "tisb" else None
+        if target is None:
+            continue
+        if public == "position":
+            if pos_ok:
+                target.extend(["lat", "lon"])
+        elif public in _JSON_NAME and _JSON_NAME[public] in out:
+            target.append(_JSON_NAME[public])
+    out["mlat"] = sorted(mlat)
+    out["tisb"] = sorted(tisb)
+    out["messages"] = a.messages
+    out["seen"] = _r1(max(now_s - a.last_seen_s, 0.0))
+    out["rssi"] = _r1(a.rssi_dbfs) if a.rssi_dbfs is not None else -49.5
+    return out
+
+
+def aircraft_json(
+    aircraft: Iterable[AircraftState],
+    now_s: float,
+    messages: int,
+    *,
+    keep_old: bool = False,
+    identify: Callable[[int], IdentityLike | None] | None = None,
+) -> dict[str, Any]:
+    """The whole ``aircraft.json`` document: ``{now, messages, aircraft: [...]}``."""
+    records = []
+    for a in aircraft:
+        ident = identify(a.address) if (identify is not None and not a.non_icao) else None
+        records.append(aircraft_record(a, now_s, keep_old=keep_old, identity=ident))
+    return {"now": round(now_s, 1), "messages": int(messages), "aircraft": records}

@@ -1,0 +1,113 @@
+"""Typed records the tracker hands to people and to the next stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+__all__ = ["POSITIONS_SCHEMA", "AircraftState", "Event", "FieldStamp", "ReceiverSignal"]
+
+
+POSITIONS_SCHEMA = pa.schema(
+    [
+        pa.field("icao24", pa.string(), nullable=False),
+        pa.field("address", pa.uint32(), nullable=False),
+        pa.field("non_icao", pa.bool_(), nullable=False),
+        pa.field("time_s", pa.float64(), nullable=False),
+        pa.field("lat_deg", pa.float64(), nullable=False),
+        pa.field("lon_deg", pa.float64(), nullable=False),
+        pa.field("altitude_ft", pa.float64()),
+        pa.field("groundspeed_kt", pa.float64()),
+        pa.field("track_deg", pa.float64()),
+        pa.field("vertical_rate_fpm", pa.float64()),
+        pa.field("on_ground", pa.bool_()),
+        pa.field("callsign", pa.string()),
+        pa.field("source", pa.string(), nullable=False),
+    ]
+)
+"""Accepted positions, one row each (``altitude_ft`` barometric; nulls where unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStamp:
+    """When and from which source (adsb, mlat, tisb, adsr, modes) a field was last set."""
+
+    time_s: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverSignal:
+    """One receiver's view of an aircraft: messages heard, last signal (dBFS) and time."""
+
+    receiver: int
+    messages: int
+    signal_dbfs: float | None
+    last_time_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something alerts care about: an emergency squawk (7500/7600/7700) or ADS-B emergency state.
+
+    ``kind`` is ``"squawk"`` or ``"emergency"``.
+    """
+
+    kind: str
+    time_s: float
+    icao24: str
+    address: int
+    non_icao: bool
+    squawk: str | None
+    emergency: str | None
+    callsign: str | None
+    lat_deg: float | None
+    lon_deg: float | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AircraftState:
+    """One aircraft as last tracked. Units in names; None where never received.
+
+    ``stamps`` maps each set field name to its :class:`FieldStamp`. ``position_*`` describe
+    the last accepted position; ``reliable`` tells whether readsb's reliability counters vouch
+    for it.
+    """
+
+    icao24: str
+    address: int
+    non_icao: bool
+    addr_type: str
+    first_seen_s: float
+    last_seen_s: float
+    messages: int
+    positions: int
+    lat_deg: float | None
+    lon_deg: float | None
+    position_time_s: float | None
+    position_source: str | None
+    reliable: bool
+    on_ground: bool | None
+    altitude_baro_ft: float | None
+    altitude_gnss_ft: float | None
+    groundspeed_kt: float | None
+    track_deg: float | None
+    baro_rate_fpm: float | None
+    geom_rate_fpm: float | None
+    tas_kt: float | None
+    ias_kt: float | None
+    callsign: str | None
+    squawk: str | None
+    emergency: str | None
+    category: str | None
+    nic: int | None
+    rc_m: float | None
+    nac_p: int | None
+    sil: int | None
+    adsb_version: int | None
+    selected_altitude_ft: float | None
+    selected_heading_deg: float | None
+    rssi_dbfs: float | None
+    receivers: tuple[ReceiverSignal, ...] = ()
+    stamps: dict[str, FieldStamp] = field(default_factory=dict)

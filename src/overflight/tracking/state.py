@@ -1,0 +1,223 @@
+"""The tracker's state table: one NumPy record per aircraft, found by address.
+
+Every tracked value carries its update time (``*_t``, epoch seconds, NaN when never set) and
+the source it came from (``*_src``, a :data:`SOURCE_NAMES` code; 0 when never set). Records live
+in one growable structured array so the compiled kernel can update them in place; an
+address-to-row dict finds them. Rows are never removed: the history of every aircraft seen stays.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+__all__ = [
+    "ADDR_TYPE_NAMES",
+    "NON_ICAO_FLAG",
+    "RECEIVER_SLOTS",
+    "SIGNAL_RING",
+    "SOURCE_CODES",
+    "SOURCE_NAMES",
+    "STATE_DTYPE",
+    "StateTable",
+]
+
+SOURCE_NAMES: Final[tuple[str, ...]] = ("", "mlat", "modes", "tisb", "adsr", "adsb")
+"""Source codes, ordered worst to best as readsb ranks them (0: no data)."""
+SOURCE_CODES: Final[dict[str, int]] = {n: i for i, n in enumerate(SOURCE_NAMES) if n}
+
+ADDR_TYPE_NAMES: Final[tuple[str, ...]] = (
+    "adsb_icao",
+    "adsb_icao_nt",
+    "adsr_icao",
+    "tisb_icao",
+    "mlat",
+    "mode_s",
+    "adsb_other",
+    "adsr_other",
+    "tisb_other",
+    "unknown",
+)
+"""readsb's ``type`` values, best first (lower code wins, as in readsb's addrtype)."""
+
+NON_ICAO_FLAG: Final[int] = 1 << 24
+"""Added to a non-ICAO (TIS-B/ADS-R/anonymous) address to form its key, as readsb does."""
+
+SIGNAL_RING: Final[int] = 8
+"""Signal levels kept per aircraft for the RSSI average (readsb keeps 8)."""
+RECEIVER_SLOTS: Final[int] = 4
+"""Receivers remembered per aircraft (the first ones heard)."""
+
+
+def _field(name: str, value: str) -> list[tuple[str, str]]:
+    """A value with its update time and source code."""
+    return [(name, value), (name + "_t", "f8"), (name + "_src", "u1")]
+
+
+STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
+    [
+        ("key", "u4"),  # address | NON_ICAO_FLAG for non-ICAO addresses
+        ("first_seen_t", "f8"),
+        ("seen_t", "f8"),
+        ("messages", "u4"),
+        ("positions", "u4"),
+        ("addr_type", "u1"),
+        ("addr_type_t", "f8"),
+        ("trusted", "u1"),  # address heard in clear (DF11/17/18): parity replies accepted
+        # position
+        ("lat", "f8"),
+        ("lon", "f8"),
+        ("pos_t", "f8"),
+        ("pos_src", "u1"),
+        ("pos_surface", "u1"),
+        ("pos_nic", "i1"),
+        ("pos_rc_m", "f4"),
+        ("pos_global_t", "f8"),
+        ("lat_rel", "f8"),
+        ("lon_rel", "f8"),
+        ("rel_t", "f8"),  # last reliable position
+        ("rel_odd", "i1"),
+        ("rel_even", "i1"),  # readsb pos_reliable counters
+        ("gs_last_pos", "f4"),
+        # CPR frames waiting for their partner (src 0: none)
+        ("cpr_even_lat", "i4"),
+        ("cpr_even_lon", "i4"),
+        ("cpr_even_t", "f8"),
+        ("cpr_even_src", "u1"),
+        ("cpr_even_surface", "u1"),
+        ("cpr_even_nic", "i1"),
+        ("cpr_odd_lat", "i4"),
+        ("cpr_odd_lon", "i4"),
+        ("cpr_odd_t", "f8"),
+        ("cpr_odd_src", "u1"),
+        ("cpr_odd_surface", "u1"),
+        ("cpr_odd_nic", "i1"),
+        # values with time and source
+        *_field("alt_baro", "f4"),
+        *_field("alt_geom", "f4"),
+        *_field("gs", "f4"),
+        *_field("track", "f4"),
+        *_field("baro_rate", "f4"),
+        *_field("geom_rate", "f4"),
+        *_field("tas", "f4"),
+        *_field("ias", "f4"),
+        *_field("callsign", "i4"),  # interned string id, -1 none
+        *_field("squawk", "i2"),  # 4 octal digits read as a decimal number (7700), -1 none
+        *_field("emergency", "i2"),  # interned string id
+        *_field("category", "i2"),  # interned string id
+        *_field("on_ground", "i1"),  # 1 ground, 0 airborne, -1 unknown
+        *_field("nic", "i1"),
+        *_field("nac_p", "i1"),
+        *_field("sil", "i1"),
+        *_field("version", "i1"),
+        *_field("nav_alt", "f4"),  # selected altitude, ft
+        *_field("nav_heading", "f4"),  # selected heading, deg
+        # signal
+        ("signal", "f4", (SIGNAL_RING,)),  # linear power, 0 empty
+        ("signal_next", "u1"),
+        ("rx_id", "u8", (RECEIVER_SLOTS,)),
+        ("rx_dbfs", "f4", (RECEIVER_SLOTS,)),
+        ("rx_messages", "u4", (RECEIVER_SLOTS,)),
+        ("rx_t", "f8", (RECEIVER_SLOTS,)),
+    ],
+    align=False,
+)
+"""One aircraft's state (see module docstring for the ``_t``/``_src`` convention)."""
+
+
+def _blank(n: int) -> npt.NDArray[np.void]:
+    """``n`` empty records: times NaN, ids -1, sources 0."""
+    st = np.zeros(n, STATE_DTYPE)
+    names = STATE_DTYPE.names or ()
+    for name in names:
+        if name.endswith("_t") or name in ("lat", "lon", "lat_rel", "lon_rel"):
+            st[name] = np.nan
+    for name in (
+        "callsign",
+        "squawk",
+        "emergency",
+        "category",
+        "on_ground",
+        "nic",
+        "nac_p",
+        "sil",
+        "version",
+        "pos_nic",
+        "cpr_even_nic",
+        "cpr_odd_nic",
+    ):
+        st[name] = -1
+    for name in (
+        "alt_baro",
+        "alt_geom",
+        "gs",
+        "track",
+        "baro_rate",
+        "geom_rate",
+        "tas",
+        "ias",
+        "nav_alt",
+        "nav_heading",
+        "pos_rc_m",
+        "gs_last_pos",
+    ):
+        st[name] = np.nan
+    st["addr_type"] = len(ADDR_TYPE_NAMES) - 1
+    return st
+
+
+class StateTable:
+    """A growable structured array of aircraft records with an address-to-row index."""
+
+    __slots__ = ("_n", "index", "rows")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.rows: npt.NDArray[np.void] = _blank(max(capacity, 16))
+        self.index: dict[int, int] = {}
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def used(self) -> npt.NDArray[np.void]:
+        """The records in use (a view)."""
+        return self.rows[: self._n]
+
+    def rows_for(
+        self, keys: npt.NDArray[np.uint32], times_s: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.int32]:
+        """Row of each key, creating records for new keys (first seen at their first time)."""
+        codes, uniq = pd.factorize(keys, sort=False)
+        first = np.full(len(uniq), len(codes), np.int64)
+        np.minimum.at(first, codes, np.arange(len(codes)))
+        inverse = codes
+        lut = np.empty(len(uniq), np.int32)
+        index = self.index
+        new: list[int] = []
+        for i, k in enumerate(uniq.tolist()):
+            r = index.get(k)
+            if r is None:
+                r = self._n + len(new)
+                index[k] = r
+                new.append(i)
+            lut[i] = r
+        if new:
+            need = self._n + len(new)
+            if need > len(self.rows):
+                grown = _blank(max(need, 2 * len(self.rows)))
+                grown[: self._n] = self.rows[: self._n]
+                self.rows = grown
+            sel = np.asarray(new)
+            rr = lut[sel]
+            self.rows["key"][rr] = uniq[sel]
+            self.rows["first_seen_t"][rr] = times_s[first[sel]]
+            self._n = need
+        return np.asarray(lut[np.asarray(inverse).reshape(-1)], np.int32)
+
+    def nbytes(self) -> int:
+        """Bytes held by the records in use plus an estimate of the index (dict entries, ints)."""
+        return int(self._n * STATE_DTYPE.itemsize + self._n * 100)
