@@ -28,12 +28,14 @@ import numpy as np
 from overflight.frames import FRAME_WIDTH_BYTES, FrameBatch
 from overflight.sources.beast import ESCAPE, BeastParser, BeastStats, signal_byte_to_dbfs
 from overflight.sources.clock import TickClock
+from overflight.sources.iq import DemodStats, IQDemodulator
 from overflight.sources.text import parse_text_line
 
 __all__ = ["FORMATS", "FrameReader", "ReadStats", "detect_format", "open_binary", "read_batches"]
 
-FORMATS = ("beast", "avr", "hex", "csv", "jsonl", "text")
-"""Values of ``fmt``; the text formats share one line parser (``"text"`` = any of them)."""
+FORMATS = ("beast", "avr", "hex", "csv", "jsonl", "text", "iq")
+"""Values of ``fmt``; the text formats share one line parser (``"text"`` = any of them).
+``"iq"`` (raw RTL-SDR unsigned 8-bit I/Q) is never detected: raw samples look like any binary."""
 
 _READ_SIZE = 1 << 20
 
@@ -95,6 +97,7 @@ class FrameReader(Iterator[FrameBatch]):
         fmt: str | None = None,
         receiver: int = 0,
         start_time_s: float | None = None,
+        sample_rate_hz: float = 2.0e6,
     ) -> None:
         if fmt is not None and fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
@@ -103,7 +106,9 @@ class FrameReader(Iterator[FrameBatch]):
         self.fmt = fmt
         self.receiver = receiver
         self.start_time_s = start_time_s
+        self.sample_rate_hz = sample_rate_hz
         self.stats = ReadStats()
+        self.demod_stats: DemodStats | None = None
         self._it: Iterator[FrameBatch] | None = None
 
     def __iter__(self) -> FrameReader:
@@ -121,6 +126,8 @@ class FrameReader(Iterator[FrameBatch]):
             self.stats.format = fmt
             if fmt == "beast":
                 yield from self._beast(f)
+            elif fmt == "iq":
+                yield from self._iq(f)
             else:
                 yield from self._text(f)
 
@@ -164,6 +171,22 @@ class FrameReader(Iterator[FrameBatch]):
                 break
         if self.start_time_s is not None:
             self.stats.absolute_time = True
+
+    def _iq(self, f: BinaryIO) -> Iterator[FrameBatch]:
+        demod = IQDemodulator(
+            sample_rate_hz=self.sample_rate_hz, start_time_s=self.start_time_s,
+            receiver=self.receiver,
+        )
+        if self.start_time_s is not None:
+            self.stats.absolute_time = True
+        while True:
+            data = f.read(_READ_SIZE)
+            fb = demod.feed(data) if data else demod.flush()
+            self.demod_stats = demod.stats
+            if len(fb):
+                yield from self._split(fb)
+            if not data:
+                break
 
     def _text(self, f: BinaryIO) -> Iterator[FrameBatch]:
         frames: list[bytes] = []
@@ -218,6 +241,7 @@ def read_batches(
     fmt: str | None = None,
     receiver: int = 0,
     start_time_s: float | None = None,
+    sample_rate_hz: float = 2.0e6,
 ) -> FrameReader:
     """Frame batches from a capture file (``"-"`` = standard input), format auto-detected.
 
@@ -227,10 +251,12 @@ def read_batches(
         fmt: force a format (one of :data:`FORMATS`) instead of detecting it.
         receiver: receiver id for frames that carry none.
         start_time_s: UTC seconds of the first frame for captures with only a relative counter.
+        sample_rate_hz: samples per second of raw I/Q input (``fmt="iq"``): 2.0e6 or 2.4e6.
 
     Returns:
         An iterator of batches whose ``stats`` (:class:`ReadStats`) counts frames and skipped input.
     """
     return FrameReader(
-        path, batch_size=batch_size, fmt=fmt, receiver=receiver, start_time_s=start_time_s
+        path, batch_size=batch_size, fmt=fmt, receiver=receiver, start_time_s=start_time_s,
+        sample_rate_hz=sample_rate_hz,
     )
