@@ -1,0 +1,152 @@
+"""Receiver registry: where each receiver is and what kind of clock stamps its frames.
+
+A receiver's position (WGS84 latitude, longitude, ellipsoidal height) and clock type come from
+configuration (or a sensors table such as OpenSky's ``sensors.csv``); its timing quality
+(``toa_sigma_s``) starts from the clock type's nominal value and can be re-learned from residuals.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from overflight.mlat.geodesy import llh_to_ecef
+
+__all__ = ["ClockType", "Receiver", "ReceiverRegistry"]
+
+
+class ClockType(enum.Enum):
+    """How a receiver timestamps frames: tick rate, nominal jitter, whether on GPS time."""
+
+    BEAST_12MHZ = "beast_12mhz"
+    """Mode-S Beast / dump1090 free-running 12 MHz counter: needs clock synchronisation."""
+    GPS_1GHZ = "gps_1ghz"
+    """Radarcape-style GPS-disciplined nanosecond timestamps: already on a common timescale."""
+    OTHER = "other"
+    """Unknown free-running clock (e.g. SBS-3 20 MHz): synchronised like a Beast."""
+
+    @property
+    def tick_rate_hz(self) -> float:
+        """Counter rate in Hz."""
+        return {"beast_12mhz": 12e6, "gps_1ghz": 1e9, "other": 20e6}[self.value]
+
+    @property
+    def gps_synchronised(self) -> bool:
+        """True when timestamps are already on GPS time (no pairwise synchronisation needed)."""
+        return self is ClockType.GPS_1GHZ
+
+    @property
+    def nominal_sigma_s(self) -> float:
+        """Typical 1-sigma time-of-arrival error in seconds (timestamp jitter + quantisation)."""
+        return {"beast_12mhz": 80e-9, "gps_1ghz": 60e-9, "other": 150e-9}[self.value]
+
+    @staticmethod
+    def from_name(name: str) -> ClockType:
+        """Clock type of a receiver type name (``Radarcape``, ``dump1090``, ``GRX1090``...)."""
+        n = name.strip().lower()
+        if n in {"radarcape", "grx1090", "gps", "gps_1ghz"}:
+            return ClockType.GPS_1GHZ
+        if n in {"dump1090", "beast", "beast_12mhz", "modes-beast", "readsb"}:
+            return ClockType.BEAST_12MHZ
+        return ClockType.OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    """One receiver: id, WGS84 position (degrees, ellipsoidal height in metres) and clock."""
+
+    receiver_id: int
+    lat_deg: float
+    lon_deg: float
+    height_m: float
+    clock: ClockType = ClockType.BEAST_12MHZ
+    toa_sigma_s: float = field(default=-1.0)
+    """1-sigma time-of-arrival error, seconds; negative means "the clock type's nominal value"."""
+
+    @property
+    def sigma_s(self) -> float:
+        """Effective 1-sigma time-of-arrival error in seconds."""
+        return self.toa_sigma_s if self.toa_sigma_s > 0 else self.clock.nominal_sigma_s
+
+    @property
+    def ecef_m(self) -> npt.NDArray[np.float64]:
+        """Antenna position in ECEF metres, shape ``(3,)``."""
+        return llh_to_ecef(self.lat_deg, self.lon_deg, self.height_m)
+
+
+class ReceiverRegistry:
+    """Receivers by id, with their ECEF positions and sigmas as arrays for the batched solver."""
+
+    def __init__(self, receivers: Iterable[Receiver] = ()) -> None:
+        self._by_id: dict[int, Receiver] = {}
+        for r in receivers:
+            self.add(r)
+
+    def add(self, receiver: Receiver) -> None:
+        """Add or replace a receiver."""
+        self._by_id[receiver.receiver_id] = receiver
+
+    def set_sigma(self, receiver_id: int, sigma_s: float) -> None:
+        """Record a learned timing quality (1-sigma TOA error, seconds) for a receiver."""
+        self._by_id[receiver_id] = replace(self._by_id[receiver_id], toa_sigma_s=float(sigma_s))
+
+    def __contains__(self, receiver_id: object) -> bool:
+        return receiver_id in self._by_id
+
+    def __getitem__(self, receiver_id: int) -> Receiver:
+        return self._by_id[receiver_id]
+
+    def __iter__(self) -> Iterator[Receiver]:
+        return iter(self._by_id.values())
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def ids(self) -> list[int]:
+        """All receiver ids."""
+        return list(self._by_id)
+
+    def ecef_m(self, ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """ECEF positions (metres) of receivers ``ids`` (any shape), shape ``ids.shape + (3,)``."""
+        a = np.asarray(ids, dtype=np.int64)
+        table = {k: r.ecef_m for k, r in self._by_id.items()}
+        out = np.array([table[int(i)] for i in a.ravel()], dtype=np.float64).reshape((*a.shape, 3))
+        return out
+
+    def sigma_s(self, ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """1-sigma TOA errors (seconds) of receivers ``ids`` (any shape)."""
+        a = np.asarray(ids, dtype=np.int64)
+        return np.array([self._by_id[int(i)].sigma_s for i in a.ravel()], dtype=np.float64).reshape(
+            a.shape
+        )
+
+    @staticmethod
+    def from_csv(path: str | Path, *, geoid_offset_m: float = 0.0) -> ReceiverRegistry:
+        """Read an OpenSky-style ``serial,latitude,longitude,height,type[,good]`` table.
+
+        ``geoid_offset_m`` is added to every height (heights given above mean sea level need the
+        local geoid undulation, about +48 m in central Europe, to become ellipsoidal).
+        Rows that do not parse are skipped.
+        """
+        reg = ReceiverRegistry()
+        with open(path, newline="") as fh:
+            for row in csv.DictReader(fh):
+                try:
+                    reg.add(
+                        Receiver(
+                            receiver_id=int(row["serial"]),
+                            lat_deg=float(row["latitude"]),
+                            lon_deg=float(row["longitude"]),
+                            height_m=float(row["height"]) + geoid_offset_m,
+                            clock=ClockType.from_name(row.get("type", "") or ""),
+                        )
+                    )
+                except (KeyError, ValueError):
+                    continue
+        return reg
