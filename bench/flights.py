@@ -1,0 +1,192 @@
+"""Benchmark: flights and airports for all shared trajectories, then a large replayed table.
+
+Peer: PyPI ``traffic`` 2.13 cannot be imported next to pandas 3 (``DatetimeTZBlock`` is gone), so
+the peer measured here is a straightforward pandas groupby implementation (split on 20-min gaps,
+nearest airportsdata airport to the first/last point through a KD-tree).
+
+Usage: python bench/flights.py [--rows 40000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import airportsdata
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from _table import Row, best_rate, print_table
+from overflight.datapaths import shared_data_dir
+from overflight.flights import concat, default_index, find_flights, read_positions
+from overflight.flights.geo import to_unit_xyz
+from overflight.flights.table import PositionTable
+
+
+def inputs() -> list[Path]:
+    base = shared_data_dir()
+    if base is None:
+        raise SystemExit("shared data not found")
+    files = sorted((base / "trajectories-traffic").glob("*/*.json.gz"))
+    files += sorted((base / "modes-traffic-samples" / "fr24").glob("*.json"))
+    files += [
+        base / "modes-traffic-samples" / "trace_full_ac671b.json",
+        base / "modes-traffic-samples" / "full_flight_short.jsonl.gz",
+    ]
+    return files
+
+
+def replay(tab: PositionTable, rows: int) -> PositionTable:
+    """Copies of ``tab`` with addresses and times shifted until about ``rows`` rows."""
+    k = max(1, rows // len(tab))
+    n = len(tab) * k
+    rep = np.repeat(np.arange(k, dtype=np.uint32), len(tab))
+    ic = (np.tile(tab.icao24, k) + rep * np.uint32(0x1000)) % np.uint32(1 << 24)
+    t = np.tile(tab.time_s, k) + rep.astype(np.float64) * 86400.0 * 3
+    cols = {
+        name: np.tile(getattr(tab, name), k)
+        for name in (
+            "lat_deg",
+            "lon_deg",
+            "altitude_ft",
+            "groundspeed_kt",
+            "track_deg",
+            "vertical_rate_fpm",
+            "on_ground",
+            "callsign_code",
+            "estimated",
+        )
+    }
+    order = np.lexsort((t, ic))
+    return (
+        PositionTable(
+            ic[order],
+            t[order],
+            cols["lat_deg"][order],
+            cols["lon_deg"][order],
+            cols["altitude_ft"][order],
+            cols["groundspeed_kt"][order],
+            cols["track_deg"][order],
+            cols["vertical_rate_fpm"][order],
+            cols["on_ground"][order],
+            cols["callsign_code"][order],
+            tab.callsigns,
+            cols["estimated"][order],
+        )
+        if n
+        else tab
+    )
+
+
+def pandas_baseline(
+    df: pd.DataFrame, tree: cKDTree, codes: np.ndarray
+) -> list[tuple[str, str | None, str | None]]:
+    """Per aircraft (groupby): split on 20-minute gaps, nearest airport to first and last point."""
+    out: list[tuple[str, str | None, str | None]] = []
+
+    for name, g in df.groupby("icao24"):
+        seg = (g["time_s"].diff() > 1200).cumsum()
+        for _, s in g.groupby(seg):
+            if len(s) < 5:
+                continue
+            ends = s.iloc[[0, -1]]
+            d, i = tree.query(to_unit_xyz(ends["lat_deg"].to_numpy(), ends["lon_deg"].to_numpy()))
+            names = [str(codes[j]) if dd * 6371 < 10 else None for dd, j in zip(d, i, strict=True)]
+            out.append((str(name), names[0], names[1]))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=40_000_000)
+    args = ap.parse_args()
+    tabs = [read_positions(p) for p in inputs()]
+    # different files reuse one address (39b415): keep them apart
+    for i, tb in enumerate(tabs):
+        tabs[i] = PositionTable(
+            (tb.icao24 + np.uint32(i * 0x10000)) % np.uint32(1 << 24),
+            *(
+                getattr(tb, f)
+                for f in (
+                    "time_s",
+                    "lat_deg",
+                    "lon_deg",
+                    "altitude_ft",
+                    "groundspeed_kt",
+                    "track_deg",
+                    "vertical_rate_fpm",
+                    "on_ground",
+                    "callsign_code",
+                    "callsigns",
+                    "estimated",
+                )
+            ),
+        )
+    small = concat(tabs)
+    index = default_index()
+    find_flights(small, index)  # compile and warm
+    n_fl = len(find_flights(small, index).flights)
+    rows = [
+        best_rate(
+            "overflight find_flights (all samples)",
+            len(small),
+            lambda: find_flights(small, index),
+            repeat=3,
+            note=f"{n_fl} flights",
+        )
+    ]
+
+    ad = airportsdata.load("ICAO")
+    codes = np.array(list(ad))
+    tree = cKDTree(
+        to_unit_xyz(
+            np.array([ad[c]["lat"] for c in codes]), np.array([ad[c]["lon"] for c in codes])
+        )
+    )
+    df = pd.DataFrame(
+        {
+            "icao24": small.icao24,
+            "time_s": small.time_s,
+            "lat_deg": small.lat_deg,
+            "lon_deg": small.lon_deg,
+        }
+    )
+    t0 = time.perf_counter()
+    base = pandas_baseline(df, tree, codes)
+    rows.append(
+        Row(
+            "pandas groupby baseline (all samples)",
+            len(small),
+            time.perf_counter() - t0,
+            f"{len(base)} legs",
+        )
+    )
+    print_table(
+        "flights: positions/s on all shared trajectories",
+        rows,
+        unit="positions/s",
+        baseline="pandas groupby baseline (all samples)",
+    )
+
+    big = replay(small, args.rows)
+    t0 = time.perf_counter()
+    res = find_flights(big, index, destinations=False)
+    el = time.perf_counter() - t0
+    big_rows = [
+        Row(
+            f"overflight find_flights ({len(big) / 1e6:.0f} M positions)",
+            len(big),
+            el,
+            f"{len(res.flights):,} flights, {len(res.flights) / el:,.0f} flights/s, no bound-for",
+        ),
+        rows[-1],
+    ]
+    print_table(
+        "flights: large replayed table", big_rows, unit="positions/s", baseline=rows[-1].name
+    )
+
+
+if __name__ == "__main__":
+    main()

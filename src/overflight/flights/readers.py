@@ -1,0 +1,266 @@
+"""Readers: files of positions (or raw captures) -> :class:`PositionTable`.
+
+Formats: the pandas JSON of trajectories-traffic (records or columns, optionally gzip), CSV and
+Parquet of positions, readsb ``trace_full`` JSON, Flightradar24 flight JSON, rs1090 JSON lines
+(decoded fields used as positions), and raw captures decoded by ``overflight.modes`` and tracked by
+``overflight.tracking`` when those modules are available.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from overflight.flights.table import PositionTable, from_arrow, from_columns
+
+__all__ = [
+    "CaptureUnsupported",
+    "read_capture",
+    "read_fr24",
+    "read_jsonl_decoded",
+    "read_positions",
+    "read_readsb_trace",
+    "read_traffic_json",
+]
+
+
+class CaptureUnsupported(RuntimeError):
+    """Raised when a raw capture is given but the decoder or tracker is not available."""
+
+
+def _open_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8")
+
+
+def read_traffic_json(path: Path | str, obj: Any = None) -> PositionTable:
+    """The pandas JSON of trajectories-traffic: ``records`` or ``columns`` orientation.
+
+    Addresses are kept as text (pandas would turn ``3946e4`` into a number).
+    """
+    data = obj if obj is not None else json.loads(_open_text(Path(path)))
+    cols: dict[str, Any] = {}
+    if isinstance(data, list):
+        keys: dict[str, None] = {}
+        for row in data:
+            if isinstance(row, dict):
+                keys.update(dict.fromkeys(row))
+        rows = [r for r in data if isinstance(r, dict)]
+        for k in keys:
+            cols[k] = np.array([r.get(k) for r in rows], dtype=object)
+    elif isinstance(data, dict):
+        index: list[str] | None = None
+        for k, v in data.items():
+            if not isinstance(v, dict):
+                continue
+            if index is None:
+                index = sorted(v, key=lambda s: int(s) if s.isdigit() else 0)
+            cols[k] = np.array([v.get(i) for i in index], dtype=object)
+    else:
+        raise ValueError(f"{path}: not a pandas JSON table")
+    if "icao24" in cols:
+        cols["icao24"] = np.array(
+            # pandas may write a hex address like 484506 as a JSON number: it is still hex text.
+            ["" if v is None else str(v) for v in cols["icao24"]],
+            dtype=object,
+        )
+    if "timestamp" in cols:
+        cols["timestamp"] = cols["timestamp"].astype(np.float64)
+    return from_columns(cols, time_unit_s=1e-3 if "timestamp" in cols else None)
+
+
+def read_readsb_trace(path: Path | str) -> PositionTable:
+    """readsb / tar1090 ``trace_full_<hex>.json``: base ``timestamp`` plus ``trace[]`` rows."""
+    d = json.loads(_open_text(Path(path)))
+    base = float(d["timestamp"])
+    trace = [r for r in d.get("trace", []) if isinstance(r, list) and len(r) >= 8]
+    n = len(trace)
+    alt = np.full(n, np.nan)
+    ground = np.zeros(n, dtype=np.int8)
+    callsign = np.empty(n, dtype=object)
+    last_cs: str | None = None
+    for i, r in enumerate(trace):
+        a = r[3]
+        if a == "ground":
+            ground[i] = 1
+        elif isinstance(a, int | float):
+            alt[i] = float(a)
+        det = r[8] if len(r) > 8 else None
+        if isinstance(det, dict) and det.get("flight"):
+            last_cs = str(det["flight"]).strip()
+        callsign[i] = last_cs
+    cols = {
+        "icao24": np.array([str(d.get("icao", "")).lstrip("~")] * n, dtype=object),
+        "time_s": base + np.array([float(r[0]) for r in trace]),
+        "lat_deg": np.array([r[1] for r in trace], dtype=object),
+        "lon_deg": np.array([r[2] for r in trace], dtype=object),
+        "altitude_ft": alt,
+        "groundspeed_kt": np.array([r[4] for r in trace], dtype=object),
+        "track_deg": np.array([r[5] for r in trace], dtype=object),
+        "vertical_rate_fpm": np.array([r[7] for r in trace], dtype=object),
+        "on_ground": ground,
+        "callsign": callsign,
+    }
+    return from_columns(cols, time_unit_s=1.0)
+
+
+def read_fr24(path: Path | str) -> PositionTable:
+    """Flightradar24 flight-details JSON (``result.response.data.flight.track[]``)."""
+    d = json.loads(_open_text(Path(path)))
+    f = d["result"]["response"]["data"]["flight"]
+    ident = (f.get("aircraft") or {}).get("identification") or {}
+    hexa = str(ident.get("modes") or "")
+    cs = (f.get("identification") or {}).get("callsign")
+    track = [p for p in f.get("track") or [] if isinstance(p, dict)]
+    n = len(track)
+
+    def sub(p: dict[str, Any], k: str, unit: str) -> Any:
+        v = p.get(k)
+        return v.get(unit) if isinstance(v, dict) else v
+
+    alt = np.array([sub(p, "altitude", "feet") for p in track], dtype=object).astype(np.float64)
+    gs = np.array([sub(p, "speed", "kts") for p in track], dtype=object).astype(np.float64)
+    cols = {
+        "icao24": np.array([hexa] * n, dtype=object),
+        "time_s": np.array([p.get("timestamp") for p in track], dtype=object),
+        "lat_deg": np.array([p.get("latitude") for p in track], dtype=object),
+        "lon_deg": np.array([p.get("longitude") for p in track], dtype=object),
+        "altitude_ft": alt,
+        "groundspeed_kt": gs,
+        "track_deg": np.array([p.get("heading") for p in track], dtype=object),
+        "vertical_rate_fpm": np.array(
+            [sub(p, "verticalSpeed", "fpm") for p in track], dtype=object
+        ),
+        "callsign": np.array([cs] * n, dtype=object),
+    }
+    return from_columns(cols, time_unit_s=1.0)
+
+
+def read_jsonl_decoded(path: Path | str) -> PositionTable:
+    """JSON lines with decoded fields (rs1090 / jet1090 style): one row per position message.
+
+    Surface positions (BDS 0,6) set ``on_ground``; airborne positions (BDS 0,5) clear it.
+    Altitude, speed and callsign from other messages are carried forward per aircraft.
+    """
+    rows: list[tuple[Any, ...]] = []
+    last: dict[str, dict[str, Any]] = {}
+    for line in _open_text(Path(path)).splitlines():
+        try:
+            m = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(m, dict):
+            continue
+        ic = m.get("icao24")
+        if not isinstance(ic, str):
+            continue
+        st = last.setdefault(ic, {})
+        for k in ("altitude", "groundspeed", "track", "vertical_rate", "callsign"):
+            if m.get(k) is not None:
+                st[k] = m[k]
+        lat, lon = m.get("latitude"), m.get("longitude")
+        if lat is None or lon is None:
+            continue
+        bds = str(m.get("bds", ""))
+        ground = 1 if bds == "06" else (0 if bds == "05" else -1)
+        rows.append(
+            (
+                ic,
+                m.get("timestamp"),
+                lat,
+                lon,
+                None if ground == 1 else st.get("altitude"),
+                st.get("groundspeed"),
+                st.get("track"),
+                st.get("vertical_rate"),
+                ground,
+                st.get("callsign"),
+            )
+        )
+    names = (
+        "icao24",
+        "time_s",
+        "lat_deg",
+        "lon_deg",
+        "altitude_ft",
+        "groundspeed_kt",
+        "track_deg",
+        "vertical_rate_fpm",
+        "on_ground",
+        "callsign",
+    )
+    cols = {k: np.array([r[i] for r in rows], dtype=object) for i, k in enumerate(names)}
+    cols["on_ground"] = np.array([r[8] for r in rows], dtype=np.int8)
+    return from_columns(cols, time_unit_s=1.0)
+
+
+def read_capture(path: Path | str) -> PositionTable:
+    """A raw capture: decoded by ``overflight.modes.decode_batch`` and tracked by ``overflight.tracking``.
+
+    Raises :class:`CaptureUnsupported` with the reason when those modules are not available yet.
+    """
+    try:
+        sources = importlib.import_module("overflight.sources")
+        modes = importlib.import_module("overflight.modes")
+        tracking = importlib.import_module("overflight.tracking")
+    except ImportError as exc:  # pragma: no cover - depends on sibling modules
+        raise CaptureUnsupported(
+            f"capture input needs overflight.sources/modes/tracking: {exc}"
+        ) from exc
+    read = getattr(sources, "read_file", None) or getattr(sources, "read_frames", None)
+    decode = getattr(modes, "decode_batch", None)
+    track = getattr(tracking, "track_positions", None) or getattr(tracking, "positions_table", None)
+    if read is None or decode is None or track is None:
+        raise CaptureUnsupported(
+            "raw capture input needs overflight.sources.read_file, overflight.modes.decode_batch and "
+            "overflight.tracking.track_positions, which are not available in this build; give a "
+            "position table (traffic JSON, CSV, Parquet), a readsb trace, FR24 JSON or decoded JSON lines"
+        )
+    positions = track(decode(read(Path(path))))  # pragma: no cover - depends on sibling modules
+    if isinstance(positions, PositionTable):  # pragma: no cover
+        return positions
+    return (
+        from_arrow(positions) if hasattr(positions, "column_names") else from_columns(positions)
+    )  # pragma: no cover
+
+
+def _sniff_json(text: str) -> str:
+    head = text.lstrip()[:4096]
+    if head.startswith("{") and '"trace"' in text[:200_000] and '"icao"' in head:
+        return "readsb"
+    if head.startswith("{") and '"result"' in head[:200]:
+        return "fr24"
+    first = head.split("\n", 1)[0]
+    if first.startswith("{") and first.rstrip().endswith("}") and '"frame"' in first:
+        return "jsonl"
+    return "traffic"
+
+
+def read_positions(path: Path | str) -> PositionTable:
+    """Read any supported file, choosing the format from its name and content."""
+    p = Path(path)
+    name = p.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return from_arrow(pq.read_table(p))
+    if name.endswith((".csv", ".csv.gz")):
+        return from_arrow(pacsv.read_csv(p))
+    if name.endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz")):
+        text = _open_text(p)
+        kind = _sniff_json(text)
+        if kind == "readsb":
+            return read_readsb_trace(p)
+        if kind == "fr24":
+            return read_fr24(p)
+        if kind == "jsonl":
+            return read_jsonl_decoded(p)
+        return read_traffic_json(p, json.loads(text))
+    return read_capture(p)
