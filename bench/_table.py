@@ -26,7 +26,9 @@ class Row:
         return self.count / self.seconds if self.seconds > 0 else float("inf")
 
 
-def best_rate(name: str, count: int, fn: Callable[[], object], repeat: int = 3, note: str = "") -> Row:
+def best_rate(
+    name: str, count: int, fn: Callable[[], object], repeat: int = 3, note: str = ""
+) -> Row:
     """Run ``fn`` ``repeat`` times and keep the fastest run (least disturbed by noise)."""
     best = float("inf")
     for _ in range(repeat):
@@ -36,7 +38,9 @@ def best_rate(name: str, count: int, fn: Callable[[], object], repeat: int = 3, 
     return Row(name, count, best, note)
 
 
-def print_table(title: str, rows: list[Row], unit: str = "msg/s", baseline: str | None = None) -> None:
+def print_table(
+    title: str, rows: list[Row], unit: str = "msg/s", baseline: str | None = None
+) -> None:
     """Print rows as a table; ratios are against ``baseline`` (a row name) or the last row."""
     base = next((r for r in rows if r.name == baseline), rows[-1])
     table = Table(title=title)
@@ -44,7 +48,7 @@ def print_table(title: str, rows: list[Row], unit: str = "msg/s", baseline: str 
     table.add_column("items", justify="right")
     table.add_column("seconds", justify="right")
     table.add_column(unit, justify="right")
-    table.add_column(f"x {base.name}", justify="right")
+    table.add_column("ratio", justify="right")
     table.add_column("note")
     for r in rows:
         table.add_row(
@@ -56,3 +60,4 @@ def print_table(title: str, rows: list[Row], unit: str = "msg/s", baseline: str 
             r.note,
         )
     Console().print(table)
+    Console().print(f"ratio = rate / rate of [bold]{base.name}[/bold] (measured in the same run)")

@@ -50,7 +50,9 @@ class FrameBatch:
     @staticmethod
     def empty() -> FrameBatch:
         """A batch with no rows."""
-        return FrameBatch.from_columns(np.zeros((0, FRAME_WIDTH_BYTES), np.uint8), np.zeros(0, np.uint8))
+        return FrameBatch.from_columns(
+            np.zeros((0, FRAME_WIDTH_BYTES), np.uint8), np.zeros(0, np.uint8)
+        )
 
     @staticmethod
     def from_columns(
