@@ -29,7 +29,7 @@ def mlat(
     reg = ReceiverRegistry.from_csv(folder / "sensors.csv")
     sets = [read_locards_set(p) for p in sorted(folder.glob("set_*.csv"))]
     table = Table(title=f"MLAT accuracy: {folder}")
-    for c in ("set", "altitude", "filter", "solved", "median m", "p90 m", "RMSE m"):
+    for c in ("set", "altitude", "timing", "filter", "solved", "median m", "p90 m", "RMSE m"):
         table.add_column(c, justify="right")
     parts = []
     rows: list[AccuracyRow] = []
@@ -42,6 +42,7 @@ def mlat(
         table.add_row(
             r.set_name,
             r.altitude_mode,
+            "raw" if r.calibration == "raw" else "calibrated (held-out aircraft)",
             "RTS" if r.filtered else "-",
             f"{r.solved}/{r.transmissions}",
             f"{r.median_m:.1f}",

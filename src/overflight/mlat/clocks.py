@@ -57,20 +57,19 @@ class PairClock:
         dt = t_a_s - self.t_ref_s
         if dt < 0:
             return False
-        F = np.array([[1.0, dt], [0.0, 1.0]])
-        q = np.array(
-            [
-                [
-                    self.offset_noise_s**2 * dt + self.drift_noise**2 * dt**3 / 3,
-                    self.drift_noise**2 * dt**2 / 2,
-                ],
-                [self.drift_noise**2 * dt**2 / 2, self.drift_noise**2 * dt],
-            ]
-        )
-        x = F @ self.x
-        P = F @ self.P @ F.T + q
-        s = P[0, 0] + self.meas_sigma_s**2
-        y = z_s - x[0]
+        # Scalar arithmetic (2x2 state): far cheaper than small NumPy matrices.
+        x0, x1 = float(self.x[0]), float(self.x[1])
+        p00, p01, p11 = float(self.P[0, 0]), float(self.P[0, 1]), float(self.P[1, 1])
+        qd = self.drift_noise**2
+        q00 = self.offset_noise_s**2 * dt + qd * dt**3 / 3
+        q01 = qd * dt**2 / 2
+        q11 = qd * dt
+        x0 = x0 + dt * x1
+        a00 = p00 + 2 * dt * p01 + dt * dt * p11 + q00
+        a01 = p01 + dt * p11 + q01
+        a11 = p11 + q11
+        s = a00 + self.meas_sigma_s**2
+        y = z_s - x0
         if self.updates >= 3 and y * y > self.gate_sigma**2 * s:
             self.outliers += 1
             self._run_of_outliers += 1
@@ -78,9 +77,9 @@ class PairClock:
                 self._reset(t_a_s, z_s)
                 return True
             return False
-        k = P[:, 0] / s
-        self.x = x + k * y
-        self.P = P - np.outer(k, P[0, :])
+        k0, k1 = a00 / s, a01 / s
+        self.x = np.array([x0 + k0 * y, x1 + k1 * y])
+        self.P = np.array([[a00 - k0 * a00, a01 - k0 * a01], [a01 - k1 * a00, a11 - k1 * a01]])
         self.t_ref_s = t_a_s
         self.updates += 1
         self._run_of_outliers = 0
@@ -129,6 +128,7 @@ class ClockSync:
         self.max_age_s = max_age_s
         self.pairs: dict[tuple[int, int], PairClock] = {}
         self._paths: dict[int, list[tuple[int, int]]] = {}
+        self._edges: dict[tuple[int, int], tuple[PairClock, bool]] = {}
         self._dirty = True
         self._roots: list[int] = []
         self.references = 0
@@ -146,10 +146,9 @@ class ClockSync:
         if len(rx) < 2:
             return
         self.references += 1
-        corr = [
-            (r, t - float(np.linalg.norm(self.registry[r].ecef_m - x)) / SPEED_OF_LIGHT_M_S)
-            for r, t in rx
-        ]
+        ids = [r for r, _ in rx]
+        d = np.linalg.norm(self.registry.ecef_m(ids) - x, axis=1) / SPEED_OF_LIGHT_M_S
+        corr = [(r, t - float(dd)) for (r, t), dd in zip(rx, d, strict=True)]
         corr.sort()
         for ia in range(len(corr)):
             for ib in range(ia + 1, len(corr)):
@@ -184,6 +183,18 @@ class ClockSync:
             wts.append(w)
         n = len(nodes)
         self._paths = {}
+        self._edges = {}
+        best: dict[tuple[int, int], float] = {}
+        for (ra, rb), pc in self.pairs.items():
+            if pc.updates < self.min_updates:
+                continue
+            na = _GPS_ROOT if self._gps(ra) else ra
+            nb = _GPS_ROOT if self._gps(rb) else rb
+            v = pc.variance_at(pc.t_ref_s)
+            for key, child_is_b in (((na, nb), True), ((nb, na), False)):
+                if v < best.get(key, math.inf):
+                    best[key] = v
+                    self._edges[key] = (pc, child_is_b)
         self._dirty = False
         if not wts:
             return
@@ -215,17 +226,13 @@ class ClockSync:
                 self._roots.append(nodes[root])
 
     def _edge(self, parent: int, child: int) -> tuple[PairClock, bool] | None:
-        """The pair between tree nodes (receiver ids, GPS root as -1): (pair, child_is_b)."""
-        best: tuple[PairClock, bool] | None = None
-        best_var = math.inf
-        for (ra, rb), pc in self.pairs.items():
-            na = _GPS_ROOT if self._gps(ra) else ra
-            nb = _GPS_ROOT if self._gps(rb) else rb
-            if {na, nb} == {parent, child} and pc.updates >= self.min_updates:
-                v = pc.variance_at(pc.t_ref_s)
-                if v < best_var:
-                    best, best_var = (pc, nb == child), v
-        return best
+        """The pair between tree nodes (receiver ids, GPS root as -1): (pair, child_is_b).
+
+        The lowest-variance pair joining the two nodes, indexed when the tree is rebuilt.
+        """
+        if self._dirty:
+            self._rebuild()
+        return self._edges.get((parent, child))
 
     def synchronised(self, receiver_id: int) -> bool:
         """True when ``receiver_id`` has a path to a timescale root (GPS receivers always do)."""
@@ -272,6 +279,66 @@ class ClockSync:
                 return None
             t = t_new
         return t, math.sqrt(var)
+
+    def to_common_batch(
+        self, receiver_id: npt.ArrayLike, toa_s: npt.ArrayLike
+    ) -> tuple[
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.bool_],
+    ]:
+        """Vectorised :meth:`to_common`: (common time s, 1-sigma s, timescale root, ok).
+
+        Each receiver's chain of pair clocks is an affine map; it is applied to all of that
+        receiver's readings at once, with the age check per reading. The variance is taken at
+        the receiver's median reading (it changes by far less than itself within a batch).
+        """
+        rid = np.asarray(receiver_id, dtype=np.int64)
+        t_in = np.asarray(toa_s, dtype=np.float64)
+        out_t = np.full(t_in.shape, np.nan)
+        out_s = np.full(t_in.shape, np.nan)
+        out_root = np.zeros(t_in.shape, np.int64)
+        ok = np.zeros(t_in.shape, bool)
+        if rid.size == 0:
+            return out_t, out_s, out_root, ok
+        if self._dirty:
+            self._rebuild()
+        order = np.argsort(rid, kind="stable")
+        u, start = np.unique(rid[order], return_index=True)
+        bounds = np.append(start, rid.size)
+        for k, r in enumerate(u.tolist()):
+            sel = order[bounds[k] : bounds[k + 1]]
+            if r not in self.registry:
+                continue
+            t = t_in[sel]
+            sig2 = self.registry[r].sigma_s ** 2
+            if self._gps(r):
+                out_t[sel], out_s[sel], out_root[sel], ok[sel] = t, math.sqrt(sig2), _GPS_ROOT, True
+                continue
+            path = self._paths.get(r)
+            if path is None:
+                continue
+            good = np.ones(t.shape, bool)
+            var = sig2
+            for parent, child in reversed(path):
+                e = self._edges.get((parent, child))
+                if e is None:
+                    good[:] = False
+                    break
+                pc, child_is_b = e
+                x0, x1 = float(pc.x[0]), float(pc.x[1])
+                if child_is_b:
+                    t = (t - x0 + x1 * pc.t_ref_s) / (1.0 + x1)
+                    good &= np.abs(t - pc.t_ref_s) <= self.max_age_s
+                    var += pc.variance_at(float(np.median(t)))
+                else:
+                    good &= np.abs(t - pc.t_ref_s) <= self.max_age_s
+                    var += pc.variance_at(float(np.median(t)))
+                    t = t + x0 + x1 * (t - pc.t_ref_s)
+            out_t[sel], out_s[sel], ok[sel] = t, math.sqrt(var), good
+            out_root[sel] = path[0][0] if path else r
+        return out_t, out_s, out_root, ok
 
     def pair_count(self) -> int:
         """Pairs with enough updates to be used."""

@@ -143,131 +143,184 @@ class Multilaterator:
         self._filters: dict[str, TrackFilter] = {}
 
     # ---------------------------------------------------------------- grouping
-    def _group(self, receptions: Iterable[Reception]) -> dict[bytes, list[tuple[int, float]]]:
-        groups: dict[bytes, list[tuple[int, float]]] = defaultdict(list)
-        for r in receptions:
-            self.stats.receptions += 1
-            if len(r.frame) not in (7, 14) or not math.isfinite(r.toa_s):
-                self.stats.malformed += 1
+    def _frame_info(self, frames: list[bytes]) -> list[tuple[int, str | None, float]]:
+        """(downlink format, icao24 or None, altitude ft or NaN) per distinct frame."""
+        out: list[tuple[int, str | None, float]] = []
+        for f in frames:
+            if len(f) not in (7, 14):
+                out.append((-1, None, math.nan))
                 continue
-            if r.receiver_id not in self.registry:
-                self.stats.unknown_receiver += 1
-                continue
-            groups[bytes(r.frame)].append((r.receiver_id, float(r.toa_s)))
-        return groups
+            a = _modes.altitude_ft(f)
+            out.append((_modes.df(f), _modes.icao24(f), a if a is not None else math.nan))
+        return out
 
-    def _clusters(self, rx: list[tuple[int, float]]) -> list[list[tuple[int, float, float]]]:
-        """Split one frame's receptions into transmissions on the common timescale.
-
-        Returns lists of (receiver, common time, sigma); receivers with two copies in one
-        cluster (duplicates, replays) are dropped from it.
-        """
-        conv: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
-        for rid, t in rx:
-            if rid in self.bad_receivers:
-                self.stats.bad_receiver_receptions += 1
+    def _references(
+        self,
+        frames: list[bytes],
+        info: list[tuple[int, str | None, float]],
+        gid: npt.NDArray[np.int64],
+        rid: npt.NDArray[np.int64],
+        toa: npt.NDArray[np.float64],
+    ) -> None:
+        """Feed every ADS-B position heard by two or more receivers to the clock sync."""
+        is_ref = np.array(
+            [
+                d in (17, 18) and len(f) == 14 and ic is not None
+                for f, (d, ic, _) in zip(frames, info, strict=True)
+            ],
+            dtype=bool,
+        )
+        sel = np.flatnonzero(is_ref[gid] & ~np.isin(rid, list(self.bad_receivers)))
+        if sel.size < 2:
+            return
+        order = sel[np.lexsort((rid[sel], gid[sel]))]
+        g = gid[order]
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        ends = np.r_[starts[1:], g.size]
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            if b - a < 2:
                 continue
-            c = self.sync.to_common(rid, t)
-            if c is None:
-                self.stats.unsynchronised += 1
+            idx = order[a:b]
+            r = rid[idx]
+            dup = np.zeros(r.size, bool)
+            dup[1:] |= r[1:] == r[:-1]
+            dup[:-1] |= r[1:] == r[:-1]
+            if (~dup).sum() < 2:
                 continue
-            conv[self.sync.root_of(rid)].append((rid, c[0], c[1]))
-        out: list[list[tuple[int, float, float]]] = []
-        for items in conv.values():
-            items.sort(key=lambda v: v[1])
-            cur: list[tuple[int, float, float]] = []
-            for it in items:
-                if cur and it[1] - cur[0][1] > self.window_s:
-                    out.append(cur)
-                    cur = []
-                cur.append(it)
-            if cur:
-                out.append(cur)
-        cleaned = []
-        for cl in out:
-            counts: dict[int, int] = defaultdict(int)
-            for rid, _, _ in cl:
-                counts[rid] += 1
-            dup = {r for r, k in counts.items() if k > 1}
-            self.stats.duplicate_receptions += sum(counts[r] for r in dup)
-            cleaned.append([v for v in cl if v[0] not in dup])
-        return cleaned
-
-    def _references(self, groups: dict[bytes, list[tuple[int, float]]]) -> None:
-        for frame, rx in groups.items():
-            if len(frame) != 14 or _modes.df(frame) not in (17, 18) or len(rx) < 2:
-                continue
-            counts: dict[int, int] = defaultdict(int)
-            for rid, _ in rx:
-                counts[rid] += 1
-            rx1 = [(r, t) for r, t in rx if counts[r] == 1 and r not in self.bad_receivers]
-            if len(rx1) < 2:
-                continue
-            ref = self.registry[rx1[0][0]]
+            frame = frames[int(g[a])]
+            alt = info[int(g[a])][2]
+            ref = self.registry[int(r[~dup][0])]
             pos = _modes.adsb_position(frame, ref.lat_deg, ref.lon_deg)
-            alt = _modes.altitude_ft(frame)
-            if pos is None or alt is None or pos[2] not in _REFERENCE_TYPECODES:
+            if pos is None or not math.isfinite(alt) or pos[2] not in _REFERENCE_TYPECODES:
                 continue
             x = llh_to_ecef(pos[0], pos[1], alt * FT_TO_M)
-            self.sync.add_reference(x, rx1)
+            rx = list(zip(r[~dup].tolist(), toa[idx][~dup].tolist(), strict=True))
+            self.sync.add_reference(x, rx)
             self.stats.references += 1
 
     # ---------------------------------------------------------------- solving
     def process(self, receptions: Iterable[Reception]) -> list[MlatPosition]:
-        """Consume one batch of receptions; return the positions solved from it (time order)."""
-        groups = self._group(receptions)
-        self._references(groups)
-        jobs: list[tuple[str, float, list[tuple[int, float, float]]]] = []
-        for frame, rx in groups.items():
-            d = _modes.df(frame)
-            if d in (17, 18) and not self.solve_adsb:
-                continue
-            icao = _modes.icao24(frame)
-            if icao is None:
-                continue
-            alt_ft = _modes.altitude_ft(frame)
-            for cl in self._clusters(rx):
-                need = 3 if alt_ft is not None else 4
-                if len(cl) < need:
-                    self.stats.too_few_receivers += 1
-                    continue
-                jobs.append((icao, alt_ft if alt_ft is not None else math.nan, cl))
-        if not jobs:
+        """Consume one batch of receptions; return the positions solved from it (time order).
+
+        Grouping is columnar: receptions are keyed by their frame bytes, converted to the common
+        timescale receiver by receiver, sorted by (frame, timescale, time) and split where the
+        time gap exceeds ``window_s``; a receiver heard twice in one transmission is dropped
+        from it (duplicates, replays).
+        """
+        recs = receptions if isinstance(receptions, list) else list(receptions)
+        n = len(recs)
+        self.stats.receptions += n
+        if n == 0:
             return []
-        return self._solve(jobs)
+        index: dict[bytes, int] = {}
+        gid = np.fromiter((index.setdefault(bytes(r.frame), len(index)) for r in recs), np.int64, n)
+        rid = np.fromiter((r.receiver_id for r in recs), np.int64, n)
+        toa = np.fromiter((r.toa_s for r in recs), np.float64, n)
+        frames = list(index)
+        info = self._frame_info(frames)
+        glen_ok = np.array([d >= 0 for d, _, _ in info], dtype=bool)
+        good = glen_ok[gid] & np.isfinite(toa)
+        self.stats.malformed += int(n - good.sum())
+        known = np.isin(rid, np.asarray(self.registry.ids(), dtype=np.int64))
+        self.stats.unknown_receiver += int((good & ~known).sum())
+        good &= known
+        self._references(frames, info, gid[good], rid[good], toa[good])
+        # Which frames are worth solving: an address, and not ADS-B unless asked.
+        want = np.array(
+            [ic is not None and (self.solve_adsb or d not in (17, 18)) for d, ic, _ in info],
+            dtype=bool,
+        )
+        bad = np.isin(rid, list(self.bad_receivers)) if self.bad_receivers else np.zeros(n, bool)
+        self.stats.bad_receiver_receptions += int((good & want[gid] & bad).sum())
+        sel = np.flatnonzero(good & want[gid] & ~bad)
+        if sel.size == 0:
+            return []
+        tc, sig, root, synced = self.sync.to_common_batch(rid[sel], toa[sel])
+        self.stats.unsynchronised += int((~synced).sum())
+        sel, tc, sig, root = sel[synced], tc[synced], sig[synced], root[synced]
+        if sel.size == 0:
+            return []
+        g = gid[sel]
+        order = np.lexsort((tc, root, g))
+        sel, tc, sig, root, g = sel[order], tc[order], sig[order], root[order], g[order]
+        brk = np.r_[
+            True, (g[1:] != g[:-1]) | (root[1:] != root[:-1]) | (np.diff(tc) > self.window_s)
+        ]
+        cid = np.cumsum(brk) - 1
+        # Duplicates: the same receiver twice in one transmission.
+        r = rid[sel]
+        o2 = np.lexsort((r, cid))
+        same = (r[o2][1:] == r[o2][:-1]) & (cid[o2][1:] == cid[o2][:-1])
+        dup_sorted = np.zeros(sel.size, bool)
+        dup_sorted[1:] |= same
+        dup_sorted[:-1] |= same
+        dup = np.zeros(sel.size, bool)
+        dup[o2] = dup_sorted
+        self.stats.duplicate_receptions += int(dup.sum())
+        keep = ~dup
+        sel, tc, sig, cid, g, r = sel[keep], tc[keep], sig[keep], cid[keep], g[keep], r[keep]
+        if sel.size == 0:
+            return []
+        ucid, start, size = np.unique(cid, return_index=True, return_counts=True)
+        cg = g[start]
+        alt_ft = np.array([info[int(k)][2] for k in cg], dtype=np.float64)
+        need = np.where(np.isfinite(alt_ft), 3, 4)
+        enough = size >= need
+        self.stats.too_few_receivers += int((~enough).sum())
+        if not enough.any():
+            return []
+        # Pad the clusters into (jobs, m) arrays.
+        cl_of = np.searchsorted(ucid, cid)
+        job_of_cl = np.cumsum(enough) - 1
+        take = enough[cl_of]
+        pos = np.arange(sel.size) - start[cl_of]
+        nj = int(enough.sum())
+        m = int(size[enough].max())
+        ids = np.full((nj, m), -1, np.int64)
+        toa_c = np.full((nj, m), np.nan)
+        sig_c = np.full((nj, m), 1e-6)
+        jr, jc = job_of_cl[cl_of[take]], pos[take]
+        ids[jr, jc], toa_c[jr, jc], sig_c[jr, jc] = r[take], tc[take], sig[take]
+        icaos = [str(info[int(k)][1]) for k in cg[enough]]
+        return self._solve(icaos, alt_ft[enough], ids, toa_c, sig_c)
 
     def _solve(
-        self, jobs: list[tuple[str, float, list[tuple[int, float, float]]]]
+        self,
+        icaos: list[str],
+        alt_ft: npt.NDArray[np.float64],
+        ids: npt.NDArray[np.int64],
+        toa: npt.NDArray[np.float64],
+        sig: npt.NDArray[np.float64],
     ) -> list[MlatPosition]:
-        n = len(jobs)
-        m = max(len(j[2]) for j in jobs)
-        ids = np.full((n, m), -1, np.int64)
-        toa = np.full((n, m), np.nan)
-        sig = np.full((n, m), 1e-6)
-        for k, (_, _, cl) in enumerate(jobs):
-            for j, (rid, t, s) in enumerate(cl):
-                ids[k, j], toa[k, j], sig[k, j] = rid, t, s
+        n = ids.shape[0]
         mask = ids >= 0
         first = ids[0, 0]
         R = self.registry.ecef_m(np.where(mask, ids, first))
         # Subtract a per-row reference before solving so float64 keeps sub-ns resolution.
         t0 = np.nanmin(toa, axis=1)
         rel_toa = toa - t0[:, None]
-        alt_m = np.array([j[1] for j in jobs]) * FT_TO_M
+        alt_m = alt_ft * FT_TO_M
         res = solve_batch(
             R, rel_toa, sig, mask=mask, altitude_m=alt_m, altitude_sigma_m=self.altitude_sigma_m
         )
         ok = plausible(res, R, max_error_m=self.max_error_m)
         self._blame(res, ok, ids, R, rel_toa, sig, mask, alt_m)
-        out: list[MlatPosition] = []
-        for k in (int(v) for v in np.flatnonzero(ok)):
-            icao, alt_ft, cl = jobs[k]
-            used = tuple(int(r) for r in ids[k][mask[k]])
-            rng0 = float(np.linalg.norm(R[k, 0] - res.ecef_m[k]))
-            t_tx = float(t0[k] + rel_toa[k, 0] - rng0 / SPEED_OF_LIGHT_M_S)
-            out.append(
-                self._emit(icao, t_tx, res.ecef_m[k], res.cov_m2[k], alt_ft, res, int(k), used)
-            )
+        rows = np.flatnonzero(ok)
+        rng0 = np.linalg.norm(R[rows, 0] - res.ecef_m[rows], axis=1)
+        t_tx = t0[rows] + rel_toa[rows, 0] - rng0 / SPEED_OF_LIGHT_M_S
+        out = self._emit(
+            [icaos[k] for k in rows.tolist()],
+            t_tx,
+            res.ecef_m[rows],
+            res.cov_m2[rows],
+            alt_ft[rows],
+            res.lat_deg[rows],
+            res.lon_deg[rows],
+            res.height_m[rows],
+            res.error_m[rows],
+            res.gdop[rows],
+            [tuple(int(r) for r in ids[k][mask[k]]) for k in rows.tolist()],
+        )
         self.stats.solved += len(out)
         self.stats.rejected += int(n - ok.sum())
         out.sort(key=lambda p: p.time_s)
@@ -275,70 +328,62 @@ class Multilaterator:
 
     def _emit(
         self,
-        icao: str,
-        t_tx: float,
+        icaos: list[str],
+        t_tx: npt.NDArray[np.float64],
         ecef: npt.NDArray[np.float64],
         cov: npt.NDArray[np.float64],
-        alt_ft: float,
-        res: object,
-        k: int,
-        used: tuple[int, ...],
-    ) -> MlatPosition:
-        from overflight.mlat.solve import SolveResult
-
-        assert isinstance(res, SolveResult)
-        lat, lon, h = float(res.lat_deg[k]), float(res.lon_deg[k]), float(res.height_m[k])
-        altitude_ft = alt_ft if math.isfinite(alt_ft) else h / FT_TO_M
-        if not self.smooth:
-            return MlatPosition(
-                icao,
-                t_tx,
-                lat,
-                lon,
-                altitude_ft,
-                h,
-                float(res.error_m[k]),
-                float(res.gdop[k]),
-                used,
-                False,
+        alt_ft: npt.NDArray[np.float64],
+        lat: npt.NDArray[np.float64],
+        lon: npt.NDArray[np.float64],
+        h: npt.NDArray[np.float64],
+        err: npt.NDArray[np.float64],
+        gdop: npt.NDArray[np.float64],
+        used: list[tuple[int, ...]],
+    ) -> list[MlatPosition]:
+        """Positions of accepted fixes, through the per-aircraft filter when smoothing."""
+        n = len(icaos)
+        altitude_ft = np.where(np.isfinite(alt_ft), alt_ft, h / FT_TO_M)
+        sm = np.zeros(n, bool)
+        sx = np.zeros((n, 3))
+        sv = np.zeros((n, 3))
+        sp = np.zeros((n, 3, 3))
+        if self.smooth:
+            # Filter updates in time order per aircraft; conversions vectorised afterwards.
+            for k in np.argsort(t_tx, kind="stable").tolist():
+                f = self._filters.get(icaos[k])
+                if f is None:
+                    f = self._filters[icaos[k]] = TrackFilter(accel_sigma_m_s2=3.0, max_gap_s=60.0)
+                st = f.update(float(t_tx[k]), ecef[k], cov[k] + np.eye(3))
+                if f.fixes >= 2 and st.accepted:
+                    sm[k] = True
+                    sx[k], sv[k], sp[k] = st.ecef_m, st.velocity_m_s, st.cov[:3, :3]
+        la, lo, hh = lat.copy(), lon.copy(), h.copy()
+        e = err.copy()
+        v = np.full((n, 3), np.nan)
+        if sm.any():
+            la[sm], lo[sm], hh[sm] = ecef_to_llh(sx[sm])
+            rot = ecef_to_enu_matrix(la[sm], lo[sm])
+            v[sm] = np.einsum("nij,nj->ni", rot, sv[sm])
+            pc = rot @ sp[sm] @ np.swapaxes(rot, -1, -2)
+            e[sm] = np.sqrt(np.maximum(pc[:, 0, 0] + pc[:, 1, 1], 0.0))
+        return [
+            MlatPosition(
+                icaos[k],
+                float(t_tx[k]),
+                float(la[k]),
+                float(lo[k]),
+                float(altitude_ft[k]),
+                float(hh[k]),
+                float(e[k]),
+                float(gdop[k]),
+                used[k],
+                bool(sm[k]),
+                float(v[k, 0]),
+                float(v[k, 1]),
+                float(v[k, 2]),
             )
-        f = self._filters.get(icao)
-        if f is None:
-            f = self._filters[icao] = TrackFilter(accel_sigma_m_s2=3.0, max_gap_s=60.0)
-        st = f.update(t_tx, ecef, cov + np.eye(3))
-        if f.fixes < 2 or not st.accepted:
-            return MlatPosition(
-                icao,
-                t_tx,
-                lat,
-                lon,
-                altitude_ft,
-                h,
-                float(res.error_m[k]),
-                float(res.gdop[k]),
-                used,
-                False,
-            )
-        la, lo, hh = ecef_to_llh(st.ecef_m)
-        rot = ecef_to_enu_matrix(la, lo)
-        v = rot @ st.velocity_m_s
-        pc = rot @ st.cov[:3, :3] @ rot.T
-        err = math.sqrt(max(pc[0, 0] + pc[1, 1], 0.0))
-        return MlatPosition(
-            icao,
-            t_tx,
-            float(la),
-            float(lo),
-            altitude_ft,
-            float(hh),
-            err,
-            float(res.gdop[k]),
-            used,
-            True,
-            float(v[0]),
-            float(v[1]),
-            float(v[2]),
-        )
+            for k in range(n)
+        ]
 
     # ---------------------------------------------------------------- bad receivers
     def _blame(self, res, ok, ids, R, toa, sig, mask, alt_m) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,20 @@ in metres. Altitude constraints compared:
   *other* aircraft in the same set within +-15 min (leave-one-aircraft-out: what nearby ADS-B
   traffic tells a live system);
 * ``geo``: the aircraft's own GNSS height (an upper bound: only ADS-B aircraft report it).
+
+Receiver timing calibration (:mod:`overflight.mlat.calibrate`) compared:
+
+* ``raw``: the times of arrival as recorded;
+* ``aircraft``: per-receiver biases learned from the *other* aircraft of the same set
+  (leave-one-aircraft-out: the other aircraft play the ADS-B references of a live system);
+* ``time``: biases learned from the other half of the set's hour (first half calibrates the
+  second and vice versa).
+
+Besides the error against the ADS-B position as given (the headline figure), each row reports
+two truth-timing diagnostics over the transmissions whose track direction is known (a report of
+the same aircraft within 4 minutes): the median error after moving the ADS-B position forward
+along the track by a lag estimated on *other* sets (``lag_*``), and the median cross-track error
+(immune to any along-track staleness of the ADS-B position).
 """
 
 from __future__ import annotations
@@ -20,16 +34,29 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from overflight.mlat.calibrate import (
+    held_out_biases,
+    track_velocity_m_s,
+    truth_lag_s,
+    truth_residuals_s,
+)
 from overflight.mlat.filter import smooth_track
-from overflight.mlat.geodesy import ecef_to_llh, horizontal_distance_m
+from overflight.mlat.geodesy import (
+    ecef_to_enu_matrix,
+    ecef_to_llh,
+    horizontal_distance_m,
+    llh_to_ecef,
+)
 from overflight.mlat.locards import LocardsSet
 from overflight.mlat.receivers import ReceiverRegistry
 from overflight.mlat.solve import plausible, solve_batch
 
 __all__ = [
     "ALTITUDE_MODES",
+    "CALIBRATIONS",
     "AccuracyRow",
     "corrected_baro_altitude_m",
+    "estimate_truth_lag_s",
     "evaluate_set",
     "summarise",
 ]
@@ -37,22 +64,38 @@ __all__ = [
 ALTITUDE_MODES: dict[str, float] = {"none": 0.0, "baro": 150.0, "baro_corr": 50.0, "geo": 15.0}
 """Altitude constraint modes and their 1-sigma in metres."""
 
+CALIBRATIONS = ("raw", "aircraft", "time")
+"""Receiver-bias calibrations: none, leave-one-aircraft-out, other half of the hour."""
+
+F64 = npt.NDArray[np.float64]
+
 
 @dataclass(frozen=True, slots=True)
 class AccuracyRow:
-    """Horizontal error figures (metres) for one set, altitude mode and filter choice."""
+    """Horizontal error figures (metres) for one set, altitude mode, calibration and filter.
+
+    ``median_m``/``p90_m``/``rmse_m``: against the ADS-B position as reported. ``lag_n``: rows
+    with a known track direction; ``lag_median_m``/``lag_p90_m``: against the ADS-B position
+    moved forward by the held-out lag (a truth adjustment, labelled as such);
+    ``cross_median_m``: median absolute cross-track error (truth-timing immune).
+    """
 
     set_name: str
     altitude_mode: str
+    calibration: str
     filtered: bool
     transmissions: int
     solved: int
     median_m: float
     p90_m: float
     rmse_m: float
+    lag_n: int = 0
+    lag_median_m: float = float("nan")
+    lag_p90_m: float = float("nan")
+    cross_median_m: float = float("nan")
 
 
-def corrected_baro_altitude_m(s: LocardsSet, window_s: float = 900.0) -> npt.NDArray[np.float64]:
+def corrected_baro_altitude_m(s: LocardsSet, window_s: float = 900.0) -> F64:
     """Baro altitude + median (geo - baro) of other aircraft within ``window_s`` (held out)."""
     diff = s.geo_altitude_m - s.baro_altitude_m
     out = np.full(len(s), np.nan)
@@ -67,80 +110,161 @@ def corrected_baro_altitude_m(s: LocardsSet, window_s: float = 900.0) -> npt.NDA
     return out
 
 
-def _row(
-    name: str, mode: str, filtered: bool, total: int, err: npt.NDArray[np.float64]
-) -> AccuracyRow:
-    if err.size == 0:
-        return AccuracyRow(name, mode, filtered, total, 0, np.nan, np.nan, np.nan)
+def _row(name: str, mode: str, cal: str, filtered: bool, total: int, err: F64) -> AccuracyRow:
+    """``err``: ``(k, 3)`` columns horizontal, lag-compensated, |cross-track| (NaN: unknown)."""
+    if err.shape[0] == 0:
+        return AccuracyRow(name, mode, cal, filtered, total, 0, np.nan, np.nan, np.nan)
+    e = err[:, 0]
+    lag = err[:, 1][np.isfinite(err[:, 1])]
+    cross = err[:, 2][np.isfinite(err[:, 2])]
     return AccuracyRow(
         name,
         mode,
+        cal,
         filtered,
         total,
-        int(err.size),
-        float(np.median(err)),
-        float(np.percentile(err, 90)),
-        float(np.sqrt(np.mean(err**2))),
+        int(e.size),
+        float(np.median(e)),
+        float(np.percentile(e, 90)),
+        float(np.sqrt(np.mean(e**2))),
+        int(lag.size),
+        float(np.median(lag)) if lag.size else np.nan,
+        float(np.percentile(lag, 90)) if lag.size else np.nan,
+        float(np.median(cross)) if cross.size else np.nan,
     )
+
+
+def _arrays(
+    s: LocardsSet, registry: ReceiverRegistry
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], F64, F64]:
+    known = np.isin(s.sensor, np.asarray(registry.ids(), dtype=np.int64))
+    mask = (s.sensor >= 0) & known & np.isfinite(s.toa_s)
+    ids = np.where(mask, s.sensor, next(iter(registry)).receiver_id)
+    truth = llh_to_ecef(s.lat_deg, s.lon_deg, np.nan_to_num(s.geo_altitude_m))
+    return mask, ids, registry.ecef_m(ids), truth
+
+
+def estimate_truth_lag_s(s: LocardsSet, registry: ReceiverRegistry) -> float:
+    """Lag (s) of the ADS-B positions behind the transmissions, fitted in the TOA domain.
+
+    Receiver biases are learned leave-one-aircraft-out first, so the lag is not absorbed by
+    them; see :func:`overflight.mlat.calibrate.truth_lag_s`.
+    """
+    mask, ids, R, truth = _arrays(s, registry)
+    res = truth_residuals_s(R, s.toa_s, mask, truth)
+    bias = held_out_biases(ids, res, mask, s.aircraft)
+    vel = track_velocity_m_s(s.aircraft, s.time_s, truth)
+    return truth_lag_s(R, res, mask, truth, vel, bias)
+
+
+def _truth_errors(
+    lat: F64, lon: F64, ecef: F64, s: LocardsSet, truth: F64, vel: F64, lag_s: float
+) -> F64:
+    """``(n, 3)``: horizontal error, error vs lag-moved truth, |cross-track| error, metres."""
+    e = horizontal_distance_m(lat, lon, s.lat_deg, s.lon_deg)
+    moved = truth + vel * lag_s
+    la, lo, _ = ecef_to_llh(moved)
+    e_lag = horizontal_distance_m(lat, lon, la, lo)
+    rot = ecef_to_enu_matrix(s.lat_deg, s.lon_deg)
+    d = np.einsum("nij,nj->ni", rot, ecef - truth)[:, :2]
+    v = np.einsum("nij,nj->ni", rot, vel)[:, :2]
+    sp = np.linalg.norm(v, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cross = np.abs(v[:, 0] * d[:, 1] - v[:, 1] * d[:, 0]) / sp
+    has = np.isfinite(sp) & (sp > 10.0)
+    return np.stack([e, np.where(has, e_lag, np.nan), np.where(has, cross, np.nan)], axis=1)
 
 
 def evaluate_set(
     s: LocardsSet,
     registry: ReceiverRegistry,
     modes: Sequence[str] = ("none", "baro", "baro_corr", "geo"),
+    calibrations: Sequence[str] = ("raw", "aircraft"),
+    lag_s: float = 0.0,
     max_error_m: float = 1_000.0,
-) -> tuple[list[AccuracyRow], dict[tuple[str, bool], npt.NDArray[np.float64]]]:
-    """Solve every transmission of ``s`` per altitude mode, single-shot and RTS-smoothed.
+) -> tuple[list[AccuracyRow], dict[tuple[str, str, bool], F64]]:
+    """Solve every transmission of ``s`` per altitude mode and calibration, single and smoothed.
 
-    Returns the rows and the raw error arrays keyed by (mode, filtered).
+    ``lag_s``: the truth lag for the lag-compensated diagnostic (estimate it on *other* sets).
+    Returns the rows and ``(k, 3)`` error arrays (see :func:`_truth_errors`) keyed by
+    (mode, calibration, filtered).
     """
-    known = (
-        np.vectorize(lambda i: int(i) in registry)(s.sensor)
-        if s.sensor.size
-        else np.zeros((0, 0), bool)
-    )
-    mask = (s.sensor >= 0) & known & np.isfinite(s.toa_s)
-    ids = np.where(mask, s.sensor, next(iter(registry)).receiver_id)
-    R = registry.ecef_m(ids)
+    mask, ids, R, truth = _arrays(s, registry)
     sig = registry.sigma_s(ids)
+    vel = track_velocity_m_s(s.aircraft, s.time_s, truth)
+    need_res = any(c != "raw" for c in calibrations)
+    res_t = truth_residuals_s(R, s.toa_s, mask, truth) if need_res else None
     rows: list[AccuracyRow] = []
-    errs: dict[tuple[str, bool], npt.NDArray[np.float64]] = {}
-    for mode in modes:
-        sigma_alt = ALTITUDE_MODES[mode]
-        alt: npt.NDArray[np.float64] | None
-        if mode == "none":
-            alt = None
-        elif mode == "baro":
-            alt = s.baro_altitude_m
-        elif mode == "baro_corr":
-            alt = corrected_baro_altitude_m(s)
+    errs: dict[tuple[str, str, bool], F64] = {}
+    for cal in calibrations:
+        if cal == "raw" or res_t is None:
+            toa = s.toa_s
+        elif cal == "aircraft":
+            toa = s.toa_s - held_out_biases(ids, res_t, mask, s.aircraft)
+        elif cal == "time":
+            half = (s.time_s >= np.median(s.time_s)).astype(np.int64)
+            toa = s.toa_s - held_out_biases(ids, res_t, mask, half)
         else:
-            alt = s.geo_altitude_m
-        res = solve_batch(
-            R, s.toa_s, sig, mask=mask, altitude_m=alt, altitude_sigma_m=max(sigma_alt, 1.0)
-        )
-        ok = plausible(res, R, max_error_m=max_error_m)
-        e = horizontal_distance_m(res.lat_deg, res.lon_deg, s.lat_deg, s.lon_deg)
-        errs[(mode, False)] = e[ok]
-        rows.append(_row(s.name, mode, False, len(s), e[ok]))
-        # Tracking filter: per aircraft, time-ordered, over the accepted fixes.
-        sm_err: list[float] = []
-        for ac in np.unique(s.aircraft[ok]):
-            idx = np.flatnonzero(ok & (s.aircraft == ac))
-            idx = idx[np.argsort(s.time_s[idx], kind="stable")]
-            cov = res.cov_m2[idx] + np.eye(3) * 1.0
-            xs, _, _ = smooth_track(s.time_s[idx], res.ecef_m[idx], cov)
-            la, lo, _ = ecef_to_llh(xs)
-            sm_err.extend(horizontal_distance_m(la, lo, s.lat_deg[idx], s.lon_deg[idx]).tolist())
-        se = np.asarray(sm_err, dtype=np.float64)
-        errs[(mode, True)] = se
-        rows.append(_row(s.name, mode, True, len(s), se))
+            raise ValueError(f"unknown calibration {cal!r}")
+        with np.errstate(invalid="ignore"):
+            toa = toa - np.nanmin(np.where(mask, toa, np.inf), axis=1, keepdims=True)
+        for mode in modes:
+            sigma_alt = ALTITUDE_MODES[mode]
+            alt: F64 | None
+            if mode == "none":
+                alt = None
+            elif mode == "baro":
+                alt = s.baro_altitude_m
+            elif mode == "baro_corr":
+                alt = corrected_baro_altitude_m(s)
+            else:
+                alt = s.geo_altitude_m
+            res = solve_batch(
+                R, toa, sig, mask=mask, altitude_m=alt, altitude_sigma_m=max(sigma_alt, 1.0)
+            )
+            ok = plausible(res, R, max_error_m=max_error_m)
+            e = _truth_errors(res.lat_deg, res.lon_deg, res.ecef_m, s, truth, vel, lag_s)
+            errs[(mode, cal, False)] = e[ok]
+            rows.append(_row(s.name, mode, cal, False, len(s), e[ok]))
+            # Tracking filter: per aircraft, time-ordered, over the accepted fixes.
+            sm_x = np.full((len(s), 3), np.nan)
+            for ac in np.unique(s.aircraft[ok]):
+                idx = np.flatnonzero(ok & (s.aircraft == ac))
+                idx = idx[np.argsort(s.time_s[idx], kind="stable")]
+                cov = res.cov_m2[idx] + np.eye(3) * 1.0
+                sm_x[idx], _, _ = smooth_track(s.time_s[idx], res.ecef_m[idx], cov)
+            la, lo, _ = ecef_to_llh(sm_x[ok])
+            sub = _subset(s, ok)
+            se = _truth_errors(la, lo, sm_x[ok], sub, truth[ok], vel[ok], lag_s)
+            errs[(mode, cal, True)] = se
+            rows.append(_row(s.name, mode, cal, True, len(s), se))
     return rows, errs
 
 
+def _subset(s: LocardsSet, keep: npt.NDArray[np.bool_]) -> LocardsSet:
+    from dataclasses import replace
+
+    return replace(
+        s,
+        row_id=s.row_id[keep],
+        time_s=s.time_s[keep],
+        aircraft=s.aircraft[keep],
+        lat_deg=s.lat_deg[keep],
+        lon_deg=s.lon_deg[keep],
+        baro_altitude_m=s.baro_altitude_m[keep],
+        geo_altitude_m=s.geo_altitude_m[keep],
+        sensor=s.sensor[keep],
+        toa_s=s.toa_s[keep],
+        rssi=s.rssi[keep],
+    )
+
+
 def summarise(
-    name: str, parts: Sequence[dict[tuple[str, bool], npt.NDArray[np.float64]]], totals: int
+    name: str, parts: Sequence[dict[tuple[str, str, bool], F64]], totals: int
 ) -> list[AccuracyRow]:
     """Pool error arrays of several sets into overall rows."""
     keys = list(parts[0]) if parts else []
-    return [_row(name, m, f, totals, np.concatenate([p[(m, f)] for p in parts])) for m, f in keys]
+    return [
+        _row(name, m, c, f, totals, np.concatenate([p[(m, c, f)] for p in parts]))
+        for m, c, f in keys
+    ]

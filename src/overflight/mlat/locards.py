@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["LocardsSet", "read_locards_set"]
+
+_Meas = tuple[int, int, float]
+"""(sensor serial, time of arrival ns, rssi)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,8 @@ class LocardsSet:
         baro_altitude_m, geo_altitude_m: ``(n,)`` barometric and GNSS altitude, metres.
         sensor: ``(n, m)`` sensor serials, -1 where absent.
         toa_s: ``(n, m)`` time of arrival, seconds (from integer ns), NaN where absent.
+        rssi: ``(n, m)`` the receivers' signal strength figure (unitless, as given), NaN where
+            absent.
         skipped: number of rows that did not parse.
     """
 
@@ -44,6 +50,7 @@ class LocardsSet:
     geo_altitude_m: npt.NDArray[np.float64]
     sensor: npt.NDArray[np.int64]
     toa_s: npt.NDArray[np.float64]
+    rssi: npt.NDArray[np.float64]
     skipped: int
 
     def __len__(self) -> int:
@@ -59,12 +66,17 @@ def _num(s: str) -> float:
 
 def read_locards_set(path: str | Path) -> LocardsSet:
     """Read one ``set_N.csv``; malformed rows are skipped and counted."""
-    rows: list[tuple[int, float, int, float, float, float, float, list[tuple[int, int]]]] = []
+    rows: list[
+        tuple[int, float, int, float, float, float, float, list[tuple[int, int, float]]]
+    ] = []
     skipped = 0
     with open(path, newline="") as fh:
         for row in csv.DictReader(fh):
             try:
-                meas = [(int(m[0]), int(m[1])) for m in json.loads(row["measurements"])]
+                meas = [
+                    (int(m[0]), int(m[1]), float(m[2]) if len(m) > 2 else math.nan)
+                    for m in json.loads(row["measurements"])
+                ]
                 rows.append(
                     (
                         int(row["id"]),
@@ -83,10 +95,12 @@ def read_locards_set(path: str | Path) -> LocardsSet:
     m = max((len(r[7]) for r in rows), default=0)
     sensor = np.full((n, m), -1, np.int64)
     toa = np.full((n, m), np.nan)
+    rssi = np.full((n, m), np.nan)
     for k, r in enumerate(rows):
-        for j, (s, t) in enumerate(r[7]):
+        for j, (s, t, q) in enumerate(r[7]):
             sensor[k, j] = s
             toa[k, j] = t * 1e-9
+            rssi[k, j] = q
     col = list(zip(*[r[:7] for r in rows], strict=True)) if rows else [()] * 7
     return LocardsSet(
         name=Path(path).stem,
@@ -99,5 +113,6 @@ def read_locards_set(path: str | Path) -> LocardsSet:
         geo_altitude_m=np.array(col[6], np.float64),
         sensor=sensor,
         toa_s=toa,
+        rssi=rssi,
         skipped=skipped,
     )

@@ -85,16 +85,52 @@ class ReceiverRegistry:
 
     def __init__(self, receivers: Iterable[Receiver] = ()) -> None:
         self._by_id: dict[int, Receiver] = {}
+        self._cache: (
+            tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]] | None
+        ) = None
         for r in receivers:
             self.add(r)
 
     def add(self, receiver: Receiver) -> None:
         """Add or replace a receiver."""
         self._by_id[receiver.receiver_id] = receiver
+        self._cache = None
 
     def set_sigma(self, receiver_id: int, sigma_s: float) -> None:
         """Record a learned timing quality (1-sigma TOA error, seconds) for a receiver."""
         self._by_id[receiver_id] = replace(self._by_id[receiver_id], toa_sigma_s=float(sigma_s))
+        self._cache = None
+
+    def _arrays(
+        self,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Sorted ids, their ECEF positions (m) and sigmas (s), computed once per change."""
+        if self._cache is None:
+            ids = np.array(sorted(self._by_id), dtype=np.int64)
+            recs = [self._by_id[int(i)] for i in ids]
+            ecef = (
+                llh_to_ecef(
+                    [r.lat_deg for r in recs], [r.lon_deg for r in recs], [r.height_m for r in recs]
+                )
+                if recs
+                else np.zeros((0, 3))
+            )
+            sig = np.array([r.sigma_s for r in recs], dtype=np.float64)
+            self._cache = (ids, ecef.reshape(-1, 3), sig)
+        return self._cache
+
+    def _index(self, ids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+        a = np.asarray(ids, dtype=np.int64)
+        known, _, _ = self._arrays()
+        pos = np.searchsorted(known, a)
+        if (
+            known.size == 0
+            or np.any(pos >= known.size)
+            or np.any(known[np.minimum(pos, known.size - 1)] != a)
+        ):
+            missing = sorted(set(a.ravel().tolist()) - set(known.tolist()))
+            raise KeyError(missing[0] if missing else a)
+        return a, pos
 
     def __contains__(self, receiver_id: object) -> bool:
         return receiver_id in self._by_id
@@ -114,17 +150,13 @@ class ReceiverRegistry:
 
     def ecef_m(self, ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """ECEF positions (metres) of receivers ``ids`` (any shape), shape ``ids.shape + (3,)``."""
-        a = np.asarray(ids, dtype=np.int64)
-        table = {k: r.ecef_m for k, r in self._by_id.items()}
-        out = np.array([table[int(i)] for i in a.ravel()], dtype=np.float64).reshape((*a.shape, 3))
-        return out
+        _, pos = self._index(ids)
+        return np.asarray(self._arrays()[1][pos], dtype=np.float64)
 
     def sigma_s(self, ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """1-sigma TOA errors (seconds) of receivers ``ids`` (any shape)."""
-        a = np.asarray(ids, dtype=np.int64)
-        return np.array([self._by_id[int(i)].sigma_s for i in a.ravel()], dtype=np.float64).reshape(
-            a.shape
-        )
+        _, pos = self._index(ids)
+        return np.asarray(self._arrays()[2][pos], dtype=np.float64)
 
     @staticmethod
     def from_csv(path: str | Path, *, geoid_offset_m: float = 0.0) -> ReceiverRegistry:

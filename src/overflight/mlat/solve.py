@@ -148,35 +148,39 @@ def _lm(
     """Batched LM with per-row damping; returns (x, b, res, J, cost, converged)."""
     rel, rho, w, alt, aw, origin = args
     n = x.shape[0]
+    x, b = x.copy(), b.copy()
     lam = np.full(n, 1e-3)
     res, J = _residuals(x, b, rel, rho, w, alt, aw, origin, nb)
     cost = np.einsum("nr,nr->n", res, res)
     converged = np.zeros(n, bool)
     eye = np.eye(4)
     for _ in range(max_iterations):
-        active = ~converged
-        if not active.any():
+        idx = np.flatnonzero(~converged)
+        if idx.size == 0:
             break
-        A = np.einsum("nri,nrj->nij", J, J)
-        g = np.einsum("nri,nr->ni", J, res)
-        damp = A + lam[:, None, None] * (A * eye + 1e-9 * eye)
+        # Only rows still iterating are evaluated (a few slow rows no longer hold up the rest).
+        Ja, ra = J[idx], res[idx]
+        A = np.einsum("nri,nrj->nij", Ja, Ja)
+        g = np.einsum("nri,nr->ni", Ja, ra)
+        la = lam[idx]
+        damp = A + la[:, None, None] * (A * eye + 1e-9 * eye)
         try:
             step = -np.linalg.solve(damp, g[..., None])[..., 0]
         except np.linalg.LinAlgError:
             step = -np.einsum("nij,nj->ni", np.linalg.pinv(damp), g)
-        step = np.where(active[:, None] & np.isfinite(step), step, 0.0)
-        xn, bn = x + step[:, :3], b + step[:, 3]
-        res_n, J_n = _residuals(xn, bn, rel, rho, w, alt, aw, origin, nb)
+        step = np.where(np.isfinite(step), step, 0.0)
+        xn, bn = x[idx] + step[:, :3], b[idx] + step[:, 3]
+        sub = tuple(v[idx] for v in (rel, rho, w, alt, aw, origin))
+        res_n, J_n = _residuals(xn, bn, sub[0], sub[1], sub[2], sub[3], sub[4], sub[5], nb[idx])
         cost_n = np.einsum("nr,nr->n", res_n, res_n)
-        better = (cost_n <= cost) & active
-        x = np.where(better[:, None], xn, x)
-        b = np.where(better, bn, b)
-        res = np.where(better[:, None], res_n, res)
-        J = np.where(better[:, None, None], J_n, J)
+        ca = cost[idx]
+        better = cost_n <= ca
+        bi = idx[better]
+        x[bi], b[bi], res[bi], J[bi] = xn[better], bn[better], res_n[better], J_n[better]
         small = np.linalg.norm(step[:, :3], axis=1) < 1e-3
-        converged |= better & (small | (cost - cost_n < 1e-10 * (1.0 + cost)))
-        lam = np.where(better, np.maximum(lam / 10.0, 1e-12), np.minimum(lam * 10.0, 1e12))
-        cost = np.where(better, cost_n, cost)
+        converged[idx] = better & (small | (ca - cost_n < 1e-10 * (1.0 + ca)))
+        lam[idx] = np.where(better, np.maximum(la / 10.0, 1e-12), np.minimum(la * 10.0, 1e12))
+        cost[idx] = np.where(better, cost_n, ca)
     return x, b, res, J, cost, converged
 
 
@@ -394,7 +398,7 @@ def plausible(
     max_range_m: float = 450_000.0,
     min_height_m: float = -500.0,
     max_height_m: float = 20_000.0,
-    max_chi2_per_dof: float = 50.0,
+    max_chi2_per_dof: float = 10.0,
 ) -> npt.NDArray[np.bool_]:
     """Which solutions to keep: finite, error below ``max_error_m``, height in range, and every
     receiver used within ``max_range_m`` (line-of-sight range at cruise altitude is ~400 km), and
