@@ -127,7 +127,7 @@ def test_planted_bit_flip_passing_crc_and_spoofed_jump_are_rejected(
         ).hex()
         for odd in (False, True)
     ]
-    new_frames = [*frames[:i + 1], bad, *frames[i + 1:j], *spoof, *frames[j:]]
+    new_frames = [*frames[: i + 1], bad, *frames[i + 1 : j], *spoof, *frames[j:]]
     planted = [times[i] + 0.0001, *times[i + 1 : j], times[j] - 0.0002, times[j] - 0.0001]
     new_times = [*times[: i + 1], *planted, *times[j:]]
     tab = decode_batch(batch_from_hex(new_frames, new_times))

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from overflight.cli.app import app
+from overflight.pipeline import TrackingSink
 from overflight.sources.net import (
     DEFAULT_HOST,
     FanoutServer,
@@ -20,9 +22,13 @@ from overflight.sources.net import (
     serve_ingest,
 )
 from overflight.sources.record import BeastRecorder
-from overflight.sources.sbs import records_from_frames
+from overflight.tracking import Tracker
 
 __all__ = ["serve"]
+
+
+def _has_clients(server: FanoutServer) -> bool:
+    return bool(server.clients)
 
 
 @app.command()
@@ -44,21 +50,40 @@ def serve(
         Path | None, typer.Option("--record", help="Also record to this directory")
     ] = None,
     stats_every_s: Annotated[float, typer.Option(help="Log receiver statistics period")] = 60.0,
+    receiver: Annotated[
+        str | None,
+        typer.Option(help="receiver position 'lat,lon' (surface positions in SBS output)"),
+    ] = None,
 ) -> None:
     """Connect to receivers, accept feeders, and fan frames out to downstream clients."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not (connect or connect_raw or listen_beast is not None):
         raise typer.BadParameter("give --connect, --connect-raw or --listen-beast")
     log = logging.getLogger("overflight.serve")
+    rx: tuple[float, float] | None = None
+    if receiver:
+        try:
+            lat_s, lon_s = receiver.split(",")
+            rx = (float(lat_s), float(lon_s))
+        except ValueError as exc:
+            raise typer.BadParameter("--receiver wants 'lat,lon' in degrees") from exc
 
     async def main() -> None:
         hub = FeedHub()
         outs: list[FanoutServer] = []
         for fmt, port in (("beast", beast_out), ("raw", raw_out), ("sbs", sbs_out)):
             if port is not None:
-                o = FanoutServer(fmt, sbs_records=records_from_frames if fmt == "sbs" else None)
+                o = FanoutServer(fmt)
                 await o.start(bind, port)
-                hub.subscribe(o)
+                if fmt == "sbs":
+                    # SBS lines come from the tracker: positions need CPR pairing and state
+                    hub.subscribe(
+                        TrackingSink(
+                            Tracker(rx), on_sbs=o.send_sbs, wants_sbs=partial(_has_clients, o)
+                        )
+                    )
+                else:
+                    hub.subscribe(o)
                 outs.append(o)
                 log.info("serving %s on %s:%d", fmt, bind, o.port)
         rec = BeastRecorder(record_dir) if record_dir is not None else None

@@ -165,7 +165,7 @@ def track(
     rej = {k: v for k, v in tracker.rejections.items() if v}
     accepted = tracker.outcomes.get("global", 0) + tracker.outcomes.get("local", 0)
     console.print(
-        f"positions accepted: {accepted:,}"
+        f"positions accepted: {accepted:,} (by reference: {dict(tracker.references) or 'none'})"
         f"; rejected: {rej or 'none'}; dropped messages: {dict(tracker.dropped) or 'none'}"
     )
     for e in tracker.events:

@@ -23,6 +23,7 @@ from overflight.tracking.tracker import (
     LIVE_ANY_MESSAGE_S,
     LIVE_POSITION_S,
     OUTCOME_NAMES,
+    REFERENCE_NAMES,
     REJECTION_REASONS,
     Tracker,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "LIVE_POSITION_S",
     "OUTCOME_NAMES",
     "POSITIONS_SCHEMA",
+    "REFERENCE_NAMES",
     "REJECTION_REASONS",
     "AircraftState",
     "Event",

@@ -1,13 +1,25 @@
 """Turn a ``decode_batch`` Arrow table into the NumPy columns the tracking kernel reads.
 
+Cheap by design (the tracker must not be the bottleneck of decode plus track):
+
+* only the columns the kernel reads are touched, each converted once, zero-copy where Arrow's
+  buffer already has the kernel's dtype and no nulls;
+* rows are filtered first: :func:`address_columns` reads the seven columns that decide whether a
+  row reaches an aircraft at all (valid, CRC, address, DF, time); the tracker drops the rest
+  (and parity addresses never heard in clear) before the other columns are converted;
+* dictionary columns (squawk, category, callsign, ...) are mapped through their indices with a
+  lookup table cached per column while the dictionary stays the same.
+
 Missing columns read as "not present" (NaN / -1 / False), so the tracker accepts any table with
 the contract's names. Strings (callsign, category, emergency state, source) become small integer
-ids interned in a :class:`Interner` that lives as long as the tracker.
+ids interned in an :class:`Interner` that lives as long as the tracker. Every array handed to the
+kernel is contiguous and read-only, so the compiled kernel has one signature whatever Arrow gave.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -15,11 +27,57 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from overflight.tracking._gather import gather_bool, gather_dictionary, gather_values
 from overflight.tracking.state import ADDR_TYPE_NAMES, NON_ICAO_FLAG, SOURCE_CODES
 
-__all__ = ["Interner", "MessageColumns", "message_columns"]
+__all__ = [
+    "TRACKED_DF",
+    "AddressColumns",
+    "ColumnReader",
+    "Interner",
+    "MessageColumns",
+    "address_columns",
+]
 
 _AT = {name: i for i, name in enumerate(ADDR_TYPE_NAMES)}
+TRACKED_DF = (0, 4, 5, 11, 16, 17, 18, 20, 21)
+"""Downlink formats that carry something the tracker keeps (others are dropped early)."""
+_DF_TRACKED = np.zeros(256, np.bool_)
+_DF_TRACKED[list(TRACKED_DF)] = True
+
+_FIELD_COLUMNS = (
+    "source",
+    "cpr_lat",
+    "cpr_lon",
+    "cpr_odd",
+    "surface",
+    "vertical_rate_source",
+    "airspeed_kt",
+    "airspeed_type",
+    "tas_kt",
+    "ias_kt",
+    "altitude_ft",
+    "altitude_gnss_ft",
+    "gnss_baro_diff_ft",
+    "on_ground",
+    "squawk",
+    "callsign",
+    "category",
+    "emergency_state",
+    "nic",
+    "containment_radius_m",
+    "groundspeed_kt",
+    "track_deg",
+    "vertical_rate_fpm",
+    "nac_p",
+    "sil",
+    "adsb_version",
+    "selected_altitude_ft",
+    "selected_heading_deg",
+    "signal_dbfs",
+    "receiver",
+)
+"""Columns read after the row filter (besides those of :func:`address_columns`)."""
 
 
 class Interner:
@@ -39,34 +97,93 @@ class Interner:
             self.values.append(value)
         return i
 
-    def column(
-        self, col: pa.ChunkedArray | pa.Array | None, n: int, *, strip: bool = True
-    ) -> npt.NDArray[np.int32]:
-        """Ids of a string column, -1 for nulls and empty strings (via dictionary encoding)."""
-        if col is None:
-            return np.full(n, -1, np.int32)
-        if isinstance(col, pa.ChunkedArray):
-            col = col.combine_chunks()
-        if not pa.types.is_dictionary(col.type):
-            col = pc.dictionary_encode(col)
-        dictionary = col.dictionary.to_pylist()
-        lut = np.empty(len(dictionary) + 1, np.int32)
-        lut[-1] = -1
-        for j, v in enumerate(dictionary):
-            s = v.strip() if (strip and isinstance(v, str)) else v
-            lut[j] = self.intern(str(s)) if s else -1
-        idx = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        return np.asarray(lut[idx], np.int32)
+
+def _ro(x: npt.ArrayLike, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+    """A contiguous read-only view of ``x`` as ``dtype`` (copies only when it must)."""
+    y = np.ascontiguousarray(x, dtype=dtype).view()
+    y.flags.writeable = False
+    return y
+
+
+def _array(table: pa.Table, names: dict[str, int], name: str) -> pa.Array | None:
+    i = names.get(name)
+    if i is None:
+        return None
+    c = table.column(i)
+    return c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
+
+
+def _is_number(arr: pa.Array) -> bool:
+    return bool(pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type))
+
+
+def _float(arr: pa.Array | None, n: int) -> npt.NDArray[np.float64]:
+    """float64 values, NaN for nulls and for missing or non-numeric columns."""
+    if arr is None or not _is_number(arr):
+        return np.full(n, np.nan)
+    return gather_values(arr, np.float64, math.nan)
+
+
+def _int(arr: pa.Array | None, n: int, dtype: npt.DTypeLike, fill: int = -1) -> npt.NDArray[Any]:
+    """Integer values as ``dtype``, ``fill`` for nulls and missing columns."""
+    if arr is not None and pa.types.is_boolean(arr.type):
+        return gather_bool(arr, dtype, fill)
+    if arr is None or not pa.types.is_integer(arr.type):
+        return np.full(n, fill, dtype)
+    return gather_values(arr, dtype, fill)
+
+
+def _bool(arr: pa.Array | None, n: int, fill: bool = False) -> npt.NDArray[np.bool_]:
+    if arr is None:
+        return np.full(n, fill, np.bool_)
+    if not pa.types.is_boolean(arr.type):
+        return np.asarray(_int(arr, n, np.int64, int(fill)) != 0, np.bool_)
+    return gather_bool(arr, np.bool_, int(fill))
+
+
+@dataclass(frozen=True, slots=True)
+class AddressColumns:
+    """Who each row is about, and whether it can reach an aircraft at all."""
+
+    keys: npt.NDArray[np.uint32]
+    usable: npt.NDArray[np.bool_]
+    from_parity: npt.NDArray[np.bool_]
+    trusts: npt.NDArray[np.bool_]
+    non_icao: npt.NDArray[np.bool_]
+    df: npt.NDArray[np.uint8]
+    t: npt.NDArray[np.float64]
+
+    def take(self, idx: npt.NDArray[np.intp]) -> AddressColumns:
+        return AddressColumns(*(getattr(self, f.name)[idx] for f in fields(self)))
+
+
+def address_columns(table: pa.Table) -> AddressColumns:
+    """The row filter's columns: valid and CRC-checked rows of tracked DFs with an address."""
+    n = table.num_rows
+    names = {nm: i for i, nm in enumerate(table.schema.names)}
+    address = _int(_array(table, names, "address"), n, np.int64, -1)
+    df = _int(_array(table, names, "df"), n, np.uint8, 0)
+    t = _float(_array(table, names, "time_s"), n)
+    usable = (
+        _bool(_array(table, names, "valid"), n, True)
+        & _bool(_array(table, names, "crc_ok"), n, True)
+        & (address >= 0)
+        & ~np.isnan(t)
+        & _DF_TRACKED[df]
+    )
+    non_icao = _bool(_array(table, names, "non_icao"), n)
+    keys = (address & 0xFFFFFF).astype(np.uint32)
+    keys[non_icao] |= np.uint32(NON_ICAO_FLAG)
+    from_parity = _bool(_array(table, names, "address_from_parity"), n)
+    # addresses that DF11/17/18 announce in clear (CRC checked) are trusted for parity replies
+    trusts = usable & ~from_parity & ((df == 11) | (df == 17) | (df == 18))
+    return AddressColumns(keys, usable, from_parity, trusts, non_icao, df, t)
 
 
 @dataclass(frozen=True, slots=True)
 class MessageColumns:
     """Kernel inputs for ``n`` messages (see ``_kernel.track_kernel`` for the meaning)."""
 
-    keys: npt.NDArray[np.uint32]
-    usable: npt.NDArray[np.bool_]
-    from_parity: npt.NDArray[np.bool_]
-    trusts: npt.NDArray[np.bool_]
     t: npt.NDArray[np.float64]
     src: npt.NDArray[np.uint8]
     addr_type: npt.NDArray[np.uint8]
@@ -101,155 +218,126 @@ class MessageColumns:
     receiver: npt.NDArray[np.uint64]
 
 
-def _col(table: pa.Table, name: str) -> pa.ChunkedArray | None:
-    return table.column(name) if name in table.column_names else None
+def _squawk_value(word: object) -> int:
+    if isinstance(word, str) and len(word) == 4 and word.isdigit():
+        return int(word)
+    return -1
 
 
-def _numeric(c: pa.ChunkedArray) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.bool_] | None]:
-    """Values and validity (None when no nulls) of a fixed-width column, straight from buffers."""
-    arr = c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
-    if arr.null_count == 0:
-        return np.asarray(arr.to_numpy(zero_copy_only=False)), None
-    if pa.types.is_boolean(arr.type):
-        values = np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False))
-    else:
-        dtype = np.dtype(arr.type.to_pandas_dtype())
-        buf = arr.buffers()[1]
-        values = np.frombuffer(buf, dtype=dtype, count=arr.offset + len(arr))[arr.offset :]
-    bits = np.unpackbits(np.frombuffer(arr.buffers()[0], np.uint8), bitorder="little")
-    return values, bits[arr.offset : arr.offset + len(arr)].astype(np.bool_)
+class ColumnReader:
+    """Converts tables to :class:`MessageColumns`, caching dictionary lookup tables.
 
+    A dictionary column's lookup table (dictionary index to interned id) is rebuilt only when the
+    column's dictionary changes; ``decode_batch`` uses fixed dictionaries for squawk, category,
+    emergency state and source, so those are built once per tracker.
+    """
 
-def _float(table: pa.Table, name: str, n: int) -> npt.NDArray[np.float64]:
-    c = _col(table, name)
-    if c is None or pa.types.is_dictionary(c.type) or pa.types.is_string(c.type):
-        return np.full(n, np.nan)
-    values, valid = _numeric(c)
-    out = np.asarray(values, dtype=np.float64)
-    if valid is not None:
-        out = np.where(valid, out, np.nan)
-    return out
+    __slots__ = ("_luts", "strings")
 
+    def __init__(self, strings: Interner) -> None:
+        self.strings = strings
+        self._luts: dict[str, tuple[pa.Array, npt.NDArray[Any]]] = {}
 
-def _int(
-    table: pa.Table, name: str, n: int, dtype: type, fill: int = -1
-) -> npt.NDArray[Any]:
-    c = _col(table, name)
-    if c is None:
-        return np.full(n, fill, dtype)
-    values, valid = _numeric(c)
-    if valid is None:
-        return np.asarray(values).astype(dtype)
-    return np.where(valid, values, fill).astype(dtype)
+    def _lut(self, name: str, dictionary: pa.Array, strip: bool) -> npt.NDArray[Any]:
+        cached = self._luts.get(name)
+        if cached is not None and (cached[0] is dictionary or cached[0].equals(dictionary)):
+            return cached[1]
+        words = dictionary.to_pylist()
+        if name == "squawk":
+            lut = np.array([*map(_squawk_value, words)], np.int16)
+        else:
+            lut = np.full(len(words), -1, np.int32)
+            for j, v in enumerate(words):
+                s = v.strip() if (strip and isinstance(v, str)) else v
+                if s:
+                    lut[j] = self.strings.intern(str(s))
+        self._luts[name] = (dictionary, lut)
+        return lut
 
+    def ids(
+        self, name: str, arr: pa.Array | None, n: int, *, strip: bool = True
+    ) -> npt.NDArray[Any]:
+        """Interned ids of a string column (int16 squawk values for "squawk"); -1 for nulls."""
+        if arr is None or not (pa.types.is_dictionary(arr.type) or pa.types.is_string(arr.type)):
+            return np.full(n, -1, np.int16 if name == "squawk" else np.int32)
+        if not pa.types.is_dictionary(arr.type):
+            arr = pc.dictionary_encode(arr)
+        return gather_dictionary(arr, self._lut(name, arr.dictionary, strip))
 
-def _bool(table: pa.Table, name: str, n: int, fill: bool = False) -> npt.NDArray[np.bool_]:
-    c = _col(table, name)
-    if c is None:
-        return np.full(n, fill, np.bool_)
-    values, valid = _numeric(c)
-    out = np.asarray(values, dtype=np.bool_)
-    return out if valid is None else np.where(valid, out, fill)
+    def read(self, table: pa.Table, head: AddressColumns) -> MessageColumns:
+        """Kernel inputs of ``table`` (rows as in ``head``, already filtered)."""
+        n = table.num_rows
+        names = {nm: i for i, nm in enumerate(table.schema.names)}
 
+        def a(name: str) -> pa.Array | None:
+            return _array(table, names, name)
 
-def _squawk(table: pa.Table, n: int) -> npt.NDArray[np.int16]:
-    c = _col(table, "squawk")
-    if c is None:
-        return np.full(n, -1, np.int16)
-    c = c.combine_chunks()
-    if not pa.types.is_dictionary(c.type):
-        c = pc.dictionary_encode(c)
-    words = c.dictionary.to_pylist()
-    lut = np.full(len(words) + 1, -1, np.int16)
-    for j, w in enumerate(words):
-        if isinstance(w, str) and len(w) == 4 and w.isdigit():
-            lut[j] = int(w)
-    idx = pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return np.asarray(lut[idx], np.int16)
+        strings = self.strings
+        src_ids = self.ids("source", a("source"), n)
+        src_lut = np.full(len(strings.values) + 1, SOURCE_CODES["modes"], np.uint8)
+        for name, code in SOURCE_CODES.items():
+            if name in strings.ids:
+                src_lut[strings.ids[name]] = code
+        src = src_lut[src_ids]
+        non_icao, df = head.non_icao, head.df
+        at = np.full(n, _AT["mode_s"], np.uint8)
+        adsb = src == SOURCE_CODES["adsb"]
+        at[adsb] = np.where(
+            non_icao[adsb],
+            _AT["adsb_other"],
+            np.where(df[adsb] == 17, _AT["adsb_icao"], _AT["adsb_icao_nt"]),
+        )
+        adsr = src == SOURCE_CODES["adsr"]
+        at[adsr] = np.where(non_icao[adsr], _AT["adsr_other"], _AT["adsr_icao"])
+        tisb = src == SOURCE_CODES["tisb"]
+        at[tisb] = np.where(non_icao[tisb], _AT["tisb_other"], _AT["tisb_icao"])
 
+        cpr_lat = _int(a("cpr_lat"), n, np.int32, -1)
+        has_cpr = cpr_lat >= 0
+        gnss_id = strings.ids.get("gnss", -2)
+        airspeed = _float(a("airspeed_kt"), n)
+        aspd_type = self.ids("airspeed_type", a("airspeed_type"), n)
+        tas = np.where(aspd_type == strings.ids.get("TAS", -2), airspeed, _float(a("tas_kt"), n))
+        ias = np.where(aspd_type == strings.ids.get("IAS", -2), airspeed, _float(a("ias_kt"), n))
+        vsrc = self.ids("vertical_rate_source", a("vertical_rate_source"), n)
+        return MessageColumns(
+            t=_ro(head.t, np.float64),
+            src=_ro(src, np.uint8),
+            addr_type=_ro(at, np.uint8),
+            df=_ro(df, np.uint8),
+            alt_baro=_ro(_float(a("altitude_ft"), n), np.float64),
+            alt_geom=_ro(_float(a("altitude_gnss_ft"), n), np.float64),
+            geo_diff=_ro(_float(a("gnss_baro_diff_ft"), n), np.float64),
+            on_ground=_ro(_int(a("on_ground"), n, np.int8, -1), np.int8),
+            squawk=_ro(self.ids("squawk", a("squawk"), n), np.int16),
+            callsign=_ro(self.ids("callsign", a("callsign"), n), np.int32),
+            category=_ro(self.ids("category", a("category"), n), np.int32),
+            emergency=_ro(
+                self.ids("emergency_state", a("emergency_state"), n, strip=False), np.int32
+            ),
+            has_cpr=_ro(has_cpr, np.bool_),
+            cpr_odd=_ro(_bool(a("cpr_odd"), n), np.bool_),
+            cpr_lat=_ro(np.maximum(cpr_lat, 0), np.int32),
+            cpr_lon=_ro(np.maximum(_int(a("cpr_lon"), n, np.int32, 0), 0), np.int32),
+            surface=_ro(_bool(a("surface"), n), np.bool_),
+            nic=_ro(_int(a("nic"), n, np.int8, -1), np.int8),
+            rc=_ro(_float(a("containment_radius_m"), n), np.float64),
+            gs=_ro(_float(a("groundspeed_kt"), n), np.float64),
+            track=_ro(_float(a("track_deg"), n), np.float64),
+            vrate=_ro(_float(a("vertical_rate_fpm"), n), np.float64),
+            vrate_gnss=_ro(vsrc == gnss_id, np.bool_),
+            tas=_ro(tas, np.float64),
+            ias=_ro(ias, np.float64),
+            nac_p=_ro(_int(a("nac_p"), n, np.int8, -1), np.int8),
+            sil=_ro(_int(a("sil"), n, np.int8, -1), np.int8),
+            version=_ro(_int(a("adsb_version"), n, np.int8, -1), np.int8),
+            nav_alt=_ro(_float(a("selected_altitude_ft"), n), np.float64),
+            nav_hdg=_ro(_float(a("selected_heading_deg"), n), np.float64),
+            signal_dbfs=_ro(_float(a("signal_dbfs"), n), np.float64),
+            receiver=_ro(_int(a("receiver"), n, np.uint64, 0), np.uint64),
+        )
 
-def message_columns(table: pa.Table, strings: Interner) -> MessageColumns:
-    """Extract kernel inputs from a ``decode_batch`` table (contract column names)."""
-    n = table.num_rows
-    address = _int(table, "address", n, np.int64, -1)
-    valid = _bool(table, "valid", n, True) & _bool(table, "crc_ok", n, True) & (address >= 0)
-    non_icao = _bool(table, "non_icao", n)
-    keys = (np.where(address >= 0, address, 0) & 0xFFFFFF).astype(np.uint32)
-    keys |= np.where(non_icao, NON_ICAO_FLAG, 0).astype(np.uint32)
-    df = _int(table, "df", n, np.uint8, 0)
-    from_parity = _bool(table, "address_from_parity", n)
-    # addresses that DF11/17/18 announce in clear (CRC checked) are trusted for parity replies
-    trusts = valid & ~from_parity & ((df == 11) | (df == 17) | (df == 18))
-
-    src_ids = strings.column(_col(table, "source"), n)
-    src_lut = np.zeros(max(len(strings.values), 1) + 1, np.uint8)
-    for name, code in SOURCE_CODES.items():
-        if name in strings.ids:
-            src_lut[strings.ids[name]] = code
-    src = src_lut[src_ids]
-    src[src == 0] = SOURCE_CODES["modes"]
-
-    at = np.full(n, _AT["mode_s"], np.uint8)
-    adsb = src == SOURCE_CODES["adsb"]
-    at[adsb & ~non_icao & (df == 17)] = _AT["adsb_icao"]
-    at[adsb & ~non_icao & (df != 17)] = _AT["adsb_icao_nt"]
-    at[adsb & non_icao] = _AT["adsb_other"]
-    adsr = src == SOURCE_CODES["adsr"]
-    at[adsr] = np.where(non_icao[adsr], _AT["adsr_other"], _AT["adsr_icao"])
-    tisb = src == SOURCE_CODES["tisb"]
-    at[tisb] = np.where(non_icao[tisb], _AT["tisb_other"], _AT["tisb_icao"])
-
-    cpr_lat = _int(table, "cpr_lat", n, np.int32, -1)
-    has_cpr = cpr_lat >= 0
-    vsrc = strings.column(_col(table, "vertical_rate_source"), n)
-    gnss_id = strings.ids.get("gnss", -2)
-    airspeed = _float(table, "airspeed_kt", n)
-    aspd_type = strings.column(_col(table, "airspeed_type"), n)
-    is_tas = aspd_type == strings.ids.get("TAS", -2)
-    is_ias = aspd_type == strings.ids.get("IAS", -2)
-    tas = np.where(is_tas, airspeed, np.nan)
-    ias = np.where(is_ias, airspeed, np.nan)
-    tas_b = _float(table, "tas_kt", n)
-    ias_b = _float(table, "ias_kt", n)
-    tas = np.where(np.isnan(tas), tas_b, tas)
-    ias = np.where(np.isnan(ias), ias_b, ias)
-    time_s = _float(table, "time_s", n)
-    usable = valid & ~np.isnan(time_s)
-    return MessageColumns(
-        keys=keys,
-        usable=usable,
-        from_parity=from_parity,
-        trusts=trusts,
-        t=time_s,
-        src=src,
-        addr_type=at,
-        df=df,
-        alt_baro=_float(table, "altitude_ft", n),
-        alt_geom=_float(table, "altitude_gnss_ft", n),
-        geo_diff=_float(table, "gnss_baro_diff_ft", n),
-        on_ground=_int(table, "on_ground", n, np.int8, -1),
-        squawk=_squawk(table, n),
-        callsign=strings.column(_col(table, "callsign"), n),
-        category=strings.column(_col(table, "category"), n),
-        emergency=strings.column(_col(table, "emergency_state"), n, strip=False),
-        has_cpr=has_cpr,
-        cpr_odd=_bool(table, "cpr_odd", n),
-        cpr_lat=np.where(has_cpr, cpr_lat, 0).astype(np.int32),
-        cpr_lon=np.maximum(_int(table, "cpr_lon", n, np.int32, 0), 0).astype(np.int32),
-        surface=_bool(table, "surface", n),
-        nic=_int(table, "nic", n, np.int8, -1),
-        rc=_float(table, "containment_radius_m", n),
-        gs=_float(table, "groundspeed_kt", n),
-        track=_float(table, "track_deg", n),
-        vrate=_float(table, "vertical_rate_fpm", n),
-        vrate_gnss=vsrc == gnss_id,
-        tas=tas,
-        ias=ias,
-        nac_p=_int(table, "nac_p", n, np.int8, -1),
-        sil=_int(table, "sil", n, np.int8, -1),
-        version=_int(table, "adsb_version", n, np.int8, -1),
-        nav_alt=_float(table, "selected_altitude_ft", n),
-        nav_hdg=_float(table, "selected_heading_deg", n),
-        signal_dbfs=_float(table, "signal_dbfs", n),
-        receiver=_int(table, "receiver", n, np.uint64, 0),
-    )
+    def needed(self, table: pa.Table) -> list[str]:
+        """Names of ``table``'s columns that :meth:`read` uses."""
+        present = set(table.schema.names)
+        return [c for c in _FIELD_COLUMNS if c in present]

@@ -1,8 +1,16 @@
 """CPR decoding compiled for the tracking kernel (numba cannot call back into Python).
 
-The same mathematics as :mod:`overflight.modes.cpr` (a test checks they agree on every real
-frame); these are the versions the compiled per-aircraft loop calls. Angles in degrees, CPR
-fields as 17-bit integers. Failures return NaN latitude.
+The same mathematics as :mod:`overflight.modes.cpr`, which stays the one definition: these
+copies exist because (1) the per-aircraft kernel is compiled by numba and cannot call Python
+functions, and ``modes.cpr``'s functions do not compile as they are (``tuple | None`` results,
+``min(..., key=...)``), and that module is not ours to change; (2) the kernel needs *why* a pair
+failed (zone boundary: wait for the next pair; impossible latitude: bad data that costs
+reliability), which ``modes.cpr`` folds into ``None``; (3) numba's on-disk cache does not notice
+edits in another module, so jitting ``modes.cpr`` helpers into the cached kernel could silently
+keep stale code. ``tests/tracking/test_cpr.py`` checks both agree on every real position frame of
+``full_flight_short`` and on random CPR values (scalar and vectorised ``modes.cpr``).
+
+Angles in degrees, CPR fields as 17-bit integers. Failures return NaN latitude and a status.
 """
 
 from __future__ import annotations
@@ -10,8 +18,18 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
+import numpy.typing as npt
 
-__all__ = ["bearing_deg", "cpr_nl", "global_airborne", "global_surface", "greatcircle_m", "local"]
+__all__ = [
+    "bearing_deg",
+    "cpr_nl",
+    "global_airborne",
+    "global_surface",
+    "greatcircle_m",
+    "local",
+    "surface_candidates",
+]
 
 _NZ = 15
 _CPR_SCALE = 131072.0
@@ -115,6 +133,55 @@ def global_surface(
     lon += math.floor((ref_lon - lon + 45.0) / 90.0) * 90.0
     lon -= math.floor((lon + 180.0) / 360.0) * 360.0
     return lat, lon, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def surface_candidates(
+    lat_e: int,
+    lon_e: int,
+    lat_o: int,
+    lon_o: int,
+    odd_latest: bool,
+    out_lat: npt.NDArray[np.float64],
+    out_lon: npt.NDArray[np.float64],
+) -> int:
+    """Every position an even/odd surface pair can mean, without a reference.
+
+    Surface CPR repeats every 90 degrees: two latitudes (northern and southern hemisphere) and,
+    for each, four longitudes 90 degrees apart. Writes them to ``out_lat``/``out_lon`` (length 8)
+    and returns their number (8), or -1 when either hemisphere's pair straddles a longitude zone
+    boundary (then no candidate is safe: wait for the next pair).
+    """
+    ye = lat_e / _CPR_SCALE
+    yo = lat_o / _CPR_SCALE
+    xe = lon_e / _CPR_SCALE
+    xo = lon_o / _CPR_SCALE
+    j = math.floor(59.0 * ye - 60.0 * yo + 0.5)
+    rlat_e = (90.0 / 60.0) * (_pmod(j, 60.0) + ye)
+    rlat_o = (90.0 / 59.0) * (_pmod(j, 59.0) + yo)
+    k = 0
+    for south in (False, True):
+        le = rlat_e - 90.0 if south else rlat_e
+        lo = rlat_o - 90.0 if south else rlat_o
+        nl = cpr_nl(le)
+        if nl != cpr_nl(lo):
+            return -1
+        m = math.floor(xe * (nl - 1) - xo * nl + 0.5)
+        if odd_latest:
+            ni = max(nl - 1, 1)
+            lat = lo
+            base = (90.0 / ni) * (_pmod(m, ni) + xo)
+        else:
+            ni = max(nl, 1)
+            lat = le
+            base = (90.0 / ni) * (_pmod(m, ni) + xe)
+        for q in range(4):
+            lon = base + 90.0 * q
+            lon -= math.floor((lon + 180.0) / 360.0) * 360.0
+            out_lat[k] = lat
+            out_lon[k] = lon
+            k += 1
+    return k
 
 
 @numba.njit(cache=True, nogil=True)

@@ -27,9 +27,11 @@ from overflight.tracking._cpr import (
     global_surface,
     greatcircle_m,
     local,
+    surface_candidates,
 )
+from overflight.tracking.airports import AIRPORT_RADIUS_M, nearest_airport
 
-__all__ = ["OUTCOME_NAMES", "track_kernel"]
+__all__ = ["OUTCOME_NAMES", "REFERENCE_NAMES", "empty_outputs", "track_kernel"]
 
 # outcome codes per message (index into OUTCOME_NAMES)
 NONE = 0
@@ -44,6 +46,7 @@ SKIP_NO_REFERENCE = 8
 SKIP_ZONE = 9
 SKIP_LOCAL = 10
 SKIP_OLDER = 11
+SKIP_AIRPORT_AMBIGUOUS = 12
 
 OUTCOME_NAMES = (
     "none",
@@ -58,10 +61,23 @@ OUTCOME_NAMES = (
     "zone_boundary",
     "local_ambiguous",
     "older_or_worse_source",
+    "airport_ambiguous",
 )
 """Per-message position outcome: accepted (global, local, direct = MLAT), rejected (speed, bogus,
 range, surface_reference) or not decodable yet (no_reference, zone_boundary, local_ambiguous,
-older_or_worse_source)."""
+older_or_worse_source, airport_ambiguous: a surface pair without reference near more than one
+airport)."""
+
+# reference of an accepted position (index into REFERENCE_NAMES)
+REF_PAIR = 1
+REF_AIRCRAFT = 2
+REF_RECEIVER = 3
+REF_AIRPORT = 4
+REF_MLAT = 5
+REFERENCE_NAMES = ("", "pair", "aircraft", "receiver", "airport", "mlat")
+"""What resolved an accepted position: an airborne even/odd pair alone, the aircraft's last
+position, the receiver's position, a nearby airport (surface pair without other reference), or an
+MLAT fix."""
 
 MLAT = 1
 _STALE_S = 15.0
@@ -189,6 +205,7 @@ def _set_position(
     rc: float,
     addr_type: int,
     json_reliable: int,
+    ref: int,
 ) -> None:
     if a.gs_src > 0:
         a.gs_last_pos = a.gs
@@ -199,6 +216,7 @@ def _set_position(
     a.pos_nic = nic
     a.pos_rc_m = rc
     a.pos_surface = 1 if surface else 0
+    a.pos_ref = ref
     a.positions += 1
     a.addr_type = addr_type
     a.addr_type_t = t
@@ -249,6 +267,9 @@ def track_kernel(
     direct_lon,
     rx_lat,
     rx_lon,
+    ap_lat,
+    ap_lon,
+    ap_start,
     max_range_m,
     persistence,
     json_reliable,
@@ -261,17 +282,23 @@ def track_kernel(
     out_vr,
     out_gnd,
     out_cs,
+    out_ref,
     ev_idx,
     ev_kind,
 ):
     """Apply messages ``0..n-1`` to the records ``st[rows[i]]``. Returns the number of events.
 
     ``out_code``/``out_lat``/``out_lon`` receive the position outcome of each message;
+    ``out_ref`` the reference (``REF_*``) of each accepted position;
     ``ev_idx``/``ev_kind`` receive (message index, EV_* kind) of each event raised.
+    ``ap_lat``/``ap_lon``/``ap_start``: the airport grid (``airports.AirportGrid``; empty to
+    disable airport references).
     """
     n = rows.shape[0]
     n_ev = 0
     have_rx = not math.isnan(rx_lat)
+    cand_lat = np.empty(8)
+    cand_lon = np.empty(8)
     for i in range(n):
         r = rows[i]
         out_code[i] = NONE
@@ -332,8 +359,11 @@ def track_kernel(
                     if not ignore:
                         _position_bad(a, s)
                 elif _accept(a.pos_t, a.pos_src, ti, s):
-                    _set_position(a, lat, lon, ti, s, og == 1, -1, rc[i], at, json_reliable)
+                    _set_position(
+                        a, lat, lon, ti, s, og == 1, -1, rc[i], at, json_reliable, REF_MLAT
+                    )
                     code = DIRECT
+                    out_ref[i] = REF_MLAT
                 else:
                     code = SKIP_OLDER
             out_code[i] = code
@@ -387,6 +417,7 @@ def track_kernel(
                 max_elapsed = 10.0
             lat = math.nan
             lon = math.nan
+            ref_kind = 0
             result = -1  # -1: nothing decoded yet, -2: bad, >=0 accepted kind
             ignore = False
             if clat == 0 and clon == 0:
@@ -396,14 +427,51 @@ def track_kernel(
                 o_src > 0 and o_src == s and (o_surf == 1) == surf and abs(ti - o_t) <= max_elapsed
             ):
                 status = 0
+                ref_kind = REF_PAIR
                 if surf:
                     if not math.isnan(a.rel_t):
                         ref_lat, ref_lon = a.lat_rel, a.lon_rel
+                        ref_kind = REF_AIRCRAFT
                     elif have_rx:
                         ref_lat, ref_lon = rx_lat, rx_lon
+                        ref_kind = REF_RECEIVER
                     else:
                         status = -9
                         ref_lat = ref_lon = math.nan
+                        if ap_lat.shape[0] > 0:
+                            # the one candidate at an airport, if exactly one is
+                            nc = surface_candidates(
+                                a.cpr_even_lat,
+                                a.cpr_even_lon,
+                                a.cpr_odd_lat,
+                                a.cpr_odd_lon,
+                                odd,
+                                cand_lat,
+                                cand_lon,
+                            )
+                            if nc < 0:
+                                status = -1
+                            else:
+                                found = 0
+                                for q in range(nc):
+                                    if (
+                                        nearest_airport(
+                                            cand_lat[q],
+                                            cand_lon[q],
+                                            ap_lat,
+                                            ap_lon,
+                                            ap_start,
+                                            AIRPORT_RADIUS_M,
+                                        )
+                                        >= 0
+                                    ):
+                                        found += 1
+                                        ref_lat, ref_lon = cand_lat[q], cand_lon[q]
+                                if found == 1:
+                                    status = 0
+                                    ref_kind = REF_AIRPORT
+                                elif found > 1:
+                                    status = -8
                     if status == 0:
                         lat, lon, status = global_surface(
                             a.cpr_even_lat,
@@ -423,6 +491,8 @@ def track_kernel(
                     )
                 if status == -9:
                     code = SKIP_NO_REFERENCE
+                elif status == -8:
+                    code = SKIP_AIRPORT_AMBIGUOUS
                 elif status == -1:
                     code = SKIP_ZONE
                 elif status == -2:
@@ -464,6 +534,7 @@ def track_kernel(
                     ref_lat, ref_lon = a.lat, a.lon
                     limit = 100.0 * 1852.0
                     have_ref = True
+                    ref_kind = REF_AIRCRAFT
                 elif not surf and have_rx and max_range_m > 0.0 and max_range_m < 360.0 * 1852.0:
                     ref_lat, ref_lon = rx_lat, rx_lon
                     limit = (
@@ -472,6 +543,7 @@ def track_kernel(
                         else 360.0 * 1852.0 - max_range_m
                     )
                     have_ref = True
+                    ref_kind = REF_RECEIVER
                 if have_ref:
                     lat, lon, status = local(clat, clon, odd, surf, ref_lat, ref_lon)
                     if status < 0 or greatcircle_m(ref_lat, ref_lon, lat, lon) > limit:
@@ -516,9 +588,11 @@ def track_kernel(
                     a.rel_even = min(a.rel_even + 1, persistence)
                 a.pos_global_t = ti
                 pnic = min(a.cpr_odd_nic, a.cpr_even_nic)
-                _set_position(a, lat, lon, ti, s, surf, pnic, rc[i], at, json_reliable)
+                _set_position(a, lat, lon, ti, s, surf, pnic, rc[i], at, json_reliable, ref_kind)
+                out_ref[i] = ref_kind
             elif result == LOCAL:
-                _set_position(a, lat, lon, ti, s, surf, mnic, rc[i], at, json_reliable)
+                _set_position(a, lat, lon, ti, s, surf, mnic, rc[i], at, json_reliable, ref_kind)
+                out_ref[i] = ref_kind
 
         # ---------------- other fields ----------------
         v = alt_baro[i]
@@ -653,6 +727,7 @@ def empty_outputs(n: int) -> list[np.ndarray]:  # type: ignore[type-arg]
         np.full(n, np.nan, np.float32),
         np.full(n, -1, np.int8),
         np.full(n, -1, np.int32),
+        np.zeros(n, np.int8),
         np.zeros(n, np.int32),
         np.zeros(n, np.int8),
     ]

@@ -24,9 +24,13 @@ POSITIONS_SCHEMA = pa.schema(
         pa.field("on_ground", pa.bool_()),
         pa.field("callsign", pa.string()),
         pa.field("source", pa.string(), nullable=False),
+        pa.field("reference", pa.string(), nullable=False),
     ]
 )
-"""Accepted positions, one row each (``altitude_ft`` barometric; nulls where unknown)."""
+"""Accepted positions, one row each (``altitude_ft`` barometric; nulls where unknown).
+
+``reference``: what resolved the position ("pair": an airborne even/odd pair alone, "aircraft":
+its last position, "receiver", "airport": the one surface candidate near an airport, "mlat")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,8 @@ class AircraftState:
     """One aircraft as last tracked. Units in names; None where never received.
 
     ``stamps`` maps each set field name to its :class:`FieldStamp`. ``position_*`` describe
-    the last accepted position; ``reliable`` tells whether readsb's reliability counters vouch
+    the last accepted position (``position_reference``: what resolved it, as in
+    :data:`POSITIONS_SCHEMA`); ``reliable`` tells whether readsb's reliability counters vouch
     for it.
     """
 
@@ -87,6 +92,7 @@ class AircraftState:
     lon_deg: float | None
     position_time_s: float | None
     position_source: str | None
+    position_reference: str | None
     reliable: bool
     on_ground: bool | None
     altitude_baro_ft: float | None

@@ -73,6 +73,7 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         ("pos_t", "f8"),
         ("pos_src", "u1"),
         ("pos_surface", "u1"),
+        ("pos_ref", "u1"),  # what resolved it: _kernel.REFERENCE_NAMES
         ("pos_nic", "i1"),
         ("pos_rc_m", "f4"),
         ("pos_global_t", "f8"),
@@ -170,13 +171,18 @@ def _blank(n: int) -> npt.NDArray[np.void]:
 
 
 class StateTable:
-    """A growable structured array of aircraft records with an address-to-row index."""
+    """A growable structured array of aircraft records, found by key through a sorted index.
 
-    __slots__ = ("_n", "index", "rows")
+    The index is two parallel arrays (keys sorted, their rows), so a batch's addresses are looked
+    up with one ``searchsorted`` and cost 8 bytes per aircraft instead of a dict entry.
+    """
+
+    __slots__ = ("_keys", "_n", "_rows_of_keys", "rows")
 
     def __init__(self, capacity: int = 1024) -> None:
         self.rows: npt.NDArray[np.void] = _blank(max(capacity, 16))
-        self.index: dict[int, int] = {}
+        self._keys: npt.NDArray[np.uint32] = np.empty(0, np.uint32)
+        self._rows_of_keys: npt.NDArray[np.int32] = np.empty(0, np.int32)
         self._n = 0
 
     def __len__(self) -> int:
@@ -187,37 +193,47 @@ class StateTable:
         """The records in use (a view)."""
         return self.rows[: self._n]
 
+    def lookup(self, keys: npt.NDArray[np.uint32]) -> npt.NDArray[np.int32]:
+        """Row of each key, -1 for keys never seen."""
+        keys = np.asarray(keys, np.uint32)
+        if self._keys.size == 0:
+            return np.full(keys.shape, -1, np.int32)
+        pos = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
+        return np.where(self._keys[pos] == keys, self._rows_of_keys[pos], -1).astype(np.int32)
+
+    def row_of(self, key: int) -> int | None:
+        """Row of one key, or None."""
+        r = int(self.lookup(np.array([key], np.uint32))[0])
+        return None if r < 0 else r
+
     def rows_for(
         self, keys: npt.NDArray[np.uint32], times_s: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.int32]:
         """Row of each key, creating records for new keys (first seen at their first time)."""
         codes, uniq = pd.factorize(keys, sort=False)
-        first = np.full(len(uniq), len(codes), np.int64)
-        np.minimum.at(first, codes, np.arange(len(codes)))
-        inverse = codes
-        lut = np.empty(len(uniq), np.int32)
-        index = self.index
-        new: list[int] = []
-        for i, k in enumerate(uniq.tolist()):
-            r = index.get(k)
-            if r is None:
-                r = self._n + len(new)
-                index[k] = r
-                new.append(i)
-            lut[i] = r
-        if new:
-            need = self._n + len(new)
+        uniq = np.asarray(uniq, np.uint32)
+        lut = self.lookup(uniq)
+        new = np.flatnonzero(lut < 0)
+        if new.size:
+            # factorize numbers keys in order of first appearance: first index per code
+            first = np.empty(len(uniq), np.int64)
+            first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+            need = self._n + new.size
             if need > len(self.rows):
                 grown = _blank(max(need, 2 * len(self.rows)))
                 grown[: self._n] = self.rows[: self._n]
                 self.rows = grown
-            sel = np.asarray(new)
-            rr = lut[sel]
-            self.rows["key"][rr] = uniq[sel]
-            self.rows["first_seen_t"][rr] = times_s[first[sel]]
+            rr = np.arange(self._n, need, dtype=np.int32)
+            lut[new] = rr
+            self.rows["key"][rr] = uniq[new]
+            self.rows["first_seen_t"][rr] = times_s[first[new]]
             self._n = need
-        return np.asarray(lut[np.asarray(inverse).reshape(-1)], np.int32)
+            allk = np.concatenate([self._keys, uniq[new]])
+            allr = np.concatenate([self._rows_of_keys, rr])
+            order = np.argsort(allk, kind="stable")
+            self._keys, self._rows_of_keys = allk[order], allr[order]
+        return np.asarray(lut[codes], np.int32)
 
     def nbytes(self) -> int:
-        """Bytes held by the records in use plus an estimate of the index (dict entries, ints)."""
-        return int(self._n * STATE_DTYPE.itemsize + self._n * 100)
+        """Bytes held by the records in use plus their index entries."""
+        return int(self._n * (STATE_DTYPE.itemsize + 8))

@@ -11,9 +11,11 @@ position validation and the per-field update rules.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +23,13 @@ import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 import pyarrow as pa
 
 from overflight.tracking import _kernel
-from overflight.tracking._columns import Interner, MessageColumns, message_columns
+from overflight.tracking._columns import (
+    ColumnReader,
+    Interner,
+    MessageColumns,
+    address_columns,
+)
+from overflight.tracking.airports import AirportGrid, airport_grid, empty_grid
 from overflight.tracking.records import (
     POSITIONS_SCHEMA,
     AircraftState,
@@ -37,9 +45,17 @@ from overflight.tracking.state import (
     StateTable,
 )
 
-__all__ = ["LIVE_ANY_MESSAGE_S", "LIVE_POSITION_S", "OUTCOME_NAMES", "REJECTION_REASONS", "Tracker"]
+__all__ = [
+    "LIVE_ANY_MESSAGE_S",
+    "LIVE_POSITION_S",
+    "OUTCOME_NAMES",
+    "REFERENCE_NAMES",
+    "REJECTION_REASONS",
+    "Tracker",
+]
 
 OUTCOME_NAMES = _kernel.OUTCOME_NAMES
+REFERENCE_NAMES = _kernel.REFERENCE_NAMES
 REJECTION_REASONS = ("speed", "bogus", "range", "surface_reference")
 """Outcomes that reject a decoded position as bad data (the rest are accepted or pending)."""
 LIVE_POSITION_S = 60.0
@@ -71,6 +87,24 @@ _STAMPED = (
 )
 
 
+_COMPACT_BELOW = 0.75
+"""Below this fraction of usable rows a batch is compacted before its columns are converted."""
+_SOURCE_DICTIONARY = pa.array(list(SOURCE_NAMES), pa.string())
+_REFERENCE_DICTIONARY = pa.array(list(REFERENCE_NAMES), pa.string())
+_NO_AIRPORTS = empty_grid()
+
+
+def _ro_array(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A contiguous read-only view (the kernel is compiled for read-only inputs)."""
+    y = np.ascontiguousarray(x).view()
+    y.flags.writeable = False
+    return y
+
+
+def _ro_full(n: int, value: float, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
+    return _ro_array(np.full(n, value, dtype))
+
+
 def _opt(v: float) -> float | None:
     return None if math.isnan(v) else float(v)
 
@@ -84,6 +118,10 @@ class Tracker:
         max_range_m: positions farther than this from the receiver are rejected ("range");
             None disables the check and receiver-relative local CPR.
         persistence: cap of readsb's CPR reliability counters (its ``--filter-persistence``).
+        airports: resolve surface positions that have no other reference (no earlier position,
+            no receiver position) by the one candidate near a known airport
+            (:mod:`overflight.tracking.airports`); the airport list loads on first need. An
+            :class:`~overflight.tracking.airports.AirportGrid` gives the airports to use.
     """
 
     def __init__(
@@ -93,8 +131,10 @@ class Tracker:
         max_range_m: float | None = None,
         persistence: int = 4,
         json_reliable: int = 1,
+        airports: bool | AirportGrid = True,
     ) -> None:
         self.receiver_lat_lon = receiver_lat_lon
+        self.airports = airports
         self.max_range_m = max_range_m
         self.persistence = persistence
         self.json_reliable = json_reliable
@@ -106,13 +146,20 @@ class Tracker:
         """Messages not applied, by reason ("invalid", "untrusted_address")."""
         self.outcomes: Counter[str] = Counter()
         """Position outcomes of all CPR/MLAT messages so far (see ``OUTCOME_NAMES``)."""
+        self.references: Counter[str] = Counter()
+        """Accepted positions so far by what resolved them (see ``REFERENCE_NAMES``)."""
         self.events: list[Event] = []
         """Events raised so far (also see :meth:`drain_events`)."""
         self.last_outcomes: npt.NDArray[np.int8] = np.zeros(0, np.int8)
         """Position outcome code of each row of the last batch (index into ``OUTCOME_NAMES``)."""
+        self.last_rows: npt.NDArray[np.int32] = np.zeros(0, np.int32)
+        """State row each row of the last batch was applied to (-1: dropped)."""
         self.now_s = math.nan
         """Latest message time seen (epoch seconds)."""
-        self._hex_cache: list[str] = []
+        self._reader = ColumnReader(self.strings)
+        self._hex: pa.Array = pa.array([], pa.string())
+        self._strings_arr: pa.Array = pa.array([], pa.string())
+        self._emerg: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
 
     # ------------------------------------------------------------------ input
     @property
@@ -122,8 +169,7 @@ class Tracker:
 
     def update(self, table: pa.Table) -> pa.Table:
         """Apply a ``decode_batch`` table (rows in time order); return the accepted positions."""
-        cols = message_columns(table, self.strings)
-        return self._apply(cols, np.full(table.num_rows, np.nan), np.full(table.num_rows, np.nan))
+        return self._apply(table, None, None)
 
     def update_mlat(
         self,
@@ -149,7 +195,6 @@ class Tracker:
                 "time_s": np.broadcast_to(np.asarray(time_s, np.float64), (n,)),
                 "address": address,
                 "df": np.full(n, 17, np.uint8),
-                "source": pa.array(["mlat"] * n),
                 "altitude_ft": (
                     np.full(n, np.nan)
                     if altitude_ft is None
@@ -162,108 +207,146 @@ class Tracker:
                 ),
             }
         )
-        cols = message_columns(mlat_table, self.strings)
-        mlat = SOURCE_CODES["mlat"]
-        cols.src[:] = mlat
-        cols.addr_type[:] = ADDR_TYPE_NAMES.index("mlat")
         return self._apply(
-            cols,
+            mlat_table,
             np.broadcast_to(np.asarray(lat_deg, np.float64), (n,)).copy(),
             np.broadcast_to(np.asarray(lon_deg, np.float64), (n,)).copy(),
-            trusted_only=False,
         )
 
     def _apply(
         self,
-        c: MessageColumns,
-        direct_lat: npt.NDArray[np.float64],
-        direct_lon: npt.NDArray[np.float64],
-        trusted_only: bool = True,
+        table: pa.Table,
+        direct_lat: npt.NDArray[np.float64] | None,
+        direct_lon: npt.NDArray[np.float64] | None,
     ) -> pa.Table:
-        n = len(c.t)
-        usable = c.usable
-        self.dropped["invalid"] += int(n - np.count_nonzero(usable))
-        rows = np.full(n, -1, np.int32)
-        idx = np.flatnonzero(usable)
-        if idx.size:
-            keys = c.keys[idx]
-            if trusted_only:
-                keep = self._trusted_mask(keys, c.from_parity[idx], c.trusts[idx])
-                self.dropped["untrusted_address"] += int(idx.size - np.count_nonzero(keep))
-                idx = idx[keep]
-                keys = c.keys[idx]
-            if idx.size:
-                rows[idx] = self.table.rows_for(keys, c.t[idx])
-                trusted_rows = rows[idx][c.trusts[idx]]
-                self.table.rows["trusted"][trusted_rows] = 1
-        self.messages += int(idx.size)
-        outs = _kernel.empty_outputs(n)
-        emerg_flag = np.array(
-            [v.strip().lower() not in _NON_EMERGENCY for v in self.strings.values] or [False],
-            np.bool_,
-        )
+        """Filter rows, convert the needed columns, run the kernel; ``direct_*``: MLAT fixes."""
+        n = table.num_rows
+        mlat = direct_lat is not None
+        head = address_columns(table)
+        keep = head.usable
+        self.dropped["invalid"] += int(n - np.count_nonzero(keep))
+        if not mlat:
+            # parity-derived addresses count only once heard in clear (here or earlier)
+            keep = keep & self._trusted_mask(head.keys, head.from_parity, head.trusts & keep)
+            self.dropped["untrusted_address"] += int(
+                np.count_nonzero(head.usable) - np.count_nonzero(keep)
+            )
+        idx = np.flatnonzero(keep)
+        m = idx.size
+        # few rows left: convert only those; else convert all and let the kernel skip the rest
+        compact = m < _COMPACT_BELOW * n
+        if compact:
+            sub = table.select(self._reader.needed(table)).take(pa.array(idx))
+            kept = head.take(idx)
+            at = np.arange(m)
+        else:
+            sub, kept, at = table, head, idx
+        k = sub.num_rows
+        cols = self._reader.read(sub, kept)
+        if mlat:
+            assert direct_lat is not None and direct_lon is not None
+            cols = dataclasses.replace(
+                cols,
+                src=_ro_full(k, SOURCE_CODES["mlat"], np.uint8),
+                addr_type=_ro_full(k, ADDR_TYPE_NAMES.index("mlat"), np.uint8),
+            )
+            dlat = _ro_array(direct_lat[idx] if compact else direct_lat)
+            dlon = _ro_array(direct_lon[idx] if compact else direct_lon)
+        else:
+            dlat = dlon = _ro_full(k, math.nan, np.float64)
+        rows = np.full(k, -1, np.int32)
+        if m:
+            rows[at] = self.table.rows_for(head.keys[idx], head.t[idx])
+            self.table.rows["trusted"][rows[at][head.trusts[idx]]] = 1
+        self.messages += m
+        outs = _kernel.empty_outputs(k)
         rx_lat, rx_lon = self.receiver_lat_lon if self.receiver_lat_lon else (math.nan, math.nan)
+        # airports matter only where nothing else can resolve a surface pair
+        grid = _NO_AIRPORTS
+        if self.receiver_lat_lon is None and self.airports is not False:
+            grid = self.airports if isinstance(self.airports, AirportGrid) else airport_grid()
         n_ev = _kernel.track_kernel(
             self.table.rows,
-            rows,
-            c.t,
-            c.src,
-            c.addr_type,
-            c.df,
-            c.alt_baro,
-            c.alt_geom,
-            c.geo_diff,
-            c.on_ground,
-            c.squawk,
-            c.callsign,
-            c.category,
-            c.emergency,
-            emerg_flag,
-            c.has_cpr,
-            c.cpr_odd,
-            c.cpr_lat,
-            c.cpr_lon,
-            c.surface,
-            c.nic,
-            c.rc,
-            c.gs,
-            c.track,
-            c.vrate,
-            c.vrate_gnss,
-            c.tas,
-            c.ias,
-            c.nac_p,
-            c.sil,
-            c.version,
-            c.nav_alt,
-            c.nav_hdg,
-            c.signal_dbfs,
-            c.receiver,
-            direct_lat,
-            direct_lon,
+            _ro_array(rows),
+            cols.t,
+            cols.src,
+            cols.addr_type,
+            cols.df,
+            cols.alt_baro,
+            cols.alt_geom,
+            cols.geo_diff,
+            cols.on_ground,
+            cols.squawk,
+            cols.callsign,
+            cols.category,
+            cols.emergency,
+            self._emergency_flags(),
+            cols.has_cpr,
+            cols.cpr_odd,
+            cols.cpr_lat,
+            cols.cpr_lon,
+            cols.surface,
+            cols.nic,
+            cols.rc,
+            cols.gs,
+            cols.track,
+            cols.vrate,
+            cols.vrate_gnss,
+            cols.tas,
+            cols.ias,
+            cols.nac_p,
+            cols.sil,
+            cols.version,
+            cols.nav_alt,
+            cols.nav_hdg,
+            cols.signal_dbfs,
+            cols.receiver,
+            dlat,
+            dlon,
             rx_lat,
             rx_lon,
+            grid.lat_deg,
+            grid.lon_deg,
+            grid.start,
             float(self.max_range_m or 0.0),
             self.persistence,
             self.json_reliable,
             *outs,
         )
-        code, lat, lon, alt, gs, trk, vr, gnd, cs, ev_idx, ev_kind = outs
-        self.last_outcomes = code
+        code, lat, lon, alt, gs, trk, vr, gnd, cs, ref, ev_idx, ev_kind = outs
+        if compact:
+            self.last_outcomes = np.zeros(n, np.int8)
+            self.last_outcomes[idx] = code
+            self.last_rows = np.full(n, -1, np.int32)
+            self.last_rows[idx] = rows
+        else:
+            self.last_outcomes, self.last_rows = code, rows
+        for k, v in enumerate(np.bincount(ref, minlength=len(REFERENCE_NAMES)).tolist()):
+            if k and v:
+                self.references[REFERENCE_NAMES[k]] += v
         counts = np.bincount(code, minlength=len(OUTCOME_NAMES))
         for k in range(1, len(OUTCOME_NAMES)):
             if counts[k]:
                 self.outcomes[OUTCOME_NAMES[k]] += int(counts[k])
-        if idx.size:
-            tmax = float(np.nanmax(c.t[idx]))
+        if m:
+            tmax = float(np.max(head.t[idx]))
             if math.isnan(self.now_s) or tmax > self.now_s:
                 self.now_s = tmax
         if n_ev:
-            self._record_events(ev_idx[:n_ev], ev_kind[:n_ev], rows, c.t)
+            self._record_events(ev_idx[:n_ev], ev_kind[:n_ev], rows, cols.t)
         accepted = np.flatnonzero(
             (code == _kernel.GLOBAL) | (code == _kernel.LOCAL) | (code == _kernel.DIRECT)
         )
-        return self._positions(accepted, rows, c, lat, lon, alt, gs, trk, vr, gnd, cs)
+        return self._positions(accepted, rows, cols, lat, lon, alt, gs, trk, vr, gnd, cs, ref)
+
+    def _emergency_flags(self) -> npt.NDArray[np.bool_]:
+        """Per interned string: does it name an emergency (extended as strings are added)."""
+        values = self.strings.values
+        have = len(self._emerg)
+        if have < len(values) or have == 0:
+            extra = [v.strip().lower() not in _NON_EMERGENCY for v in values[have:]]
+            self._emerg = _ro_array(np.concatenate([self._emerg, np.array(extra or [False])]))
+        return self._emerg
 
     def _trusted_mask(
         self,
@@ -276,9 +359,8 @@ class Tracker:
             return np.ones(len(keys), np.bool_)
         codes, cand = pd.factorize(keys, sort=False)
         in_batch = np.bincount(codes[trusts], minlength=len(cand)) > 0
-        index = self.table.index
+        known = self.table.lookup(np.asarray(cand, np.uint32))
         trusted = self.table.rows["trusted"]
-        known = np.array([index.get(k, -1) for k in cand.tolist()], np.int64)
         good = in_batch | ((known >= 0) & (trusted[np.maximum(known, 0)] == 1))
         return np.asarray(~from_parity | good[codes])
 
@@ -295,19 +377,21 @@ class Tracker:
         vr: npt.NDArray[np.float32],
         gnd: npt.NDArray[np.int8],
         cs: npt.NDArray[np.int32],
+        ref: npt.NDArray[np.int8],
     ) -> pa.Table:
+        if accepted.size == 0:
+            return POSITIONS_SCHEMA.empty_table()
         r = rows[accepted]
         keys = self.table.rows["key"][r]
-        hexes = self._hex_dictionary()
-        icao24 = pa.DictionaryArray.from_arrays(pa.array(r, pa.int32()), hexes).dictionary_decode()
-        strings = pa.array(self.strings.values or [""], pa.string())
+        icao24 = pa.DictionaryArray.from_arrays(
+            pa.array(r, pa.int32()), self._hex_dictionary()
+        ).dictionary_decode()
         csr = cs[accepted]
         callsign = pa.DictionaryArray.from_arrays(
-            pa.array(csr, pa.int32(), mask=csr < 0), strings
+            pa.array(csr, pa.int32(), mask=csr < 0), self._string_dictionary()
         ).dictionary_decode()
         source = pa.DictionaryArray.from_arrays(
-            pa.array(c.src[accepted].astype(np.int32), pa.int32()),
-            pa.array(list(SOURCE_NAMES), pa.string()),
+            pa.array(c.src[accepted].astype(np.int32), pa.int32()), _SOURCE_DICTIONARY
         ).dictionary_decode()
         g = gnd[accepted]
 
@@ -330,15 +414,30 @@ class Tracker:
                 pa.array(g == 1, pa.bool_(), mask=g < 0),
                 callsign,
                 source,
+                pa.DictionaryArray.from_arrays(
+                    pa.array(ref[accepted].astype(np.int32), pa.int32()), _REFERENCE_DICTIONARY
+                ).dictionary_decode(),
             ],
             schema=POSITIONS_SCHEMA,
         )
 
     def _hex_dictionary(self) -> pa.Array:
-        keys = self.table.rows["key"]
-        for k in keys[len(self._hex_cache) : len(self.table)].tolist():
-            self._hex_cache.append(f"{k & 0xFFFFFF:06x}")
-        return pa.array(self._hex_cache or [""], pa.string())
+        """Hex address of every record (an Arrow array, extended as records are added)."""
+        have = len(self._hex)
+        if have < len(self.table):
+            keys = self.table.rows["key"][have : len(self.table)] & 0xFFFFFF
+            extra = pa.array([f"{k:06x}" for k in keys.tolist()], pa.string())
+            self._hex = pa.concat_arrays([self._hex, extra]) if have else extra
+        return self._hex
+
+    def _string_dictionary(self) -> pa.Array:
+        """The interned strings as an Arrow array (extended as strings are added)."""
+        have = len(self._strings_arr)
+        values = self.strings.values
+        if have < len(values) or have == 0:
+            extra = pa.array(values[have:] or [""], pa.string())
+            self._strings_arr = pa.concat_arrays([self._strings_arr, extra]) if have else extra
+        return self._strings_arr
 
     def _record_events(
         self,
@@ -411,7 +510,7 @@ class Tracker:
             non_icao = non_icao or address.startswith("~")
             address = int(address.lstrip("~"), 16)
         key = (address & 0xFFFFFF) | (NON_ICAO_FLAG if non_icao else 0)
-        r = self.table.index.get(key)
+        r = self.table.row_of(key)
         return None if r is None else self.state_of_row(r)
 
     def string(self, sid: int) -> str | None:
@@ -467,6 +566,9 @@ class Tracker:
             lon_deg=float(a["lon"]) if has_pos else None,
             position_time_s=_opt(float(a["pos_t"])) if has_pos else None,
             position_source=SOURCE_NAMES[pos_src] if pos_src else None,
+            position_reference=(
+                (_kernel.REFERENCE_NAMES[int(a["pos_ref"])] or None) if has_pos else None
+            ),
             reliable=bool(
                 pos_src
                 and (

@@ -1,0 +1,122 @@
+"""Airports as references for surface positions decoded without a receiver position.
+
+A surface CPR pair fixes a position only up to 90 degrees of longitude and a hemisphere (eight
+candidates, :func:`overflight.tracking._cpr.surface_candidates`). Aircraft on the surface are at
+airports, so a candidate within :data:`AIRPORT_RADIUS_M` (45 NM, the surface local-decode range)
+of a known airport is the position, provided exactly one candidate is. Airports come from the
+``airportsdata`` package (ICAO list), indexed once in a 1-degree grid the compiled kernel reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from overflight.tracking._cpr import greatcircle_m
+
+__all__ = ["AIRPORT_RADIUS_M", "AirportGrid", "airport_grid", "empty_grid", "nearest_airport"]
+
+AIRPORT_RADIUS_M = 45.0 * 1852.0
+"""A surface candidate this close to an airport (metres; 45 NM) counts as at that airport."""
+_M_PER_DEG = 6371e3 * math.pi / 180.0
+_CELLS = 180 * 360
+
+
+@dataclass(frozen=True, slots=True)
+class AirportGrid:
+    """Airports sorted by 1-degree cell; ``start[c]:start[c + 1]`` are cell ``c``'s entries.
+
+    Cell of (lat, lon): ``(floor(lat) + 90) * 360 + floor(lon) + 180``.
+    """
+
+    lat_deg: npt.NDArray[np.float64]
+    lon_deg: npt.NDArray[np.float64]
+    start: npt.NDArray[np.int64]
+    icao: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.icao)
+
+
+def _cell(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    r = np.clip(np.floor(lat) + 90, 0, 179).astype(np.int64)
+    c = np.clip(np.floor(lon) + 180, 0, 359).astype(np.int64)
+    return np.asarray(r * 360 + c, np.int64)
+
+
+def grid_of(icao: list[str], lat: npt.ArrayLike, lon: npt.ArrayLike) -> AirportGrid:
+    """An :class:`AirportGrid` of the given airports (degrees)."""
+    la = np.asarray(lat, np.float64)
+    lo = np.asarray(lon, np.float64)
+    ok = np.isfinite(la) & np.isfinite(lo) & (np.abs(la) <= 90) & (np.abs(lo) <= 180)
+    la, lo = la[ok], lo[ok]
+    names = [c for c, k in zip(icao, ok.tolist(), strict=True) if k]
+    cells = _cell(la, lo)
+    order = np.argsort(cells, kind="stable")
+    start = np.searchsorted(cells[order], np.arange(_CELLS + 1)).astype(np.int64)
+    return AirportGrid(
+        np.ascontiguousarray(la[order]),
+        np.ascontiguousarray(lo[order]),
+        start,
+        tuple(names[i] for i in order.tolist()),
+    )
+
+
+def empty_grid() -> AirportGrid:
+    """A grid without airports (airport references disabled)."""
+    return grid_of([], [], [])
+
+
+@functools.cache
+def airport_grid() -> AirportGrid:
+    """All airports of ``airportsdata`` (ICAO list), loaded once per process (~0.4 s)."""
+    import airportsdata  # type: ignore[import-untyped,unused-ignore]
+
+    data = airportsdata.load("ICAO")
+    icao = list(data)
+    return grid_of(
+        icao,
+        [float(data[c]["lat"]) for c in icao],
+        [float(data[c]["lon"]) for c in icao],
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def nearest_airport(
+    lat: float,
+    lon: float,
+    ap_lat: npt.NDArray[np.float64],
+    ap_lon: npt.NDArray[np.float64],
+    start: npt.NDArray[np.int64],
+    radius_m: float,
+) -> int:
+    """Index of the airport nearest (lat, lon) within ``radius_m``, or -1."""
+    if ap_lat.shape[0] == 0:
+        return -1
+    dlat = radius_m / _M_PER_DEG
+    worst = min(abs(lat) + dlat, 89.9)
+    dlon = dlat / math.cos(math.radians(worst))
+    r0 = max(math.floor(lat - dlat) + 90, 0)
+    r1 = min(math.floor(lat + dlat) + 90, 179)
+    if dlon >= 180.0:
+        c0, c1 = 0, 359
+    else:
+        c0 = math.floor(lon - dlon) + 180
+        c1 = math.floor(lon + dlon) + 180
+    best = -1
+    best_d = radius_m
+    for r in range(r0, r1 + 1):
+        for cc in range(c0, c1 + 1):
+            c = cc % 360
+            cell = r * 360 + c
+            for k in range(start[cell], start[cell + 1]):
+                d = greatcircle_m(lat, lon, ap_lat[k], ap_lon[k])
+                if d <= best_d:
+                    best_d = d
+                    best = k
+    return best

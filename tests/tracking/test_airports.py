@@ -1,0 +1,103 @@
+"""Surface positions without a receiver position: the one CPR candidate near an airport."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from overflight.modes import decode_batch
+from overflight.tracking import OUTCOME_NAMES, Tracker
+from overflight.tracking._cpr import greatcircle_m
+from overflight.tracking.airports import airport_grid, grid_of, nearest_airport
+
+from ._frames import batch_from_hex, cut_hex, load_jsonl
+
+FULL = "modes-traffic-samples/full_flight_short.jsonl.gz"
+LFPG = (49.0097, 2.5479)
+TAXI = 2000  # the first 2000 frames: taxiing at LFPG (airborne from frame 2045)
+
+
+@pytest.fixture(scope="module")
+def flight(shared: Callable[[str], Path]) -> dict[str, Any]:
+    recs = load_jsonl(shared(FULL))
+    frames = [cut_hex(r["frame"]) for r in recs]
+    times = np.array([r["timestamp"] for r in recs])
+    return {"frames": frames, "times": times, "table": decode_batch(batch_from_hex(frames, times))}
+
+
+def test_surface_positions_at_lfpg_without_receiver_match_rs1090(flight: dict[str, Any]) -> None:
+    import rs1090
+
+    table: pa.Table = flight["table"]
+    tr = Tracker()  # no receiver position
+    pos = tr.update(table)
+    with_rx = Tracker(receiver_lat_lon=LFPG).update(table)
+    assert pos.num_rows == with_rx.num_rows > 8200  # was 6,949: surface positions lost
+    assert tr.references["airport"] >= 1
+    first = pos.slice(0, 1).to_pylist()[0]
+    assert first["reference"] == "airport" and first["on_ground"] is True
+    a = tr.get("393322")
+    assert a is not None and a.position_reference in ("aircraft", "pair")
+
+    # every position while taxiing at LFPG, against rs1090 decoding with LFPG as reference
+    codes = tr.last_outcomes[:TAXI]
+    idx = np.flatnonzero(
+        np.isin(codes, [OUTCOME_NAMES.index("global"), OUTCOME_NAMES.index("local")])
+    )
+    assert len(idx) > 900
+    ours = pos.slice(0, len(idx))
+    assert ours.column("on_ground").to_pylist() == [True] * len(idx)
+    decoded = rs1090.decode(
+        [flight["frames"][i] for i in idx.tolist()],
+        [float(flight["times"][i]) for i in idx.tolist()],
+        reference=LFPG,
+    )
+    lat = ours.column("lat_deg").to_numpy()
+    lon = ours.column("lon_deg").to_numpy()
+    d = [
+        greatcircle_m(lat[k], lon[k], m["latitude"], m["longitude"]) for k, m in enumerate(decoded)
+    ]
+    assert max(d) < 5.0  # metres
+    assert greatcircle_m(lat[0], lon[0], *LFPG) < 3000
+
+
+def test_two_airports_ninety_degrees_apart_leave_the_pair_undecoded(
+    flight: dict[str, Any],
+) -> None:
+    # LFPG and an invented airport 90 degrees east: two candidates near airports
+    grid = grid_of(["LFPG", "XXXX"], [49.0128, 49.0128], [2.55, 92.55])
+    tr = Tracker(airports=grid)
+    pos = tr.update(flight["table"].slice(0, TAXI))
+    assert pos.num_rows == 0
+    assert tr.outcomes["airport_ambiguous"] > 100
+    assert tr.references["airport"] == 0
+
+
+def test_no_airport_near_any_candidate_means_no_reference(flight: dict[str, Any]) -> None:
+    tr = Tracker(airports=grid_of(["KJFK"], [40.6398], [-73.7789]))
+    assert tr.update(flight["table"].slice(0, TAXI)).num_rows == 0
+    assert tr.outcomes["no_reference"] > 100
+    assert tr.update(flight["table"].slice(0, TAXI)).num_rows == 0
+    # disabled: same
+    tr = Tracker(airports=False)
+    assert tr.update(flight["table"].slice(0, TAXI)).num_rows == 0
+
+
+def test_airport_grid_finds_the_nearest_airport_within_45_nm() -> None:
+    grid = airport_grid()
+    assert len(grid) > 20000
+    args = (grid.lat_deg, grid.lon_deg, grid.start, 45 * 1852.0)
+    k = nearest_airport(49.0097, 2.5479, *args)
+    assert k >= 0 and grid.icao[k] == "LFPG"
+    assert grid.icao[nearest_airport(43.6293, 1.3638, *args)] == "LFBO"
+    assert nearest_airport(40.0, -40.0, *args) == -1  # mid-Atlantic
+    # cells wrap at the antimeridian
+    wrap = grid_of(["A"], [0.0], [179.9])
+    assert nearest_airport(0.0, -179.9, wrap.lat_deg, wrap.lon_deg, wrap.start, 45 * 1852.0) == 0
+    # bad rows are dropped, not fatal
+    assert len(grid_of(["A", "B"], [float("nan"), 95.0], [0.0, 0.0])) == 0
