@@ -1,0 +1,236 @@
+"""``overflight decode FILE``: decode every frame of a capture (or standard input) and print it."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from typing import Annotated, Any, TextIO
+
+import numpy as np
+import pyarrow as pa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from overflight.cli.app import app
+from overflight.frames import FrameBatch
+from overflight.modes import MESSAGE_FIELDS, AddressFilter, batch_stats, decode_batch
+
+__all__ = ["decode", "json_lines", "table_rows"]
+
+_PASS_THROUGH = ("valid", "invalid_reason", "receiver", "signal_dbfs", "ticks")
+# compact text output: these columns first, then any other non-null field as name=value
+_LEAD = ("time_s", "df", "icao24", "typecode")
+_SKIP_TEXT = frozenset(
+    {"address", "crc_ok", "corrected_bits", "address_from_parity", "non_icao", "source", "valid",
+     "receiver", "ticks", "signal_dbfs", "bds_candidates", "invalid_reason", *_LEAD}
+)
+
+
+def _batches(path: str) -> tuple[Iterator[FrameBatch], Any]:
+    from overflight.sources.files import read_batches
+
+    reader = read_batches(path)
+    return reader, reader.stats
+
+
+def table_rows(table: pa.Table) -> Iterator[dict[str, Any]]:
+    """Rows of a :func:`decode_batch` table as plain dicts (Message fields always present,
+    other Comm-B register fields only where set)."""
+    present = set(table.column_names)
+    names = [n for n in (*MESSAGE_FIELDS, *_PASS_THROUGH) if n != "commb" and n in present]
+    extra = [n for n in table.column_names if n not in names]
+    lists = [table.column(n).to_pylist() for n in names]
+    extra_lists = [
+        (n, table.column(n).to_pylist())
+        for n in extra
+        if table.column(n).null_count < table.num_rows
+    ]
+    for i, values in enumerate(zip(*lists, strict=True)):
+        row = dict(zip(names, values, strict=True))
+        for n, col in extra_lists:
+            v = col[i]
+            if v is not None:
+                row[n] = v
+        yield row
+
+
+def _text_line(row: dict[str, Any]) -> str:
+    t = row.get("time_s")
+    head = f"{t:17.6f}" if t is not None else " " * 17
+    tc = row.get("typecode")
+    parts = [
+        head,
+        f"DF{row.get('df') if row.get('df') is not None else '?':<2}",
+        f"{row.get('icao24') or '------'}",
+        f"TC{tc:<2}" if tc is not None else "    ",
+    ]
+    if not row.get("valid", True):
+        parts.append(f"[{row.get('invalid_reason')}]")
+    for k, v in row.items():
+        if v is None or k in _SKIP_TEXT:
+            continue
+        if isinstance(v, float):
+            v = f"{v:.6g}"
+        elif isinstance(v, list):
+            v = ",".join(map(str, v))
+        parts.append(f"{k}={v}")
+    return " ".join(parts)
+
+
+def _json_fragments(col: pa.ChunkedArray, name: str, sep: str = "") -> list[str]:
+    """``"name":value`` JSON text of every cell of a column; the work is per non-null cell.
+
+    With ``sep`` (extra columns), null cells give "" and others are prefixed by ``sep``.
+    """
+    arr = col.combine_chunks()
+    key = sep + json.dumps(name) + ":"
+    null = "" if sep else key + "null"
+    n = len(arr)
+    out = [null] * n
+    if arr.null_count == n:
+        return out
+    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    idx = np.flatnonzero(valid).tolist()
+    typ = arr.type
+    if pa.types.is_dictionary(typ):
+        words = [key + json.dumps(v) for v in arr.dictionary.to_pylist()]
+        codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False)[valid].tolist()
+        for i, c in zip(idx, codes, strict=True):
+            out[i] = words[c]
+        return out
+    if pa.types.is_list(typ) or pa.types.is_string(typ):
+        memo: dict[Any, str] = {}
+        values = arr.to_pylist()
+        for i in idx:
+            v = values[i]
+            k = tuple(v) if isinstance(v, list) else v
+            f = memo.get(k)
+            if f is None:
+                f = memo[k] = key + json.dumps(v)
+            out[i] = f
+        return out
+    vals = arr.fill_null(False if pa.types.is_boolean(typ) else 0).to_numpy(zero_copy_only=False)
+    picked = vals[valid].tolist()
+    if pa.types.is_boolean(typ):
+        t, f = key + "true", key + "false"
+        for i, v in zip(idx, picked, strict=True):
+            out[i] = t if v else f
+    elif pa.types.is_floating(typ):
+        for i, v in zip(idx, picked, strict=True):
+            if math.isfinite(v):
+                out[i] = key + repr(v)
+    else:
+        for i, v in zip(idx, picked, strict=True):
+            out[i] = key + str(v)
+    return out
+
+
+def json_lines(table: pa.Table) -> list[str]:
+    """One JSON object per row: every Message field (null where not applicable) and the
+    pass-through columns, plus the other Comm-B register fields where set."""
+    present = set(table.column_names)
+    names = [n for n in (*MESSAGE_FIELDS, *_PASS_THROUGH) if n != "commb" and n in present]
+    extra = [n for n in table.column_names if n not in names and n != "commb"]
+    main = [_json_fragments(table.column(n), n) for n in names]
+    more = [
+        _json_fragments(table.column(n), n, ",")
+        for n in extra
+        if table.column(n).null_count < table.num_rows
+    ]
+    if more:
+        return [
+            "{" + ",".join(a) + "".join(b) + "}"
+            for a, b in zip(zip(*main, strict=True), zip(*more, strict=True), strict=True)
+        ]
+    return ["{" + ",".join(a) + "}" for a in zip(*main, strict=True)]
+
+
+def _write_rows(table: pa.Table, out: TextIO, as_json: bool) -> None:
+    if as_json:
+        lines = json_lines(table)
+        out.write("\n".join(lines) + ("\n" if lines else ""))
+    else:
+        out.write("".join(_text_line(r) + "\n" for r in table_rows(table)))
+
+
+@app.command()
+def decode(
+    file: Annotated[
+        str,
+        typer.Argument(help="capture: hex lines, CSV, JSON lines, Beast, AVR, gzip; '-' = stdin"),
+    ],
+    json_out: Annotated[bool, typer.Option("--json", help="one JSON object per frame")] = False,
+    no_fix: Annotated[
+        bool, typer.Option("--no-fix", help="do not correct 1-bit errors (DF11/17/18)")
+    ] = False,
+    no_filter: Annotated[
+        bool,
+        typer.Option(
+            "--no-filter", help="accept every address recovered from parity (DF0/4/5/16/20/21)"
+        ),
+    ] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary/--no-summary", help="counts on stderr at the end")
+    ] = True,
+) -> None:
+    """Decode every Mode S / ADS-B frame of FILE and print its fields.
+
+    Addresses recovered from parity are checked against those confirmed by clean DF11/17/18
+    frames earlier in the file (unless --no-filter); rows that fail are kept and marked.
+    """
+    err = Console(stderr=True)
+    out = sys.stdout
+    known = None if no_filter else AddressFilter()
+    totals: Counter[str] = Counter()
+    dfs: Counter[int] = Counter()
+    try:
+        batches, read_stats = _batches(file)
+    except OSError as e:
+        err.print(f"[red]cannot read {file}: {e}[/red]")
+        raise typer.Exit(2) from e
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[bold]decoding[/bold]"), BarColumn(),
+        TextColumn("{task.completed:,} frames"), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )
+    try:
+        with progress:
+            task = progress.add_task("decode", total=None)
+            for batch in batches:
+                table = decode_batch(batch, fix=not no_fix, known_addresses=known)
+                stats = batch_stats(table)
+                totals["frames"] += stats["rows"]
+                totals["valid"] += stats["valid"]
+                for reason, c in stats["reasons"].items():
+                    totals[reason] += c
+                for d, c in Counter(table.column("df").to_pylist()).items():
+                    if d is not None:
+                        dfs[int(d)] += c
+                _write_rows(table, out, json_out)
+                progress.advance(task, len(batch))
+    except OSError as e:
+        err.print(f"[red]cannot read {file}: {e}[/red]")
+        raise typer.Exit(2) from e
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        return
+    if summary:
+        t = Table(title="decode summary", show_header=True)
+        t.add_column("count")
+        t.add_column("value", justify="right")
+        t.add_row("frames decoded", f"{totals['frames']:,}")
+        t.add_row("valid", f"{totals['valid']:,}")
+        for k, v in sorted(totals.items()):
+            if k not in ("frames", "valid"):
+                t.add_row(f"invalid: {k}", f"{v:,}")
+        skipped = getattr(read_stats, "skipped", None)
+        if skipped:
+            for k, v in sorted(skipped.items()):
+                t.add_row(f"input skipped: {k}", f"{v:,}")
+        for d, c in sorted(dfs.items()):
+            t.add_row(f"DF{d}", f"{c:,}")
+        err.print(t)

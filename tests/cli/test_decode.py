@@ -1,0 +1,35 @@
+"""`overflight decode FILE` on a real capture."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from overflight.cli import app
+
+FULL_FLIGHT = "modes-traffic-samples/full_flight_short.jsonl.gz"
+
+
+def test_json_output_has_one_object_per_frame(shared: Callable[[str], Path]) -> None:
+    result = CliRunner().invoke(app, ["decode", str(shared(FULL_FLIGHT)), "--json", "--no-summary"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 57793
+    rows = [json.loads(line) for line in lines]
+    for r in rows[:50]:
+        for key in ("df", "icao24", "typecode", "callsign", "altitude_ft", "squawk"):
+            assert key in r
+    assert {r["icao24"] for r in rows if r["valid"]} == {"393322"}
+    assert "AFR34ZG" in {r["callsign"] for r in rows}
+    assert max(r["altitude_ft"] or 0 for r in rows if r["df"] == 17) == 35050
+    assert rows[1]["df"] == 4 and rows[1]["altitude_ft"] == 575 and rows[1]["typecode"] is None
+
+
+def test_text_output_and_stdin(shared: Callable[[str], Path]) -> None:
+    text = shared("modes-pymodes-samples/sample_data_adsb.csv").read_text().splitlines()[:20]
+    result = CliRunner().invoke(app, ["decode", "-"], input="\n".join(text) + "\nnot-a-frame\n")
+    assert result.exit_code == 0, result.output
+    assert "406b90" in result.stdout and "altitude_ft=" in result.stdout
