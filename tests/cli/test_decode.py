@@ -33,3 +33,21 @@ def test_text_output_and_stdin(shared: Callable[[str], Path]) -> None:
     result = CliRunner().invoke(app, ["decode", "-"], input="\n".join(text) + "\nnot-a-frame\n")
     assert result.exit_code == 0, result.output
     assert "406b90" in result.stdout and "altitude_ft=" in result.stdout
+
+
+def test_json_lines_carry_the_scalar_decode(shared: Callable[[str], Path]) -> None:
+    import gzip
+
+    from overflight.cli.decode import json_lines
+    from overflight.modes import decode, decode_batch
+
+    with gzip.open(shared(FULL_FLIGHT), "rt") as f:
+        frames = [json.loads(line)["frame"] for _, line in zip(range(3000), f, strict=False)]
+    rows = [json.loads(line) for line in json_lines(decode_batch(frames))]
+    for frame, row in zip(frames, rows, strict=True):
+        expect = decode(frame).to_dict()
+        for key, value in expect.items():
+            if key == "bds_candidates" and value == []:  # null in rows that are not Comm-B
+                assert row[key] in (None, [])
+            else:  # other Comm-B register fields appear where some row of the batch has them
+                assert row.get(key) == value, (frame, key)

@@ -33,3 +33,15 @@ def test_syndrome_tables_locate_every_single_bit_error() -> None:
 def test_df_bits_are_never_corrected() -> None:
     assert len(crc.SYNDROME_BIT_112) == 107 and len(crc.SYNDROME_BIT_56) == 51
     assert min(crc.SYNDROME_BIT_112.values()) == 5
+
+
+def test_position_table_syndromes_equal_the_bytewise_crc() -> None:
+    rng = np.random.default_rng(7)
+    frames = [bytes(rng.integers(0, 256, 14 if i % 2 else 7, dtype=np.uint8)) for i in range(400)]
+    for f in frames:
+        assert crc.frame_syndrome(f) == crc.syndrome(f)
+    data = np.zeros((len(frames), 14), np.uint8)
+    for i, f in enumerate(frames):
+        data[i, : len(f)] = np.frombuffer(f, np.uint8)
+    lengths = np.array([len(f) for f in frames], np.uint8)
+    assert crc.syndrome_batch(data, lengths).tolist() == [crc.syndrome(f) for f in frames]

@@ -20,7 +20,7 @@ from overflight.cli.app import app
 from overflight.frames import FrameBatch
 from overflight.modes import MESSAGE_FIELDS, AddressFilter, batch_stats, decode_batch
 
-__all__ = ["decode", "json_lines", "table_rows"]
+__all__ = ["decode", "json_lines", "text_lines"]
 
 _PASS_THROUGH = ("valid", "invalid_reason", "receiver", "signal_dbfs", "ticks")
 # compact text output: these columns first, then any other non-null field as name=value
@@ -36,50 +36,6 @@ def _batches(path: str) -> tuple[Iterator[FrameBatch], Any]:
 
     reader = read_batches(path)
     return reader, reader.stats
-
-
-def table_rows(table: pa.Table) -> Iterator[dict[str, Any]]:
-    """Rows of a :func:`decode_batch` table as plain dicts (Message fields always present,
-    other Comm-B register fields only where set)."""
-    present = set(table.column_names)
-    names = [n for n in (*MESSAGE_FIELDS, *_PASS_THROUGH) if n != "commb" and n in present]
-    extra = [n for n in table.column_names if n not in names]
-    lists = [table.column(n).to_pylist() for n in names]
-    extra_lists = [
-        (n, table.column(n).to_pylist())
-        for n in extra
-        if table.column(n).null_count < table.num_rows
-    ]
-    for i, values in enumerate(zip(*lists, strict=True)):
-        row = dict(zip(names, values, strict=True))
-        for n, col in extra_lists:
-            v = col[i]
-            if v is not None:
-                row[n] = v
-        yield row
-
-
-def _text_line(row: dict[str, Any]) -> str:
-    t = row.get("time_s")
-    head = f"{t:17.6f}" if t is not None else " " * 17
-    tc = row.get("typecode")
-    parts = [
-        head,
-        f"DF{row.get('df') if row.get('df') is not None else '?':<2}",
-        f"{row.get('icao24') or '------'}",
-        f"TC{tc:<2}" if tc is not None else "    ",
-    ]
-    if not row.get("valid", True):
-        parts.append(f"[{row.get('invalid_reason')}]")
-    for k, v in row.items():
-        if v is None or k in _SKIP_TEXT:
-            continue
-        if isinstance(v, float):
-            v = f"{v:.6g}"
-        elif isinstance(v, list):
-            v = ",".join(map(str, v))
-        parts.append(f"{k}={v}")
-    return " ".join(parts)
 
 
 def _json_fragments(col: pa.ChunkedArray, name: str, sep: str = "") -> list[str]:
@@ -150,12 +106,65 @@ def json_lines(table: pa.Table) -> list[str]:
     return ["{" + ",".join(a) + "}" for a in zip(*main, strict=True)]
 
 
-def _write_rows(table: pa.Table, out: TextIO, as_json: bool) -> None:
-    if as_json:
-        lines = json_lines(table)
-        out.write("\n".join(lines) + ("\n" if lines else ""))
+def _text_fragments(col: pa.ChunkedArray, name: str) -> list[str]:
+    """`` name=value`` for every non-null cell of a column, "" for nulls (per non-null cell)."""
+    arr = col.combine_chunks()
+    n = len(arr)
+    out = [""] * n
+    if arr.null_count == n:
+        return out
+    key = f" {name}="
+    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    idx = np.flatnonzero(valid).tolist()
+    typ = arr.type
+    if pa.types.is_dictionary(typ):
+        words = [key + str(v) for v in arr.dictionary.to_pylist()]
+        codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False)[valid].tolist()
+        for i, c in zip(idx, codes, strict=True):
+            out[i] = words[c]
+        return out
+    if pa.types.is_list(typ) or pa.types.is_string(typ):
+        values = arr.to_pylist()
+        for i in idx:
+            v = values[i]
+            out[i] = key + (",".join(map(str, v)) if isinstance(v, list) else str(v))
+        return out
+    vals = arr.fill_null(False if pa.types.is_boolean(typ) else 0).to_numpy(zero_copy_only=False)
+    picked = vals[valid].tolist()
+    if pa.types.is_floating(typ):
+        for i, v in zip(idx, picked, strict=True):
+            out[i] = f"{key}{v:.6g}"
     else:
-        out.write("".join(_text_line(r) + "\n" for r in table_rows(table)))
+        for i, v in zip(idx, picked, strict=True):
+            out[i] = key + str(v)
+    return out
+
+
+def text_lines(table: pa.Table) -> list[str]:
+    """One readable line per row: time, DF, address, type code, then every non-null field."""
+    times = table.column("time_s").to_pylist()
+    dfs = table.column("df").to_pylist()
+    icaos = table.column("icao24").to_pylist()
+    tcs = table.column("typecode").to_pylist()
+    reasons = table.column("invalid_reason").to_pylist()
+    names = [n for n in table.column_names if n not in _SKIP_TEXT]
+    frags = [_text_fragments(table.column(n), n) for n in names]
+    lines = []
+    for i, rest in enumerate(zip(*frags, strict=True)):
+        t, d, tc, why = times[i], dfs[i], tcs[i], reasons[i]
+        lines.append(
+            (f"{t:17.6f}" if t is not None else " " * 17)
+            + f" DF{d if d is not None else '?':<2} {icaos[i] or '------'} "
+            + (f"TC{tc:<2}" if tc is not None else "    ")
+            + (f" [{why}]" if why is not None else "")
+            + "".join(rest)
+        )
+    return lines
+
+
+def _write_rows(table: pa.Table, out: TextIO, as_json: bool) -> None:
+    lines = json_lines(table) if as_json else text_lines(table)
+    out.write("\n".join(lines) + ("\n" if lines else ""))
 
 
 @app.command()

@@ -364,7 +364,8 @@ def decode_batch(
 
     ca = (head >> 24) & 7
     src = np.full(n, 3, dtype=np.int32)  # "modes"
-    non_icao = np.zeros(n, dtype=np.int8)
+    # non_icao: False for Mode S replies and DF17, by CF for DF18, unknown for DF19/22-24
+    non_icao = np.where(np.isin(df, (0, 4, 5, 11, 16, 17, 20, 21)), 0, 2).astype(np.int8)
     # DF0/16: vertical status, sensitivity, reply information, AC13
     g = np.flatnonzero(parsed & ((df == 0) | (df == 16)))
     cols.put("on_ground", g, ((head[g] >> 26) & 1) == 1, dtype=bool)
@@ -695,9 +696,11 @@ def _factorize(values: npt.NDArray[Any]) -> tuple[I64, list[Any]]:
     return np.asarray(codes, dtype=np.int64), list(uniques)
 
 
-def _list_column(values: npt.NDArray[Any], rows: I64, n: int) -> pa.Array:
-    """A list<string> column from tuples (or None) at ``rows``; null elsewhere."""
-    codes, uniq = _factorize(values)
+def _list_column(values: npt.NDArray[Any], inverse: I64, rows: I64, n: int) -> pa.Array:
+    """A list<string> column from tuples (or None), ``values[inverse]`` at ``rows``; null
+    elsewhere."""
+    ucodes, uniq = _factorize(values)
+    codes = ucodes[inverse]
     if not uniq:
         return pa.nulls(n, pa.list_(_STR))
     idx = np.full(n, -1, dtype=np.int64)
@@ -714,15 +717,25 @@ def _commb_columns(
     assert _commb is not None
     alt = AC13_FT_NP[head & 0x1FFF].astype(np.float64)
     alt = np.where((df == 20) & (alt != INT_NA), alt, np.nan)
+    # transponders repeat register contents: decode each distinct (MB, altitude) once
+    alt_key = np.where(np.isnan(alt), -(2**40), alt).astype(np.int64)
+    order = np.lexsort((alt_key, mb))
+    ms, ks = mb[order], alt_key[order]
+    first = np.r_[True, (ms[1:] != ms[:-1]) | (ks[1:] != ks[:-1])]
+    group = np.cumsum(first) - 1
+    inverse = np.empty(mb.shape[0], dtype=np.int64)
+    inverse[order] = group
+    umb, ualt = ms[first], alt[order][first]
     try:
-        raw = _commb.commb_columns(mb.astype(np.uint64), altitude_ft=alt)
+        uraw = _commb.commb_columns(umb.astype(np.uint64), altitude_ft=ualt)
     except Exception:  # a Comm-B bug must not lose the batch: fall back to the scalar path
-        raw = _commb_columns_scalar(mb, alt)
+        uraw = _commb_columns_scalar(umb, ualt)
     extra: dict[str, pa.Array] = {}
     arrow_types = {"int": pa.int32(), "float": pa.float64(), "bool": pa.bool_()}
     for name, kind in _commb.COMMB_FIELD_KINDS.items():
-        col = raw[name]
+        ucol = uraw[name]
         if kind in arrow_types:
+            col = ucol[inverse]
             valid = ~np.isnan(col)
             if name in COLUMN_TYPES:
                 if name in cols.values:
@@ -745,7 +758,8 @@ def _commb_columns(
                 vals = full != 0
             extra[name] = _arrow(vals, okm, arrow_types[kind])
         elif kind == "str":
-            codes, uniq = _factorize(col)
+            ucodes, uniq = _factorize(ucol)
+            codes = ucodes[inverse]
             has = codes >= 0
             if name in COLUMN_TYPES or name == "callsign":
                 if name in cols.values:
@@ -762,5 +776,5 @@ def _commb_columns(
                 _arrow(full, full >= 0, pa.int32()), pa.array([str(u) for u in uniq], _STR)
             )
         else:  # list[str]
-            extra[name] = _list_column(col, rows, n)
+            extra[name] = _list_column(ucol, inverse, rows, n)
     return extra

@@ -18,6 +18,7 @@ __all__ = [
     "crc24",
     "error_bit",
     "error_bit_batch",
+    "frame_syndrome",
     "syndrome",
     "syndrome_batch",
 ]
@@ -69,6 +70,25 @@ def _position_tables() -> npt.NDArray[np.uint32]:
 
 
 _POS_TABLE = _position_tables()
+
+
+_P = [[int(v) for v in row] for row in _POS_TABLE]
+
+
+def frame_syndrome(frame: bytes) -> int:
+    """Syndrome of a 7- or 14-byte frame: :func:`syndrome` by position tables, ~3x faster."""
+    p = _P
+    if len(frame) == 14:
+        c = (
+            p[0][frame[0]] ^ p[1][frame[1]] ^ p[2][frame[2]] ^ p[3][frame[3]]
+            ^ p[4][frame[4]] ^ p[5][frame[5]] ^ p[6][frame[6]] ^ p[7][frame[7]]
+            ^ p[8][frame[8]] ^ p[9][frame[9]] ^ p[10][frame[10]]
+        )  # fmt: skip
+        return c ^ ((frame[11] << 16) | (frame[12] << 8) | frame[13])
+    if len(frame) == 7:
+        c = p[7][frame[0]] ^ p[8][frame[1]] ^ p[9][frame[2]] ^ p[10][frame[3]]
+        return c ^ ((frame[4] << 16) | (frame[5] << 8) | frame[6])
+    return syndrome(frame)
 
 
 def syndrome_batch(
