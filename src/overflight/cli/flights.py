@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from overflight.cli.app import app
-from overflight.flights import CaptureUnsupported, find_flights, read_positions
+from overflight.flights import CaptureUnsupportedError, find_flights, read_positions
+from overflight.flights.readers import FORMATS
 from overflight.flights.records import iso_utc
 
 __all__ = ["flights"]
@@ -18,15 +20,30 @@ __all__ = ["flights"]
 
 @app.command()
 def flights(
-    input: Path = typer.Option(
-        ..., "--input", "-i", exists=True, dir_okay=False, help="positions file or capture"
-    ),
-    as_json: bool = typer.Option(False, "--json", help="one JSON object per leg"),
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input", "-i", exists=True, dir_okay=False, help="positions file or capture"
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per leg")] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="auto, or one of: "
+            + ", ".join(f for f in FORMATS if f != "auto")
+            + " (capture: decode the raw frames; decoded: rs1090 JSON lines' decoded fields)",
+        ),
+    ] = "auto",
 ) -> None:
     """List the flights (legs) found in FILE with departure and arrival airports and times."""
+    if fmt not in FORMATS:
+        typer.echo(f"error: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
     try:
-        tab = read_positions(input)
-    except CaptureUnsupported as exc:
+        tab = read_positions(input, fmt)
+    except CaptureUnsupportedError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except (ValueError, KeyError, OSError) as exc:

@@ -11,7 +11,7 @@ from overflight.flights.build import FlightsResult, find_flights
 from overflight.flights.gaps import estimate_gap_positions
 from overflight.flights.itinerary import bound_for, journeys
 from overflight.flights.live import LiveFlights
-from overflight.flights.readers import CaptureUnsupported, read_positions
+from overflight.flights.readers import CaptureUnsupportedError, read_positions
 from overflight.flights.records import (
     AirportCandidate,
     AirportEstimate,
@@ -28,7 +28,7 @@ __all__ = [
     "AirportEstimate",
     "AirportIndex",
     "BoundFor",
-    "CaptureUnsupported",
+    "CaptureUnsupportedError",
     "Flight",
     "FlightsResult",
     "Journey",

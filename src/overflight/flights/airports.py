@@ -20,10 +20,17 @@ import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from overflight.flights.geo import EARTH_RADIUS_KM, to_unit_xyz
+from overflight.flights.geo import EARTH_RADIUS_KM, bearing_deg, to_unit_xyz
 from overflight.flights.records import AirportCandidate
 
 __all__ = ["AirportIndex", "Match", "default_index"]
+
+_NO_ICAO_PENALTY_KM = 5.0
+_SHORT_RUNWAY_PENALTY_KM = 3.0  # longest runway shorter than the aircraft needs
+_ALIGNED_BONUS_KM = 2.0  # on a runway's extended centreline, flying along it
+_ALIGNED_MAX_DEG = 15.0
+_ALIGNED_MAX_CROSS_KM = 1.5
+_ALIGNED_MAX_KM = 20.0
 
 _TYPES_KEPT = ("large_airport", "medium_airport", "small_airport", "heliport", "seaplane_base")
 # Extra distance (km) charged to a kind of site, so that a runway beats a helipad at equal range.
@@ -51,6 +58,7 @@ class Match:
     penalty_km: NDArray[np.float64]  # score - distance: type and altitude charges
     distance_km: NDArray[np.float64]
     score_km: NDArray[np.float64]
+    altitude_charge_km: NDArray[np.float64]  # part of the score charged for the altitude
 
 
 class AirportIndex:
@@ -101,9 +109,11 @@ class AirportIndex:
         self.code = np.array(codes, dtype=object)
         self.elevation_ft = elev
         has_icao = np.array([c in icao_known for c in codes])
-        # a site with no ICAO location indicator (private strip, farm field) is charged 2 km
+        # a site with no ICAO location indicator (private strip, ULM field: OurAirports'
+        # ``FR-0426``-style idents) is charged _NO_ICAO_PENALTY_KM
+        self.has_icao = has_icao
         self.penalty_km = np.array([_TYPE_PENALTY_KM.get(t, 0.5) for t in self.type]) + np.where(
-            has_icao, 0.0, 2.0
+            has_icao, 0.0, _NO_ICAO_PENALTY_KM
         )
         self._by_code = {c: i for i, c in enumerate(codes)}
 
@@ -113,12 +123,14 @@ class AirportIndex:
                 include_columns=[
                     "airport_ref",
                     "closed",
+                    "length_ft",
                     "le_latitude_deg",
                     "le_longitude_deg",
                     "he_latitude_deg",
                     "he_longitude_deg",
                 ],
                 column_types={
+                    "length_ft": pa.float64(),
                     "le_latitude_deg": pa.float64(),
                     "le_longitude_deg": pa.float64(),
                     "he_latitude_deg": pa.float64(),
@@ -149,6 +161,15 @@ class AirportIndex:
         self.rw_airport = rw_ap[ok]
         self.rw_a = to_unit_xyz(la1[ok], lo1[ok])
         self.rw_b = to_unit_xyz(la2[ok], lo2[ok])
+        self.rw_heading_deg = bearing_deg(la1[ok], lo1[ok], la2[ok], lo2[ok])
+        pole = np.cross(self.rw_a, self.rw_b)
+        self.rw_pole = pole / np.maximum(np.linalg.norm(pole, axis=1, keepdims=True), 1e-30)
+        # longest open runway per airport (m; nan where no length is listed)
+        length_m = rw["length_ft"].to_numpy(zero_copy_only=False).astype(np.float64) * 0.3048
+        longest = np.full(len(self.ids), np.nan)
+        okl = (rw_ap >= 0) & ~closed & np.isfinite(length_m)
+        np.fmax.at(longest, rw_ap[okl], length_m[okl])
+        self.longest_runway_m = longest
         has_rw = np.zeros(len(self.ids), dtype=bool)
         has_rw[self.rw_airport] = True
         # Anchors: each runway contributes its two ends and midpoint (segment id >= 0); airports
@@ -184,12 +205,18 @@ class AirportIndex:
         k: int = 48,
         slope_ft_per_km: float = 0.0,
         heliport_penalty_km: float | None = None,
+        track_deg: NDArray[np.float64] | None = None,
+        min_runway_m: NDArray[np.float64] | None = None,
     ) -> Match:
         """Score airports near each point: runway-segment distance plus type and altitude penalties.
 
         ``altitude_ft`` (baro, nan if unknown) is compared with the airport elevation: below the
         field by over 1,000 ft, or above it by more than ``1,000 + slope_ft_per_km * distance``
         ft (1,000 ft for a point on the ground), the candidate is charged 1 km per 300 ft.
+        ``track_deg`` (nan if unknown): a point within 20 km on a runway's extended centreline
+        (1.5 km) flying along it (15 degrees, either way) earns a 2 km bonus: a final approach
+        or initial climb. ``min_runway_m``: airports whose longest listed runway is shorter are
+        charged 3 km.
         """
         n = len(lat_deg)
         p = to_unit_xyz(lat_deg, lon_deg)
@@ -220,6 +247,23 @@ class AirportIndex:
         if heliport_penalty_km is not None:
             pen = np.where(self.type[np.maximum(ap, 0)] == "heliport", heliport_penalty_km, pen)
         score = d + pen
+        if min_runway_m is not None:
+            longest = self.longest_runway_m[np.maximum(ap, 0)]
+            short = np.isfinite(longest) & (longest < np.asarray(min_runway_m)[:, None])
+            score = score + np.where(short, _SHORT_RUNWAY_PENALTY_KM, 0.0)
+        if track_deg is not None:
+            sg = np.maximum(seg, 0)
+            cross_km = np.abs(np.einsum("nkj,nkj->nk", p[:, None, :], self.rw_pole[sg]))
+            cross_km = cross_km * EARTH_RADIUS_KM
+            diff = np.abs((np.asarray(track_deg)[:, None] - self.rw_heading_deg[sg]) % 180.0)
+            diff = np.minimum(diff, 180.0 - diff)
+            aligned = (
+                (seg >= 0)
+                & (diff <= _ALIGNED_MAX_DEG)
+                & (cross_km <= _ALIGNED_MAX_CROSS_KM)
+                & (d <= _ALIGNED_MAX_KM)
+            )
+            score = score - np.where(aligned, _ALIGNED_BONUS_KM, 0.0)
         if altitude_ft is not None:
             elev = np.nan_to_num(
                 self.elevation_ft[np.maximum(ap, 0)], nan=0.0
@@ -229,13 +273,17 @@ class AirportIndex:
             excess = np.where(
                 agl < -1000.0, -1000.0 - agl, np.where(agl > allowed, agl - allowed, 0.0)
             )
-            score = score + np.where(np.isfinite(excess), excess / 300.0, 0.0)
+            alt_charge = np.where(np.isfinite(excess), excess / 300.0, 0.0)
+            score = score + alt_charge
+        else:
+            alt_charge = np.zeros_like(score)
         score = np.where(found, score, np.inf)
         # One entry per airport (its best anchor), best first.
         order = np.argsort(score, axis=1, kind="stable")
         ap_s = np.take_along_axis(ap, order, axis=1)
         d_s = np.take_along_axis(d, order, axis=1)
         sc_s = np.take_along_axis(score, order, axis=1)
+        ac_s = np.take_along_axis(alt_charge, order, axis=1)
         dup = np.zeros_like(found)
         for j in range(1, ap_s.shape[1] if n else 0):
             dup[:, j] = (ap_s[:, j, None] == ap_s[:, :j]).any(axis=1)
@@ -249,7 +297,48 @@ class AirportIndex:
             )[:, :8],
             np.take_along_axis(np.where(keep, d_s, np.inf), order2, axis=1)[:, :8],
             np.take_along_axis(np.where(keep, sc_s, np.inf), order2, axis=1)[:, :8],
+            np.take_along_axis(np.where(keep, ac_s, 0.0), order2, axis=1)[:, :8],
         )
+
+    def candidate_lists(
+        self, m: Match, scale_km: float, limit: int = 5
+    ) -> list[tuple[AirportCandidate, ...]]:
+        """:meth:`candidates` for every row of ``m`` at once (probabilities vectorised)."""
+        n = m.airport.shape[0]
+        if n == 0:
+            return []
+        ok = m.airport >= 0
+        sc = np.where(ok, m.score_km, np.inf)
+        best = np.where(ok[:, 0], sc[:, 0], 0.0)
+        w = np.where(ok, np.exp(-(np.where(ok, sc, 0.0) - best[:, None]) / scale_km), 0.0)
+        w = w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300)
+        ap = m.airport[:, :limit]
+        safe = np.maximum(ap, 0)
+        codes = self.code[safe].tolist()
+        names = self.name[safe].tolist()
+        elev = self.elevation_ft[safe]
+        elev_l = np.where(np.isfinite(elev), elev, np.nan).tolist()
+        dist = m.distance_km[:, :limit].tolist()
+        prob = w[:, :limit].tolist()
+        okl = ok[:, :limit].tolist()
+        out: list[tuple[AirportCandidate, ...]] = []
+        for i in range(n):
+            row = []
+            for j, good in enumerate(okl[i]):
+                if not good:
+                    break
+                e = elev_l[i][j]
+                row.append(
+                    AirportCandidate(
+                        str(codes[i][j]),
+                        str(names[i][j]),
+                        float(dist[i][j]),
+                        None if e != e else float(e),
+                        float(prob[i][j]),
+                    )
+                )
+            out.append(tuple(row))
+        return out
 
     def candidates(
         self, m: Match, row: int, scale_km: float, limit: int = 5

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from overflight.flights.airports import AirportIndex, Match, default_index
+from overflight.flights.airports import AirportIndex, default_index
 from overflight.flights.geo import KM_PER_NM, bearing_deg, haversine_km
 from overflight.flights.itinerary import bound_for
 from overflight.flights.records import (
@@ -17,6 +17,7 @@ from overflight.flights.records import (
     HOW_INFERRED,
     HOW_OBSERVED,
     HOW_UNKNOWN,
+    AirportCandidate,
     AirportEstimate,
     Flight,
 )
@@ -46,6 +47,8 @@ _UNLISTED_MAX_ALT_FT = 1500.0
 _UNLISTED_MAX_KM = 25.0
 _HELIPORT_AIRBORNE_PENALTY_KM = 5.0  # airborne at speed near a helipad: an aeroplane, most likely
 _STOP_LINK_KM = 45.0
+_FAST_KT = 150.0
+_FAST_MIN_RUNWAY_M = 800.0
 _STOP_LINK_MAX_S = 24 * 3600.0
 
 
@@ -97,7 +100,10 @@ def split_decisions(
     d_km = haversine_km(tab.lat_deg[a], tab.lon_deg[a], tab.lat_deg[b], tab.lon_deg[b])
     dtg = dt[g]
     v_kt = d_km / KM_PER_NM / dtg * 3600.0
-    gs = np.nanmean(np.stack([tab.groundspeed_kt[a], tab.groundspeed_kt[b]]), axis=0)
+    ga, gb = tab.groundspeed_kt[a], tab.groundspeed_kt[b]
+    gs = np.where(
+        np.isfinite(ga) & np.isfinite(gb), (ga + gb) / 2, np.where(np.isfinite(ga), ga, gb)
+    )
     gs = np.where(np.isfinite(gs) & (gs > 50), gs, 250.0)
     alt_a = np.nan_to_num(tab.altitude_ft[a], nan=0.0)
     alt_b = np.nan_to_num(tab.altitude_ft[b], nan=0.0)
@@ -108,7 +114,14 @@ def split_decisions(
     cruise = (
         (np.minimum(alt_a, alt_b) >= 10_000) & (np.abs(alt_a - alt_b) <= 2_000) & (ratio >= 0.3)
     )
-    cont = (too_short | fits_speed | cruise) & (dtg < _MAX_CONTINUOUS_GAP_S)
+    # Low and level on both sides (not descending into the gap, not climbing out of it): flying
+    # out of coverage, not a stop.
+    down = _trend_fpm(tab, rows, g, -6)  # rate over the points before the gap
+    up = _trend_fpm(tab, rows, g + 1, 6)  # rate over the points after it
+    descending = (down < -300.0) | (tab.vertical_rate_fpm[a] < -300.0)
+    climbing = (up > 300.0) | (tab.vertical_rate_fpm[b] > 300.0)
+    level_low = (np.maximum(alt_a, alt_b) < 10_000) & ~descending & ~climbing
+    cont = (too_short | fits_speed | cruise | level_low) & (dtg < _MAX_CONTINUOUS_GAP_S)
     split[g] = ~cont
     return split
 
@@ -117,7 +130,7 @@ def find_flights(
     tab: PositionTable,
     index: AirportIndex | None = None,
     identifier: Identifier | None = None,
-    params: Params = Params(),
+    params: Params | None = None,
     destinations: bool = True,
 ) -> FlightsResult:
     """Detect legs and their departure/arrival airports and times in a sorted position table.
@@ -125,6 +138,7 @@ def find_flights(
     ``destinations``: rank "bound for" candidates for legs whose arrival was not seen (about
     0.4 ms per such leg; turn off for bulk rebuilds)."""
     index = index or default_index()
+    params = params or Params()
     valid, state_all = ground_state(tab, params)
     rows = np.flatnonzero(valid & (state_all >= 0)).astype(np.int64)
     state = state_all[rows]
@@ -143,7 +157,9 @@ def _ends(
     departure: bool,
     destinations: bool = True,
 ) -> tuple[list[AirportEstimate], NDArray[np.float64], list[str]]:
-    """Airport estimate, time and how the time was determined, for one end of every leg."""
+    """Airport estimate, time and how the time was determined, for one end of every leg.
+
+    Matching and scoring are vectorised over all legs; only the records are built per leg."""
     m = len(legs.start)
     kind = legs.dep_kind if departure else legs.arr_kind
     ground_pt = legs.dep_ground if departure else legs.arr_ground
@@ -155,91 +171,128 @@ def _ends(
     )
     gr = rows[np.where(observed_ground, ground_pt, air_pt)]
     ar = rows[air_pt]
+    og = np.flatnonzero(observed_ground)
+    ai = np.flatnonzero(~observed_ground)
     # Ground points: runway distance only (baro altitude on the ground is often missing or raw).
+    g_rows = gr[og]
     mg = index.match(
-        tab.lat_deg[gr], tab.lon_deg[gr], tab.altitude_ft[gr], radius_km=_GROUND_RADIUS_KM * 2
+        tab.lat_deg[g_rows],
+        tab.lon_deg[g_rows],
+        tab.altitude_ft[g_rows],
+        radius_km=_GROUND_RADIUS_KM * 2,
     )
-    # Airborne ends: runway distance with an altitude that must fit a descent or climb to the field.
-    alt = tab.altitude_ft[ar]
+    # Airborne ends: runway distance with an altitude that must fit a descent or climb to the
+    # field, a bonus for flying along a runway's centreline, a charge for too short a runway.
+    a_rows = ar[ai]
+    alt = tab.altitude_ft[a_rows]
     ma = index.match(
-        tab.lat_deg[ar],
-        tab.lon_deg[ar],
+        tab.lat_deg[a_rows],
+        tab.lon_deg[a_rows],
         alt,
         radius_km=_INFER_RADIUS_KM,
         slope_ft_per_km=_SLOPE_FT_PER_KM,
         heliport_penalty_km=_HELIPORT_AIRBORNE_PENALTY_KM,
+        track_deg=tab.track_deg[a_rows],
+        min_runway_m=_min_runway_m(tab, rows, legs)[ai],
     )
-    step = 6 if departure else -6
-    trend = _trend_fpm(tab, rows, air_pt, step)
-    trend = (
-        trend if departure else -trend
-    )  # positive = moving away from the ground (climb on departure)
-    # departure: rate measured from start forward (climb > 0); arrival: from end backward, so
-    # -trend > 0 means it was climbing into the end: flip sign so that "descending" is negative.
+    # departure: rate from the first point forward (climb > 0); arrival: from the last point
+    # backward, sign flipped so that a descent into the end is positive too.
+    trend = _trend_fpm(tab, rows, air_pt[ai], 6 if departure else -6)
+    trend = trend if departure else -trend
+    best = ma.airport[:, 0]
+    has = best >= 0
+    safe = np.maximum(best, 0)
+    elev = np.nan_to_num(index.elevation_ft[safe], nan=0.0)
+    agl = alt - elev
+    fits = (
+        has
+        & (index.type[safe] != "heliport")
+        & (ma.altitude_charge_km[:, 0] <= 1e-9)
+        & (~np.isfinite(agl) | (agl <= _INFER_MAX_AGL_FT))
+        & (~np.isfinite(trend) | (trend > -300.0))
+    )
+    cand_g = index.candidate_lists(mg, _GROUND_RADIUS_KM)
+    cand_a = index.candidate_lists(ma, 3.0)
+    elev_all = np.zeros(m)
+    elev_all[og] = np.where(
+        mg.airport[:, 0] >= 0,
+        np.nan_to_num(index.elevation_ft[np.maximum(mg.airport[:, 0], 0)]),
+        0.0,
+    )
+    elev_all[ai] = np.where(has, elev, 0.0)
+    extrap = _extrapolate_many(tab, ar, elev_all, departure)
+    contiguous = kind == (DEP_TAKEOFF if departure else ARR_LANDING)
+    t_obs = tab.time_s[ar] if departure else tab.time_s[gr]
+    times = np.where(observed_ground & contiguous, t_obs, extrap)
+    lat_l = tab.lat_deg[gr].tolist()
+    lon_l = tab.lon_deg[gr].tolist()
+    pos_g = {int(i): j for j, i in enumerate(og.tolist())}
+    pos_a = {int(i): j for j, i in enumerate(ai.tolist())}
+    fits_l = fits.tolist()
+    contiguous_l = contiguous.tolist()
     out: list[AirportEstimate] = []
-    times = np.full(m, np.nan)
     hows: list[str] = []
-    t_air = tab.time_s[ar]
     for i in range(m):
-        lat, lon = float(tab.lat_deg[gr[i]]), float(tab.lon_deg[gr[i]])
-        if observed_ground[i]:
-            est = _estimate(index, mg, i, lat, lon, HOW_OBSERVED, _GROUND_RADIUS_KM, 1.0)
-            out.append(est)
-            contiguous = kind[i] == (DEP_TAKEOFF if departure else ARR_LANDING)
-            if contiguous:
-                # take-off: first airborne point; landing: first ground point (touchdown)
-                times[i] = t_air[i] if departure else tab.time_s[gr[i]]
-                hows.append(HOW_OBSERVED)
-            else:
-                times[i] = _extrapolate(tab, int(ar[i]), est, departure)
-                hows.append(HOW_INFERRED)
-            continue
-        ok = ma.airport[i, 0] >= 0
-        fits = False
-        if ok:
-            d0 = float(ma.distance_km[i, 0])
-            s0 = float(ma.score_km[i, 0])
-            elev = float(np.nan_to_num(index.elevation_ft[ma.airport[i, 0]], nan=0.0))
-            agl = float(alt[i] - elev) if np.isfinite(alt[i]) else float("nan")
-            level_ok = not np.isfinite(agl) or agl <= _INFER_MAX_AGL_FT
-            moving_ok = (
-                not np.isfinite(trend[i]) or trend[i] > -300.0
-            )  # climbing out / descending in
-            best = int(ma.airport[i, 0])
-            no_altitude_charge = float(ma.penalty_km[i, 0]) <= float(index.penalty_km[best]) + 1e-9
-            fits = index.type[best] != "heliport" and no_altitude_charge and level_ok and moving_ok
-            del d0, s0
-        if fits:
-            est = _estimate(
-                index,
-                ma,
-                i,
-                float(tab.lat_deg[ar[i]]),
-                float(tab.lon_deg[ar[i]]),
-                HOW_INFERRED,
-                3.0,
-                0.9,
+        if i in pos_g:
+            j = pos_g[i]
+            out.append(
+                _estimate(cand_g[j], lat_l[i], lon_l[i], HOW_OBSERVED, _GROUND_RADIUS_KM, 1.0)
             )
-            out.append(est)
-            times[i] = _extrapolate(tab, int(ar[i]), est, departure)
+            hows.append(HOW_OBSERVED if contiguous_l[i] else HOW_INFERRED)
+            continue
+        j = pos_a[i]
+        if fits_l[j]:
+            out.append(_estimate(cand_a[j], lat_l[i], lon_l[i], HOW_INFERRED, 3.0, 0.9))
             hows.append(HOW_INFERRED)
         else:
             out.append(_unknown(index, tab, int(ar[i]), departure or not destinations))
+            times[i] = np.nan
             hows.append(HOW_UNKNOWN)
     return out, times, hows
 
 
+def _extrapolate_many(
+    tab: PositionTable, r: NDArray[np.int64], elev_ft: NDArray[np.float64], departure: bool
+) -> NDArray[np.float64]:
+    """:func:`_extrapolate` for many rows ``r`` with their field elevations (ft)."""
+    t = tab.time_s[r]
+    agl = tab.altitude_ft[r] - elev_ft
+    vr = np.abs(tab.vertical_rate_fpm[r])
+    vr = np.where(np.isfinite(vr) & (vr >= 300.0), vr, 1500.0)
+    dt = np.where(np.isfinite(agl) & (agl > 0), np.minimum(agl / vr * 60.0, 900.0), 0.0)
+    return np.asarray(t - dt if departure else t + dt)
+
+
+def leg_max(
+    values: NDArray[np.float64], start: NDArray[np.int64], end: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Maximum of ``values`` over each inclusive range [start, end] (nan ignored; -inf if none).
+
+    Ranges must be sorted and disjoint (legs are)."""
+    if len(start) == 0:
+        return np.zeros(0)
+    v = np.concatenate([np.where(np.isfinite(values), values, -np.inf), [-np.inf]])
+    idx = np.empty(2 * len(start), dtype=np.int64)
+    idx[0::2] = start
+    idx[1::2] = end + 1
+    return np.asarray(np.maximum.reduceat(v, idx)[0::2])
+
+
+def _min_runway_m(tab: PositionTable, rows: NDArray[np.int64], legs: Legs) -> NDArray[np.float64]:
+    """Runway length each leg's aircraft needs (m), from its fastest ground speed: an aircraft
+    that flew faster than 150 kt (a twin turboprop or a jet) does not use a strip under 800 m."""
+    fastest = leg_max(tab.groundspeed_kt[rows], legs.start, legs.end)
+    return np.where(fastest > _FAST_KT, _FAST_MIN_RUNWAY_M, 0.0)
+
+
 def _estimate(
-    index: AirportIndex,
-    m: Match,
-    i: int,
+    cands: tuple[AirportCandidate, ...],
     lat: float,
     lon: float,
     how: str,
     scale_km: float,
     cap: float,
 ) -> AirportEstimate:
-    cands = index.candidates(m, i, scale_km)
     if not cands or (how == HOW_OBSERVED and cands[0].distance_km > _GROUND_RADIUS_KM):
         # On the ground where no airport is listed (carrier deck, field): say so, do not snap.
         return AirportEstimate(None, None, "unlisted", how, lat, lon, None, 0.0, cands)
@@ -299,7 +352,14 @@ def _link_unlisted_stops(
 ) -> None:
     """Last seen low and next seen low at the same place with no airport there: a stop at an
     unlisted site (carrier, field), reported as such (inferred) on both legs."""
-    for i in range(len(legs.start) - 1):
+    m = len(legs.start)
+    if m < 2:
+        return
+    a_all, b_all = rows[legs.end[:-1]], rows[legs.start[1:]]
+    none_arr = np.array([e.code is None for e in arrs[:-1]], dtype=bool)
+    none_dep = np.array([e.code is None for e in deps[1:]], dtype=bool)
+    maybe = (tab.icao24[a_all] == tab.icao24[b_all]) & none_arr & none_dep
+    for i in np.flatnonzero(maybe).tolist():
         a, b = rows[legs.end[i]], rows[legs.start[i + 1]]
         if (
             tab.icao24[a] != tab.icao24[b]
@@ -378,6 +438,8 @@ def _pair_stops(
     mb = index.match(
         tab.lat_deg[rb], tab.lon_deg[rb], radius_km=_STOP_LINK_KM, heliport_penalty_km=50.0
     )
+    cands_a = index.candidate_lists(ma, 5.0)
+    cands_b = index.candidate_lists(mb, 5.0)
     for j, i in enumerate(pick):
         sa = {
             int(x): float(s) for x, s in zip(ma.airport[j], ma.score_km[j], strict=True) if x >= 0
@@ -392,8 +454,8 @@ def _pair_stops(
         code, name = str(index.code[best]), str(index.name[best])
         total = sum(np.exp(-v / 10.0) for v in both.values())
         conf = float(np.exp(-both[best] / 10.0) / total) * 0.8
-        for side, r, mm, jj in (("arr", int(ra[j]), ma, j), ("dep", int(rb[j]), mb, j)):
-            cands = index.candidates(mm, jj, 5.0)
+        for side, r, jj in (("arr", int(ra[j]), j), ("dep", int(rb[j]), j)):
+            cands = cands_a[jj] if side == "arr" else cands_b[jj]
             est = AirportEstimate(
                 code,
                 name,
@@ -429,10 +491,19 @@ def _link_airport_stops(
 ) -> None:
     """Across a gap between two legs, one end known at airport A and the other unknown but seen
     within reach of A (climbing out of it, or descending towards it): a stop at A, inferred."""
-    for i in range(len(legs.start) - 1):
+    m = len(legs.start)
+    if m < 2:
+        return
+    a_all, b_all = rows[legs.end[:-1]], rows[legs.start[1:]]
+    known_arr = np.array([e.code is not None for e in arrs[:-1]], dtype=bool)
+    known_dep = np.array([e.code is not None for e in deps[1:]], dtype=bool)
+    maybe = (
+        (tab.icao24[a_all] == tab.icao24[b_all])
+        & (tab.time_s[b_all] - tab.time_s[a_all] <= _STOP_LINK_MAX_S)
+        & (known_arr != known_dep)
+    )
+    for i in np.flatnonzero(maybe).tolist():
         a, b = int(rows[legs.end[i]]), int(rows[legs.start[i + 1]])
-        if tab.icao24[a] != tab.icao24[b] or tab.time_s[b] - tab.time_s[a] > _STOP_LINK_MAX_S:
-            continue
         known, other, leaving = (
             (arrs[i], b, True) if deps[i + 1].code is None else (deps[i + 1], a, False)
         )
@@ -507,15 +578,7 @@ def _flights(
     _pair_stops(tab, rows, legs, index, deps, arrs, dep_t, arr_t, dep_how, arr_how)
     _link_airport_stops(tab, rows, legs, index, deps, arrs, dep_t, arr_t, dep_how, arr_how)
     t = tab.time_s[rows]
-    step_km = np.zeros(len(rows))
-    if len(rows) > 1:
-        step_km[1:] = haversine_km(
-            tab.lat_deg[rows[:-1]],
-            tab.lon_deg[rows[:-1]],
-            tab.lat_deg[rows[1:]],
-            tab.lon_deg[rows[1:]],
-        )
-    cum_km = np.cumsum(step_km)
+    cum_km = legs.cum_km
     dt = np.zeros(len(rows))
     dt[1:] = np.diff(t)
     seen = np.cumsum(np.where(dt <= 60.0, dt, 0.0))
@@ -526,58 +589,101 @@ def _flights(
     if len(alt) > 2:  # 3-point median: one-point altitude spikes do not make the maximum
         a, b, c = a_raw[:-2], a_raw[1:-1], a_raw[2:]
         alt[1:-1] = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
-    max_alt = np.maximum.reduceat(alt, legs.start) if m else np.zeros(0)
-    # reduceat runs to the next start; legs end earlier, so recompute where ground rows follow
+    s_arr, e_arr = legs.start, legs.end
+    r0_arr, r1_arr = rows[s_arr], rows[e_arr]
+    max_alt = leg_max(alt, s_arr, e_arr)
+    callsigns = _leg_callsigns(tab, r0_arr, r1_arr)
+    # gaps (> GAP_S) inside each leg: gap j lies between valid points j-1 and j
     gap_idx = np.flatnonzero(dt > GAP_S)
+    g_lo = np.searchsorted(gap_idx, s_arr + 1)
+    g_hi = np.searchsorted(gap_idx, e_arr + 1)
+    gap_t0 = t[np.maximum(gap_idx - 1, 0)].tolist()
+    gap_t1 = t[gap_idx].tolist()
+    dur = t[e_arr] - t[s_arr]
+    observed = np.where(dur > 0, (seen[e_arr] - seen[s_arr]) / np.where(dur > 0, dur, 1.0), 1.0)
+    distance = (cum_km[e_arr] - cum_km[s_arr]).tolist()
+    first_l = t[s_arr].tolist()
+    last_l = t[e_arr].tolist()
+    max_l = max_alt.tolist()
+    obs_l = observed.tolist()
+    dep_l = dep_t.tolist()
+    arr_l = arr_t.tolist()
+    npts = (e_arr - s_arr + 1).tolist()
+    nmsg = (r1_arr - r0_arr + 1).tolist()
+    tg_l = legs.touch_and_goes.tolist()
+    r0_l, r1_l = r0_arr.tolist(), r1_arr.tolist()
+    g_lo_l, g_hi_l = g_lo.tolist(), g_hi.tolist()
+    hex_l = [f"{v:06x}" for v in tab.icao24[r0_arr].tolist()]
     out: list[Flight] = []
     ident_cache: dict[str, tuple[str | None, str | None]] = {}
     for i in range(m):
-        s, e = int(legs.start[i]), int(legs.end[i])
-        r0, r1 = int(rows[s]), int(rows[e])
-        hexa = f"{int(tab.icao24[r0]):06x}"
+        hexa = hex_l[i]
         if hexa not in ident_cache:
             ident_cache[hexa] = _identify(identifier, hexa)
         reg, typ = ident_cache[hexa]
-        codes = tab.callsign_code[r0 : r1 + 1]
-        uniq = np.unique(codes[codes >= 0])
-        # keep first-appearance order
-        if uniq.size > 1:
-            first = [int(np.argmax(codes == c)) for c in uniq]
-            uniq = uniq[np.argsort(first)]
-        cs = tuple(tab.callsigns[int(c)] for c in uniq)
-        ma = float(np.max(alt[s : e + 1])) if e - s < 4096 or i + 1 >= m else float(max_alt[i])
-        dur = float(t[e] - t[s])
-        g0, g1 = np.searchsorted(gap_idx, [s + 1, e + 1])
-        gaps = tuple((float(t[j - 1]), float(t[j])) for j in gap_idx[g0:g1])
-        d_t = None if not np.isfinite(dep_t[i]) else float(dep_t[i])
-        a_t = None if not np.isfinite(arr_t[i]) else float(arr_t[i])
-        first_s = float(t[s])
+        d_t = dep_l[i] if dep_l[i] == dep_l[i] else None
+        a_t = arr_l[i] if arr_l[i] == arr_l[i] else None
+        mx = max_l[i]
         out.append(
             Flight(
-                id=f"{hexa}-{int(d_t if d_t is not None else first_s)}",
+                id=f"{hexa}-{int(d_t if d_t is not None else first_l[i])}",
                 icao24=hexa,
                 registration=reg,
                 typecode=typ,
-                callsigns=cs,
+                callsigns=callsigns[i],
                 departure=deps[i],
                 departure_time_s=d_t,
                 departure_how=dep_how[i],
                 arrival=arrs[i],
                 arrival_time_s=a_t,
                 arrival_how=arr_how[i],
-                first_seen_s=first_s,
-                last_seen_s=float(t[e]),
-                distance_km=float(cum_km[e] - cum_km[s]),
-                max_altitude_ft=None if not np.isfinite(ma) else ma,
-                observed_fraction=float((seen[e] - seen[s]) / dur) if dur > 0 else 1.0,
-                n_points=e - s + 1,
-                n_messages=r1 - r0 + 1,
-                gaps=gaps,
-                touch_and_goes=int(legs.touch_and_goes[i]),
-                row_start=r0,
-                row_end=r1,
+                first_seen_s=first_l[i],
+                last_seen_s=last_l[i],
+                distance_km=distance[i],
+                max_altitude_ft=mx if mx != -np.inf else None,
+                observed_fraction=obs_l[i],
+                n_points=npts[i],
+                n_messages=nmsg[i],
+                gaps=tuple((gap_t0[j], gap_t1[j]) for j in range(g_lo_l[i], g_hi_l[i])),
+                touch_and_goes=tg_l[i],
+                row_start=r0_l[i],
+                row_end=r1_l[i],
             )
         )
+    return out
+
+
+def _leg_callsigns(
+    tab: PositionTable, r0: NDArray[np.int64], r1: NDArray[np.int64]
+) -> list[tuple[str, ...]]:
+    """Callsigns heard in table rows [r0, r1] of each leg, in order of first appearance."""
+    m = len(r0)
+    if m == 0:
+        return []
+    n = len(tab)
+    # leg of each table row (-1 outside every leg); legs are disjoint and sorted
+    mark = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(mark, r0, 1)
+    np.add.at(mark, r1 + 1, -1)
+    inside = np.cumsum(mark[:n]) > 0
+    leg_of = np.searchsorted(r0, np.arange(n), side="right") - 1
+    codes = tab.callsign_code
+    pick = np.flatnonzero(inside & (codes >= 0))
+    out: list[tuple[str, ...]] = [() for _ in range(m)]
+    if pick.size == 0:
+        return out
+    k = len(tab.callsigns) + 1
+    key = leg_of[pick].astype(np.int64) * k + codes[pick]
+    uniq, first = np.unique(key, return_index=True)
+    order = np.argsort(first, kind="stable")  # first appearance (rows are in leg order)
+    legs_u = (uniq[order] // k).tolist()
+    codes_u = (uniq[order] % k).tolist()
+    words = tab.callsigns
+    acc: dict[int, list[str]] = {}
+    for lg, c in zip(legs_u, codes_u, strict=True):
+        acc.setdefault(lg, []).append(words[c])
+    for lg, cs in acc.items():
+        out[lg] = tuple(cs)
     return out
 
 

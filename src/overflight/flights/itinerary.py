@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -24,7 +25,9 @@ _MAX_STOP_S = 2 * 86400.0  # longer on the ground than this: a new journey
 
 
 def journeys(flights: Sequence[Flight], max_stop_s: float = _MAX_STOP_S) -> list[Journey]:
-    """Chain each aircraft's consecutive legs; a stop longer than ``max_stop_s`` starts a new journey."""
+    """Chain each aircraft's consecutive legs.
+
+    A stop longer than ``max_stop_s`` (seconds) starts a new journey."""
     by_ac: dict[str, list[Flight]] = {}
     for f in flights:
         by_ac.setdefault(f.icao24, []).append(f)
@@ -33,7 +36,7 @@ def journeys(flights: Sequence[Flight], max_stop_s: float = _MAX_STOP_S) -> list
         legs.sort(key=lambda f: f.first_seen_s)
         cur: list[Flight] = [legs[0]]
         stops: list[Stop] = []
-        for prev, nxt in zip(legs, legs[1:], strict=False):
+        for prev, nxt in pairwise(legs):
             start = prev.arrival_time_s if prev.arrival_time_s is not None else prev.last_seen_s
             end = nxt.departure_time_s if nxt.departure_time_s is not None else nxt.first_seen_s
             if end - start > max_stop_s:
@@ -85,13 +88,17 @@ def bound_for(
         expected_km = gs * KM_PER_NM * minutes / 60.0 + 15.0
         radius_km = min(max(expected_km * 2.0, 80.0), 1500.0)
         basis = (
-            f"course {course_deg:.0f}° from last position, descending {-vertical_rate_fpm:,.0f} ft/min "
-            f"at {gs:.0f} kt from {altitude_ft:,.0f} ft: touchdown expected about {expected_km:,.0f} km ahead"
+            f"course {course_deg:.0f}° from last position, descending "
+            f"{-vertical_rate_fpm:,.0f} ft/min at {gs:.0f} kt from {altitude_ft:,.0f} ft: "
+            f"touchdown expected about {expected_km:,.0f} km ahead"
         )
     else:
         expected_km = float("nan")
         radius_km = 1500.0
-        basis = f"course {course_deg:.0f}° from last position (not descending): airports ahead within {radius_km:,.0f} km"
+        basis = (
+            f"course {course_deg:.0f}° from last position (not descending): "
+            f"airports ahead within {radius_km:,.0f} km"
+        )
     chord = 2 * np.sin(radius_km / EARTH_RADIUS_KM / 2)
     dist, idx = tree.query(to_unit_xyz(lat_deg, lon_deg), k=128, distance_upper_bound=chord)
     idx = np.asarray(idx[np.isfinite(dist)], dtype=np.int64)

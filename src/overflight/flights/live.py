@@ -28,11 +28,11 @@ class LiveFlights:
         self,
         index: AirportIndex | None = None,
         identifier: Identifier | None = None,
-        params: Params = Params(),
+        params: Params | None = None,
     ) -> None:
         self._index = index or default_index()
         self._identifier = identifier
-        self._params = params
+        self._params = params or Params()
         self._buffer: PositionTable | None = None
         self._open: tuple[Flight, ...] = ()
         self._emitted: set[str] = set()

@@ -11,17 +11,20 @@ from __future__ import annotations
 import gzip
 import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from overflight.flights.table import PositionTable, from_arrow, from_columns
 
 __all__ = [
-    "CaptureUnsupported",
+    "FORMATS",
+    "CaptureUnsupportedError",
     "read_capture",
     "read_fr24",
     "read_jsonl_decoded",
@@ -31,8 +34,8 @@ __all__ = [
 ]
 
 
-class CaptureUnsupported(RuntimeError):
-    """Raised when a raw capture is given but the decoder or tracker is not available."""
+class CaptureUnsupportedError(RuntimeError):
+    """Raised when a raw capture is given but the decoder or tracker cannot be imported."""
 
 
 def _open_text(path: Path) -> str:
@@ -203,34 +206,43 @@ def read_jsonl_decoded(path: Path | str) -> PositionTable:
     return from_columns(cols, time_unit_s=1.0)
 
 
-def read_capture(path: Path | str) -> PositionTable:
-    """A raw capture: decoded by ``overflight.modes.decode_batch`` and tracked by ``overflight.tracking``.
+def read_capture(
+    path: Path | str,
+    receiver_lat_lon: tuple[float, float] | None = None,
+    start_time_s: float | None = None,
+) -> PositionTable:
+    """A raw capture (any format of ``overflight.sources.files``: Beast, AVR, hex, CSV or JSON lines
+    with a ``frame`` field), decoded by ``overflight.modes`` and tracked by ``overflight.tracking``.
 
-    Raises :class:`CaptureUnsupported` with the reason when those modules are not available yet.
+    Only the frames are used (decoded fields already present in JSON lines are ignored). Positions
+    are the tracker's accepted positions (``POSITIONS_SCHEMA``). Raises
+    :class:`CaptureUnsupportedError` when those modules cannot be imported.
     """
     try:
-        sources = importlib.import_module("overflight.sources")
-        modes = importlib.import_module("overflight.modes")
-        tracking = importlib.import_module("overflight.tracking")
+        pipeline = importlib.import_module("overflight.pipeline")
     except ImportError as exc:  # pragma: no cover - depends on sibling modules
-        raise CaptureUnsupported(
+        raise CaptureUnsupportedError(
             f"capture input needs overflight.sources/modes/tracking: {exc}"
         ) from exc
-    read = getattr(sources, "read_file", None) or getattr(sources, "read_frames", None)
-    decode = getattr(modes, "decode_batch", None)
-    track = getattr(tracking, "track_positions", None) or getattr(tracking, "positions_table", None)
-    if read is None or decode is None or track is None:
-        raise CaptureUnsupported(
-            "raw capture input needs overflight.sources.read_file, overflight.modes.decode_batch and "
-            "overflight.tracking.track_positions, which are not available in this build; give a "
-            "position table (traffic JSON, CSV, Parquet), a readsb trace, FR24 JSON or decoded JSON lines"
-        )
-    positions = track(decode(read(Path(path))))  # pragma: no cover - depends on sibling modules
-    if isinstance(positions, PositionTable):  # pragma: no cover
-        return positions
-    return (
-        from_arrow(positions) if hasattr(positions, "column_names") else from_columns(positions)
-    )  # pragma: no cover
+    parts: list[pa.Table] = []
+    pipeline.track_file(
+        path,
+        receiver_lat_lon=receiver_lat_lon,
+        start_time_s=start_time_s,
+        on_positions=parts.append,
+    )
+    if not parts:
+        return from_columns({"icao24": np.zeros(0, dtype=np.uint32), "time_s": np.zeros(0)})
+    positions = pa.concat_tables(parts)
+    # ``address`` is the 24-bit address as uint32 (``icao24`` is its text form).
+    keep = [c for c in positions.column_names if c not in ("icao24", "non_icao", "source")]
+    renamed = ["icao24" if c == "address" else c for c in keep]
+    return from_arrow(positions.select(keep).rename_columns(renamed))
+
+
+FORMATS = ("auto", "capture", "decoded", "traffic", "readsb", "fr24", "csv", "parquet")
+"""Values of ``read_positions(fmt=...)``: ``capture`` decodes raw frames (any format of
+``overflight.sources``); ``decoded`` reads rs1090/jet1090 JSON lines by their decoded fields."""
 
 
 def _sniff_json(text: str) -> str:
@@ -240,27 +252,51 @@ def _sniff_json(text: str) -> str:
     if head.startswith("{") and '"result"' in head[:200]:
         return "fr24"
     first = head.split("\n", 1)[0]
-    if first.startswith("{") and first.rstrip().endswith("}") and '"frame"' in first:
-        return "jsonl"
+    if first.startswith("{") and first.rstrip().endswith("}"):
+        if '"frame"' in first or '"rawmsg"' in first:
+            return "capture"
+        if '"latitude"' in text[:200_000] and '"icao24"' in first:
+            return "decoded"
     return "traffic"
 
 
-def read_positions(path: Path | str) -> PositionTable:
-    """Read any supported file, choosing the format from its name and content."""
+def _is_position_csv(path: Path) -> bool:
+    with gzip.open(path, "rt") if path.name.lower().endswith(".gz") else open(path) as fh:
+        header = fh.readline().lower()
+    names = {c.strip().strip('"') for c in header.replace(";", ",").split(",")}
+    has_time = bool(names & {"time_s", "time", "timestamp"})
+    has_pos = bool(names & {"lat_deg", "latitude", "lat"})
+    return has_time and has_pos
+
+
+def read_positions(path: Path | str, fmt: str = "auto") -> PositionTable:
+    """Read any supported file, choosing the format from its name and content (``fmt="auto"``)
+    or as ``fmt`` says (one of :data:`FORMATS`)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
     p = Path(path)
     name = p.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        return from_arrow(pq.read_table(p))
-    if name.endswith((".csv", ".csv.gz")):
+    if fmt == "auto":
+        if name.endswith((".parquet", ".pq")):
+            fmt = "parquet"
+        elif name.endswith((".csv", ".csv.gz")):
+            fmt = "csv" if _is_position_csv(p) else "capture"
+        elif name.endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz")):
+            text = _open_text(p)
+            fmt = _sniff_json(text)
+            if fmt == "traffic":
+                return read_traffic_json(p, json.loads(text))
+        else:
+            fmt = "capture"
+    if fmt == "csv":
         return from_arrow(pacsv.read_csv(p))
-    if name.endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz")):
-        text = _open_text(p)
-        kind = _sniff_json(text)
-        if kind == "readsb":
-            return read_readsb_trace(p)
-        if kind == "fr24":
-            return read_fr24(p)
-        if kind == "jsonl":
-            return read_jsonl_decoded(p)
-        return read_traffic_json(p, json.loads(text))
-    return read_capture(p)
+    if fmt == "parquet":
+        return from_arrow(pq.read_table(p))
+    readers: dict[str, Callable[[Path], PositionTable]] = {
+        "capture": read_capture,
+        "decoded": read_jsonl_decoded,
+        "traffic": read_traffic_json,
+        "readsb": read_readsb_trace,
+        "fr24": read_fr24,
+    }
+    return readers[fmt](p)

@@ -33,7 +33,10 @@ def iso_utc(time_s: float | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class AirportCandidate:
-    """One airport that may be the one used; ``distance_km`` to its nearest runway (or reference point)."""
+    """One airport that may be the one used.
+
+    ``distance_km``: to its nearest runway (or to its reference point where no runway is listed).
+    """
 
     code: str
     name: str

@@ -177,9 +177,10 @@ def _ground_state_kernel(
 
 
 def ground_state(
-    tab: PositionTable, p: Params = Params()
+    tab: PositionTable, p: Params | None = None
 ) -> tuple[NDArray[np.bool_], NDArray[np.int8]]:
     """Per point: (valid, state) with state 1 on the ground, 0 airborne, -1 unknown."""
+    p = p or Params()
     starts, ends = tab.aircraft_bounds()
     return _ground_state_kernel(
         starts,
@@ -212,6 +213,7 @@ class Legs:
     dep_ground: NDArray[np.int64]  # valid point on the ground at departure (-1 none)
     arr_ground: NDArray[np.int64]  # valid point on the ground at arrival (-1 none)
     touch_and_goes: NDArray[np.int32]
+    cum_km: NDArray[np.float64]  # cumulative great-circle distance along the valid points
 
 
 @numba.njit(cache=True)
@@ -351,10 +353,12 @@ def build_legs(
     rows: NDArray[np.int64],
     state: NDArray[np.int8],
     split_after: NDArray[np.bool_],
-    p: Params = Params(),
+    p: Params | None = None,
 ) -> Legs:
-    """Legs over the valid points ``rows`` (with their ``state``); ``split_after[i]`` says whether the
-    air->air gap after valid point ``i`` ends the flight."""
+    """Legs over the valid points ``rows`` (with their ``state``).
+
+    ``split_after[i]`` says whether the air->air gap after valid point ``i`` ends the flight."""
+    p = p or Params()
     ac = tab.icao24[rows]
     lat, lon = tab.lat_deg[rows], tab.lon_deg[rows]
     step = np.zeros(len(rows))
@@ -362,11 +366,12 @@ def build_legs(
         step[1:] = np.where(
             ac[1:] == ac[:-1], haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]), 0.0
         )
+    cum_km = np.cumsum(step)
     s, e, dk, ak, dg, ag, tg = _legs_kernel(
         ac,
         tab.time_s[rows],
         tab.groundspeed_kt[rows],
-        np.cumsum(step),
+        cum_km,
         state,
         split_after,
         GAP_S,
@@ -377,7 +382,7 @@ def build_legs(
         p.min_leg_km,
         p.max_ground_gap_s,
     )
-    return Legs(rows, state, s, e, dk, ak, dg, ag, tg)
+    return Legs(rows, state, s, e, dk, ak, dg, ag, tg, cum_km)
 
 
 def gap_distance_km(
