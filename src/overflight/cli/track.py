@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from overflight.cli.app import app
-from overflight.pipeline import track_file
+from overflight.pipeline import mlat_feed, track_file
 from overflight.tracking import AircraftState, Tracker, aircraft_json
 
 __all__ = ["track"]
@@ -76,10 +76,28 @@ class _Identities:
         )
 
 
+def _median(v: list[float]) -> float:
+    s = sorted(v)
+    k = len(s) // 2
+    return s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2
+
+
 def _fmt(v: float | None, digits: int = 0) -> str:
     if v is None or math.isnan(v):
         return ""
     return f"{v:,.{digits}f}"
+
+
+def _position_source(a: AircraftState) -> str:
+    """Where the position came from: ``MLAT ±12 m`` (1-sigma error), ``ADS-B``, ``TIS-B``..."""
+    if a.lat_deg is None or a.position_source is None:
+        return ""
+    if a.position_source == "mlat":
+        err = f" ±{a.rc_m:,.0f} m" if a.rc_m is not None and not math.isnan(a.rc_m) else ""
+        return "MLAT" + err
+    return {"adsb": "ADS-B", "tisb": "TIS-B", "adsr": "ADS-R"}.get(
+        a.position_source, a.position_source
+    )
 
 
 def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table:
@@ -93,6 +111,7 @@ def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table
         "mil",
         "lat",
         "lon",
+        "pos",
         "alt ft",
         "gs kt",
         "msgs",
@@ -113,6 +132,7 @@ def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table
             "MIL" if i.military else "",
             _fmt(a.lat_deg, 4),
             _fmt(a.lon_deg, 4),
+            _position_source(a),
             alt,
             _fmt(a.groundspeed_kt),
             f"{a.messages:,}",
@@ -136,8 +156,19 @@ def track(
         float | None,
         typer.Option(help="UTC epoch seconds of the first frame, for relative captures"),
     ] = None,
+    receivers: Annotated[
+        Path | None,
+        typer.Option(
+            "--receivers",
+            help="receivers CSV (serial,latitude,longitude,height,type): multilaterate "
+            "frames heard by several receivers (aggregated Beast with receiver ids)",
+        ),
+    ] = None,
 ) -> None:
-    """Replay a capture through the tracker and print the final picture with identities."""
+    """Replay a capture through the tracker and print the final picture with identities.
+
+    With ``--receivers``, aircraft without ADS-B positions get MLAT positions (``type``
+    ``"mlat"`` in JSON, with ``mlat_error_m``: horizontal 1-sigma error in metres)."""
     rx: tuple[float, float] | None = None
     if receiver:
         try:
@@ -145,7 +176,13 @@ def track(
             rx = (float(lat_s), float(lon_s))
         except ValueError as exc:
             raise typer.BadParameter("--receiver wants 'lat,lon' in degrees") from exc
-    tracker: Tracker = track_file(path, receiver_lat_lon=rx, start_time_s=start_time)
+    feed = None
+    if receivers is not None:
+        try:
+            feed = mlat_feed(receivers)
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--receivers") from exc
+    tracker: Tracker = track_file(path, receiver_lat_lon=rx, start_time_s=start_time, mlat=feed)
     ident = _Identities()
     states = tracker.all_aircraft()
     if as_json:
@@ -168,6 +205,22 @@ def track(
         f"positions accepted: {accepted:,} (by reference: {dict(tracker.references) or 'none'})"
         f"; rejected: {rej or 'none'}; dropped messages: {dict(tracker.dropped) or 'none'}"
     )
+    if feed is not None:
+        st = feed.stats
+        skipped = {k: v for k, v in st.skipped.items() if v}
+        console.print(
+            f"MLAT: {st.receptions:,} receptions from {len(feed.registry)} receivers, "
+            f"{st.fixes:,} fixes, {st.applied:,} applied "
+            f"({dict(st.per_aircraft) or 'none'}), {st.adsb_preferred:,} of ADS-B aircraft"
+            + (
+                f" (median {_median(st.verify_m):.0f} m from their ADS-B position)"
+                if st.verify_m
+                else ""
+            )
+            + f"; refused {st.refused:,}; skipped frames: {skipped or 'none'}"
+        )
+        for rid in sorted(feed.engine.bad_receivers):
+            console.print(f"[bold yellow]MLAT receiver {rid} excluded[/] (timing or position)")
     for e in tracker.events:
         console.print(
             f"[bold red]EVENT[/] {e.kind} {e.icao24} squawk={e.squawk} "

@@ -5,6 +5,10 @@ addresses), ``flight`` padded to 8 characters, ``alt_baro`` in feet or ``"ground
 ``baro_rate`` ft/min, ``seen``/``seen_pos`` seconds before ``now``, ``rssi`` dBFS, ``mlat``/``tisb``
 lists naming the fields derived from those sources. Keys are omitted when there is no data (and,
 for a live snapshot, when the data is older than readsb keeps it).
+
+One key readsb does not write: ``mlat_error_m``, the horizontal 1-sigma error estimate (metres)
+of an MLAT position (``type`` ``"mlat"``, ``"lat"`` and ``"lon"`` in ``mlat``), written instead
+of ``rc``; tar1090 ignores keys it does not know.
 """
 
 from __future__ import annotations
@@ -133,7 +137,10 @@ def aircraft_record(
         if a.nic is not None:
             out["nic"] = a.nic
         if a.rc_m is not None and not math.isnan(a.rc_m):
-            out["rc"] = round(a.rc_m)
+            if a.position_source == "mlat":
+                out["mlat_error_m"] = round(a.rc_m, 1)
+            else:
+                out["rc"] = round(a.rc_m)
         out["seen_pos"] = _r1(max(now_s - a.position_time_s, 0.0))
     if a.adsb_version is not None:
         out["version"] = a.adsb_version

@@ -1,0 +1,423 @@
+"""Multilateration in the tracking pipeline: frames with receiver timestamps in, MLAT fixes out.
+
+:class:`MlatFeed` sits beside a :class:`~overflight.tracking.Tracker`. For each decoded batch
+(:meth:`MlatFeed.add`) it keeps the CRC-checked Mode S frames of known receivers with their
+time of arrival on the receiver's own clock; :meth:`MlatFeed.flush` hands them to an
+:class:`overflight.mlat.Multilaterator` in time order, one slice at a time, and applies the
+resulting fixes with :meth:`Tracker.update_mlat` (source ``mlat``, error estimate kept).
+
+Which frames are used (mlat-client's rules): DF 0/4/5/11/16/17/18/20/21 of 7 or 14 bytes from a
+receiver in the registry, with a real counter value (not 0 nor readsb's MLAT/UAT markers); DF
+11/17/18 with a clean CRC (no bit corrected); replies whose address comes from the parity only
+when that address has been heard in clear (the tracker's trust). DF 17/18 positions feed the
+clock synchronisation.
+
+Time of arrival: ``((ticks - base) mod 2**48) / rate`` with ``rate`` the receiver's clock rate
+(12 MHz Beast; 1 GHz for GPS receivers, whose counter is UTC nanoseconds modulo 2**48). The base
+is the first counter value seen (per receiver; one shared base for all GPS receivers, which
+share GPS time) less a margin, so values stay small (sub-nanosecond float64 resolution) and one
+counter wrap is absorbed.
+
+Timing: receptions wait ``hold_s`` seconds (newest UTC arrival minus ``hold_s``) so that every
+receiver's copy of a transmission is in hand before solving; a copy arriving after its time was
+released is counted ``late`` and dropped (this also drops a replayed capture). Fixes come back on
+the engine's common timescale and are mapped to UTC through the timescale's root receiver
+(arrival UTC minus arrival counter time of a nearby frame).
+
+Aircraft with ADS-B: a fix is not applied while the aircraft has an ADS-B (or ADS-R/TIS-B)
+position younger than ``adsb_hold_s`` (readsb holds MLAT back for 30 s against better sources);
+it is compared with that position instead (:attr:`MlatFeedStats.verify_m`), as mlat-server uses
+ADS-B aircraft to check itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from overflight.frames import FrameBatch
+from overflight.tracking.records import POSITIONS_SCHEMA
+from overflight.tracking.state import SOURCE_CODES
+
+if TYPE_CHECKING:
+    from overflight.mlat import MlatPosition, Multilaterator, ReceiverRegistry
+    from overflight.tracking.tracker import Tracker
+
+__all__ = ["MLAT_DFS", "SKIP_REASONS", "MlatFeed", "MlatFeedStats"]
+
+MLAT_DFS = (0, 4, 5, 11, 16, 17, 18, 20, 21)
+"""Downlink formats used for multilateration (as mlat-client)."""
+SKIP_REASONS = (
+    "not_mode_s",
+    "unknown_receiver",
+    "no_timestamp",
+    "crc",
+    "corrected",
+    "untrusted_address",
+    "late",
+    "duplicate",
+)
+"""Why a frame was not given to the engine (:attr:`MlatFeedStats.skipped`)."""
+
+_TICK_MASK = (1 << 48) - 1
+_BASE_MARGIN_S = 60.0
+_SYNTHETIC_TICKS = (0, 0xFF004D4C4154, 0xFF004D4C4155)  # none, readsb MLAT result, UAT
+_GPS_BASE = -1
+_TAIL_S = 5e-3
+_KT_TO_M_S = 1852.0 / 3600.0
+_EARTH_R_M = 6_371_008.8
+
+
+@dataclass(slots=True)
+class MlatFeedStats:
+    """What happened to frames and fixes (counts; ``verify_m``: metres)."""
+
+    frames: int = 0
+    """Frames offered (all rows of all batches)."""
+    receptions: int = 0
+    """Receptions given to the engine."""
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Frames not given to the engine, by reason (:data:`SKIP_REASONS`)."""
+    fixes: int = 0
+    """Fixes returned by the engine."""
+    adsb_preferred: int = 0
+    """Fixes of aircraft with a fresh ADS-B position: compared, not applied."""
+    no_time: int = 0
+    """Fixes whose timescale could not be mapped to UTC (not applied)."""
+    applied: int = 0
+    """Fixes the tracker accepted."""
+    refused: int = 0
+    """Fixes the tracker refused (speed gate, older than its position)."""
+    per_aircraft: Counter[str] = field(default_factory=Counter)
+    """Accepted fixes per aircraft (icao24)."""
+    verify_m: list[float] = field(default_factory=list)
+    """Distance of each compared fix from the aircraft's ADS-B position at the same time
+    (extrapolated by its ground speed and track over at most 2 s), metres."""
+
+
+class MlatFeed:
+    """Feeds a tracker's frames to a multilaterator and its fixes back into the tracker.
+
+    Args:
+        registry: the receivers (ids as in the frames' ``receiver`` column).
+        engine: the multilaterator (default: ``Multilaterator(registry)``).
+        hold_s: how long receptions wait for the other receivers' copies, seconds.
+        slice_s: most seconds of receptions per call of the engine (clock sync follows).
+        adsb_hold_s: an ADS-B position this recent keeps MLAT fixes out, seconds.
+    """
+
+    def __init__(
+        self,
+        registry: ReceiverRegistry,
+        *,
+        engine: Multilaterator | None = None,
+        hold_s: float = 2.0,
+        slice_s: float = 1.0,
+        adsb_hold_s: float = 30.0,
+    ) -> None:
+        from overflight.mlat import Multilaterator
+
+        self.registry = registry
+        self.engine = engine if engine is not None else Multilaterator(registry)
+        self.hold_s = hold_s
+        self.slice_s = slice_s
+        self.adsb_hold_s = adsb_hold_s
+        self.stats = MlatFeedStats()
+        ids = sorted(registry.ids())
+        self._ids = np.asarray(ids, np.uint64)
+        self._rate = np.asarray([registry[i].clock.tick_rate_hz for i in ids], np.float64)
+        self._gps = np.asarray([registry[i].clock.gps_synchronised for i in ids], bool)
+        self._base: dict[int, int] = {}
+        # buffered receptions: frame rows, lengths, receiver ids, toa (receiver clock), UTC
+        self._parts: list[
+            tuple[
+                npt.NDArray[np.uint8],
+                npt.NDArray[np.uint8],
+                npt.NDArray[np.int64],
+                npt.NDArray[np.float64],
+                npt.NDArray[np.float64],
+            ]
+        ] = []
+        self._newest_s = -math.inf
+        self._released_s = -math.inf
+        self._anchor: dict[int, tuple[float, float]] = {}
+
+    # ------------------------------------------------------------------ input
+    def add(self, batch: FrameBatch, table: pa.Table, tracker: Tracker) -> None:
+        """Keep the usable receptions of ``batch``; ``table`` is its ``decode_batch`` output
+        (row for row) and ``tracker`` has already applied it (its trust of addresses is used)."""
+        n = len(batch)
+        self.stats.frames += n
+        if n == 0:
+            return
+        skipped = self.stats.skipped
+        df = np.asarray(table.column("df").fill_null(255).to_numpy(zero_copy_only=False))
+        length = batch.length_bytes
+        mode_s = ((length == 7) | (length == 14)) & np.isin(df, MLAT_DFS)
+        pos = np.minimum(np.searchsorted(self._ids, batch.receiver), max(self._ids.size - 1, 0))
+        known = (
+            (self._ids[pos] == batch.receiver) if self._ids.size else np.zeros(n, bool)
+        ) & mode_s
+        tk = batch.ticks
+        stamped = known & ~np.isin(tk, np.asarray(_SYNTHETIC_TICKS, np.uint64))
+        stamped &= np.isfinite(batch.time_s)
+        clear = np.isin(df, (11, 17, 18))
+        crc_ok = np.asarray(table.column("crc_ok").fill_null(False).to_numpy(zero_copy_only=False))
+        fixed = (
+            np.asarray(table.column("corrected_bits").fill_null(0).to_numpy(zero_copy_only=False))
+            > 0
+        )
+        crc_good = ~clear | (crc_ok & ~fixed)
+        # parity replies: the address must have been heard in clear
+        address = np.asarray(
+            table.column("address").fill_null(0).to_numpy(zero_copy_only=False), np.uint32
+        )
+        trusted = np.ones(n, bool)
+        par = np.flatnonzero(stamped & ~clear)
+        if par.size:
+            rows = tracker.table.lookup(address[par] & np.uint32(0xFFFFFF))
+            flag = tracker.table.rows["trusted"]
+            trusted[par] = (rows >= 0) & (flag[np.maximum(rows, 0)] == 1)
+        use = stamped & crc_good & trusted
+        skipped["not_mode_s"] += int(n - mode_s.sum())
+        skipped["unknown_receiver"] += int(mode_s.sum() - known.sum())
+        skipped["no_timestamp"] += int(known.sum() - stamped.sum())
+        skipped["crc"] += int((stamped & clear & ~crc_ok).sum())
+        skipped["corrected"] += int((stamped & clear & crc_ok & fixed).sum())
+        skipped["untrusted_address"] += int((stamped & crc_good & ~trusted).sum())
+        utc = batch.time_s
+        late = use & (utc < self._released_s)
+        skipped["late"] += int(late.sum())
+        idx = np.flatnonzero(use & ~late)
+        if idx.size == 0:
+            return
+        rid = batch.receiver[idx]
+        toa = self._toa(rid, tk[idx], pos[idx])
+        self._parts.append(
+            (batch.data[idx], length[idx], rid.astype(np.int64), toa, utc[idx].astype(np.float64))
+        )
+        self._newest_s = max(self._newest_s, float(np.max(utc[idx])))
+
+    def _toa(
+        self,
+        rid: npt.NDArray[np.uint64],
+        ticks: npt.NDArray[np.uint64],
+        pos: npt.NDArray[np.intp],
+    ) -> npt.NDArray[np.float64]:
+        """Arrival time on each receiver's clock, seconds from its base (see module doc)."""
+        rate = self._rate[pos]
+        gps = self._gps[pos]
+        key = np.where(gps, _GPS_BASE, rid.astype(np.int64))
+        base = np.zeros(rid.size, np.uint64)
+        for k in np.unique(key).tolist():
+            sel = key == k
+            b = self._base.get(k)
+            if b is None:
+                first = int(ticks[sel][0])
+                b = self._base[k] = (first - int(_BASE_MARGIN_S * rate[sel][0])) & _TICK_MASK
+            base[sel] = b
+        rel = (ticks - base) & np.uint64(_TICK_MASK)
+        out: npt.NDArray[np.float64] = rel.astype(np.float64) / rate
+        return out
+
+    # ------------------------------------------------------------------ solving
+    def flush(self, tracker: Tracker, *, final: bool = False) -> pa.Table:
+        """Solve the receptions that waited long enough (all when ``final``), in time slices,
+        and apply the fixes to ``tracker``; returns the positions it accepted
+        (:data:`~overflight.tracking.POSITIONS_SCHEMA`, source ``mlat``)."""
+        if not self._parts:
+            return POSITIONS_SCHEMA.empty_table()
+        if not final and self._parts[0][4][0] > self._newest_s - self.hold_s - self.slice_s:
+            return POSITIONS_SCHEMA.empty_table()  # nothing to release yet: no concatenation
+        data, length, rid, toa, utc = (
+            np.concatenate([p[k] for p in self._parts]) for k in range(5)
+        )
+        order = np.argsort(utc, kind="stable")
+        data, length, rid, toa, utc = data[order], length[order], rid[order], toa[order], utc[order]
+        first = _first_copies(data, rid, toa)
+        if first.size < utc.size:
+            self.stats.skipped["duplicate"] += int(utc.size - first.size)
+            data, length, rid, toa, utc = (
+                data[first],
+                length[first],
+                rid[first],
+                toa[first],
+                utc[first],
+            )
+        cut = math.inf if final else self._newest_s - self.hold_s
+        if utc[0] > cut - self.slice_s:  # call the engine with whole slices only
+            self._parts = [(data, length, rid, toa, utc)]
+            return POSITIONS_SCHEMA.empty_table()
+        out: list[pa.Table] = []
+        while utc.size and utc[0] < cut:
+            hi = min(float(utc[0]) + self.slice_s, cut)
+            end = int(np.searchsorted(utc, hi, side="left"))
+            take = self._hold_tail(data, length, utc, end, hi)
+            if take.size == 0:
+                if not final and hi >= cut:
+                    break  # only copies whose partners have not been released yet
+                take = np.arange(end)
+            out.append(
+                self._solve(tracker, data[take], length[take], rid[take], toa[take], utc[take])
+            )
+            self._released_s = max(self._released_s, hi)
+            keep = np.ones(utc.size, bool)
+            keep[take] = False  # held-back copies stay first: they precede utc[end:]
+            data, length, rid, toa, utc = data[keep], length[keep], rid[keep], toa[keep], utc[keep]
+        self._parts = [(data, length, rid, toa, utc)] if utc.size else []
+        if not out:
+            return POSITIONS_SCHEMA.empty_table()
+        return pa.concat_tables(out)
+
+    @staticmethod
+    def _hold_tail(
+        data: npt.NDArray[np.uint8],
+        length: npt.NDArray[np.uint8],
+        utc: npt.NDArray[np.float64],
+        end: int,
+        hi_s: float,
+    ) -> npt.NDArray[np.intp]:
+        """Rows ``:end`` (before ``hi_s``) less the last few milliseconds' copies of frames
+        also heard at or just after ``hi_s`` (they go with the next slice, with their partners)."""
+        t0 = int(np.searchsorted(utc, hi_s - _TAIL_S, side="left"))
+        t1 = int(np.searchsorted(utc, hi_s + _TAIL_S, side="right"))
+        if t0 >= end or t1 <= end:
+            return np.arange(end)
+        after = {bytes(data[i, : int(length[i])]) for i in range(end, t1)}
+        held = [i for i in range(t0, end) if bytes(data[i, : int(length[i])]) in after]
+        if not held:
+            return np.arange(end)
+        return np.setdiff1d(np.arange(end), np.asarray(held, np.intp), assume_unique=True)
+
+    def _solve(
+        self,
+        tracker: Tracker,
+        data: npt.NDArray[np.uint8],
+        length: npt.NDArray[np.uint8],
+        rid: npt.NDArray[np.int64],
+        toa: npt.NDArray[np.float64],
+        utc: npt.NDArray[np.float64],
+    ) -> pa.Table:
+        from overflight.mlat import Reception
+
+        n = rid.size
+        if n == 0:
+            return POSITIONS_SCHEMA.empty_table()
+        self.stats.receptions += n
+        # anchors: UTC minus counter time of each receiver's middle reception in this slice
+        o = np.lexsort((utc, rid))
+        r_s = rid[o]
+        starts = np.flatnonzero(np.r_[True, r_s[1:] != r_s[:-1]])
+        ends = np.r_[starts[1:], n]
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            m = int(o[(a + b) // 2])
+            self._anchor[int(rid[m])] = (float(toa[m]), float(utc[m]))
+        recs = [
+            Reception(bytes(data[i, : int(length[i])]), int(rid[i]), float(toa[i]))
+            for i in range(n)
+        ]
+        fixes = self.engine.process(recs)
+        self.stats.fixes += len(fixes)
+        if not fixes:
+            return POSITIONS_SCHEMA.empty_table()
+        return self._apply(tracker, fixes)
+
+    def _utc_of(self, p: MlatPosition) -> float | None:
+        """UTC epoch seconds of a fix's transmit time (None when no anchor is known)."""
+        root = self.engine.sync.root_of(p.receivers[0])
+        anchor = None
+        if root == -1:
+            for r in (*p.receivers, *self._anchor):
+                if r in self.registry and self.registry[r].clock.gps_synchronised:
+                    anchor = self._anchor.get(r)
+                    if anchor is not None:
+                        break
+        else:
+            anchor = self._anchor.get(root)
+        if anchor is None:
+            return None
+        return anchor[1] + (p.time_s - anchor[0])
+
+    def _apply(self, tracker: Tracker, fixes: list[MlatPosition]) -> pa.Table:
+        st = tracker.table
+        icao: list[str] = []
+        t: list[float] = []
+        lat: list[float] = []
+        lon: list[float] = []
+        err: list[float] = []
+        better = SOURCE_CODES["mlat"]
+        for p in fixes:
+            u = self._utc_of(p)
+            if u is None:
+                self.stats.no_time += 1
+                continue
+            r = st.row_of(int(p.icao24, 16))
+            if r is not None:
+                a = st.rows[r]
+                if int(a["pos_src"]) > better and abs(u - float(a["pos_t"])) <= self.adsb_hold_s:
+                    self.stats.adsb_preferred += 1
+                    self._verify(a, p, u)
+                    continue
+            icao.append(p.icao24)
+            t.append(u)
+            lat.append(p.lat_deg)
+            lon.append(p.lon_deg)
+            err.append(p.error_m)
+        if not icao:
+            return POSITIONS_SCHEMA.empty_table()
+        order = np.argsort(np.asarray(t), kind="stable")
+        sel = [icao[i] for i in order.tolist()]
+        acc = tracker.update_mlat(
+            sel,
+            np.asarray(t)[order],
+            np.asarray(lat)[order],
+            np.asarray(lon)[order],
+            None,
+            np.asarray(err)[order],
+        )
+        self.stats.applied += acc.num_rows
+        self.stats.refused += len(sel) - acc.num_rows
+        self.stats.per_aircraft.update(acc.column("icao24").to_pylist())
+        return acc
+
+    def _verify(self, a: np.void, p: MlatPosition, utc: float) -> None:
+        """Distance of the fix from the ADS-B position moved to the fix's time (within 2 s)."""
+        dt = utc - float(a["pos_t"])
+        if abs(dt) > 2.0:
+            return
+        lat0, lon0 = float(a["lat"]), float(a["lon"])
+        if abs(dt) > 0.05:
+            if int(a["gs_src"]) == 0 or int(a["track_src"]) == 0:
+                return
+            d = float(a["gs"]) * _KT_TO_M_S * dt
+            trk = math.radians(float(a["track"]))
+            lat0 += math.degrees(d * math.cos(trk) / _EARTH_R_M)
+            lon0 += math.degrees(d * math.sin(trk) / (_EARTH_R_M * math.cos(math.radians(lat0))))
+        self.stats.verify_m.append(_distance_m(lat0, lon0, p.lat_deg, p.lon_deg))
+
+
+def _first_copies(
+    data: npt.NDArray[np.uint8], rid: npt.NDArray[np.int64], toa: npt.NDArray[np.float64]
+) -> npt.NDArray[np.intp]:
+    """Rows (in order) that are not a repeat of an earlier row's receiver, counter and bytes:
+    no receiver hears the same bytes at the same counter value twice (a replayed capture)."""
+    key = np.empty((rid.size, 30), np.uint8)
+    key[:, :14] = data
+    key[:, 14:22] = rid.astype("<i8").view(np.uint8).reshape(-1, 8)
+    key[:, 22:] = toa.astype("<f8").view(np.uint8).reshape(-1, 8)
+    _, first = np.unique(np.ascontiguousarray(key).view("V30").ravel(), return_index=True)
+    return np.sort(first)
+
+
+def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine, mean Earth radius), metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_R_M * math.asin(min(1.0, math.sqrt(h)))
