@@ -7,11 +7,13 @@ import json
 import math
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from overflight.cli.app import app
@@ -115,7 +117,7 @@ def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table
         "alt ft",
         "gs kt",
         "msgs",
-        "last seen s",
+        "last seen",
     ):
         t.add_column(
             col, justify="right" if col in ("msgs", "alt ft", "gs kt", "lat", "lon") else "left"
@@ -125,10 +127,10 @@ def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table
         alt = "ground" if a.on_ground else _fmt(a.altitude_baro_ft)
         t.add_row(
             ("~" if a.non_icao else "") + a.icao24,
-            i.registration or "",
-            i.type_code or "",
-            a.callsign or "",
-            i.country or "",
+            escape(i.registration or ""),  # strings from files and the air are untrusted
+            escape(i.type_code or ""),
+            escape(a.callsign or ""),
+            escape(i.country or ""),
             "MIL" if i.military else "",
             _fmt(a.lat_deg, 4),
             _fmt(a.lon_deg, 4),
@@ -136,9 +138,18 @@ def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table
             alt,
             _fmt(a.groundspeed_kt),
             f"{a.messages:,}",
-            _fmt(a.last_seen_s, 1),
+            _when(a.last_seen_s),
         )
     return t
+
+
+def _when(time_s: float | None) -> str:
+    """UTC time for absolute times, seconds since the capture start otherwise."""
+    if time_s is None or math.isnan(time_s):
+        return ""
+    if time_s > 1e9:  # epoch seconds (captures with absolute time)
+        return datetime.fromtimestamp(time_s, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return f"{time_s:.1f} s"
 
 
 @app.command()
