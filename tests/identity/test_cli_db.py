@@ -20,6 +20,8 @@ def test_import_and_lookup(shared: Callable[[str], Path], tmp_path: Path) -> Non
     res = runner.invoke(app, ["db", "import", *map(str, files), "--db", str(db)])
     assert res.exit_code == 0, res.output
     assert "17,196 rows imported, 2 rejected (bad address: 2)" in " ".join(res.output.split())
+    assert "resolved index: 17,196 addresses" in res.output
+    assert (tmp_path / "aircraft.index.arrow").is_file()
     res = runner.invoke(app, ["db", "lookup", "1551E0", "--db", str(db), "--opinions"])
     assert res.exit_code == 0, res.output
     for text in ("RA-86496", "IL62", "Russian Air Force", "Russia (RU)", "yes (watchlist)"):

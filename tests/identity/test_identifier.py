@@ -104,7 +104,7 @@ def test_user_file_wins(shared: Callable[[str], Path], tmp_path: Path) -> None:
 
 def test_identify_many_equals_identify(identifier: Identifier) -> None:
     rng = np.random.default_rng(1)
-    sample = identifier._keys[rng.integers(0, len(identifier), 3000)].astype(np.int64)
+    sample = identifier.addresses[rng.integers(0, len(identifier), 3000)].astype(np.int64)
     addr = np.concatenate([sample,
                            rng.integers(0, 1 << 24, 2000), [0x1551E0, 0x3B7777, 0xAE503D]])
     cols = identifier.identify_many(addr)

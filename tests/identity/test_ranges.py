@@ -11,6 +11,8 @@ import numpy as np
 
 from overflight.identity.ranges import (
     MILITARY_BLOCKS,
+    block_and_military,
+    blocks_and_military,
     country_of,
     country_table,
     military_block_of,
@@ -161,3 +163,16 @@ def test_military_lookup_scalar_and_vectorised() -> None:
                                                                  b.end + 1)]])
     mask = military_mask(addr)
     assert mask.tolist() == [military_block_of(int(a)) is not None for a in addr]
+
+
+def test_combined_lookup_equals_the_two_tables() -> None:
+    bounds = [b.start for b in country_table().blocks] + [b.start for b in MILITARY_BLOCKS]
+    bounds += [b.end for b in country_table().blocks] + [b.end for b in MILITARY_BLOCKS]
+    rng = np.random.default_rng(5)
+    addr = np.concatenate([rng.integers(-3, (1 << 24) + 3, 20000),
+                           [x + d for x in bounds for d in (-1, 0, 1)]])
+    blocks, mil = blocks_and_military(addr)
+    assert np.array_equal(blocks, country_table().block_index(addr))
+    assert np.array_equal(mil, military_mask(addr))
+    for a in addr.tolist():
+        assert block_and_military(a) == (country_of(a), military_block_of(a) is not None)

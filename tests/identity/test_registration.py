@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from overflight.identity import registration as reg_mod
+from overflight.identity.registration import derivable_mask, derive_registration
 
 
 @cache
@@ -96,3 +97,12 @@ def test_examples_from_the_registry() -> None:
     assert reg_mod.derive_registration(0x1551E0) == "RA-86496"  # numeric Russian block
     assert reg_mod.derive_registration(0xC00001) == "C-FAAA"
     assert reg_mod.derive_registration(0x3B7777) is None  # French military: no algorithm
+
+
+def test_derivable_mask_covers_every_derived_registration() -> None:
+    rng = np.random.default_rng(6)
+    addr = np.concatenate([rng.integers(0, 1 << 24, 50000), np.arange(0xA00000, 0xA01000)])
+    mask = derivable_mask(addr)
+    derived = [derive_registration(a) is not None for a in addr.tolist()]
+    assert not any(d and not m for d, m in zip(derived, mask.tolist(), strict=True))
+    assert sum(derived) > 1000

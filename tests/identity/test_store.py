@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from overflight.identity import Identifier, ImportReport, import_file, open_store
-from overflight.identity.registry import clean_text
+from overflight.identity.registry import clean_text, registration_key
 
 REGISTRY = "aircraft-db-tar1090/aircraft.csv.gz"
 WATCHLIST = "aircraft-plane-alert-db/plane-alert-db.csv"
@@ -116,3 +116,29 @@ def test_reimport_replaces_the_source(shared: Callable[[str], Path], tmp_path: P
     p.write_text("".join(lines[:51]), encoding="utf-8")
     import_file(con, p, source="tar1090-db")
     assert con.execute("SELECT count(*) FROM aircraft").fetchone()[0] == 50
+
+
+def test_fast_csv_path_cleans_like_clean_text(tmp_path: Path) -> None:
+    raw = [("ABC001", "  N1-A  ", "b738", "\tBoeing\t737 "), ("ABC002", "ŠP-ÄB1", "", "é"),
+           ("ABC003", "\u00a0X-Y\u00a0", "a\u200b320", "x" * 300), ("ABC004", "", "", "")]
+    p = tmp_path / "aircraft.csv"
+    p.write_text("icao24,registration,type_code,flags,description\n"
+                 + "".join(f"{a},{r},{t},00,{d}\n" for a, r, t, d in raw), encoding="utf-8")
+    con = open_store(tmp_path / "s.sqlite")
+    assert import_file(con, p, source="tar1090-db").rows_ok == 4
+    got = con.execute("SELECT registration, reg_key, type_code, description FROM aircraft "
+                      "ORDER BY icao24").fetchall()
+    for (_, r, t, d), row in zip(raw, got, strict=True):
+        reg = clean_text(r, 16)
+        typ = clean_text(t.upper(), 8)
+        assert row == (reg, registration_key(reg) if reg else None, typ, clean_text(d))
+
+
+def test_invalid_utf8_is_replaced_not_fatal(tmp_path: Path) -> None:
+    p = tmp_path / "aircraft.csv"
+    p.write_bytes(b"icao24,registration,type_code,flags,description\n"
+                  b"ABC001,N1\xff,B738,00,ok\nABC002,N2,B738,00,fine\n")
+    con = open_store(tmp_path / "s.sqlite")
+    assert import_file(con, p, source="tar1090-db").rows_ok == 2
+    regs = [r[0] for r in con.execute("SELECT registration FROM aircraft ORDER BY icao24")]
+    assert regs == ["N1\ufffd", "N2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from overflight.cli.app import app
 from overflight.identity.identifier import AircraftIdentity, Identifier
+from overflight.identity.index import build_index, index_path
 from overflight.identity.registry import parse_address
 from overflight.identity.store import default_store_path, import_file, open_store
 
@@ -52,6 +54,10 @@ def import_cmd(
             )
     finally:
         con.close()
+    t0 = time.perf_counter()
+    index = build_index(store)  # resolve once now, so that every start maps it in milliseconds
+    console.print(f"resolved index: {len(index):,} addresses in {time.perf_counter() - t0:.2f} s "
+                  f"({index_path(store)})")
     console.print(f"store: {store}")
 
 

@@ -13,6 +13,7 @@ labels. All lookups exist as a scalar call and as a vectorised call over a NumPy
 from __future__ import annotations
 
 import csv
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -25,6 +26,8 @@ __all__ = [
     "AddressBlock",
     "CountryTable",
     "MilitaryBlock",
+    "block_and_military",
+    "blocks_and_military",
     "country_of",
     "country_table",
     "military_block_of",
@@ -134,6 +137,8 @@ class CountryTable:
     def __init__(self, blocks: tuple[AddressBlock, ...]) -> None:
         self.blocks = blocks
         self._seg, self._owner = _flatten([b.start for b in blocks], [b.end for b in blocks])
+        self._seg_list: list[int] = self._seg.tolist()  # scalar lookups: bisect, no NumPy call
+        self._block_of_seg = [blocks[o] if o >= 0 else None for o in self._owner.tolist()]
         # one extra trailing None, so that block index -1 (no State) maps to None
         self.country_names = np.array([b.country for b in blocks] + [None], dtype=object)
         self.country_codes = np.array([b.country_code or None for b in blocks] + [None],
@@ -150,9 +155,7 @@ class CountryTable:
         """Block holding ``address`` (most specific), or ``None``."""
         if not 0 <= address <= _MAX_ADDRESS:
             return None
-        i = int(self._seg.searchsorted(np.int64(address), side="right")) - 1
-        o = int(self._owner[i])
-        return self.blocks[o] if o >= 0 else None
+        return self._block_of_seg[bisect_right(self._seg_list, address) - 1]
 
 
 @cache
@@ -171,13 +174,62 @@ def _military_segments() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
     return _flatten([b.start for b in MILITARY_BLOCKS], [b.end for b in MILITARY_BLOCKS])
 
 
+@cache
+def _military_lists() -> tuple[list[int], list[MilitaryBlock | None]]:
+    seg, owner = _military_segments()
+    return seg.tolist(), [MILITARY_BLOCKS[o] if o >= 0 else None for o in owner.tolist()]
+
+
 def military_block_of(address: int) -> MilitaryBlock | None:
     """Known military address block holding ``address``, or ``None``."""
     if not 0 <= address <= _MAX_ADDRESS:
         return None
-    seg, owner = _military_segments()
-    o = int(owner[int(seg.searchsorted(np.int64(address), side="right")) - 1])
-    return MILITARY_BLOCKS[o] if o >= 0 else None
+    seg, block = _military_lists()
+    return block[bisect_right(seg, address) - 1]
+
+
+@cache
+def _combined_lists() -> tuple[list[int], list[tuple[AddressBlock | None, bool]]]:
+    """Segments cutting both tables: (allocation block, in a military block) per segment."""
+    table = country_table()
+    mil_seg, mil_block = _military_lists()
+    bounds = sorted({*table._seg_list, *mil_seg})
+    info = [(table._block_of_seg[bisect_right(table._seg_list, b) - 1],
+             mil_block[bisect_right(mil_seg, b) - 1] is not None) for b in bounds]
+    return bounds, info
+
+
+def block_and_military(address: int) -> tuple[AddressBlock | None, bool]:
+    """:func:`country_of` and whether :func:`military_block_of` holds ``address``, in one search."""
+    if not 0 <= address <= _MAX_ADDRESS:
+        return None, False
+    bounds, info = _combined_lists()
+    return info[bisect_right(bounds, address) - 1]
+
+
+_Arrays3 = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.bool_]]
+
+
+@cache
+def _combined_arrays() -> _Arrays3:
+    bounds, info = _combined_lists()
+    table = country_table()
+    index_of = {id(b): i for i, b in enumerate(table.blocks)}
+    block = np.array([index_of[id(b)] if b is not None else -1 for b, _ in info], dtype=np.int32)
+    return np.asarray(bounds, dtype=np.int64), block, np.array([m for _, m in info], dtype=bool)
+
+
+def blocks_and_military(
+    addresses: npt.ArrayLike,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    """Vectorised :func:`block_and_military`: index into ``country_table().blocks`` (-1: none)
+    and the military-block mask, from one search."""
+    a = np.asarray(addresses, dtype=np.int64)
+    bounds, block, mil = _combined_arrays()
+    seg = np.searchsorted(bounds, a, side="right") - 1
+    valid = (a >= 0) & (a <= _MAX_ADDRESS)
+    seg = np.where(valid, seg, 0)
+    return np.where(valid, block[seg], np.int32(-1)), valid & mil[seg]
 
 
 def military_mask(addresses: npt.ArrayLike) -> npt.NDArray[np.bool_]:

@@ -18,12 +18,18 @@ A derived registration is a guess from the address, never evidence: callers mark
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "LetterBlock",
     "address_from_n_number",
+    "derivable_mask",
     "derive_registration",
     "n_number",
 ]
@@ -162,8 +168,9 @@ class LetterBlock:
         return i1 * self.major + i2 * self.minor + i3
 
     def derive(self, address: int) -> str | None:
-        offset = address - self.start + self._index(self.first)
-        if offset < self._index(self.first) or offset > self._index(self.last):
+        lo, hi = _letter_bounds(self)
+        offset = address - self.start + lo
+        if offset < lo or offset > hi:
             return None
         i1, rest = divmod(offset, self.major)
         i2, i3 = divmod(rest, self.minor)
@@ -171,6 +178,12 @@ class LetterBlock:
         if i1 >= n or i2 >= n or i3 >= n:
             return None
         return self.prefix + self.alphabet[i1] + self.alphabet[i2] + self.alphabet[i3]
+
+
+@cache
+def _letter_bounds(lb: LetterBlock) -> tuple[int, int]:
+    """Index of the block's first and last suffix (computed once per block)."""
+    return lb._index(lb.first), lb._index(lb.last)
 
 
 _NUMERIC: tuple[NumericBlock, ...] = (
@@ -225,8 +238,40 @@ _SCHEMES: tuple[tuple[int, int, Callable[[int], str | None]], ...] = (
 )
 
 
+_SPANS_LO = np.array([lo for lo, _, _ in _SCHEMES], dtype=np.int64)
+_SPANS_HI = np.array([hi for _, hi, _ in _SCHEMES], dtype=np.int64)
+
+
+def derivable_mask(addresses: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """True where some scheme covers the address (only there can a registration be derived)."""
+    a = np.asarray(addresses, dtype=np.int64)
+    out = np.zeros(a.shape, dtype=bool)
+    for lo, hi in zip(_SPANS_LO.tolist(), _SPANS_HI.tolist(), strict=True):
+        out |= (a >= lo) & (a <= hi)
+    return out
+
+
+def _merged_spans() -> tuple[list[int], list[int]]:
+    """The union of the schemes' spans as sorted disjoint [lo, hi] intervals."""
+    los: list[int] = []
+    his: list[int] = []
+    for lo, hi in sorted(zip(_SPANS_LO.tolist(), _SPANS_HI.tolist(), strict=True)):
+        if his and lo <= his[-1] + 1:
+            his[-1] = max(his[-1], hi)
+        else:
+            los.append(lo)
+            his.append(hi)
+    return los, his
+
+
+_MERGED_LO, _MERGED_HI = _merged_spans()
+
+
 def derive_registration(address: int) -> str | None:
     """Registration implied by the address where a State allocates in order, else ``None``."""
+    k = bisect_right(_MERGED_LO, address) - 1
+    if k < 0 or address > _MERGED_HI[k]:  # no scheme covers it (most addresses): done
+        return None
     for lo, hi, scheme in _SCHEMES:
         if lo <= address <= hi:
             reg = scheme(address)

@@ -37,6 +37,7 @@ __all__ = [
     "parse_flags",
     "parse_tar1090_csv",
     "parse_tar1090_json",
+    "registration_key",
     "tar1090_csv_columns",
 ]
 
@@ -47,6 +48,7 @@ DB_FLAG_LADD = 8
 MAX_TEXT = 200  # characters kept of any database string
 
 _HEX6 = re.compile(r"[0-9A-Fa-f]{6}")
+_NON_ALNUM = re.compile(r"[^0-9A-Z]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,37 +219,72 @@ def parse_tar1090_json(
 
 
 
-def _clean_column(col: Any, max_len: int) -> list[str | None]:
-    """Vectorised :func:`clean_text` over a pyarrow string column."""
+def registration_key(registration: str) -> str:
+    """Registration for matching: upper case, letters and digits only (RA-86496 → RA86496)."""
+    return _NON_ALNUM.sub("", registration.upper())
+
+
+def _clean_array(col: Any, max_len: int) -> Any:
+    """:func:`clean_text` over a pyarrow string column, exactly (empty results become null).
+
+    Printable ASCII rows (nearly all) are trimmed and cut in Arrow; the other rows go through
+    :func:`clean_text` itself, so both paths give the same text.
+    """
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    col = pc.replace_substring_regex(col, r"[\t\r\n]", " ")
-    col = pc.replace_substring_regex(col, r"\p{C}", "")
-    col = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(col), 0, max_len)
-    out: list[str | None] = col.to_pylist()
-    return [s if s else None for s in out]
+    fast = pc.and_(pc.string_is_ascii(col), pc.ascii_is_printable(col))
+    out = pc.utf8_slice_codeunits(pc.utf8_trim(col, " "), 0, max_len)
+    slow = np.flatnonzero(~np.asarray(fast.fill_null(True).to_numpy(zero_copy_only=False)))
+    if len(slow):
+        mask = np.zeros(len(col), dtype=bool)
+        mask[slow] = True
+        fixed = [clean_text(v, max_len) for v in col.take(pa.array(slow)).to_pylist()]
+        out = pc.replace_with_mask(out, pa.array(mask), pa.array(fixed, pa.string()))
+    return pc.if_else(pc.equal(out, ""), pa.scalar(None, pa.string()), out)
 
 
-def _hex_values(strings: list[str]) -> Any:
-    """Validated 6-hex-digit strings → int64 addresses (vectorised)."""
+def _registration_keys(regs: Any) -> list[str | None]:
+    """:func:`registration_key` over a pyarrow string column (``None`` stays ``None``)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    keys = pc.replace_substring_regex(pc.ascii_upper(regs), r"[^0-9A-Z]", "")
+    out: list[str | None] = keys.to_pylist()
+    ascii_ok = np.asarray(pc.string_is_ascii(regs).fill_null(True).to_numpy(zero_copy_only=False))
+    for i in np.flatnonzero(~ascii_ok).tolist():
+        r = regs[i].as_py()
+        out[i] = registration_key(r) if r is not None else None
+    return out
+
+
+def _hex_values(icao: Any) -> Any:
+    """Validated 6-hex-digit pyarrow strings → int64 addresses (vectorised, no Python strings)."""
     import numpy as np
 
+    n = len(icao)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.frombuffer(icao.buffers()[1], dtype=np.int32, count=icao.offset + n + 1)
+    start = int(offsets[icao.offset])  # every string is 6 bytes: one contiguous run
+    data = np.frombuffer(icao.buffers()[2], dtype=np.uint8, count=6 * n, offset=start)
+    data = data.reshape(n, 6)
     lut = np.zeros(256, dtype=np.int64)
     for i, c in enumerate("0123456789ABCDEF"):
         lut[ord(c)] = lut[ord(c.lower())] = i
-    b = np.array(strings, dtype="S6").view(np.uint8).reshape(-1, 6)
-    v = lut[b]
     shifts = np.array([20, 16, 12, 8, 4, 0], dtype=np.int64)
-    return (v << shifts).sum(axis=1)
+    return (lut[data] << shifts).sum(axis=1)
 
 
 def tar1090_csv_columns(
-    text: str, rejects: Rejects
+    text: str | bytes, rejects: Rejects
 ) -> tuple[dict[str, list[Any]], list[str]] | None:
     """Fast columnar parse of a headed 5-column tar1090 CSV (pyarrow).
 
     Returns ``(columns, leftover_lines)``: accepted rows as equal-length column lists (icao24,
-    registration, type_code, description, military, interesting, pia, ladd as 0/1) and the lines
+    registration, reg_key (:func:`registration_key`), type_code, description, flags as readsb
+    ``dbFlags`` bits) and the lines
     pyarrow could not split into five fields, for the row-by-row parser. ``None`` when the text is
     not such a file (the caller then parses row by row).
     """
@@ -256,7 +293,8 @@ def tar1090_csv_columns(
     import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
 
-    if not text.startswith("icao24,registration,type_code,flags,description"):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if not data.startswith(b"icao24,registration,type_code,flags,description"):
         return None
     leftovers: list[str] = []
 
@@ -265,14 +303,22 @@ def tar1090_csv_columns(
         return "skip"
 
     names = ("icao24", "registration", "type_code", "flags", "description")
-    try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(text.encode("utf-8")),
+
+    def read(buffer: bytes) -> Any:
+        leftovers.clear()
+        return pa_csv.read_csv(
+            pa.py_buffer(buffer),
             parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(
                 column_types={k: pa.string() for k in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+
+    try:
+        try:
+            table = read(data)
+        except pa.ArrowInvalid:  # invalid UTF-8: replaced, as the row-by-row reader does
+            table = read(data.decode("utf-8", errors="replace").encode("utf-8"))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     if table.num_columns != 5:
@@ -293,7 +339,7 @@ def tar1090_csv_columns(
             rejects.by_reason[reason] += count
             rejects.first_line.setdefault(reason, int(np.argmax(mask)) + 2)
     idx = np.flatnonzero(ok & ~flag_bad[codes])
-    addr = _hex_values(icao.take(pa.array(idx)).to_pylist()) if len(idx) else np.zeros(0, np.int64)
+    addr = _hex_values(icao.take(pa.array(idx)))
     # duplicates: the first row of an address wins, the others are rejected
     _, first = np.unique(addr, return_index=True)
     first.sort()
@@ -304,14 +350,15 @@ def tar1090_csv_columns(
         rejects.first_line.setdefault("duplicate address", int(idx[np.argmax(dup)]) + 2)
     keep = pa.array(idx[first])
     fl = flag_int[codes[idx[first]]]
+    regs = _clean_array(table.column("registration").take(keep).combine_chunks(), 16)
     cols: dict[str, list[Any]] = {
         "icao24": addr[first].tolist(),
-        "registration": _clean_column(table.column("registration").take(keep).combine_chunks(), 16),
-        "type_code": _clean_column(
-            pc.utf8_upper(table.column("type_code").take(keep).combine_chunks()), 8),
-        "description": _clean_column(table.column("description").take(keep).combine_chunks(),
-                                     MAX_TEXT),
+        "registration": regs.to_pylist(),
+        "reg_key": _registration_keys(regs),
+        "type_code": _clean_array(
+            pc.utf8_upper(table.column("type_code").take(keep).combine_chunks()), 8).to_pylist(),
+        "description": _clean_array(table.column("description").take(keep).combine_chunks(),
+                                    MAX_TEXT).to_pylist(),
+        "flags": fl.tolist(),
     }
-    for bit, name in enumerate(("military", "interesting", "pia", "ladd")):
-        cols[name] = ((fl >> bit) & 1).tolist()
     return cols, leftovers

@@ -5,12 +5,18 @@ both opinions stay in the store; :mod:`overflight.identity.identifier` applies t
 Re-importing a source replaces that source's rows. A bad row never stops an import: it is counted
 by reason in the returned :class:`ImportReport` and in the ``sources`` table.
 
+Every import renews the store's generation stamp (:func:`store_generation`), which marks the
+resolved index beside the store (:mod:`overflight.identity.index`) stale. Bulk imports run as one
+WAL transaction with ``synchronous=OFF`` and multi-row INSERTs, then a checkpoint makes them
+durable.
+
 Default location: ``$OVERFLIGHT_HOME/aircraft.sqlite``, else ``$XDG_DATA_HOME/overflight/`` or
 ``~/.local/share/overflight/aircraft.sqlite``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import itertools
@@ -19,6 +25,7 @@ import os
 import re
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +37,7 @@ from overflight.identity.registry import (
     Rejects,
     parse_tar1090_csv,
     parse_tar1090_json,
+    registration_key,
     tar1090_csv_columns,
 )
 from overflight.identity.watchlist import is_plane_alert_header, parse_plane_alert
@@ -44,6 +52,7 @@ __all__ = [
     "open_store",
     "registration_key",
     "source_kind",
+    "store_generation",
 ]
 
 KIND_REGISTRY = "registry"  # tar1090-db / Mictronics
@@ -66,14 +75,10 @@ CREATE TABLE IF NOT EXISTS types(
     designator TEXT PRIMARY KEY, name TEXT, type_class TEXT, wtc TEXT);
 CREATE TABLE IF NOT EXISTS operators(
     designator TEXT PRIMARY KEY, name TEXT, country TEXT, telephony TEXT);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_NON_ALNUM = re.compile(r"[^0-9A-Z]")
-
-
-def registration_key(registration: str) -> str:
-    """Registration for matching: upper case, letters and digits only (RA-86496 → RA86496)."""
-    return _NON_ALNUM.sub("", registration.upper())
+_BULK_ROWS = 128  # rows per multi-row INSERT (7 + 6 x 128 parameters, under SQLite's old 999)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +119,22 @@ def open_store(path: Path | str) -> sqlite3.Connection:
     return con
 
 
-def _read_text(path: Path) -> str:
+def store_generation(con: sqlite3.Connection) -> str:
+    """Stamp of the store's content: a new random value at every import ("" before any)."""
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    except sqlite3.OperationalError:  # a store written before the stamp existed
+        return ""
+    return str(row[0]) if row else ""
+
+
+def _read_bytes(path: Path) -> bytes:
     raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8", errors="replace")
+    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+
+
+def _read_text(path: Path) -> str:
+    return _read_bytes(path).decode("utf-8", errors="replace")
 
 
 def _csv_rows(text: str, rejects: Rejects, delim: str | None = None) -> Iterator[list[str]]:
@@ -180,13 +196,24 @@ def source_kind(name: str) -> str:
     return KIND_USER
 
 
-def _fast_rows(cols: dict[str, list[Any]], source: str) -> Iterator[tuple[Any, ...]]:
-    regs = cols["registration"]
-    keys = [registration_key(r) if r else None for r in regs]
-    none = itertools.repeat(None)
-    return zip(cols["icao24"], itertools.repeat(source), regs, keys, cols["type_code"],
-               cols["description"], none, none, cols["military"], cols["interesting"],
-               cols["pia"], cols["ladd"], none, none, none, none)
+def _bulk_insert(con: sqlite3.Connection, cols: dict[str, list[Any]], source: str) -> None:
+    """Insert the fast parser's columns, ``_BULK_ROWS`` rows per statement (flags split in SQL)."""
+    rows = list(zip(cols["icao24"], cols["registration"], cols["reg_key"], cols["type_code"],
+                    cols["description"], cols["flags"], strict=True))
+
+    def statement(n: int) -> str:
+        values = ",".join(["(?,?,?,?,?,?)"] * n)
+        return ("INSERT OR REPLACE INTO aircraft(icao24, source, registration, reg_key, type_code, "
+                "description, military, interesting, pia, ladd) SELECT column1, ?, column2, "
+                "column3, column4, column5, column6 & 1, (column6 >> 1) & 1, (column6 >> 2) & 1, "
+                f"(column6 >> 3) & 1 FROM (VALUES {values})")
+
+    full = len(rows) - len(rows) % _BULK_ROWS
+    chain = itertools.chain.from_iterable
+    con.executemany(statement(_BULK_ROWS), ((source, *chain(rows[i:i + _BULK_ROWS]))
+                                            for i in range(0, full, _BULK_ROWS)))
+    if full < len(rows):
+        con.execute(statement(len(rows) - full), (source, *chain(rows[full:])))
 
 
 def _skip_known(
@@ -213,6 +240,26 @@ def _rows(records: Iterable[RegistryRecord], source: str) -> Iterator[tuple[obje
         )
 
 
+@contextlib.contextmanager
+def _bulk_load(con: sqlite3.Connection) -> Iterator[None]:
+    """One import: no fsync and a large page cache meanwhile, then made durable.
+
+    The import is one transaction (WAL journal); ``synchronous=OFF`` skips the syncs while it
+    runs, then the previous setting is restored and a checkpoint syncs the WAL and the database.
+    """
+    sync = con.execute("PRAGMA synchronous").fetchone()[0]
+    cache = con.execute("PRAGMA cache_size").fetchone()[0]
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-131072")  # 128 MiB
+    try:
+        yield
+    finally:
+        con.execute(f"PRAGMA synchronous={int(sync)}")
+        con.execute(f"PRAGMA cache_size={int(cache)}")
+        if not con.in_transaction:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def import_file(
     con: sqlite3.Connection, path: Path | str, source: str | None = None, *, pia: bool | None = None
 ) -> ImportReport:
@@ -225,8 +272,9 @@ def import_file(
     t0 = time.perf_counter()
     p = Path(path)
     rejects = Rejects()
-    text = _read_text(p)
-    fmt = _detect(p, text)
+    raw = _read_bytes(p)  # decoded to text only where a parser needs text
+    fmt = _detect(p, raw[:65536].decode("utf-8", errors="replace"))
+    text = "" if fmt == "tar1090-csv" else raw.decode("utf-8", errors="replace")
     data: Any = None
     cols: dict[str, list[Any]] | None = None
     if fmt == "json":
@@ -239,7 +287,7 @@ def import_file(
         fmt = _json_kind(data)
     name = source or _default_source(p, fmt)
     kind = source_kind(name)
-    with con:
+    with _bulk_load(con), con:
         if fmt == "operators-json":
             ops = list(parse_operators(data, rejects))
             con.executemany(
@@ -267,13 +315,14 @@ def import_file(
                 is_pia = pia if pia is not None else "pia" in p.name.lower()
                 records = parse_plane_alert(_csv_rows(text, rejects), rejects, pia=is_pia)
             else:
-                fast = tar1090_csv_columns(text, rejects)
+                fast = tar1090_csv_columns(raw, rejects)
                 if fast is not None:
                     cols, leftovers = fast
                     records = parse_tar1090_csv(
                         _csv_rows("\n".join(leftovers), rejects, ","), rejects, header=False)
                     records = _skip_known(records, set(cols["icao24"]), rejects)
                 else:
+                    text = raw.decode("utf-8", errors="replace")
                     records = parse_tar1090_csv(_csv_rows(text, rejects), rejects)
             if fmt == "tar1090-json" and prefix:  # one block file: replace its address range only
                 lo = int(prefix.ljust(6, "0"), 16)
@@ -285,7 +334,7 @@ def import_file(
             insert = "INSERT OR REPLACE INTO aircraft VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             if cols:  # bulk: the registration index is rebuilt once, after the rows
                 con.execute("DROP INDEX IF EXISTS aircraft_reg_key")
-                con.executemany(insert, _fast_rows(cols, name))
+                _bulk_insert(con, cols, name)
             con.executemany(insert, _rows(records, name))
             con.execute("CREATE INDEX IF NOT EXISTS aircraft_reg_key ON aircraft(reg_key)")
         con.execute(
@@ -293,5 +342,6 @@ def import_file(
             (name, kind, fmt, str(p), time.time(), rejects.accepted, rejects.rejected,
              json.dumps(dict(rejects.by_reason))),
         )
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (uuid.uuid4().hex,))
     return ImportReport(name, kind, fmt, rejects.rows, rejects.accepted, dict(rejects.by_reason),
                         time.perf_counter() - t0)
