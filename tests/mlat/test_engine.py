@@ -85,11 +85,15 @@ def test_unsynchronised_receivers_median_within_80_m(scenario: SimScenario) -> N
     assert len(e) > 300
     assert np.median(e) <= 80.0
     assert ml.bad_receivers == set()
-    # The tracking filter improves on single shots.
+    # The tracking filter clearly beats single shots on dense fixes (4 Hz replies): every
+    # output (smoothed or passed through) against the same truth.
     ml2 = Multilaterator(scenario.registry, smooth=True)
     out2 = _run(scenario, scenario.receptions, ml2)
-    e2 = _errors(scenario, ml2, [(b, p) for b, p in out2 if p.smoothed])
-    assert np.median(e2) < np.median(e)
+    e2 = _errors(scenario, ml2, out2)
+    assert len(e2) == len(e)
+    assert np.median(e2) <= 0.6 * np.median(e)
+    assert np.percentile(e2, 90) <= 0.7 * np.percentile(e, 90)
+    assert np.mean([p.smoothed for b, p in out2 if b >= 5]) > 0.9
     assert all(
         np.isfinite(p.groundspeed_kt) and 300 < p.groundspeed_kt < 520
         for _, p in out2[-20:]

@@ -42,8 +42,10 @@ def mlat(
         table.add_row(
             r.set_name,
             r.altitude_mode,
-            "raw" if r.calibration == "raw" else "calibrated (held-out aircraft)",
-            "RTS" if r.filtered else "-",
+            {"raw": "raw", "aircraft": "calibrated (held-out aircraft)"}.get(
+                r.calibration, r.calibration
+            ),
+            {"single": "-", "kf": "KF", "rts": "RTS"}[r.filter],
             f"{r.solved}/{r.transmissions}",
             f"{r.median_m:.1f}",
             f"{r.p90_m:.1f}",

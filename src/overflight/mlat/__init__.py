@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from overflight.mlat.bias import OnlineBiases
 from overflight.mlat.clocks import ClockSync, PairClock
 from overflight.mlat.engine import MlatPosition, MlatStats, Multilaterator, Reception
-from overflight.mlat.filter import FilterState, TrackFilter, smooth_track
+from overflight.mlat.filter import FilterState, SmoothedTrack, TrackFilter, smooth_track
 from overflight.mlat.receivers import ClockType, Receiver, ReceiverRegistry
 from overflight.mlat.solve import SolveResult, plausible, solve_batch, solve_scipy
 
@@ -15,10 +16,12 @@ __all__ = [
     "MlatPosition",
     "MlatStats",
     "Multilaterator",
+    "OnlineBiases",
     "PairClock",
     "Receiver",
     "ReceiverRegistry",
     "Reception",
+    "SmoothedTrack",
     "SolveResult",
     "TrackFilter",
     "plausible",

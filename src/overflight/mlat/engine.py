@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from overflight.mlat import _modes
+from overflight.mlat.bias import OnlineBiases
 from overflight.mlat.clocks import ClockSync
 from overflight.mlat.filter import TrackFilter
 from overflight.mlat.geodesy import (
@@ -113,7 +114,15 @@ class Multilaterator:
         altitude_sigma_m: 1-sigma of the barometric-altitude constraint (pressure altitude vs
             ellipsoidal height differ by the weather and the geoid: ~100 m).
         solve_adsb: also solve frames that carry ADS-B positions (for validation).
-        smooth: run the per-aircraft Kalman filter and return smoothed positions.
+        smooth: run the per-aircraft Kalman filter (see :class:`TrackFilter`) and return its
+            positions where it helps (``smoothed``), the fixes themselves elsewhere.
+        accel_sigma_m_s2, max_gap_s: the filter's process noise and track-restart gap.
+        coast_ratio: a fix the filter's gate rejects (a wrong minimum) is replaced by the
+            track's prediction when that is this much more certain (dense fixes); else it is
+            passed through unsmoothed.
+        learn_biases: learn GPS-synchronised receivers' timing biases online from ADS-B
+            positions heard by three or more of them (:class:`OnlineBiases`), after each batch
+            is solved, and apply them (``Receiver.timing_bias_s``) to later batches.
     """
 
     def __init__(
@@ -127,6 +136,10 @@ class Multilaterator:
         smooth: bool = True,
         bad_receiver_min_fixes: int = 10,
         bad_receiver_blame_ratio: float = 0.5,
+        accel_sigma_m_s2: float = 1.0,
+        max_gap_s: float = 120.0,
+        learn_biases: bool = True,
+        coast_ratio: float = 0.05,
     ) -> None:
         self.registry = registry
         self.sync = ClockSync(registry)
@@ -135,6 +148,11 @@ class Multilaterator:
         self.altitude_sigma_m = altitude_sigma_m
         self.solve_adsb = solve_adsb
         self.smooth = smooth
+        self.accel_sigma_m_s2 = accel_sigma_m_s2
+        self.max_gap_s = max_gap_s
+        self.learn_biases = learn_biases
+        self.coast_ratio = coast_ratio
+        self.biases = OnlineBiases(registry)
         self.stats = MlatStats()
         self.bad_receivers: set[int] = set()
         self._blame_min = bad_receiver_min_fixes
@@ -161,8 +179,12 @@ class Multilaterator:
         gid: npt.NDArray[np.int64],
         rid: npt.NDArray[np.int64],
         toa: npt.NDArray[np.float64],
-    ) -> None:
-        """Feed every ADS-B position heard by two or more receivers to the clock sync."""
+    ) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """Feed every ADS-B position heard by two or more receivers to the clock sync; return
+        them as (ECEF position m, receiver ids, times of arrival s) for bias learning."""
+        refs: list[
+            tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.float64]]
+        ] = []
         is_ref = np.array(
             [
                 d in (17, 18) and len(f) == 14 and ic is not None
@@ -172,7 +194,7 @@ class Multilaterator:
         )
         sel = np.flatnonzero(is_ref[gid] & ~np.isin(rid, list(self.bad_receivers)))
         if sel.size < 2:
-            return
+            return refs
         order = sel[np.lexsort((rid[sel], gid[sel]))]
         g = gid[order]
         starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
@@ -197,6 +219,8 @@ class Multilaterator:
             rx = list(zip(r[~dup].tolist(), toa[idx][~dup].tolist(), strict=True))
             self.sync.add_reference(x, rx)
             self.stats.references += 1
+            refs.append((x, r[~dup], toa[idx][~dup]))
+        return refs
 
     # ---------------------------------------------------------------- solving
     def process(self, receptions: Iterable[Reception]) -> list[MlatPosition]:
@@ -224,7 +248,31 @@ class Multilaterator:
         known = np.isin(rid, np.asarray(self.registry.ids(), dtype=np.int64))
         self.stats.unknown_receiver += int((good & ~known).sum())
         good &= known
-        self._references(frames, info, gid[good], rid[good], toa[good])
+        # Configured or learned timing biases come off before anything else.
+        toa = toa.copy()
+        toa[good] -= self.registry.bias_s(rid[good])
+        refs = self._references(frames, info, gid[good], rid[good], toa[good])
+        out = self._locate(n, gid, rid, toa, good, info)
+        if self.learn_biases and refs:
+            # Learn after solving: a batch never calibrates itself (held out in time). The
+            # learner wants the raw times: add back the biases that were taken off.
+            for x, ids, t in refs:
+                self.biases.add_reference(x, ids, t + self.registry.bias_s(ids))
+            learned = self.biases.biases_s()
+            if learned:
+                self.registry.set_biases(learned)
+        return out
+
+    def _locate(
+        self,
+        n: int,
+        gid: npt.NDArray[np.int64],
+        rid: npt.NDArray[np.int64],
+        toa: npt.NDArray[np.float64],
+        good: npt.NDArray[np.bool_],
+        info: list[tuple[int, str | None, float]],
+    ) -> list[MlatPosition]:
+        """Group the good receptions into transmissions, synchronise and solve them."""
         # Which frames are worth solving: an address, and not ADS-B unless asked.
         want = np.array(
             [ic is not None and (self.solve_adsb or d not in (17, 18)) for d, ic, _ in info],
@@ -352,9 +400,13 @@ class Multilaterator:
             for k in np.argsort(t_tx, kind="stable").tolist():
                 f = self._filters.get(icaos[k])
                 if f is None:
-                    f = self._filters[icaos[k]] = TrackFilter(accel_sigma_m_s2=3.0, max_gap_s=60.0)
-                st = f.update(float(t_tx[k]), ecef[k], cov[k] + np.eye(3))
-                if f.fixes >= 2 and st.accepted:
+                    f = self._filters[icaos[k]] = TrackFilter(
+                        accel_sigma_m_s2=self.accel_sigma_m_s2,
+                        max_gap_s=self.max_gap_s,
+                        coast_ratio=self.coast_ratio,
+                    )
+                st = f.update(float(t_tx[k]), ecef[k], cov[k])
+                if st.smoothed:
                     sm[k] = True
                     sx[k], sv[k], sp[k] = st.ecef_m, st.velocity_m_s, st.cov[:3, :3]
         la, lo, hh = lat.copy(), lon.copy(), h.copy()
@@ -386,6 +438,12 @@ class Multilaterator:
         ]
 
     # ---------------------------------------------------------------- bad receivers
+    def _learning(self, receiver_id: int) -> bool:
+        """True for a GPS-synchronised receiver whose timing bias is not learned yet."""
+        return self.registry[receiver_id].clock.gps_synchronised and (
+            self.biases.samples(receiver_id) < self.biases.min_samples
+        )
+
     def _blame(self, res, ok, ids, R, toa, sig, mask, alt_m) -> None:  # type: ignore[no-untyped-def]
         """Leave-one-out on inconsistent fixes with >= 5 receivers: the receiver whose removal
         makes the fix consistent is blamed; a receiver blamed in most of its recent fixes is bad."""
@@ -420,6 +478,8 @@ class Multilaterator:
                 continue
             for jj in np.flatnonzero(mask[k]):
                 rid = int(ids[k, jj])
+                if self.learn_biases and self._learning(rid):
+                    continue  # a GPS receiver's bias is still being learned: no verdict yet
                 self._part[rid].append(rid in blamed.get(k, set()))
         for rid, hist in self._part.items():
             if rid in self.bad_receivers or len(hist) < self._blame_min:

@@ -40,7 +40,8 @@ from overflight.mlat.calibrate import (
     truth_lag_s,
     truth_residuals_s,
 )
-from overflight.mlat.filter import smooth_track
+from overflight.mlat.engine import FT_TO_M, MlatPosition, Multilaterator, Reception
+from overflight.mlat.filter import TrackFilter, smooth_track
 from overflight.mlat.geodesy import (
     ecef_to_enu_matrix,
     ecef_to_llh,
@@ -49,6 +50,7 @@ from overflight.mlat.geodesy import (
 )
 from overflight.mlat.locards import LocardsSet
 from overflight.mlat.receivers import ReceiverRegistry
+from overflight.mlat.sim import df17_position_frame
 from overflight.mlat.solve import plausible, solve_batch
 
 __all__ = [
@@ -57,7 +59,10 @@ __all__ = [
     "AccuracyRow",
     "corrected_baro_altitude_m",
     "estimate_truth_lag_s",
+    "evaluate_online",
     "evaluate_set",
+    "filter_fixes",
+    "locards_receptions",
     "summarise",
 ]
 
@@ -74,6 +79,9 @@ F64 = npt.NDArray[np.float64]
 class AccuracyRow:
     """Horizontal error figures (metres) for one set, altitude mode, calibration and filter.
 
+    ``calibration``: ``raw``, ``aircraft`` (held-out biases), ``time`` or ``online`` (learned
+    by the engine from earlier rows).
+
     ``median_m``/``p90_m``/``rmse_m``: against the ADS-B position as reported. ``lag_n``: rows
     with a known track direction; ``lag_median_m``/``lag_p90_m``: against the ADS-B position
     moved forward by the held-out lag (a truth adjustment, labelled as such);
@@ -83,7 +91,8 @@ class AccuracyRow:
     set_name: str
     altitude_mode: str
     calibration: str
-    filtered: bool
+    filter: str
+    """``single`` (each fix alone), ``kf`` (forward filter, live) or ``rts`` (smoothed)."""
     transmissions: int
     solved: int
     median_m: float
@@ -110,7 +119,7 @@ def corrected_baro_altitude_m(s: LocardsSet, window_s: float = 900.0) -> F64:
     return out
 
 
-def _row(name: str, mode: str, cal: str, filtered: bool, total: int, err: F64) -> AccuracyRow:
+def _row(name: str, mode: str, cal: str, filtered: str, total: int, err: F64) -> AccuracyRow:
     """``err``: ``(k, 3)`` columns horizontal, lag-compensated, |cross-track| (NaN: unknown)."""
     if err.shape[0] == 0:
         return AccuracyRow(name, mode, cal, filtered, total, 0, np.nan, np.nan, np.nan)
@@ -182,12 +191,12 @@ def evaluate_set(
     calibrations: Sequence[str] = ("raw", "aircraft"),
     lag_s: float = 0.0,
     max_error_m: float = 1_000.0,
-) -> tuple[list[AccuracyRow], dict[tuple[str, str, bool], F64]]:
+) -> tuple[list[AccuracyRow], dict[tuple[str, str, str], F64]]:
     """Solve every transmission of ``s`` per altitude mode and calibration, single and smoothed.
 
     ``lag_s``: the truth lag for the lag-compensated diagnostic (estimate it on *other* sets).
     Returns the rows and ``(k, 3)`` error arrays (see :func:`_truth_errors`) keyed by
-    (mode, calibration, filtered).
+    (mode, calibration, filter): ``single``, ``kf`` (forward filter) and ``rts`` (smoothed).
     """
     mask, ids, R, truth = _arrays(s, registry)
     sig = registry.sigma_s(ids)
@@ -195,7 +204,7 @@ def evaluate_set(
     need_res = any(c != "raw" for c in calibrations)
     res_t = truth_residuals_s(R, s.toa_s, mask, truth) if need_res else None
     rows: list[AccuracyRow] = []
-    errs: dict[tuple[str, str, bool], F64] = {}
+    errs: dict[tuple[str, str, str], F64] = {}
     for cal in calibrations:
         if cal == "raw" or res_t is None:
             toa = s.toa_s
@@ -224,21 +233,41 @@ def evaluate_set(
             )
             ok = plausible(res, R, max_error_m=max_error_m)
             e = _truth_errors(res.lat_deg, res.lon_deg, res.ecef_m, s, truth, vel, lag_s)
-            errs[(mode, cal, False)] = e[ok]
-            rows.append(_row(s.name, mode, cal, False, len(s), e[ok]))
+            errs[(mode, cal, "single")] = e[ok]
+            rows.append(_row(s.name, mode, cal, "single", len(s), e[ok]))
             # Tracking filter: per aircraft, time-ordered, over the accepted fixes.
-            sm_x = np.full((len(s), 3), np.nan)
-            for ac in np.unique(s.aircraft[ok]):
-                idx = np.flatnonzero(ok & (s.aircraft == ac))
-                idx = idx[np.argsort(s.time_s[idx], kind="stable")]
-                cov = res.cov_m2[idx] + np.eye(3) * 1.0
-                sm_x[idx], _, _ = smooth_track(s.time_s[idx], res.ecef_m[idx], cov)
-            la, lo, _ = ecef_to_llh(sm_x[ok])
-            sub = _subset(s, ok)
-            se = _truth_errors(la, lo, sm_x[ok], sub, truth[ok], vel[ok], lag_s)
-            errs[(mode, cal, True)] = se
-            rows.append(_row(s.name, mode, cal, True, len(s), se))
+            for name, (sm_x, _) in filter_fixes(s, res.ecef_m, res.cov_m2, ok).items():
+                la, lo, _ = ecef_to_llh(sm_x[ok])
+                sub = _subset(s, ok)
+                se = _truth_errors(la, lo, sm_x[ok], sub, truth[ok], vel[ok], lag_s)
+                errs[(mode, cal, name)] = se
+                rows.append(_row(s.name, mode, cal, name, len(s), se))
     return rows, errs
+
+
+def filter_fixes(
+    s: LocardsSet, ecef_m: F64, cov_m2: F64, ok: npt.NDArray[np.bool_]
+) -> dict[str, tuple[F64, npt.NDArray[np.bool_]]]:
+    """Each aircraft's accepted fixes through the forward filter (``kf``, what a live system
+    outputs) and the RTS smoother (``rts``): positions ``(n, 3)`` (NaN where not ``ok``) and
+    whether each came from the filter (else the fix passed through)."""
+    out: dict[str, tuple[F64, npt.NDArray[np.bool_]]] = {}
+    kf_x = np.full((len(s), 3), np.nan)
+    rts_x = np.full((len(s), 3), np.nan)
+    kf_s = np.zeros(len(s), bool)
+    rts_s = np.zeros(len(s), bool)
+    for ac in np.unique(s.aircraft[ok]):
+        idx = np.flatnonzero(ok & (s.aircraft == ac))
+        idx = idx[np.argsort(s.time_s[idx], kind="stable")]
+        f = TrackFilter()
+        for k in idx.tolist():
+            st = f.update(float(s.time_s[k]), ecef_m[k], cov_m2[k])
+            kf_x[k], kf_s[k] = st.ecef_m, st.smoothed
+        tr = smooth_track(s.time_s[idx], ecef_m[idx], cov_m2[idx])
+        rts_x[idx], rts_s[idx] = tr.ecef_m, tr.smoothed
+    out["kf"] = (kf_x, kf_s)
+    out["rts"] = (rts_x, rts_s)
+    return out
 
 
 def _subset(s: LocardsSet, keep: npt.NDArray[np.bool_]) -> LocardsSet:
@@ -260,7 +289,7 @@ def _subset(s: LocardsSet, keep: npt.NDArray[np.bool_]) -> LocardsSet:
 
 
 def summarise(
-    name: str, parts: Sequence[dict[tuple[str, str, bool], F64]], totals: int
+    name: str, parts: Sequence[dict[tuple[str, str, str], F64]], totals: int
 ) -> list[AccuracyRow]:
     """Pool error arrays of several sets into overall rows."""
     keys = list(parts[0]) if parts else []
@@ -268,3 +297,84 @@ def summarise(
         _row(name, m, c, f, totals, np.concatenate([p[(m, c, f)] for p in parts]))
         for m, c, f in keys
     ]
+
+
+def locards_receptions(s: LocardsSet) -> tuple[list[list[Reception]], list[str], F64]:
+    """The set as what a live system hears: one DF17 airborne position (TC 11, the ADS-B
+    position and barometric altitude) per row, heard by each of its receivers.
+
+    Returns batches of receptions (rows grouped by whole seconds of server time, in time
+    order), each row's address (one per aircraft) and each row's earliest arrival time (s).
+    """
+    order = np.argsort(s.time_s, kind="stable")
+    icaos = [f"{(0x100000 + int(a)) & 0xFFFFFF:06x}" for a in s.aircraft]
+    t_first = np.nanmin(np.where(s.sensor >= 0, s.toa_s, np.inf), axis=1)
+    batches: list[list[Reception]] = []
+    current = -1
+    for k in order.tolist():
+        alt_ft = float(s.baro_altitude_m[k]) / FT_TO_M
+        frame = df17_position_frame(
+            int(icaos[k], 16),
+            float(s.lat_deg[k]),
+            float(s.lon_deg[k]),
+            alt_ft if np.isfinite(alt_ft) else -1000.0,
+            int(s.row_id[k]) & 1,
+        )
+        sec = int(np.floor(s.time_s[k]))
+        if sec != current:
+            batches.append([])
+            current = sec
+        batches[-1] += [
+            Reception(frame, int(r), float(t))
+            for r, t in zip(s.sensor[k].tolist(), s.toa_s[k].tolist(), strict=True)
+            if r >= 0 and np.isfinite(t)
+        ]
+    return batches, icaos, t_first
+
+
+def evaluate_online(
+    s: LocardsSet,
+    registry: ReceiverRegistry,
+    *,
+    smooth: bool = False,
+    learn_biases: bool = True,
+    lag_s: float = 0.0,
+) -> tuple[AccuracyRow, F64]:
+    """Stream the set through a fresh :class:`Multilaterator` in time order.
+
+    Every row is solved as if its aircraft sent no position (barometric altitude only), then
+    serves as a reference from which the engine learns the receivers' timing biases: a row is
+    solved with biases learned from *earlier* rows only (held out in time). ``smooth`` turns on
+    the engine's (forward, live) tracking filter. Returns the row (calibration ``online``, or
+    ``raw`` without learning) and the ``(k, 3)`` errors as in :func:`evaluate_set`.
+    """
+    reg = ReceiverRegistry(registry)
+    ml = Multilaterator(reg, solve_adsb=True, smooth=smooth, learn_biases=learn_biases)
+    batches, icaos, t_first = locards_receptions(s)
+    by_key: dict[str, list[int]] = {}
+    for k, ic in enumerate(icaos):
+        by_key.setdefault(ic, []).append(k)
+    found = np.full(len(s), -1)
+    pos: list[MlatPosition] = []
+    for b in batches:
+        for p in ml.process(b):
+            rows = by_key.get(p.icao24, [])
+            if not rows:
+                continue
+            dt = np.abs(t_first[rows] - p.time_s)
+            j = int(np.argmin(dt))
+            if dt[j] < 5e-3 and found[rows[j]] < 0:
+                found[rows[j]] = len(pos)
+                pos.append(p)
+    ok = found >= 0
+    idx = found[ok]
+    lat = np.array([pos[i].lat_deg for i in idx.tolist()], dtype=np.float64)
+    lon = np.array([pos[i].lon_deg for i in idx.tolist()], dtype=np.float64)
+    h = np.array([pos[i].height_m for i in idx.tolist()], dtype=np.float64)
+    ecef = llh_to_ecef(lat, lon, h)
+    _, _, _, truth = _arrays(s, registry)
+    vel = track_velocity_m_s(s.aircraft, s.time_s, truth)
+    sub = _subset(s, ok)
+    e = _truth_errors(lat, lon, ecef.reshape(-1, 3), sub, truth[ok], vel[ok], lag_s)
+    cal = "online" if learn_biases else "raw"
+    return _row(s.name, "baro", cal, "kf" if smooth else "single", len(s), e), e

@@ -68,6 +68,11 @@ class Receiver:
     clock: ClockType = ClockType.BEAST_12MHZ
     toa_sigma_s: float = field(default=-1.0)
     """1-sigma time-of-arrival error, seconds; negative means "the clock type's nominal value"."""
+    timing_bias_s: float = 0.0
+    """How late this receiver stamps frames, seconds (cable delay, detector threshold, firmware):
+    subtracted from its times of arrival before solving. Configured, or learned online from
+    reference aircraft (GPS-synchronised receivers; free-running clocks absorb it in their
+    pair offsets)."""
 
     @property
     def sigma_s(self) -> float:
@@ -86,7 +91,13 @@ class ReceiverRegistry:
     def __init__(self, receivers: Iterable[Receiver] = ()) -> None:
         self._by_id: dict[int, Receiver] = {}
         self._cache: (
-            tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]] | None
+            tuple[
+                npt.NDArray[np.int64],
+                npt.NDArray[np.float64],
+                npt.NDArray[np.float64],
+                npt.NDArray[np.float64],
+            ]
+            | None
         ) = None
         for r in receivers:
             self.add(r)
@@ -101,10 +112,26 @@ class ReceiverRegistry:
         self._by_id[receiver_id] = replace(self._by_id[receiver_id], toa_sigma_s=float(sigma_s))
         self._cache = None
 
+    def set_biases(self, biases_s: dict[int, float]) -> None:
+        """Record learned timing biases (seconds) for several receivers at once."""
+        cache = self._cache
+        for rid, b in biases_s.items():
+            r = self._by_id.get(rid)
+            if r is None or r.timing_bias_s == b:
+                continue
+            self._by_id[rid] = replace(r, timing_bias_s=float(b))
+            if cache is not None:  # patch the arrays in place: no rebuild per batch
+                cache[3][int(np.searchsorted(cache[0], rid))] = float(b)
+
     def _arrays(
         self,
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Sorted ids, their ECEF positions (m) and sigmas (s), computed once per change."""
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+    ]:
+        """Sorted ids, ECEF positions (m), sigmas (s) and biases (s), computed once per change."""
         if self._cache is None:
             ids = np.array(sorted(self._by_id), dtype=np.int64)
             recs = [self._by_id[int(i)] for i in ids]
@@ -116,12 +143,13 @@ class ReceiverRegistry:
                 else np.zeros((0, 3))
             )
             sig = np.array([r.sigma_s for r in recs], dtype=np.float64)
-            self._cache = (ids, ecef.reshape(-1, 3), sig)
+            bias = np.array([r.timing_bias_s for r in recs], dtype=np.float64)
+            self._cache = (ids, ecef.reshape(-1, 3), sig, bias)
         return self._cache
 
     def _index(self, ids: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
         a = np.asarray(ids, dtype=np.int64)
-        known, _, _ = self._arrays()
+        known = self._arrays()[0]
         pos = np.searchsorted(known, a)
         if (
             known.size == 0
@@ -157,6 +185,17 @@ class ReceiverRegistry:
         """1-sigma TOA errors (seconds) of receivers ``ids`` (any shape)."""
         _, pos = self._index(ids)
         return np.asarray(self._arrays()[2][pos], dtype=np.float64)
+
+    def bias_s(self, ids: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Timing biases (seconds) of receivers ``ids`` (any shape)."""
+        _, pos = self._index(ids)
+        return np.asarray(self._arrays()[3][pos], dtype=np.float64)
+
+    def gps(self, ids: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Whether receivers ``ids`` (any shape) are GPS-synchronised."""
+        return np.array(
+            [self._by_id[int(i)].clock.gps_synchronised for i in np.ravel(ids)], dtype=bool
+        ).reshape(np.shape(ids))
 
     @staticmethod
     def from_csv(path: str | Path, *, geoid_offset_m: float = 0.0) -> ReceiverRegistry:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import least_squares
 
+from overflight.mlat._lm import solve_rows
 from overflight.mlat.geodesy import (
     SPEED_OF_LIGHT_M_S,
     ecef_to_enu_matrix,
@@ -116,74 +117,6 @@ class SolveResult:
         return int(self.ecef_m.shape[0])
 
 
-def _residuals(
-    x: F64,
-    b: F64,
-    rel: F64,
-    rho: F64,
-    w: F64,
-    alt: F64,
-    aw: F64,
-    origin: F64,
-    nb: F64,
-) -> tuple[F64, F64]:
-    """Whitened residuals ``(n, m+1)`` and Jacobian ``(n, m+1, 4)`` at ``(x, b)``."""
-    d = x[:, None, :] - rel  # (n, m, 3)
-    rng = np.sqrt(np.einsum("nmk,nmk->nm", d, d))
-    rng = np.maximum(rng, 1.0)
-    lat, lon, h = ecef_to_llh(x + origin)
-    r_toa = (rng * (1.0 + nb) + b[:, None] - rho) * w
-    j_toa = np.empty((*rng.shape, 4))
-    j_toa[..., :3] = d / rng[..., None] * ((1.0 + nb) * w)[..., None]
-    j_toa[..., 3] = w
-    r_alt = np.where(aw > 0, (h - np.nan_to_num(alt)) * aw, 0.0)
-    j_alt = np.zeros((x.shape[0], 1, 4))
-    j_alt[:, 0, :3] = up_vector(lat, lon) * aw[:, None]
-    return np.concatenate([r_toa, r_alt[:, None]], axis=1), np.concatenate([j_toa, j_alt], axis=1)
-
-
-def _lm(
-    x: F64, b: F64, nb: F64, args: tuple[F64, F64, F64, F64, F64, F64], max_iterations: int
-) -> tuple[F64, F64, F64, F64, F64, npt.NDArray[np.bool_]]:
-    """Batched LM with per-row damping; returns (x, b, res, J, cost, converged)."""
-    rel, rho, w, alt, aw, origin = args
-    n = x.shape[0]
-    x, b = x.copy(), b.copy()
-    lam = np.full(n, 1e-3)
-    res, J = _residuals(x, b, rel, rho, w, alt, aw, origin, nb)
-    cost = np.einsum("nr,nr->n", res, res)
-    converged = np.zeros(n, bool)
-    eye = np.eye(4)
-    for _ in range(max_iterations):
-        idx = np.flatnonzero(~converged)
-        if idx.size == 0:
-            break
-        # Only rows still iterating are evaluated (a few slow rows no longer hold up the rest).
-        Ja, ra = J[idx], res[idx]
-        A = np.einsum("nri,nrj->nij", Ja, Ja)
-        g = np.einsum("nri,nr->ni", Ja, ra)
-        la = lam[idx]
-        damp = A + la[:, None, None] * (A * eye + 1e-9 * eye)
-        try:
-            step = -np.linalg.solve(damp, g[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = -np.einsum("nij,nj->ni", np.linalg.pinv(damp), g)
-        step = np.where(np.isfinite(step), step, 0.0)
-        xn, bn = x[idx] + step[:, :3], b[idx] + step[:, 3]
-        sub = tuple(v[idx] for v in (rel, rho, w, alt, aw, origin))
-        res_n, J_n = _residuals(xn, bn, sub[0], sub[1], sub[2], sub[3], sub[4], sub[5], nb[idx])
-        cost_n = np.einsum("nr,nr->n", res_n, res_n)
-        ca = cost[idx]
-        better = cost_n <= ca
-        bi = idx[better]
-        x[bi], b[bi], res[bi], J[bi] = xn[better], bn[better], res_n[better], J_n[better]
-        small = np.linalg.norm(step[:, :3], axis=1) < 1e-3
-        converged[idx] = better & (small | (ca - cost_n < 1e-10 * (1.0 + ca)))
-        lam[idx] = np.where(better, np.maximum(la / 10.0, 1e-12), np.minimum(la * 10.0, 1e12))
-        cost[idx] = np.where(better, cost_n, ca)
-    return x, b, res, J, cost, converged
-
-
 def solve_batch(
     receivers_ecef_m: npt.ArrayLike,
     toa_s: npt.ArrayLike,
@@ -239,46 +172,30 @@ def solve_batch(
         x = llh_to_ecef(lat0, lon0, np.where(np.isfinite(alt), alt, 9000.0)) - origin
     else:
         x = np.asarray(x0_ecef_m, dtype=np.float64).reshape(n, 3) - origin
-    d0 = np.sqrt(np.einsum("nmk,nmk->nm", x[:, None, :] - rel, x[:, None, :] - rel))
-    b = np.sum((rho - d0) * (w > 0), axis=1) / np.maximum(cnt, 1)
-    nb = np.zeros((n, m))
-    args = (rel, rho, w, alt, aw, origin)
-    x, b, res, J, cost, converged = _lm(x, b, nb, args, max_iterations)
-    dof = cnt + (aw > 0) - 4
-    if restart_chi2 > 0:
-        # Local minima (a mirror of the true fix) show as a large chi-square: restart those rows
-        # from above each receiver in turn and keep the best.
-        bad = np.flatnonzero((dof > 0) & (cost > restart_chi2 * np.maximum(dof, 1)))
-        for j in range(m if bad.size else 0):
-            rows = bad[msk[bad, j]]
-            if rows.size == 0:
-                continue
-            la, lo, _ = ecef_to_llh(R[rows, j])
-            hx = np.where(np.isfinite(alt[rows]), alt[rows], 9000.0)
-            xs = llh_to_ecef(la, lo, hx) - origin[rows]
-            d1 = np.sqrt(
-                np.einsum("nmk,nmk->nm", xs[:, None, :] - rel[rows], xs[:, None, :] - rel[rows])
-            )
-            bs = np.sum((rho[rows] - d1) * (w[rows] > 0), axis=1) / np.maximum(cnt[rows], 1)
-            sub = (rel[rows], rho[rows], w[rows], alt[rows], aw[rows], origin[rows])
-            x2, b2, r2, J2, c2, k2 = _lm(xs, bs, nb[rows], sub, max_iterations)
-            win = c2 < cost[rows]
-            wr = rows[win]
-            x[wr], b[wr], res[wr], J[wr], cost[wr], converged[wr] = (
-                x2[win],
-                b2[win],
-                r2[win],
-                J2[win],
-                c2[win],
-                k2[win],
-            )
-    if refractivity_n0 > 0:
-        # The delay factor varies slowly with x: hold it fixed and refine once.
-        for _ in range(1):
-            h_ac = ecef_to_llh(x + origin)[2]
-            sac = np.linalg.norm(x + origin, axis=-1) - h_ac
-            nb = mean_refractivity(x, rel, srx, sac, origin, refractivity_n0)
-            x, b, res, J, cost, converged = _lm(x, b, nb, args, max(6, max_iterations // 3))
+    x_out = np.empty((n, 3))
+    J = np.empty((n, m + 1, 4))
+    res = np.empty((n, m + 1))
+    info = np.empty((n, 3))
+    solve_rows(
+        np.ascontiguousarray(rel),
+        np.ascontiguousarray(rho),
+        np.ascontiguousarray(w),
+        np.ascontiguousarray(np.nan_to_num(alt)),
+        np.ascontiguousarray(aw),
+        np.ascontiguousarray(origin),
+        np.ascontiguousarray(x),
+        int(max_iterations),
+        float(restart_chi2),
+        float(refractivity_n0),
+        REFRACTIVITY_SCALE_HEIGHT_M,
+        np.ascontiguousarray(srx),
+        x_out,
+        J,
+        res,
+        info,
+    )
+    x, cost, converged = x_out, info[:, 0], info[:, 1] > 0
+    b = info[:, 2]
     return _finish(x, b, res, J, cost, msk, w, aw, origin, converged, rel, cnt)
 
 

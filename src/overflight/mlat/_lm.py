@@ -1,0 +1,298 @@
+# mypy: disable-error-code="no-untyped-def,unused-ignore"
+"""Compiled Levenberg-Marquardt for time-of-arrival fixes: one row at a time, no temporaries.
+
+The model and the steps are those documented in :mod:`overflight.mlat.solve` (whitened TOA
+rows ``(|x - r_i| (1 + nb_i) + b - rho_i) w_i``, an optional height row, damping
+``lambda * (diag(A) + 1e-9)``, restarts from above each receiver when the chi-square is too large,
+then a refinement with the tropospheric delay factor ``nb_i`` held at the solution). Positions
+are relative to a per-row origin (metres).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from overflight.mlat.geodesy import WGS84_A_M, WGS84_E2
+
+__all__ = ["solve_rows"]
+
+_F = 1.0 / 298.257223563
+_B = WGS84_A_M * (1.0 - _F)
+_EP2 = (WGS84_A_M**2 - _B**2) / _B**2
+_A = WGS84_A_M
+_E2 = WGS84_E2
+_NS = 8
+
+
+@numba.njit(cache=True, nogil=True)
+def _llh(x, y, z):  # type: ignore[no-untyped-def]
+    """ECEF (m) to (lat rad, lon rad, h m): Bowring plus one refinement (as geodesy.py)."""
+    lon = math.atan2(y, x)
+    p = math.hypot(x, y)
+    th = math.atan2(z * _A, p * _B)
+    st, ct = math.sin(th), math.cos(th)
+    lat = math.atan2(z + _EP2 * _B * st * st * st, p - _E2 * _A * ct * ct * ct)
+    s = math.sin(lat)
+    n = _A / math.sqrt(1.0 - _E2 * s * s)
+    c = math.cos(lat)
+    h = p / c - n if abs(c) > 1e-9 else abs(z) - _B
+    lat = math.atan2(z, p * (1.0 - _E2 * n / (n + h)))
+    s = math.sin(lat)
+    n = _A / math.sqrt(1.0 - _E2 * s * s)
+    c = math.cos(lat)
+    h = p * c + z * s - _A * _A / n
+    return lat, lon, h
+
+
+@numba.njit(cache=True, nogil=True)
+def _ecef(lat, lon, h, out):  # type: ignore[no-untyped-def]
+    s = math.sin(lat)
+    n = _A / math.sqrt(1.0 - _E2 * s * s)
+    c = math.cos(lat)
+    out[0] = (n + h) * c * math.cos(lon)
+    out[1] = (n + h) * c * math.sin(lon)
+    out[2] = (n * (1.0 - _E2) + h) * s
+
+
+@numba.njit(cache=True, nogil=True)
+def _eval(x, b, rel, rho, w, nb, m, alt, aw, org, r, J):  # type: ignore[no-untyped-def]
+    """Residuals ``r`` (m+1) and Jacobian ``J`` (m+1, 4) at (x, b); returns the cost."""
+    cost = 0.0
+    for i in range(m):
+        if w[i] == 0.0:
+            r[i] = 0.0
+            for k in range(4):
+                J[i, k] = 0.0
+            continue
+        d0 = x[0] - rel[i, 0]
+        d1 = x[1] - rel[i, 1]
+        d2 = x[2] - rel[i, 2]
+        rng = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        if rng < 1.0:
+            rng = 1.0
+        f = (1.0 + nb[i]) * w[i] / rng
+        r[i] = (rng * (1.0 + nb[i]) + b - rho[i]) * w[i]
+        J[i, 0] = d0 * f
+        J[i, 1] = d1 * f
+        J[i, 2] = d2 * f
+        J[i, 3] = w[i]
+        cost += r[i] * r[i]
+    if aw > 0.0:
+        lat, lon, h = _llh(x[0] + org[0], x[1] + org[1], x[2] + org[2])
+        r[m] = (h - alt) * aw
+        cl = math.cos(lat)
+        J[m, 0] = cl * math.cos(lon) * aw
+        J[m, 1] = cl * math.sin(lon) * aw
+        J[m, 2] = math.sin(lat) * aw
+        J[m, 3] = 0.0
+        cost += r[m] * r[m]
+    else:
+        r[m] = 0.0
+        for k in range(4):
+            J[m, k] = 0.0
+    return cost
+
+
+@numba.njit(cache=True, nogil=True)
+def _solve4(A, g, out):  # type: ignore[no-untyped-def]
+    """``out = A^-1 g`` by Gaussian elimination with partial pivoting; False if singular."""
+    M = np.empty((4, 5))
+    for i in range(4):
+        for j in range(4):
+            M[i, j] = A[i, j]
+        M[i, 4] = g[i]
+    for c in range(4):
+        p = c
+        for i in range(c + 1, 4):
+            if abs(M[i, c]) > abs(M[p, c]):
+                p = i
+        if not abs(M[p, c]) > 0.0:
+            return False
+        if p != c:
+            for j in range(5):
+                t = M[c, j]
+                M[c, j] = M[p, j]
+                M[p, j] = t
+        for i in range(c + 1, 4):
+            f = M[i, c] / M[c, c]
+            for j in range(c, 5):
+                M[i, j] -= f * M[c, j]
+    for i in range(3, -1, -1):
+        s = M[i, 4]
+        for j in range(i + 1, 4):
+            s -= M[i, j] * out[j]
+        out[i] = s / M[i, i]
+    finite = True
+    for i in range(4):
+        finite = finite and math.isfinite(out[i])
+    return finite
+
+
+@numba.njit(cache=True, nogil=True)
+def _lm(x, bb, rel, rho, w, nb, m, alt, aw, org, iters, r, J):  # type: ignore[no-untyped-def]
+    """LM from (x, bb[0]) in place; returns (cost, converged)."""
+    nr = m + 1
+    rn = np.empty(nr)
+    Jn = np.empty((nr, 4))
+    A = np.empty((4, 4))
+    D = np.empty((4, 4))
+    g = np.empty(4)
+    st = np.empty(4)
+    xn = np.empty(3)
+    lam = 1e-3
+    b = bb[0]
+    cost = _eval(x, b, rel, rho, w, nb, m, alt, aw, org, r, J)
+    conv = False
+    for _ in range(iters):
+        for i in range(4):
+            s = 0.0
+            for k in range(nr):
+                s += J[k, i] * r[k]
+            g[i] = s
+            for j in range(i, 4):
+                s = 0.0
+                for k in range(nr):
+                    s += J[k, i] * J[k, j]
+                A[i, j] = s
+                A[j, i] = s
+        for i in range(4):
+            for j in range(4):
+                D[i, j] = A[i, j]
+            D[i, i] += lam * (A[i, i] + 1e-9)
+        if not _solve4(D, g, st):
+            for i in range(4):
+                st[i] = 0.0
+        for i in range(3):
+            xn[i] = x[i] - st[i]
+        bn = b - st[3]
+        cn = _eval(xn, bn, rel, rho, w, nb, m, alt, aw, org, rn, Jn)
+        better = cn <= cost
+        small = math.sqrt(st[0] * st[0] + st[1] * st[1] + st[2] * st[2]) < 1e-3
+        if better:
+            conv = small or (cost - cn < 1e-10 * (1.0 + cost))
+            for i in range(3):
+                x[i] = xn[i]
+            b = bn
+            for k in range(nr):
+                r[k] = rn[k]
+                for j in range(4):
+                    J[k, j] = Jn[k, j]
+            cost = cn
+            lam = max(lam / 10.0, 1e-12)
+            if conv:
+                break
+        else:
+            lam = min(lam * 10.0, 1e12)
+    bb[0] = b
+    return cost, conv
+
+
+@numba.njit(cache=True, nogil=True)
+def _refractivity(x, rel, w, m, org, srx, n0, hs, nb):  # type: ignore[no-untyped-def]
+    """Mean ``n - 1`` along each receiver-aircraft chord (see solve.mean_refractivity)."""
+    _, _, hac = _llh(x[0] + org[0], x[1] + org[1], x[2] + org[2])
+    ax, ay, az = x[0] + org[0], x[1] + org[1], x[2] + org[2]
+    sac = math.sqrt(ax * ax + ay * ay + az * az) - hac
+    for i in range(m):
+        if w[i] == 0.0:
+            nb[i] = 0.0
+            continue
+        acc = 0.0
+        for k in range(_NS):
+            s = (k + 0.5) / _NS
+            px = rel[i, 0] + (x[0] - rel[i, 0]) * s + org[0]
+            py = rel[i, 1] + (x[1] - rel[i, 1]) * s + org[1]
+            pz = rel[i, 2] + (x[2] - rel[i, 2]) * s + org[2]
+            rad = math.sqrt(px * px + py * py + pz * pz)
+            h = rad - (srx[i] * (1.0 - s) + sac * s)
+            if h < 0.0:
+                h = 0.0
+            acc += math.exp(-h / hs)
+        nb[i] = n0 * 1e-6 * acc / _NS
+
+
+@numba.njit(cache=True, nogil=True)
+def _start_b(x, rel, rho, w, m):  # type: ignore[no-untyped-def]
+    s = 0.0
+    c = 0
+    for i in range(m):
+        if w[i] > 0.0:
+            d0 = x[0] - rel[i, 0]
+            d1 = x[1] - rel[i, 1]
+            d2 = x[2] - rel[i, 2]
+            s += rho[i] - math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+            c += 1
+    return s / max(c, 1)
+
+
+@numba.njit(cache=True, nogil=True)
+def solve_rows(  # type: ignore[no-untyped-def]
+    rel, rho, w, alt, aw, org, x0, iters, restart_chi2, n0, hs, srx, x_out, J_out, r_out, out
+):
+    """Solve every row; writes x (rel. origin), the final Jacobian and residuals, and
+    ``out[:, 0..2]`` = (cost, converged, b)."""
+    n, m = rho.shape
+    nr = m + 1
+    r = np.empty(nr)
+    J = np.empty((nr, 4))
+    x = np.empty(3)
+    xs = np.empty(3)
+    bb = np.empty(1)
+    bs = np.empty(1)
+    rs = np.empty(nr)
+    Js = np.empty((nr, 4))
+    nb = np.empty(m)
+    pos = np.empty(3)
+    for k in range(n):
+        wk = w[k]
+        relk = rel[k]
+        rhok = rho[k]
+        ok = org[k]
+        cnt = 0
+        for i in range(m):
+            nb[i] = 0.0
+            if wk[i] > 0.0:
+                cnt += 1
+        has_alt = aw[k] > 0.0
+        dof = cnt + (1 if has_alt else 0) - 4
+        for i in range(3):
+            x[i] = x0[k, i]
+        bb[0] = _start_b(x, relk, rhok, wk, m)
+        cost, conv = _lm(x, bb, relk, rhok, wk, nb, m, alt[k], aw[k], ok, iters, r, J)
+        if restart_chi2 > 0.0 and dof > 0 and cost > restart_chi2 * dof:
+            h0 = alt[k] if has_alt else 9000.0
+            for j in range(m):
+                if wk[j] == 0.0:
+                    continue
+                la, lo, _ = _llh(relk[j, 0] + ok[0], relk[j, 1] + ok[1], relk[j, 2] + ok[2])
+                _ecef(la, lo, h0, pos)
+                for i in range(3):
+                    xs[i] = pos[i] - ok[i]
+                bs[0] = _start_b(xs, relk, rhok, wk, m)
+                c2, k2 = _lm(xs, bs, relk, rhok, wk, nb, m, alt[k], aw[k], ok, iters, rs, Js)
+                if c2 < cost:
+                    cost, conv = c2, k2
+                    for i in range(3):
+                        x[i] = xs[i]
+                    bb[0] = bs[0]
+                    for i in range(nr):
+                        r[i] = rs[i]
+                        for q in range(4):
+                            J[i, q] = Js[i, q]
+        if n0 > 0.0:
+            _refractivity(x, relk, wk, m, ok, srx[k], n0, hs, nb)
+            cost, conv = _lm(
+                x, bb, relk, rhok, wk, nb, m, alt[k], aw[k], ok, max(6, iters // 3), r, J
+            )
+        for i in range(3):
+            x_out[k, i] = x[i]
+        for i in range(nr):
+            r_out[k, i] = r[i]
+            for q in range(4):
+                J_out[k, i, q] = J[i, q]
+        out[k, 0] = cost
+        out[k, 1] = 1.0 if conv else 0.0
+        out[k, 2] = bb[0]
