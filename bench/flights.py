@@ -10,7 +10,7 @@ Peers, on the same trajectories in the same run:
 * a straightforward pandas groupby implementation (split on 20-min gaps, nearest airportsdata
   airport to the first/last point through a KD-tree).
 
-Usage: python bench/flights.py [--rows 40000000]
+Usage: python bench/flights.py [--rows 40000000] [--quick]
 """
 
 from __future__ import annotations
@@ -53,44 +53,34 @@ def inputs() -> list[Path]:
 
 
 def replay(tab: PositionTable, rows: int) -> PositionTable:
-    """Copies of ``tab`` with addresses and times shifted until about ``rows`` rows."""
+    """Copies of ``tab`` with addresses and times shifted until about ``rows`` rows (built one
+    column at a time to keep the peak memory near one table)."""
     k = max(1, rows // len(tab))
-    n = len(tab) * k
+    if k == 1:
+        return tab
     rep = np.repeat(np.arange(k, dtype=np.uint32), len(tab))
     ic = (np.tile(tab.icao24, k) + rep * np.uint32(0x1000)) % np.uint32(1 << 24)
     t = np.tile(tab.time_s, k) + rep.astype(np.float64) * 86400.0 * 3
-    cols = {
-        name: np.tile(getattr(tab, name), k)
-        for name in (
-            "lat_deg",
-            "lon_deg",
-            "altitude_ft",
-            "groundspeed_kt",
-            "track_deg",
-            "vertical_rate_fpm",
-            "on_ground",
-            "callsign_code",
-            "estimated",
-        )
-    }
+    del rep
     order = np.lexsort((t, ic))
-    return (
-        PositionTable(
-            ic[order],
-            t[order],
-            cols["lat_deg"][order],
-            cols["lon_deg"][order],
-            cols["altitude_ft"][order],
-            cols["groundspeed_kt"][order],
-            cols["track_deg"][order],
-            cols["vertical_rate_fpm"][order],
-            cols["on_ground"][order],
-            cols["callsign_code"][order],
-            tab.callsigns,
-            cols["estimated"][order],
-        )
-        if n
-        else tab
+    ic, t = ic[order], t[order]
+
+    def col(name: str) -> np.ndarray:
+        return np.tile(getattr(tab, name), k)[order]
+
+    return PositionTable(
+        ic,
+        t,
+        col("lat_deg"),
+        col("lon_deg"),
+        col("altitude_ft"),
+        col("groundspeed_kt"),
+        col("track_deg"),
+        col("vertical_rate_fpm"),
+        col("on_ground"),
+        col("callsign_code"),
+        tab.callsigns,
+        col("estimated"),
     )
 
 
@@ -115,7 +105,7 @@ def pandas_baseline(
 TRAFFIC_PYTHON = os.environ.get("OVF_TRAFFIC_PYTHON", "/tmp/ovf-traffic-venv2/bin/python")
 
 
-def traffic_peer(tab: PositionTable) -> tuple[Row | None, str]:
+def traffic_peer(tab: PositionTable, label: str) -> tuple[Row | None, str]:
     """Run traffic's own take-off/landing airport methods on ``tab`` in a subprocess."""
     if not Path(TRAFFIC_PYTHON).exists():
         return None, f"traffic peer skipped: no interpreter at {TRAFFIC_PYTHON}"
@@ -158,7 +148,7 @@ def traffic_peer(tab: PositionTable) -> tuple[Row | None, str]:
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     return (
         Row(
-            "traffic 2.13 split + infer_airport (all samples)",
+            f"traffic 2.13 split + infer_airport ({label})",
             int(out["positions"]),
             float(out["seconds"]),
             f"{len(out['legs'])} legs; separate venv, offline airports",
@@ -167,9 +157,25 @@ def traffic_peer(tab: PositionTable) -> tuple[Row | None, str]:
     )
 
 
+def subset(tab: PositionTable, rows: int) -> PositionTable:
+    """Whole aircraft, every k-th one, until about ``rows`` rows (for the quick traffic run)."""
+    starts, ends = tab.aircraft_bounds()
+    sizes = ends - starts
+    step = max(1, int(np.ceil(sizes.sum() / rows)))
+    pick = np.arange(0, len(starts), step)
+    idx = np.concatenate([np.arange(starts[i], ends[i]) for i in pick])
+    return tab.take(idx)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=40_000_000)
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="run traffic on about 40,000 positions (every k-th aircraft) instead of all "
+        "529,000 (about 8 minutes); the table says which",
+    )
     args = ap.parse_args()
     tabs = [read_positions(p) for p in inputs()]
     # different files reuse one address (39b415): keep them apart
@@ -195,17 +201,30 @@ def main() -> None:
         )
     small = concat(tabs)
     index = default_index()
-    find_flights(small, index)  # compile and warm
-    n_fl = len(find_flights(small, index).flights)
+    n_fl = len(find_flights(small, index).flights)  # compile and warm
     rows = [
         best_rate(
-            "overflight find_flights (all samples)",
+            "overflight find_flights + records (all samples)",
             len(small),
-            lambda: find_flights(small, index),
+            lambda: find_flights(small, index).flights,
             repeat=3,
-            note=f"{n_fl} flights",
+            note=f"{n_fl} flights, bound-for ranked",
         )
     ]
+    peer_tab, label = (
+        (subset(small, 40_000), "quick subset") if args.quick else (small, "all samples")
+    )
+    if args.quick:
+        rows.append(
+            best_rate(
+                f"overflight find_flights + records ({label})",
+                len(peer_tab),
+                lambda: find_flights(peer_tab, index).flights,
+                repeat=3,
+                note=f"{len(find_flights(peer_tab, index).flights)} flights; "
+                "every k-th aircraft of all samples",
+            )
+        )
 
     ad = airportsdata.load("ICAO")
     codes = np.array(list(ad))
@@ -232,11 +251,11 @@ def main() -> None:
             f"{len(base)} legs",
         )
     )
-    peer, why = traffic_peer(small)
+    peer, why = traffic_peer(peer_tab, label)
     if peer is not None:
         rows.append(peer)
     print_table(
-        "flights: positions/s on all shared trajectories",
+        f"flights: positions/s on shared trajectories (traffic on {label})",
         rows,
         unit="positions/s",
         baseline=peer.name if peer is not None else "pandas groupby baseline (all samples)",
@@ -246,20 +265,32 @@ def main() -> None:
 
     big = replay(small, args.rows)
     del tabs
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     res = find_flights(big, index, destinations=False)
     el = time.perf_counter() - t0
+    n_big = len(res.columns)
+    t0 = time.perf_counter()
+    records = res.flights
+    el_rec = time.perf_counter() - t0
     big_rows = [
         Row(
-            f"overflight find_flights ({len(big) / 1e6:.0f} M positions)",
+            f"overflight find_flights, columns ({len(big) / 1e6:.0f} M positions)",
             len(big),
             el,
-            f"{len(res.flights):,} flights, {len(res.flights) / el:,.0f} flights/s, no bound-for",
+            f"{n_big:,} flights, {n_big / el:,.0f} flights/s; airports, times, stats as columns",
+        ),
+        Row(
+            f"overflight find_flights + records ({len(big) / 1e6:.0f} M positions)",
+            len(big),
+            el + el_rec,
+            f"{len(records):,} Flight records (+{el_rec:.1f} s)",
         ),
         *rows[1:],
     ]
     print_table(
-        "flights: large replayed table (peers: their small-table rate)",
+        f"flights: large replayed table, no bound-for (peers: their small-table rate); "
+        f"load average {load:.1f} on {os.cpu_count()} cores",
         big_rows,
         unit="positions/s",
         baseline=big_rows[-1].name,

@@ -9,7 +9,10 @@ point and elevation). For one aircraft, sorted by time:
   elevation of an airport less than 5 km away. A ground run counts only if it lasts 60 s or
   has a point slower than 50 kt (shorter, fast ones are touch-and-goes, low passes or noise).
 * A *stop* separates two legs: a ground run, or a silence over 20 min with one of: over 6 h
-  long (longer than the endurance of these aircraft); below 10,000 ft on both sides, last heard
+  long (longer than the endurance of these aircraft); over 1 h at cruise (10,000 ft or more
+  on both sides) with the aircraft found less than half as far away as its ground speed would
+  have taken it (it went somewhere and came back: one day over Switzerland holds many such
+  return flights); below 10,000 ft on both sides, last heard
   descending (altitude falling over its last 2 min, or a reported rate below -300 ft/min) or
   first heard climbing (likewise) -- the issue's rule, "last heard descending near A, next heard
   climbing out of A"; or last heard descending (first heard climbing) within 1,500 ft of the
@@ -126,6 +129,29 @@ def _trend(
     return float(a[-1] - a[0])
 
 
+def _went_and_came_back(
+    t: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+    alt: NDArray[np.float64],
+    gs: NDArray[np.float64],
+    i: int,
+) -> bool:
+    """A silence of over an hour at cruise (10,000 ft or more on both sides) after which the
+    aircraft is less than half as far from where it was as its speed would have taken it: it
+    did not fly on, it went somewhere and came back (airliners do not hold at cruise for hours)."""
+    a = alt[[i, i + 1]]
+    speed = gs[[i, i + 1]]
+    dt = t[i + 1] - t[i]
+    if dt <= 3600.0 or not (np.isfinite(a).all() and (a >= 10_000).all()):
+        return False
+    if not np.isfinite(speed).any():
+        return False
+    reach_km = float(np.nanmean(speed)) * 1.852 * dt / 3600.0
+    moved_km = float(haversine_km(lat[i], lon[i], lat[i + 1], lon[i + 1]))
+    return moved_km < 0.5 * reach_km
+
+
 def truth_legs(tab: PositionTable) -> list[TruthLeg]:
     """The true legs of every aircraft in ``tab`` (see the module docstring)."""
     out: list[TruthLeg] = []
@@ -162,7 +188,8 @@ def truth_legs(tab: PositionTable) -> list[TruthLeg]:
             long = t[i + 1] - t[i] > 6 * 3600.0
             landed = descending and _near_field(lat[i], lon[i], alt[i])
             left = climbing and _near_field(lat[i + 1], lon[i + 1], alt[i + 1])
-            if either_ground or long or (low and moving) or landed or left:
+            went_and_came_back = _went_and_came_back(t, lat, lon, alt, gs, i)
+            if either_ground or long or (low and moving) or landed or left or went_and_came_back:
                 boundary[i] = True
         # airborne runs split at ground points and at stop boundaries
         air = ~ground
@@ -234,11 +261,13 @@ def agreement(tab: PositionTable, flights: Sequence[Flight]) -> Score:
     found = named = right = wrong_obs = legs_right = 0
     tk_used: set[int] = set()
     ld_used: set[int] = set()
+    by_ac: dict[str, list[int]] = {}
+    for k, f in enumerate(flights):
+        by_ac.setdefault(f.icao24, []).append(k)
     for tl in truth:
         best, best_ov = -1, 0.0
-        for k, f in enumerate(flights):
-            if f.icao24 != tl.icao24:
-                continue
+        for k in by_ac.get(tl.icao24, []):
+            f = flights[k]
             ov = min(tl.end_s, f.last_seen_s) - max(tl.start_s, f.first_seen_s)
             if ov > best_ov:
                 best, best_ov = k, ov

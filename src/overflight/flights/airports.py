@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +32,8 @@ _ALIGNED_BONUS_KM = 2.0  # on a runway's extended centreline, flying along it
 _ALIGNED_MAX_DEG = 15.0
 _ALIGNED_MAX_CROSS_KM = 1.5
 _ALIGNED_MAX_KM = 20.0
+
+_KEEP = 8  # candidates kept per query point
 
 _TYPES_KEPT = ("large_airport", "medium_airport", "small_airport", "heliport", "seaplane_base")
 # Extra distance (km) charged to a kind of site, so that a runway beats a helipad at equal range.
@@ -59,6 +62,123 @@ class Match:
     distance_km: NDArray[np.float64]
     score_km: NDArray[np.float64]
     altitude_charge_km: NDArray[np.float64]  # part of the score charged for the altitude
+
+
+@numba.njit(cache=True)
+def _match_kernel(
+    p: NDArray[np.float64],
+    dist: NDArray[np.float64],
+    idx: NDArray[np.int64],
+    anchor_airport: NDArray[np.int64],
+    anchor_segment: NDArray[np.int64],
+    rw_a: NDArray[np.float64],
+    rw_b: NDArray[np.float64],
+    rw_pole: NDArray[np.float64],
+    rw_heading_deg: NDArray[np.float64],
+    ref_xyz: NDArray[np.float64],
+    penalty_km: NDArray[np.float64],
+    is_heliport: NDArray[np.bool_],
+    heliport_penalty_km: float,
+    longest_runway_m: NDArray[np.float64],
+    min_runway_m: NDArray[np.float64],
+    track_deg: NDArray[np.float64],
+    altitude_ft: NDArray[np.float64],
+    elevation0_ft: NDArray[np.float64],
+    slope_ft_per_km: float,
+    keep: int,
+) -> tuple[
+    NDArray[np.int64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+]:
+    """Score the KD-tree neighbours of each point (see :meth:`AirportIndex.match`); the best
+    anchor of each airport, best first (ties: nearest anchor first), ``keep`` per point."""
+    n, k = dist.shape
+    o_ap = np.full((n, keep), -1, np.int64)
+    o_pen = np.full((n, keep), np.inf)
+    o_d = np.full((n, keep), np.inf)
+    o_sc = np.full((n, keep), np.inf)
+    o_ac = np.zeros((n, keep))
+    sc = np.empty(k)
+    dd = np.empty(k)
+    ac = np.empty(k)
+    ap = np.empty(k, np.int64)
+    used = np.empty(k, np.bool_)
+    use_heli = heliport_penalty_km == heliport_penalty_km
+    for i in range(n):
+        px, py, pz = p[i, 0], p[i, 1], p[i, 2]
+        for j in range(k):
+            used[j] = False
+            ap[j] = -1
+            sc[j] = np.inf
+            dd[j] = np.inf
+            ac[j] = 0.0
+            if not np.isfinite(dist[i, j]):
+                continue
+            a = idx[i, j]
+            port = anchor_airport[a]
+            seg = anchor_segment[a]
+            if seg >= 0:
+                ax, ay, az = rw_a[seg, 0], rw_a[seg, 1], rw_a[seg, 2]
+                bx, by, bz = rw_b[seg, 0] - ax, rw_b[seg, 1] - ay, rw_b[seg, 2] - az
+                t = ((px - ax) * bx + (py - ay) * by + (pz - az) * bz) / max(
+                    bx * bx + by * by + bz * bz, 1e-30
+                )
+                t = min(max(t, 0.0), 1.0)
+                cx, cy, cz = px - (ax + t * bx), py - (ay + t * by), pz - (az + t * bz)
+            else:
+                cx, cy, cz = px - ref_xyz[port, 0], py - ref_xyz[port, 1], pz - ref_xyz[port, 2]
+            d = np.sqrt(cx * cx + cy * cy + cz * cz) * 6371.0088
+            pen = penalty_km[port]
+            if use_heli and is_heliport[port]:
+                pen = heliport_penalty_km
+            s = d + pen
+            lr = longest_runway_m[port]
+            mr = min_runway_m[i]
+            if np.isfinite(lr) and lr < mr:
+                s += 3.0
+            tr = track_deg[i]
+            if seg >= 0 and tr == tr:
+                cross = abs(px * rw_pole[seg, 0] + py * rw_pole[seg, 1] + pz * rw_pole[seg, 2])
+                diff = abs((tr - rw_heading_deg[seg]) % 180.0)
+                diff = min(diff, 180.0 - diff)
+                if diff <= 15.0 and cross * 6371.0088 <= 1.5 and d <= 20.0:
+                    s -= 2.0
+            alt = altitude_ft[i]
+            charge = 0.0
+            if alt == alt:
+                agl = alt - elevation0_ft[port]
+                allowed = 1000.0 + slope_ft_per_km * d
+                if agl < -1000.0:
+                    charge = (-1000.0 - agl) / 300.0
+                elif agl > allowed:
+                    charge = (agl - allowed) / 300.0
+            s += charge
+            ap[j] = port
+            sc[j] = s
+            dd[j] = d
+            ac[j] = charge
+        for slot in range(keep):
+            best = -1
+            for j in range(k):
+                if used[j] or ap[j] < 0 or not np.isfinite(sc[j]):
+                    continue
+                if best < 0 or sc[j] < sc[best]:
+                    best = j
+            if best < 0:
+                break
+            port = ap[best]
+            o_ap[i, slot] = port
+            o_pen[i, slot] = sc[best] - dd[best]
+            o_d[i, slot] = dd[best]
+            o_sc[i, slot] = sc[best]
+            o_ac[i, slot] = ac[best]
+            for j in range(k):
+                if ap[j] == port:
+                    used[j] = True
+    return o_ap, o_pen, o_d, o_sc, o_ac
 
 
 class AirportIndex:
@@ -189,6 +309,8 @@ class AirportIndex:
         )
         self.ref_xyz = to_unit_xyz(self.lat, self.lon)
         self.tree = cKDTree(anchors)
+        self.is_heliport = np.asarray(self.type == "heliport", dtype=np.bool_)
+        self._elevation0_ft = np.nan_to_num(self.elevation_ft, nan=0.0)  # unknown: sea level
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -223,82 +345,32 @@ class AirportIndex:
         chord = 2 * np.sin(radius_km / EARTH_RADIUS_KM / 2)
         kk = min(k, len(self.anchor_airport))
         dist, idx = self.tree.query(p, k=kk, distance_upper_bound=chord)
-        found = np.isfinite(dist)
-        idx_safe = np.where(found, idx, 0)
-        ap = np.where(found, self.anchor_airport[idx_safe], -1)
-        seg = np.where(found, self.anchor_segment[idx_safe], -1)
-        # Distance to the runway segment (small-angle: project onto the segment in 3-D).
-        a = self.rw_a[np.maximum(seg, 0)]
-        b = self.rw_b[np.maximum(seg, 0)]
-        ab = b - a
-        t = np.einsum("nkj,nkj->nk", p[:, None, :] - a, ab) / np.maximum(
-            np.einsum("nkj,nkj->nk", ab, ab), 1e-30
+        dist = np.asarray(dist, dtype=np.float64).reshape(n, kk)
+        idx = np.asarray(idx, dtype=np.int64).reshape(n, kk)
+        nan = np.full(n, np.nan)
+        out = _match_kernel(
+            p,
+            dist,
+            idx,
+            self.anchor_airport,
+            self.anchor_segment,
+            self.rw_a,
+            self.rw_b,
+            self.rw_pole,
+            self.rw_heading_deg,
+            self.ref_xyz,
+            self.penalty_km,
+            self.is_heliport,
+            np.nan if heliport_penalty_km is None else float(heliport_penalty_km),
+            self.longest_runway_m,
+            nan if min_runway_m is None else np.asarray(min_runway_m, dtype=np.float64),
+            nan if track_deg is None else np.asarray(track_deg, dtype=np.float64),
+            nan if altitude_ft is None else np.asarray(altitude_ft, dtype=np.float64),
+            self._elevation0_ft,
+            float(slope_ft_per_km),
+            _KEEP,
         )
-        t = np.clip(t, 0.0, 1.0)
-        closest = a + t[..., None] * ab
-        d_seg = np.linalg.norm(p[:, None, :] - closest, axis=2) * EARTH_RADIUS_KM
-        d_ref = (
-            np.linalg.norm(p[:, None, :] - self.ref_xyz[np.maximum(ap, 0)], axis=2)
-            * EARTH_RADIUS_KM
-        )
-        d = np.where(seg >= 0, d_seg, d_ref)
-        d = np.where(found, d, np.inf)
-        pen = self.penalty_km[np.maximum(ap, 0)]
-        if heliport_penalty_km is not None:
-            pen = np.where(self.type[np.maximum(ap, 0)] == "heliport", heliport_penalty_km, pen)
-        score = d + pen
-        if min_runway_m is not None:
-            longest = self.longest_runway_m[np.maximum(ap, 0)]
-            short = np.isfinite(longest) & (longest < np.asarray(min_runway_m)[:, None])
-            score = score + np.where(short, _SHORT_RUNWAY_PENALTY_KM, 0.0)
-        if track_deg is not None:
-            sg = np.maximum(seg, 0)
-            cross_km = np.abs(np.einsum("nkj,nkj->nk", p[:, None, :], self.rw_pole[sg]))
-            cross_km = cross_km * EARTH_RADIUS_KM
-            diff = np.abs((np.asarray(track_deg)[:, None] - self.rw_heading_deg[sg]) % 180.0)
-            diff = np.minimum(diff, 180.0 - diff)
-            aligned = (
-                (seg >= 0)
-                & (diff <= _ALIGNED_MAX_DEG)
-                & (cross_km <= _ALIGNED_MAX_CROSS_KM)
-                & (d <= _ALIGNED_MAX_KM)
-            )
-            score = score - np.where(aligned, _ALIGNED_BONUS_KM, 0.0)
-        if altitude_ft is not None:
-            elev = np.nan_to_num(
-                self.elevation_ft[np.maximum(ap, 0)], nan=0.0
-            )  # unknown: sea level
-            agl = np.asarray(altitude_ft)[:, None] - elev
-            allowed = 1000.0 + slope_ft_per_km * np.where(np.isfinite(d), d, 0.0)
-            excess = np.where(
-                agl < -1000.0, -1000.0 - agl, np.where(agl > allowed, agl - allowed, 0.0)
-            )
-            alt_charge = np.where(np.isfinite(excess), excess / 300.0, 0.0)
-            score = score + alt_charge
-        else:
-            alt_charge = np.zeros_like(score)
-        score = np.where(found, score, np.inf)
-        # One entry per airport (its best anchor), best first.
-        order = np.argsort(score, axis=1, kind="stable")
-        ap_s = np.take_along_axis(ap, order, axis=1)
-        d_s = np.take_along_axis(d, order, axis=1)
-        sc_s = np.take_along_axis(score, order, axis=1)
-        ac_s = np.take_along_axis(alt_charge, order, axis=1)
-        dup = np.zeros_like(found)
-        for j in range(1, ap_s.shape[1] if n else 0):
-            dup[:, j] = (ap_s[:, j, None] == ap_s[:, :j]).any(axis=1)
-        keep = ~dup & (ap_s >= 0) & np.isfinite(sc_s)
-        ap_s = np.where(keep, ap_s, -1)
-        order2 = np.argsort(~keep, axis=1, kind="stable")
-        return Match(
-            np.take_along_axis(ap_s, order2, axis=1)[:, :8],
-            np.take_along_axis(
-                np.where(keep, sc_s - np.where(keep, d_s, 0.0), np.inf), order2, axis=1
-            )[:, :8],
-            np.take_along_axis(np.where(keep, d_s, np.inf), order2, axis=1)[:, :8],
-            np.take_along_axis(np.where(keep, sc_s, np.inf), order2, axis=1)[:, :8],
-            np.take_along_axis(np.where(keep, ac_s, 0.0), order2, axis=1)[:, :8],
-        )
+        return Match(*out)
 
     def candidate_lists(
         self, m: Match, scale_km: float, limit: int = 5

@@ -220,13 +220,30 @@ class Legs:
 def _keep(
     t: NDArray[np.float64],
     cum_km: NDArray[np.float64],
+    rows: NDArray[np.int64],
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
     s: int,
     e: int,
     min_s: float,
     min_pts: int,
     min_km: float,
 ) -> bool:
-    return t[e] - t[s] >= min_s and e - s + 1 >= min_pts and cum_km[e] - cum_km[s] >= min_km
+    if not (t[e] - t[s] >= min_s and e - s + 1 >= min_pts and cum_km[e] - cum_km[s] >= min_km):
+        return False
+    # the path length alone is not enough: position jitter of a parked transponder adds up to
+    # kilometres; the aircraft must also get ``min_km`` away from where the leg began
+    deg = np.pi / 180.0
+    a = rows[s]
+    p1 = lat[a] * deg
+    c1 = np.cos(p1)
+    for k in range(s + 1, e + 1):
+        b = rows[k]
+        p2 = lat[b] * deg
+        h = np.sin((p2 - p1) / 2) ** 2 + c1 * np.cos(p2) * np.sin((lon[b] - lon[a]) * deg / 2) ** 2
+        if 2 * 6371.0088 * np.arcsin(np.sqrt(min(max(h, 0.0), 1.0))) >= min_km:
+            return True
+    return False
 
 
 @numba.njit(cache=True)
@@ -235,6 +252,9 @@ def _legs_kernel(
     t: NDArray[np.float64],
     gs: NDArray[np.float64],
     cum_km: NDArray[np.float64],
+    rows: NDArray[np.int64],
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
     state: NDArray[np.int8],
     split_after: NDArray[np.bool_],
     gap_s: float,
@@ -297,7 +317,18 @@ def _legs_kernel(
                 leg_last_air = q - 1
                 if gap_after and q < j and state[q] == 0 and split_after[q - 1]:
                     # air -> gap -> air, judged a split
-                    if _keep(t, cum_km, leg_s, leg_last_air, min_leg_s, min_leg_points, min_leg_km):
+                    if _keep(
+                        t,
+                        cum_km,
+                        rows,
+                        lat,
+                        lon,
+                        leg_s,
+                        leg_last_air,
+                        min_leg_s,
+                        min_leg_points,
+                        min_leg_km,
+                    ):
                         L_s[m] = leg_s
                         L_e[m] = leg_last_air
                         L_dk[m] = dk
@@ -318,7 +349,16 @@ def _legs_kernel(
                     stop = slow or dur >= stop_min_s or gap_after or gap_before
                     if stop:
                         if _keep(
-                            t, cum_km, leg_s, leg_last_air, min_leg_s, min_leg_points, min_leg_km
+                            t,
+                            cum_km,
+                            rows,
+                            lat,
+                            lon,
+                            leg_s,
+                            leg_last_air,
+                            min_leg_s,
+                            min_leg_points,
+                            min_leg_km,
                         ):
                             L_s[m] = leg_s
                             L_e[m] = leg_last_air
@@ -334,7 +374,7 @@ def _legs_kernel(
                         tg += 1
             k = q
         if open_leg and _keep(
-            t, cum_km, leg_s, leg_last_air, min_leg_s, min_leg_points, min_leg_km
+            t, cum_km, rows, lat, lon, leg_s, leg_last_air, min_leg_s, min_leg_points, min_leg_km
         ):
             L_s[m] = leg_s
             L_e[m] = leg_last_air
@@ -348,30 +388,55 @@ def _legs_kernel(
     return L_s[:m], L_e[:m], L_dk[:m], L_ak[:m], L_dg[:m], L_ag[:m], L_tg[:m]
 
 
+@numba.njit(cache=True)
+def _cum_km(
+    rows: NDArray[np.int64],
+    ac: NDArray[np.uint32],
+    lat: NDArray[np.float64],
+    lon: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Cumulative great-circle distance (km) along table rows ``rows`` (0 across aircraft)."""
+    n = rows.shape[0]
+    out = np.zeros(n)
+    deg = np.pi / 180.0
+    acc = 0.0
+    for k in range(1, n):
+        a, b = rows[k - 1], rows[k]
+        if ac[a] == ac[b]:
+            p1 = lat[a] * deg
+            p2 = lat[b] * deg
+            h = (
+                np.sin((p2 - p1) / 2) ** 2
+                + np.cos(p1) * np.cos(p2) * np.sin((lon[b] - lon[a]) * deg / 2) ** 2
+            )
+            acc += 2 * 6371.0088 * np.arcsin(np.sqrt(min(max(h, 0.0), 1.0)))
+        out[k] = acc
+    return out
+
+
 def build_legs(
     tab: PositionTable,
     rows: NDArray[np.int64],
     state: NDArray[np.int8],
     split_after: NDArray[np.bool_],
     p: Params | None = None,
+    time_s: NDArray[np.float64] | None = None,
 ) -> Legs:
     """Legs over the valid points ``rows`` (with their ``state``).
 
-    ``split_after[i]`` says whether the air->air gap after valid point ``i`` ends the flight."""
+    ``split_after[i]`` says whether the air->air gap after valid point ``i`` ends the flight;
+    ``time_s``: ``tab.time_s[rows]`` when the caller has it already."""
     p = p or Params()
     ac = tab.icao24[rows]
-    lat, lon = tab.lat_deg[rows], tab.lon_deg[rows]
-    step = np.zeros(len(rows))
-    if len(rows) > 1:
-        step[1:] = np.where(
-            ac[1:] == ac[:-1], haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:]), 0.0
-        )
-    cum_km = np.cumsum(step)
+    cum_km = _cum_km(rows, tab.icao24, tab.lat_deg, tab.lon_deg)
     s, e, dk, ak, dg, ag, tg = _legs_kernel(
         ac,
-        tab.time_s[rows],
+        tab.time_s[rows] if time_s is None else time_s,
         tab.groundspeed_kt[rows],
         cum_km,
+        rows,
+        tab.lat_deg,
+        tab.lon_deg,
         state,
         split_after,
         GAP_S,
