@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 __all__ = ["Row", "best_rate", "print_table"]
+
+
+def _console() -> Console:
+    """A console that does not squeeze tables to 80 columns when output is piped to a file."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 @dataclass(frozen=True)
@@ -59,5 +65,6 @@ def print_table(
             f"{r.rate_per_s / base.rate_per_s:.2f}",
             r.note,
         )
-    Console().print(table)
-    Console().print(f"ratio = rate / rate of [bold]{base.name}[/bold] (measured in the same run)")
+    console = _console()
+    console.print(table)
+    console.print(f"ratio = rate / rate of [bold]{base.name}[/bold] (measured in the same run)")

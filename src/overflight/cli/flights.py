@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from overflight.cli.app import app
@@ -69,8 +70,8 @@ def flights(
         table.add_column(col)
     for f in res.flights:
         table.add_row(
-            f.icao24,
-            ",".join(f.callsigns),
+            escape(f.icao24),  # strings from files and the air are untrusted
+            escape(",".join(f.callsigns)),
             _where(f.departure.code, f.departure.kind, f.departure.how),
             f"{iso_utc(f.departure_time_s) or '?'} ({f.departure_how})",
             _where(f.arrival.code, f.arrival.kind, f.arrival.how),
