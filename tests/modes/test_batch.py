@@ -383,3 +383,27 @@ def test_random_frames_of_every_format_decode_alike_in_both_paths(
             body[4] = (tc << 3) | (body[4] & 7)
         frames.append(bytes(body))
     _assert_rows_equal([decode(f) for f in frames], decode_batch(frames))
+
+
+def test_requested_columns_only_equal_the_full_table(
+    flight: list[dict[str, Any]], flight_table: pa.Table
+) -> None:
+    from overflight.modes.batch import TABLE_COLUMNS
+
+    assert flight_table.column_names == list(TABLE_COLUMNS)
+    frames = [d["frame"] for d in flight]
+    # what the tracker reads (address filter and kernel columns), Comm-B airspeeds included
+    want = ["address", "df", "time_s", "valid", "crc_ok", "non_icao", "address_from_parity",
+            "cpr_lat", "cpr_lon", "cpr_odd", "callsign", "squawk", "tas_kt", "ias_kt",
+            "altitude_ft", "signal_dbfs"]  # fmt: skip
+    t = decode_batch(frames, columns=want)
+    assert t.column_names == want and t.num_rows == len(frames)
+    for name in want:
+        assert t.column(name).equals(flight_table.column(name)), name
+    assert batch_stats(t) == batch_stats(flight_table)
+    # without a Comm-B column the registers are not decoded at all; the rest is unchanged
+    for want in (["df", "icao24", "altitude_ft", "track_deg"], ["groundspeed_kt", "valid"]):
+        t = decode_batch(frames, columns=want)
+        assert all(t.column(n).equals(flight_table.column(n)) for n in want), want
+    with pytest.raises(ValueError, match="unknown decode_batch columns"):
+        decode_batch(frames[:10], columns=["df", "altitude"])

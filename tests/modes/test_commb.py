@@ -346,3 +346,41 @@ def test_random_words_scalar_equals_columns_and_pymodes_structure(words: list[in
         _assert_row_equal(decode_commb(mb), cols, i)
         for bds in BDS_CODES:  # forced decode never raises
             decode_commb(mb, bds=bds)
+
+
+def _real_mb_batches(shared: Callable[[str], Path]) -> dict[str, list[tuple[str, int]]]:
+    """(hex, MB) of the DF20/21 replies of two real batches whose BDS 1,7 rows once crashed
+    ``commb_columns`` (NumPy made a 2-D array of equal-length ``supported_bds`` tuples)."""
+    import gzip
+
+    from overflight.frames import FrameBatch
+    from overflight.sources.files import read_batches
+
+    fb = FrameBatch.concat(read_batches(shared("modes-traffic-samples/sample_dump1090.bin")))
+    beast = [fb.frame_bytes(i).hex() for i in range(len(fb))]
+    with gzip.open(shared("modes-traffic-samples/full_flight_short.jsonl.gz"), "rt") as f:
+        flight = [json.loads(line)["frame"] for _, line in zip(range(3000), f, strict=False)]
+    return {
+        name: [(h, int(h[8:22], 16)) for h in frames if 0xA0 <= int(h[:2], 16) < 0xB0]
+        for name, frames in (("sample_dump1090.bin", beast), ("full_flight_short[:3000]", flight))
+    }
+
+
+def test_columns_of_real_batches_with_bds17_rows(shared: Callable[[str], Path]) -> None:
+    from overflight.modes import decode_batch
+
+    for name, rows in _real_mb_batches(shared).items():
+        mbs = np.array([mb for _, mb in rows], dtype=np.uint64)
+        cols = commb_columns(mbs)  # raised TypeError before the fix
+        sup = [(h, s) for (h, _), s in zip(rows, cols["supported_bds"], strict=True) if s]
+        assert sup, name
+        for h, s in sup:  # the registers pyModeS 3 reads from the same 1,7 reply
+            assert isinstance(s, tuple) and s == tuple(pms.decode(h)["supported_bds"]), (name, h)
+        for i, (_, mb) in enumerate(rows):
+            _assert_row_equal(decode_commb(mb), cols, i)
+        # and the batch decoder (no scalar fallback any more) gives the same lists
+        table = decode_batch([h for h, _ in rows])
+        assert table.column("supported_bds").to_pylist() == [
+            None if s is None else list(s) for s in cols["supported_bds"]
+        ], name
+    assert len(_real_mb_batches(shared)["sample_dump1090.bin"]) == 30

@@ -145,11 +145,12 @@ def _encode(lat: float, lon: float, odd: bool, surface: bool = False) -> tuple[i
     span = 90.0 if surface else 360.0
     i = 1 if odd else 0
     d_lat = span / (60 - i)
-    yz = math.floor(131072 * ((lat % d_lat) / d_lat) + 0.5)
-    rlat = d_lat * (yz / 131072 + math.floor(lat / d_lat))
+    z = math.floor(lat / d_lat)  # zone and remainder from one floor (see the boundary test)
+    yz = math.floor(131072 * ((lat - d_lat * z) / d_lat) + 0.5)
+    rlat = d_lat * (yz / 131072 + z)
     nl = cpr.cpr_nl(rlat)
     d_lon = span / max(nl - i, 1)
-    xz = math.floor(131072 * ((lon % d_lon) / d_lon) + 0.5)
+    xz = math.floor(131072 * ((lon - d_lon * math.floor(lon / d_lon)) / d_lon) + 0.5)
     return yz & 0x1FFFF, xz & 0x1FFFF
 
 
@@ -180,3 +181,38 @@ def test_local_decode_is_right_within_range_of_the_reference() -> None:
     s = _encode(lat, lon, False, surface=True)
     near = cpr.surface_position_local(*s, False, 43.9, 1.5)
     assert near is not None and _metres(*near, lat, lon) < 10
+
+
+def test_local_decode_with_the_reference_on_a_zone_boundary() -> None:
+    """``ref % d`` and ``floor(ref / d)`` round differently on a zone boundary: the zone and the
+    remainder of the reference must come from one floor, or a position one zone away (and out of
+    range) comes back as None. Found by the tracker on surface references at 45.0 deg E."""
+    assert cpr.surface_position_local(0, 0, False, 24.0, 45.0) == (24.0, 45.0)
+    assert cpr.airborne_position_local(0, 0, False, -5e-324, 0.0) == (0.0, 0.0)
+    lat, lon = cpr.surface_position_local_batch([0], [0], [False], [24.0], [45.0])
+    assert (lat[0], lon[0]) == (24.0, 45.0)
+    lat, lon = cpr.airborne_position_local_batch([0], [0], [False], [-5e-324], [0.0])
+    assert (lat[0], lon[0]) == (0.0, 0.0)
+    # every latitude-zone boundary, and longitude-zone boundaries there, as the reference:
+    # the frame encoding that same point decodes to it (scalar and vectorised alike)
+    cases = []
+    for surface, span in ((False, 360.0), (True, 90.0)):
+        for odd in (False, True):
+            d_lat = span / (60 - int(odd))
+            for k in range(-int(80 // d_lat), int(80 // d_lat) + 1):
+                rlat = k * d_lat
+                d_lon = span / max(cpr.cpr_nl(rlat) - int(odd), 1)
+                for m in (-7, -1, 0, 3, 27):
+                    cases.append((surface, odd, rlat, m * d_lon))
+    misses = 0
+    for surface, odd, rlat, rlon in cases:
+        c = _encode(rlat, rlon, odd, surface=surface)
+        fn = cpr.surface_position_local if surface else cpr.airborne_position_local
+        batch = cpr.surface_position_local_batch if surface else cpr.airborne_position_local_batch
+        pos = fn(*c, odd, rlat, rlon)
+        misses += pos is None
+        assert pos is not None and _metres(*pos, rlat, rlon) < 10, (surface, odd, rlat, rlon)
+        blat, blon = batch([c[0]], [c[1]], [odd], [rlat], [rlon])
+        assert math.isclose(blat[0], pos[0], abs_tol=1e-9), (surface, odd, rlat, rlon)
+        assert math.isclose(blon[0], pos[1], abs_tol=1e-9), (surface, odd, rlat, rlon)
+    assert misses == 0 and len(cases) > 1000

@@ -28,20 +28,38 @@ NaN where absent (booleans as 0.0/1.0); string fields (``bds``, ``callsign``,
 ``target_altitude_source``, ``threat_icao24``) and tuple fields (``bds_candidates``,
 ``supported_bds``) are object arrays with None where absent. :func:`commb_arrow` turns these into
 typed pyarrow arrays with nulls (kinds in :data:`COMMB_FIELD_KINDS`).
+
+One definition, two paths: each register field is one :class:`_Num` (bit position, width,
+status bit, sign, scale); its value and presence are Python expressions of ``mb`` compiled at
+import, and the structure rules are lists of such expressions. The scalar path runs them as
+short-circuiting ``and``/``or`` on an ``int`` (a few microseconds per word); the columnar path
+(:func:`structure_columns`, :func:`resolve_columns`, :func:`register_columns`) runs the same
+text as whole-array ``&``/``|`` on int64 arrays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, make_dataclass
+from dataclasses import fields as dc_fields
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from overflight.modes.fields import AC13_FT, AC13_FT_NP, CALLSIGN_CHARSET, INT_NA
+from overflight.modes.fields import (
+    AC13_FT,
+    AC13_FT_NP,
+    CALLSIGN_CHARSET,
+    INT_NA,
+    decode_callsign,
+)
 
 __all__ = [
     "BDS_CODES",
+    "CANDIDATE_SETS",
+    "CAPABILITY_BDS",
     "COMMB_FIELDS",
     "COMMB_FIELD_KINDS",
     "CommB",
@@ -50,8 +68,12 @@ __all__ = [
     "commb_columns",
     "decode_commb",
     "infer_bds",
+    "infer_columns",
     "mach_from_cas",
+    "register_columns",
+    "resolve_columns",
     "structural_candidates",
+    "structure_columns",
 ]
 
 BDS_CODES: Final[tuple[str, ...]] = ("1,0", "1,7", "2,0", "3,0", "4,0", "5,0", "6,0")
@@ -60,7 +82,17 @@ BDS_CODES: Final[tuple[str, ...]] = ("1,0", "1,7", "2,0", "3,0", "4,0", "5,0", "
 _Word = Any  # a Python int or a NumPy array (uint64 in, int64/float64/bool out)
 
 
-# ---------------------------------------------------------------- generic bit primitives
+# ---------------------------------------------------------------- field definitions
+
+
+def _mask(start: int, width: int) -> int:
+    """Mask of ``width`` bits from position ``start`` (0 = MSB) of the 56-bit word."""
+    return ((1 << width) - 1) << (56 - start - width)
+
+
+def _bits_src(start: int, width: int) -> str:
+    """Source text of ``width`` bits of ``mb`` from position ``start`` (an int or int64 array)."""
+    return f"((mb >> {56 - start - width}) & {(1 << width) - 1})"
 
 
 def _bits(mb: _Word, start: int, width: int) -> _Word:
@@ -69,19 +101,14 @@ def _bits(mb: _Word, start: int, width: int) -> _Word:
     return v if isinstance(v, int) else v.astype(np.int64)
 
 
-def _wrong_status(mb: _Word, status: int, start: int, width: int) -> _Word:
-    """True where the status bit is 0 but the value bits it gates are not all 0."""
-    return (_bits(mb, status, 1) == 0) & (_bits(mb, start, width) != 0)
-
-
-def _lookup(table: tuple[Any, ...], table_np: npt.NDArray[Any], idx: _Word) -> Any:
-    """``table[idx]`` for an int index, ``table_np[idx]`` for an index array."""
-    return table[idx] if isinstance(idx, int) else table_np[idx]
-
-
 @dataclass(frozen=True, slots=True)
 class _Num:
-    """A numeric (or boolean) register field: ``(signed raw) * scale + offset``."""
+    """A numeric (or boolean) register field: ``(signed raw) * scale + offset``.
+
+    This is the one definition of the field: :attr:`value_src` and :attr:`present_src` are
+    Python expressions of ``mb`` that the scalar and the columnar decoders compile at import
+    (they work on an ``int`` and on an int64 array alike).
+    """
 
     name: str
     register: str
@@ -95,27 +122,46 @@ class _Num:
     kind: str = "int"  # "int" | "float" | "bool"
     mult: int = 1  # integer unit of an "int" field (e.g. 16 ft, 32 ft/min)
 
+    @property
+    def value_src(self) -> str:
+        """Expression of the value (ignoring status): int/float/bool, or an array of them."""
+        if self.signed:
+            mag, sign = _bits_src(self.start + 1, self.width), _bits_src(self.start, 1)
+            v = f"({mag} - {sign} * {1 << self.width})"
+        else:
+            v = _bits_src(self.start, self.width)
+        if self.scale is not None:
+            v = f"({v} * {self.scale!r}" + (f" + {self.offset!r})" if self.offset else ")")
+        elif self.mult != 1:
+            v = f"({v} * {self.mult})"
+        if self.angle:
+            v = f"({v} % 360.0)"
+        if self.kind == "bool":
+            v = f"({v} == 1)"
+        return v
+
+    @property
+    def present_src(self) -> str:
+        """Expression that is True where the status bit is set ("True" for ungated fields)."""
+        return "True" if self.status is None else f"((mb & {1 << (55 - self.status)}) != 0)"
+
+    def wrong_status(self) -> list[str]:
+        """Rule term: the status bit is 0 but the value bits (sign included) are not."""
+        assert self.status is not None
+        return _wrong_status(self.status, self.start, self.width + int(self.signed))
+
     def value(self, mb: _Word) -> _Word:
         """The field's value (ignoring status): int/float, or int64/float64 array."""
-        if self.signed:
-            v = _bits(mb, self.start + 1, self.width) - _bits(mb, self.start, 1) * (1 << self.width)
-        else:
-            v = _bits(mb, self.start, self.width)
-        if self.scale is not None:
-            v = v * self.scale + self.offset
-        elif self.mult != 1:
-            v = v * self.mult
-        if self.angle:
-            v = v % 360.0
-        return v
+        return _VALUE_FN[self.name](mb)
 
     def present(self, mb: _Word) -> _Word:
         """True where the status bit is set (always True for ungated fields)."""
-        return True if self.status is None else _bits(mb, self.status, 1) == 1
+        return _PRESENT_FN[self.name](mb)
 
-    def wrong_status(self, mb: _Word) -> _Word:
-        assert self.status is not None
-        return _wrong_status(mb, self.status, self.start, self.width + int(self.signed))
+
+def _wrong_status(status: int, start: int, width: int) -> list[str]:
+    """Rule term: status bit ``status`` is 0 while bits ``start``..``start+width-1`` are not."""
+    return [f"((mb & {1 << (55 - status)}) == 0)", f"((mb & {_mask(start, width)}) != 0)"]
 
 
 def _flag(name: str, register: str, bit: int, status: int | None = None) -> _Num:
@@ -211,18 +257,14 @@ _NUMERIC: Final[tuple[_Num, ...]] = _R10 + _R30 + _R40 + _R50 + _R60
 _TARGET_SOURCE: Final[tuple[str, ...]] = ("unknown", "aircraft_altitude", "mcp_fcu", "fms")
 _TARGET_SOURCE_NP: Final = np.array(_TARGET_SOURCE, dtype=object)
 
-_CAPABILITY_BDS: Final[tuple[str, ...]] = (
+CAPABILITY_BDS: Final[tuple[str, ...]] = (
     "0,5", "0,6", "0,7", "0,8", "0,9", "0,A", "2,0", "2,1", "4,0", "4,1", "4,2", "4,3",
     "4,4", "4,5", "4,8", "5,0", "5,1", "5,2", "5,3", "5,4", "5,5", "5,6", "5,F", "6,0",
 )  # fmt: skip
 """BDS 1,7 capability map: register of each of the bits 0-23 (ICAO Doc 9871 Table A-2-23)."""
+_CAPABILITY_BDS: Final = CAPABILITY_BDS
 
-_CHAR_VALID: Final[tuple[bool, ...]] = tuple(c != "#" for c in CALLSIGN_CHARSET)
-_CHAR_VALID_NP: Final = np.array(_CHAR_VALID, dtype=bool)
-_AC13_NP_F: Final = np.where(AC13_FT_NP == INT_NA, np.nan, AC13_FT_NP.astype(np.float64))
 
-_STRING_FIELDS: Final[tuple[str, ...]] = ("callsign", "target_altitude_source", "threat_icao24")
-_TUPLE_FIELDS: Final[tuple[str, ...]] = ("supported_bds",)
 
 COMMB_FIELD_KINDS: Final[dict[str, str]] = {
     "bds": "str",
@@ -246,95 +288,187 @@ COMMB_FIELDS: Final[tuple[str, ...]] = tuple(COMMB_FIELD_KINDS)
 """Field names of :class:`CommB` (and columns of :func:`commb_columns`), in order."""
 
 
-# ---------------------------------------------------------------- structural validators
+# ---------------------------------------------------------------- compiled rules and fields
+
+_CHAR_BAD: Final[tuple[bool, ...]] = tuple(c == "#" for c in CALLSIGN_CHARSET)
+_CHAR_BAD_NP: Final = np.array(_CHAR_BAD, dtype=bool)
+_M56: Final = (1 << 56) - 1
 
 
-def _nonzero(mb: _Word) -> _Word:
-    return mb != 0
+def _nz(start: int, width: int) -> str:
+    return f"((mb & {_mask(start, width)}) != 0)"
 
 
-def _is_bds10(mb: _Word) -> _Word:
-    ovc = _bits(mb, 14, 1)
-    subnet = _bits(mb, 16, 7)
-    return (
-        (_bits(mb, 0, 8) == 0x10)
-        & (_bits(mb, 9, 5) == 0)
-        & (((ovc == 1) & (subnet >= 5)) | ((ovc == 0) & (subnet <= 4)))
-    )
+def _structure_rules() -> tuple[list[list[str]], ...]:
+    """Per register (order of :data:`BDS_CODES`): terms whose any conjunction rejects it.
+
+    pyModeS 3's rules: format identifier, reserved bits, status bits, value ranges. Terms come
+    cheapest and most discriminating first (the scalar path stops at the first that holds).
+    """
+    top = "(mb >> 48)"
+    ovc, subnet = _bits_src(14, 1), _bits_src(16, 7)
+    r10 = [[f"({top} != 16)"], [_nz(9, 5)], [f"({ovc} == 1)", f"({subnet} < 5)"],
+           [f"({ovc} == 0)", f"({subnet} > 4)"]]  # fmt: skip
+    r17 = [[f"((mb & {_mask(6, 1)}) == 0)"], [_nz(24, 32)]]
+    r20 = [[f"({top} != 32)"]] + [[f"CHAR_BAD[{_bits_src(8 + 6 * k, 6)}]"] for k in range(8)]
+    r30 = [[f"({top} != 48)"], [f"({_bits_src(15, 7)} >= 48)"], [f"({_bits_src(28, 2)} == 3)"]]
+    r40 = [[_nz(39, 8)], [_nz(51, 2)], *(f.wrong_status() for f in _R40[:3]),
+           _wrong_status(47, 48, 3), _wrong_status(53, 54, 2)]  # fmt: skip
+    r50 = [f.wrong_status() for f in _R50] + [
+        [_ROLL.present_src, f"(abs({_ROLL.value_src}) > 35.0)"],
+        [_GS.present_src, f"({_GS.value_src} > 600)"],
+        [_TAS.present_src, f"({_TAS.value_src} > 600)"],
+        [_GS.present_src, _TAS.present_src, f"(abs({_TAS.value_src} - {_GS.value_src}) > 200)"],
+    ]
+    r60 = [f.wrong_status() for f in _R60] + [
+        [_IAS.present_src, f"({_IAS.value_src} > 500)"],
+        [_MACH.present_src, f"({_MACH.value_src} > 1.0)"],
+        [_VRB.present_src, f"(abs({_VRB.value_src}) > 6000)"],
+        [_VRI.present_src, f"(abs({_VRI.value_src}) > 6000)"],
+    ]
+    return r10, r17, r20, r30, r40, r50, r60
 
 
-def _is_bds17(mb: _Word) -> _Word:
-    return (_bits(mb, 6, 1) == 1) & (_bits(mb, 24, 32) == 0)
+def _compile(name: str, expr: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    """A function ``name(mb)`` returning ``expr`` (generated from the field definitions)."""
+    exec(f"def {name}(mb):\n    return {expr}\n", namespace)
+    return namespace[name]  # type: ignore[no-any-return]
 
 
-def _is_bds20(mb: _Word) -> _Word:
-    ok = _bits(mb, 0, 8) == 0x20
-    for k in range(8):
-        ok = ok & _lookup(_CHAR_VALID, _CHAR_VALID_NP, _bits(mb, 8 + 6 * k, 6))
-    return ok
+_SCALAR_NS: Final[dict[str, Any]] = {"CHAR_BAD": _CHAR_BAD}
+_ARRAY_NS: Final[dict[str, Any]] = {"CHAR_BAD": _CHAR_BAD_NP}
+
+_BAD_S: Final = tuple(
+    _compile(f"bad_{k}", " or ".join("(" + " and ".join(t) + ")" for t in rules), _SCALAR_NS)
+    for k, rules in enumerate(_structure_rules())
+)
+"""Scalar structure checks (True: register rejected), short-circuiting."""
+_BAD_V: Final = tuple(
+    _compile(f"bad_{k}", " | ".join("(" + " & ".join(t) + ")" for t in rules), _ARRAY_NS)
+    for k, rules in enumerate(_structure_rules())
+)
+"""The same checks as whole-array boolean operations (int64 words in, bool array out)."""
+
+_VALUE_FN: Final[dict[str, Callable[..., Any]]] = {
+    f.name: _compile(f"value_{f.name}", f.value_src, {}) for f in _NUMERIC
+}
+_PRESENT_FN: Final[dict[str, Callable[..., Any]]] = {
+    f.name: _compile(f"present_{f.name}", f.present_src, {}) for f in _NUMERIC
+}
+
+_ID_BYTE: Final[dict[int, int]] = {0: 0x10, 2: 0x20, 3: 0x30}  # register index -> ID byte
+_FIELDS_OF: Final[tuple[tuple[_Num, ...], ...]] = (_R10, (), (), _R30, _R40, _R50, _R60)
 
 
-def _is_bds30(mb: _Word) -> _Word:
-    return (_bits(mb, 0, 8) == 0x30) & (_bits(mb, 15, 7) < 48) & (_bits(mb, 28, 2) != 3)
+def _record_src(fields: tuple[_Num, ...]) -> str:
+    """Dict display of a register's fields for one int ``mb`` (None where the status is 0)."""
+    items = [
+        f"{f.name!r}: {f.value_src}"
+        + ("" if f.status is None else f" if mb & {1 << (55 - f.status)} else None")
+        for f in fields
+    ]
+    return "{" + ", ".join(items) + "}"
 
 
-def _is_bds40(mb: _Word) -> _Word:
-    bad = (
-        _ALT_MCP.wrong_status(mb)
-        | _ALT_FMS.wrong_status(mb)
-        | _BARO.wrong_status(mb)
-        | _wrong_status(mb, 47, 48, 3)
-        | _wrong_status(mb, 53, 54, 2)
-        | (_bits(mb, 39, 8) != 0)
-        | (_bits(mb, 51, 2) != 0)
-    )
-    return bad == 0
+_NUMERIC_RECORD: Final = tuple(
+    _compile(f"record_{k}", _record_src(fields), {}) for k, fields in enumerate(_FIELDS_OF)
+)
 
 
-def _is_bds50(mb: _Word) -> _Word:
-    bad = (
-        _ROLL.wrong_status(mb)
-        | _TRACK.wrong_status(mb)
-        | _GS.wrong_status(mb)
-        | _RATE.wrong_status(mb)
-        | _TAS.wrong_status(mb)
-    )
-    gs_on, tas_on = _GS.present(mb), _TAS.present(mb)
-    gs, tas = _GS.value(mb), _TAS.value(mb)
-    bad = (
-        bad
-        | (_ROLL.present(mb) & (abs(_ROLL.value(mb)) > 35.0))
-        | (gs_on & (gs > 600))
-        | (tas_on & (tas > 600))
-        | (gs_on & tas_on & (abs(tas - gs) > 200))
-    )
-    return bad == 0
+# ---------------------------------------------------------------- special fields
 
 
-def _is_bds60(mb: _Word) -> _Word:
-    bad = (
-        _HDG.wrong_status(mb)
-        | _IAS.wrong_status(mb)
-        | _MACH.wrong_status(mb)
-        | _VRB.wrong_status(mb)
-        | _VRI.wrong_status(mb)
-        | (_IAS.present(mb) & (_IAS.value(mb) > 500))
-        | (_MACH.present(mb) & (_MACH.value(mb) > 1.0))
-        | (_VRB.present(mb) & (abs(_VRB.value(mb)) > 6000))
-        | (_VRI.present(mb) & (abs(_VRI.value(mb)) > 6000))
-    )
-    return bad == 0
+def _supported(caps: int) -> tuple[str, ...]:
+    """BDS 1,7: registers whose capability bit (bits 0-23, ``caps`` = their 24-bit word) is 1."""
+    return tuple(c for i, c in enumerate(_CAPABILITY_BDS) if (caps >> (23 - i)) & 1)
 
 
-_ID_BYTE: Final[dict[int, int]] = {0: 0x10, 2: 0x20, 3: 0x30}  # validator index -> ID byte
-_VALIDATORS: Final = (_is_bds10, _is_bds17, _is_bds20, _is_bds30, _is_bds40, _is_bds50, _is_bds60)
+def _threat_scalar(mb: int) -> dict[str, Any]:
+    tti = (mb >> 26) & 3
+    if tti == 1:
+        return {"threat_icao24": f"{(mb >> 2) & 0xFFFFFF:06x}"}
+    if tti == 2:
+        rng, brg = (mb >> 6) & 0x7F, mb & 0x3F
+        return {
+            "threat_altitude_ft": AC13_FT[(mb >> 13) & 0x1FFF],
+            "threat_range_nm": (rng - 1) / 10 if rng > 0 else None,
+            "threat_bearing_deg": 6 * (brg - 1) + 3 if brg > 0 else None,
+        }
+    return {}
+
+
+def _record(k: int, mb: int) -> dict[str, Any]:
+    """Fields of register ``BDS_CODES[k]`` decoded from ``mb`` (no validity check)."""
+    out: dict[str, Any] = _NUMERIC_RECORD[k](mb)
+    if k == 1:
+        out["supported_bds"] = _supported(mb >> 32)
+    elif k == 2:
+        out["callsign"] = decode_callsign(mb & 0xFFFFFFFFFFFF)
+    elif k == 3:
+        out.update(_threat_scalar(mb))
+    elif k == 4 and mb & 4:
+        out["target_altitude_source"] = _TARGET_SOURCE[mb & 3]
+    return out
+
+
+def _objects(values: list[Any]) -> npt.NDArray[Any]:
+    """A 1-D object array of ``values`` (tuples stay elements: no 2-D array from equal lengths)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def register_columns(
+    k: int, mb: npt.NDArray[np.int64], *, tuples: bool = True
+) -> dict[str, tuple[Any, Any]]:
+    """Fields of register ``BDS_CODES[k]`` for words ``mb`` (int64, all read as that register).
+
+    Per field ``(present, values)``: ``present`` a bool array (None: every row), ``values`` an
+    int64, float64 or bool array, or an object array of str (tuples for ``supported_bds``), the
+    same length as ``mb`` (meaningless where not present). The columnar twin of the scalar
+    record, from the same definitions. ``tuples=False`` gives ``supported_bds`` as the 24-bit
+    capability words instead (bit ``23 - i`` set: ``CAPABILITY_BDS[i]`` supported).
+    """
+    out: dict[str, tuple[Any, Any]] = {}
+    for f in _FIELDS_OF[k]:
+        p = _PRESENT_FN[f.name](mb)
+        out[f.name] = (None if p is True else p, _VALUE_FN[f.name](mb))
+    if k == 1 and not tuples:
+        out["supported_bds"] = (None, mb >> 32)
+    elif k == 1:
+        u, inv = np.unique(mb >> 32, return_inverse=True)
+        out["supported_bds"] = (None, _objects([_supported(c) for c in u.tolist()])[inv])
+    elif k == 2:
+        u, inv = np.unique(mb & 0xFFFFFFFFFFFF, return_inverse=True)
+        out["callsign"] = (None, _objects([decode_callsign(c) for c in u.tolist()])[inv])
+    elif k == 3:
+        tti = (mb >> 26) & 3
+        t1, t2 = tti == 1, tti == 2
+        icao = np.full(mb.shape[0], None, dtype=object)
+        icao[t1] = [f"{a:06x}" for a in ((mb[t1] >> 2) & 0xFFFFFF).tolist()]
+        alt = AC13_FT_NP[(mb >> 13) & 0x1FFF].astype(np.int64)
+        rng, brg = (mb >> 6) & 0x7F, mb & 0x3F
+        out["threat_icao24"] = (t1, icao)
+        out["threat_altitude_ft"] = (t2 & (alt != INT_NA), alt)
+        out["threat_range_nm"] = (t2 & (rng > 0), (rng - 1) / 10)
+        out["threat_bearing_deg"] = (t2 & (brg > 0), 6 * (brg - 1) + 3)
+    elif k == 4:
+        out["target_altitude_source"] = ((mb & 4) != 0, _TARGET_SOURCE_NP[mb & 3])
+    return out
 
 
 # ---------------------------------------------------------------- consistency (disambiguation)
 
 
+def _is_array(*xs: Any) -> bool:
+    return any(isinstance(x, np.ndarray) for x in xs)
+
+
 def mach_from_cas(cas_kt: Any, altitude_ft: Any) -> Any:
     """Mach number of a calibrated airspeed (kt) at a pressure altitude (ft), ISA (scalar/array)."""
+    if not _is_array(cas_kt, altitude_ft):
+        return _mach_from_cas_scalar(float(cas_kt), float(altitude_ft))
     h = np.clip(altitude_ft * 0.3048, -2000.0, 20000.0)
     p = np.where(
         h < 11000.0,
@@ -345,17 +479,16 @@ def mach_from_cas(cas_kt: Any, altitude_ft: Any) -> Any:
     return np.sqrt(5.0 * (np.power(qc / p + 1.0, 2.0 / 7.0) - 1.0))
 
 
-@dataclass(frozen=True, slots=True)
-class CommBReference:
-    """Known state of the aircraft used to separate candidate registers (None: unknown).
-
-    ``altitude_ft`` is the barometric altitude (the DF20 header gives it); ``groundspeed_kt``
-    and ``track_deg`` (true) come from ADS-B velocity or a track.
-    """
-
-    altitude_ft: float | None = None
-    groundspeed_kt: float | None = None
-    track_deg: float | None = None
+def _mach_from_cas_scalar(cas_kt: float, altitude_ft: float) -> float:
+    if altitude_ft != altitude_ft or cas_kt != cas_kt:
+        return _NAN
+    h = min(max(altitude_ft * 0.3048, -2000.0), 20000.0)
+    if h < 11000.0:
+        p = 101325.0 * math.pow(max(1.0 - 2.25577e-5 * h, 1e-6), 5.25588)
+    else:
+        p = 22632.06 * math.exp(-1.57688e-4 * (h - 11000.0))
+    qc = 101325.0 * (math.pow(1.0 + 0.2 * (cas_kt / 661.4786) ** 2, 3.5) - 1.0)
+    return math.sqrt(5.0 * (math.pow(qc / p + 1.0, 2.0 / 7.0) - 1.0))
 
 
 _NAN = float("nan")
@@ -365,9 +498,13 @@ def _known(x: Any) -> Any:
     return x == x  # False for NaN, for floats and float arrays alike
 
 
+def _tan_deg(x: Any) -> Any:
+    return np.tan(np.radians(x)) if _is_array(x) else math.tan(math.radians(x))
+
+
 def _angle_diff(a: Any, b: Any) -> Any:
     d = abs(a - b) % 360.0
-    return np.minimum(d, 360.0 - d)
+    return np.minimum(d, 360.0 - d) if _is_array(d) else min(d, 360.0 - d)
 
 
 def _ok40(mb: _Word) -> _Word:
@@ -386,7 +523,8 @@ def _ok40(mb: _Word) -> _Word:
 def _ok50(mb: _Word, gs_ref: Any, track_ref: Any) -> _Word:
     roll_on, rate_on, tas_on = _ROLL.present(mb), _RATE.present(mb), _TAS.present(mb)
     tas = _TAS.value(mb)
-    turn = 1091.7 * np.tan(np.radians(_ROLL.value(mb))) / np.maximum(tas, 1)
+    tas_min1 = np.maximum(tas, 1) if _is_array(tas) else max(tas, 1)
+    turn = 1091.7 * _tan_deg(_ROLL.value(mb)) / tas_min1
     gs_on, track_on = _GS.present(mb), _TRACK.present(mb)
     bad = (
         (roll_on & rate_on & tas_on & (tas > 0) & (abs(_RATE.value(mb) - turn) > 0.5))
@@ -411,43 +549,96 @@ def _ok60(mb: _Word, alt_ref: Any) -> _Word:
     return bad == 0
 
 
-def _candidate_masks(mb: _Word, alt: Any, gs: Any, track: Any) -> list[_Word]:
-    """Per register: True where it remains a candidate after structure and consistency."""
-    if isinstance(mb, int):  # scalar: skip validators whose format identifier cannot match
-        top = mb >> 48
-        valid = [
-            mb != 0 and _ID_BYTE.get(k, top) == top and bool(v(mb))
-            for k, v in enumerate(_VALIDATORS)
-        ]
-    else:
-        nz = _nonzero(mb)
-        valid = [nz & v(mb) for v in _VALIDATORS]
-    count = sum(int(v) if isinstance(v, bool) else v.astype(np.int64) for v in valid)
-    multi: Any = count > 1
-    if isinstance(multi, bool) and not multi:
-        return valid
-    ok = [True, True, True, True, _ok40(mb), _ok50(mb, gs, track), _ok60(mb, alt)]
-    passing = [v & o for v, o in zip(valid, ok, strict=True)]
-    any_ok = passing[0]
-    for p in passing[1:]:
-        any_ok = any_ok | p
-    # remove failing candidates only where several exist and at least one passes
-    return [v & ((o | (any_ok == 0) | (multi == 0)) != 0) for v, o in zip(valid, ok, strict=True)]
+@dataclass(frozen=True, slots=True)
+class CommBReference:
+    """Known state of the aircraft used to separate candidate registers (None: unknown).
+
+    ``altitude_ft`` is the barometric altitude (the DF20 header gives it); ``groundspeed_kt``
+    and ``track_deg`` (true) come from ADS-B velocity or a track.
+    """
+
+    altitude_ft: float | None = None
+    groundspeed_kt: float | None = None
+    track_deg: float | None = None
+
+
+# ---------------------------------------------------------------- inference
+
+_CONSISTENCY_BITS: Final = 0b1110000  # registers 4,0 5,0 6,0 have consistency rules
+_POPCOUNT: Final[tuple[int, ...]] = tuple(bin(c).count("1") for c in range(1 << len(BDS_CODES)))
+_POPCOUNT_NP: Final = np.array(_POPCOUNT, dtype=np.int64)
+_CANDIDATES: Final[tuple[tuple[str, ...], ...]] = tuple(
+    tuple(b for k, b in enumerate(BDS_CODES) if (c >> k) & 1) for c in range(1 << len(BDS_CODES))
+)
+"""Candidate registers of every bit set (bit k: ``BDS_CODES[k]``)."""
+CANDIDATE_SETS: Final = _CANDIDATES
+"""Public name of the table above: candidates of each bit set of :func:`infer_columns`."""
+_CHOSEN: Final[tuple[int, ...]] = tuple(
+    BDS_CODES.index(t[0]) if len(t) == 1 else -1 for t in _CANDIDATES
+)
+_CHOSEN_NP: Final = np.array(_CHOSEN, dtype=np.int64)
+
+
+def _structure_code(mb: int) -> int:
+    """Bit set of the registers whose structure fits a (nonzero, 56-bit) word."""
+    top = mb >> 48
+    code = 0
+    if top == 0x10 and not _BAD_S[0](mb):
+        code = 1
+    if not _BAD_S[1](mb):
+        code |= 2
+    if top == 0x20 and not _BAD_S[2](mb):
+        code |= 4
+    elif top == 0x30 and not _BAD_S[3](mb):
+        code |= 8
+    if not _BAD_S[4](mb):
+        code |= 16
+    if not _BAD_S[5](mb):
+        code |= 32
+    if not _BAD_S[6](mb):
+        code |= 64
+    return code
+
+
+def _infer_code(mb: int, alt: float, gs: float, track: float) -> int:
+    """Candidate bit set after structure and (only among several) consistency rules."""
+    if mb == 0:
+        return 0
+    code = _structure_code(mb)
+    if _POPCOUNT[code] < 2:
+        return code
+    failed = 0
+    any_ok = bool(code & ~_CONSISTENCY_BITS)  # registers without consistency rules pass
+    for k in (4, 5, 6):
+        if (code >> k) & 1:
+            if k == 4:
+                passed = _ok40(mb)
+            elif k == 5:
+                passed = _ok50(mb, gs, track)
+            else:
+                passed = _ok60(mb, alt)
+            if passed:
+                any_ok = True
+            else:
+                failed |= 1 << k
+    # remove failing candidates only where at least one passes (a lone one is never dropped)
+    return code & ~failed if any_ok else code
 
 
 def structural_candidates(mb: int) -> tuple[str, ...]:
     """Registers whose structure (ID, reserved and status bits, ranges) fits ``mb``."""
-    if mb == 0:
-        return ()
-    return tuple(code for code, v in zip(BDS_CODES, _VALIDATORS, strict=True) if v(mb))
+    mb = int(mb) & _M56
+    return _CANDIDATES[_structure_code(mb)] if mb else ()
 
 
 def _ref_floats(reference: CommBReference | None) -> tuple[float, float, float]:
     if reference is None:
         return _NAN, _NAN, _NAN
-    return tuple(  # type: ignore[return-value]
-        _NAN if x is None else float(x)
-        for x in (reference.altitude_ft, reference.groundspeed_kt, reference.track_deg)
+    alt, gs, track = reference.altitude_ft, reference.groundspeed_kt, reference.track_deg
+    return (
+        _NAN if alt is None else float(alt),
+        _NAN if gs is None else float(gs),
+        _NAN if track is None else float(track),
     )
 
 
@@ -456,9 +647,79 @@ def infer_bds(mb: int, reference: CommBReference | None = None) -> tuple[str, ..
 
     One element: the register. Several: ambiguous (all listed). Empty: none fits.
     """
-    alt, gs, track = _ref_floats(reference)
-    masks = _candidate_masks(mb, alt, gs, track)
-    return tuple(code for code, m in zip(BDS_CODES, masks, strict=True) if m)
+    return _CANDIDATES[_infer_code(int(mb) & _M56, *_ref_floats(reference))]
+
+
+def _as_float(x: Any, n: int) -> npt.NDArray[np.float64]:
+    if x is None:
+        return np.full(n, np.nan)
+    return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))
+
+
+def structure_columns(m: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Columnar structure stage: the candidate bit set of each (56-bit, int64) word."""
+    code = np.zeros(m.shape[0], dtype=np.int64)
+    top = m >> 48
+    for k, bad in enumerate(_BAD_V):
+        if k in _ID_BYTE:  # only rows with the register's format identifier can match
+            rows = np.flatnonzero(top == _ID_BYTE[k])
+            if rows.size:
+                code[rows] |= (~bad(m[rows])).astype(np.int64) << k
+        else:
+            code |= (~bad(m)).astype(np.int64) << k
+    code[m == 0] = 0
+    return code
+
+
+def resolve_columns(
+    m: npt.NDArray[np.int64],
+    code: npt.NDArray[np.int64],
+    altitude_ft: npt.NDArray[np.float64],
+    groundspeed_kt: npt.NDArray[np.float64],
+    track_deg: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int64]:
+    """Columnar consistency stage on the rows with several candidates (references: NaN
+    unknown). Returns the new candidate bit sets (``code`` itself is not modified)."""
+    multi = np.flatnonzero(_POPCOUNT_NP[code] > 1)
+    if not multi.size:
+        return code
+    code = code.copy()
+    sub, c = m[multi], code[multi]
+    oks = {
+        4: _ok40(sub),
+        5: _ok50(sub, groundspeed_kt[multi], track_deg[multi]),
+        6: _ok60(sub, altitude_ft[multi]),
+    }
+    any_ok = (c & ~_CONSISTENCY_BITS) != 0
+    failed = np.zeros(multi.size, dtype=np.int64)
+    for k, ok in oks.items():
+        has = ((c >> k) & 1) == 1
+        any_ok |= has & ok
+        failed |= (has & ~ok).astype(np.int64) << k
+    code[multi] = np.where(any_ok, c & ~failed, c)
+    return code
+
+
+def infer_columns(
+    mb: npt.ArrayLike,
+    *,
+    altitude_ft: Any = None,
+    groundspeed_kt: Any = None,
+    track_deg: Any = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Columnar :func:`infer_bds`: per word, the candidate bit set (bit k: ``BDS_CODES[k]``) and
+    the chosen register index (-1: none or ambiguous). References as in :func:`commb_columns`.
+    """
+    m = np.asarray(mb).astype(np.int64) & _M56
+    n = m.shape[0]
+    code = resolve_columns(
+        m,
+        structure_columns(m),
+        _as_float(altitude_ft, n),
+        _as_float(groundspeed_kt, n),
+        _as_float(track_deg, n),
+    )
+    return code, _CHOSEN_NP[code]
 
 
 # ---------------------------------------------------------------- scalar record
@@ -534,85 +795,57 @@ class CommB:
     inertial_vertical_rate_fpm: int | None = None
 
 
-_BY_REGISTER: Final[dict[str, tuple[_Num, ...]]] = {
-    "1,0": _R10, "3,0": _R30, "4,0": _R40, "5,0": _R50, "6,0": _R60,
-}  # fmt: skip
+def _builder_class() -> Any:
+    """A mutable twin of :class:`CommB` with the same slots (its ``__init__`` is much faster
+    than a frozen dataclass's); records are built in it and re-labelled as ``CommB``."""
+    spec = [(f.name, f.type, f) for f in dc_fields(CommB)]
+    return make_dataclass("_CommBBuilder", spec, slots=True, frozen=False, eq=False, repr=False)
 
 
-def _scalar_value(f: _Num, mb: int) -> Any:
-    if not f.present(mb):
-        return None
-    v = f.value(mb)
-    return bool(v) if f.kind == "bool" else v
+_Builder: Final = _builder_class()
 
 
-def _threat_scalar(mb: int) -> dict[str, Any]:
-    tti = _bits(mb, 28, 2)
-    if tti == 1:
-        return {"threat_icao24": f"{_bits(mb, 30, 24):06x}"}
-    if tti == 2:
-        rng, brg = _bits(mb, 43, 7), _bits(mb, 50, 6)
-        return {
-            "threat_altitude_ft": AC13_FT[_bits(mb, 30, 13)],
-            "threat_range_nm": (rng - 1) / 10 if rng > 0 else None,
-            "threat_bearing_deg": 6 * (brg - 1) + 3 if brg > 0 else None,
-        }
-    return {}
-
-
-def _register_fields(mb: int, bds: str) -> dict[str, Any]:
-    """Fields of register ``bds`` decoded from ``mb`` (no validity check)."""
-    out: dict[str, Any] = {f.name: _scalar_value(f, mb) for f in _BY_REGISTER.get(bds, ())}
-    if bds == "1,7":
-        out["supported_bds"] = tuple(c for i, c in enumerate(_CAPABILITY_BDS) if _bits(mb, i, 1))
-    elif bds == "2,0":
-        out["callsign"] = "".join(
-            CALLSIGN_CHARSET[_bits(mb, 8 + 6 * k, 6)] for k in range(8)
-        ).strip()
-    elif bds == "3,0":
-        out.update(_threat_scalar(mb))
-    elif bds == "4,0" and _bits(mb, 53, 1):
-        out["target_altitude_source"] = _TARGET_SOURCE[_bits(mb, 54, 2)]
-    return out
+def _build(bds: str | None, candidates: tuple[str, ...], fields: dict[str, Any]) -> CommB:
+    obj = _Builder(bds, candidates, **fields)
+    obj.__class__ = CommB
+    return obj  # type: ignore[no-any-return]
 
 
 def decode_commb(
     mb: int, reference: CommBReference | None = None, *, bds: str | None = None
 ) -> CommB:
     """Decode a 56-bit MB field; ``bds`` forces a register (``bds_candidates`` still inferred)."""
-    mb = int(mb) & ((1 << 56) - 1)
-    candidates = infer_bds(mb, reference)
-    chosen = bds if bds is not None else (candidates[0] if len(candidates) == 1 else None)
-    if chosen is None:
-        return CommB(None, candidates)
-    if chosen not in BDS_CODES:
-        raise ValueError(f"unsupported BDS register {chosen!r}; supported: {BDS_CODES}")
-    return CommB(chosen, candidates, **_register_fields(mb, chosen))
+    mb = int(mb) & _M56
+    if reference is None:
+        code = _infer_code(mb, _NAN, _NAN, _NAN)
+    else:
+        code = _infer_code(mb, *_ref_floats(reference))
+    candidates = _CANDIDATES[code]
+    if bds is None:
+        k = _CHOSEN[code]
+        if k < 0:
+            return _build(None, candidates, {})
+    elif bds in BDS_CODES:
+        k = BDS_CODES.index(bds)
+    else:
+        raise ValueError(f"unsupported BDS register {bds!r}; supported: {BDS_CODES}")
+    return _build(BDS_CODES[k], candidates, _record(k, mb))
 
 
 # ---------------------------------------------------------------- columnar path
 
 
-def _as_float(x: Any, n: int) -> npt.NDArray[np.float64]:
-    if x is None:
-        return np.full(n, np.nan)
-    return np.broadcast_to(np.asarray(x, dtype=np.float64), (n,))
-
-
-def _make_luts() -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.int64]]:
-    """bds, candidates and register index for every bit set of candidate registers."""
+def _make_luts() -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """bds and candidates (object arrays) for every bit set of candidate registers."""
     size = 1 << len(BDS_CODES)
-    bds, cands = np.full(size, None, dtype=object), np.empty(size, dtype=object)
-    chosen = np.full(size, -1, dtype=np.int64)
+    bds = np.full(size, None, dtype=object)
     for c in range(size):
-        tup = tuple(b for k, b in enumerate(BDS_CODES) if (c >> k) & 1)
-        cands[c] = tup
-        if len(tup) == 1:
-            bds[c], chosen[c] = tup[0], BDS_CODES.index(tup[0])
-    return bds, cands, chosen
+        if _CHOSEN[c] >= 0:
+            bds[c] = BDS_CODES[_CHOSEN[c]]
+    return bds, _objects(list(_CANDIDATES))
 
 
-_BDS_LUT, _CANDS_LUT, _CHOSEN_LUT = _make_luts()
+_BDS_LUT, _CANDS_LUT = _make_luts()
 
 
 def commb_columns(
@@ -627,57 +860,25 @@ def commb_columns(
     ``altitude_ft``, ``groundspeed_kt``, ``track_deg``: optional reference arrays (NaN unknown)
     or scalars, the columnar form of :class:`CommBReference`.
     """
-    mb = np.asarray(mb, dtype=np.uint64) & np.uint64((1 << 56) - 1)
-    n = mb.shape[0]
-    masks = _candidate_masks(
-        mb, _as_float(altitude_ft, n), _as_float(groundspeed_kt, n), _as_float(track_deg, n)
+    m = np.asarray(mb).astype(np.int64) & _M56
+    n = m.shape[0]
+    code, chosen = infer_columns(
+        m, altitude_ft=altitude_ft, groundspeed_kt=groundspeed_kt, track_deg=track_deg
     )
-    code = np.zeros(n, dtype=np.int64)
-    for k, m in enumerate(masks):
-        code |= np.asarray(m, dtype=np.int64) << k
     out: dict[str, npt.NDArray[Any]] = {"bds": _BDS_LUT[code], "bds_candidates": _CANDS_LUT[code]}
-    chosen = _CHOSEN_LUT[code]
-    for f in _NUMERIC:
-        rows = chosen == BDS_CODES.index(f.register)
-        v = np.asarray(f.value(mb), dtype=np.float64)
-        out[f.name] = np.where(rows & f.present(mb), v, np.nan)
-    # 1,7 supported registers
-    sup = np.full(n, None, dtype=object)
-    rows = chosen == 1
-    if rows.any():
-        caps = _bits(mb[rows], 0, 24)
-        sup[rows] = [
-            tuple(c for i, c in enumerate(_CAPABILITY_BDS) if (int(w) >> (23 - i)) & 1)
-            for w in caps
-        ]
-    out["supported_bds"] = sup
-    # 2,0 callsign
-    cs = np.full(n, None, dtype=object)
-    rows = chosen == 2
-    if rows.any():
-        charset = np.frombuffer(CALLSIGN_CHARSET.encode("ascii"), dtype=np.uint8)
-        chars = np.stack([charset[_bits(mb[rows], 8 + 6 * k, 6)] for k in range(8)], axis=1)
-        cs[rows] = [bytes(r).decode("ascii").strip() for r in chars]
-    out["callsign"] = cs
-    # 3,0 threat identity
-    tti = _bits(mb, 28, 2)
-    r30 = chosen == 3
-    icao = np.full(n, None, dtype=object)
-    rows = r30 & (tti == 1)
-    if rows.any():
-        icao[rows] = [f"{int(a):06x}" for a in _bits(mb[rows], 30, 24)]
-    out["threat_icao24"] = icao
-    t2 = r30 & (tti == 2)
-    rng, brg = _bits(mb, 43, 7), _bits(mb, 50, 6)
-    out["threat_altitude_ft"] = np.where(t2, _AC13_NP_F[_bits(mb, 30, 13)], np.nan)
-    out["threat_range_nm"] = np.where(t2 & (rng > 0), (rng - 1) / 10, np.nan)
-    out["threat_bearing_deg"] = np.where(t2 & (brg > 0), 6 * (brg - 1) + 3, np.nan)
-    # 4,0 target altitude source
-    src = np.full(n, None, dtype=object)
-    rows = (chosen == 4) & (_bits(mb, 53, 1) == 1)
-    src[rows] = _lookup(_TARGET_SOURCE, _TARGET_SOURCE_NP, _bits(mb[rows], 54, 2))
-    out["target_altitude_source"] = src
-    return {name: out[name] for name in COMMB_FIELDS}
+    for name, kind in COMMB_FIELD_KINDS.items():
+        if name not in out:
+            obj = kind in ("str", "list[str]")
+            out[name] = np.full(n, None, dtype=object) if obj else np.full(n, np.nan)
+    for k in range(len(BDS_CODES)):
+        rows = np.flatnonzero(chosen == k)
+        if rows.size:
+            for name, (present, values) in register_columns(k, m[rows]).items():
+                if present is None:
+                    out[name][rows] = values
+                else:
+                    out[name][rows[present]] = values[present]
+    return out
 
 
 def commb_arrow(columns: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:

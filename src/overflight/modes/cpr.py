@@ -157,17 +157,21 @@ def _local(
 ) -> tuple[float, float]:
     i = 1 if odd else 0
     d_lat = span / (60 - i)
-    j = math.floor(ref_lat / d_lat) + math.floor(
-        0.5 + (ref_lat % d_lat) / d_lat - cpr_lat / _CPR_MAX
-    )
+    j = _zone_index(ref_lat, d_lat, cpr_lat / _CPR_MAX)
     lat = d_lat * (j + cpr_lat / _CPR_MAX)
     ni = max(cpr_nl(lat) - i, 1)
     d_lon = span / ni
-    m = math.floor(ref_lon / d_lon) + math.floor(
-        0.5 + (ref_lon % d_lon) / d_lon - cpr_lon / _CPR_MAX
-    )
+    m = _zone_index(ref_lon, d_lon, cpr_lon / _CPR_MAX)
     lon = d_lon * (m + cpr_lon / _CPR_MAX)
     return lat, lon
+
+
+def _zone_index(ref: float, d: float, frac: float) -> int:
+    """Index of the zone of size ``d`` holding the position nearest ``ref`` whose fraction of a
+    zone is ``frac``. The zone of ``ref`` and its remainder come from ONE floor (``ref % d`` and
+    ``floor(ref / d)`` round differently on a zone boundary, e.g. 45.0 over 90/54 degrees)."""
+    z = math.floor(ref / d)
+    return z + math.floor(0.5 + (ref - d * z) / d - frac)
 
 
 def airborne_position_local(
@@ -267,17 +271,19 @@ def _local_batch(
 ) -> tuple[F64, F64]:
     i = odd.astype(np.float64)
     d_lat = span / (60 - i)
-    j = np.floor(ref_lat / d_lat) + np.floor(
-        0.5 + np.mod(ref_lat, d_lat) / d_lat - cpr_lat / _CPR_MAX
-    )
+    j = _zone_index_batch(ref_lat, d_lat, cpr_lat / _CPR_MAX)
     lat = d_lat * (j + cpr_lat / _CPR_MAX)
     ni = np.maximum(cpr_nl_batch(lat) - i, 1)
     d_lon = span / ni
-    m = np.floor(ref_lon / d_lon) + np.floor(
-        0.5 + np.mod(ref_lon, d_lon) / d_lon - cpr_lon / _CPR_MAX
-    )
+    m = _zone_index_batch(ref_lon, d_lon, cpr_lon / _CPR_MAX)
     lon = d_lon * (m + cpr_lon / _CPR_MAX)
     return lat, lon
+
+
+def _zone_index_batch(ref: F64, d: F64, frac: F64) -> F64:
+    """Vectorised :func:`_zone_index` (float zone indices)."""
+    z = np.floor(ref / d)
+    return z + np.floor(0.5 + (ref - d * z) / d - frac)
 
 
 def _local_checked(

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from overflight.modes import adsb
+from overflight.modes import commb as _commb
 from overflight.modes.crc import SYNDROME_BIT_56, SYNDROME_BIT_112, frame_syndrome
 from overflight.modes.errors import DecodeError
 from overflight.modes.fields import (
@@ -26,21 +27,12 @@ from overflight.modes.message import MESSAGE_FIELDS, Message, build_message
 
 __all__ = ["clear_caches", "decode", "frame_bytes", "source_of"]
 
-try:  # Comm-B registers are decoded by overflight.modes.commb when it is present
-    from overflight.modes import commb as _commb
-except Exception:  # pragma: no cover - module absent or broken: Comm-B fields stay None
-    _commb = None  # type: ignore[assignment]
 
 _HEADER_ONLY = frozenset({"df", "icao24", "address", "crc_ok", "time_s", "bds", "bds_candidates"})
 
 
 def _commb_copy_fields() -> tuple[str, ...]:
-    if _commb is None:
-        return ()
-    cls = getattr(_commb, "CommB", None)
-    if cls is None:
-        return ()
-    names = {f.name for f in dc_fields(cls)}
+    names = {f.name for f in dc_fields(_commb.CommB)}
     return tuple(n for n in MESSAGE_FIELDS if n in names and n not in _HEADER_ONLY)
 
 
@@ -175,7 +167,7 @@ def decode(
             kw["squawk"] = ID13_SQUAWK[head & 0x1FFF]
         kw["source"] = "modes"
         kw["non_icao"] = False
-        if df >= 20 and _commb is not None:
+        if df >= 20:
             _add_commb(kw, me, kw.get("altitude_ft"))
     elif df == 11:
         _capability(kw, ca)
@@ -213,14 +205,19 @@ def _flight_status(kw: dict[str, Any], fs: int) -> None:
 
 
 @lru_cache(maxsize=8192)
-def _commb_record(mb: int, altitude_ft: int | None) -> Any:
-    """The Comm-B record of an MB field (DF20: with its altitude as inference reference).
+def _commb_record(mb: int, altitude_ft: int | None) -> tuple[Any, tuple[tuple[str, Any], ...]]:
+    """The Comm-B record of an MB field (DF20: with its altitude as inference reference), and
+    its non-None fields that :class:`Message` also has (copied into the message).
 
     A pure function of its arguments, cached: transponders repeat the same register contents
     (62% of the DF20/21 replies of a real CDG-Toulouse flight repeat an earlier (MB, altitude)).
     """
     ref = None if altitude_ft is None else _commb.CommBReference(altitude_ft=float(altitude_ft))
-    return _commb.decode_commb(mb, ref)
+    rec = _commb.decode_commb(mb, ref)
+    copy = tuple(
+        (name, v) for name in COMMB_COPY_FIELDS if (v := getattr(rec, name)) is not None
+    )
+    return rec, copy
 
 
 def clear_caches() -> None:
@@ -229,13 +226,12 @@ def clear_caches() -> None:
 
 
 def _add_commb(kw: dict[str, Any], mb: int, altitude_ft: int | None) -> None:
-    rec = _commb_record(mb, altitude_ft)
+    rec, copy = _commb_record(mb, altitude_ft)
     kw["commb"] = rec
     kw["bds"] = rec.bds
-    kw["bds_candidates"] = tuple(rec.bds_candidates)
-    for name in COMMB_COPY_FIELDS:
-        v = getattr(rec, name)
-        if v is not None and kw.get(name) is None:
+    kw["bds_candidates"] = rec.bds_candidates
+    for name, v in copy:
+        if kw.get(name) is None:
             kw[name] = v
 
 
