@@ -3,7 +3,8 @@
 Real frames of ``full_flight_short`` (one A321, gate to gate) are tiled with shifted addresses
 (parity fields fixed so every copy still passes CRC): 20 copies of the whole flight, interleaved
 in time (1.16 M messages), and a 40-frame cruise window copied to 50,000 aircraft (2 M messages)
-for the memory figure. Printed beside ``decode_batch`` alone and a peer (pyModeS 3 batch decode,
+for the memory figure. Decoding builds only ``TRACKER_COLUMNS`` (as the pipeline does); printed
+beside the all-column decode, ``decode_batch`` alone and a peer (pyModeS 3 batch decode,
 which pairs CPR itself, plus a dict-per-aircraft tracker) measured in the same run.
 
 Run: ``python bench/track.py``
@@ -27,7 +28,7 @@ from overflight.datapaths import shared_file
 from overflight.frames import FrameBatch
 from overflight.modes import decode_batch
 from overflight.modes.crc import crc24
-from overflight.tracking import Tracker
+from overflight.tracking import TRACKER_COLUMNS, Tracker
 
 
 def load_flight() -> tuple[list[str], np.ndarray]:
@@ -94,16 +95,29 @@ def tile(batch: FrameBatch, copies: int, time_step_s: float, base: int = 0x39332
     return FrameBatch.from_columns(data[order], lengths[order], time_s=t[order])
 
 
-def decode_and_track(batch: FrameBatch, chunk: int = 65536) -> Tracker:
+CHUNK = 65536
+"""Frames per batch, as ``sources.files.read_batches`` yields them."""
+
+
+def chunks(batch: FrameBatch, chunk: int = CHUNK) -> list[FrameBatch]:
+    return [
+        batch.take(np.arange(s, min(s + chunk, len(batch)))) for s in range(0, len(batch), chunk)
+    ]
+
+
+def decode_and_track(
+    parts: list[FrameBatch], columns: tuple[str, ...] | None = TRACKER_COLUMNS
+) -> Tracker:
+    """As ``pipeline.track_batches`` does it: decode only the tracker's columns, then track."""
     tr = Tracker(receiver_lat_lon=(49.0097, 2.5479))
-    for s in range(0, len(batch), chunk):
-        tr.update(decode_batch(batch.take(np.arange(s, min(s + chunk, len(batch))))))
+    for b in parts:
+        tr.update(decode_batch(b, columns=columns))
     return tr
 
 
-def decode_only(batch: FrameBatch, chunk: int = 65536) -> None:
-    for s in range(0, len(batch), chunk):
-        decode_batch(batch.take(np.arange(s, min(s + chunk, len(batch)))))
+def decode_only(parts: list[FrameBatch], columns: tuple[str, ...] | None = None) -> None:
+    for b in parts:
+        decode_batch(b, columns=columns)
 
 
 def peer_pymodes(frames: list[str], times: list[float]) -> dict[str, dict[str, object]]:
@@ -135,21 +149,36 @@ def main() -> None:
     flight = FrameBatch.from_bytes([bytes.fromhex(f) for f in frames], time_s=times)
     many = tile(flight, 20, 0.0137)
     n = len(many)
+    parts = chunks(many)
     # warm up (numba compile / caches)
-    decode_and_track(flight.take(np.arange(5000)))
-    tr = decode_and_track(many)
+    decode_and_track(chunks(flight.take(np.arange(5000))))
+    tr = decode_and_track(parts)
     pos = sum(int(v) for k, v in tr.outcomes.items() if k in ("global", "local"))
     rows = [
         best_rate(
-            "overflight decode_batch + Tracker",
+            "overflight decode_batch(TRACKER_COLUMNS) + Tracker",
             n,
-            lambda: decode_and_track(many),
-            repeat=2,
+            lambda: decode_and_track(parts),
+            repeat=3,
             note=f"{len(tr)} aircraft, {pos:,} positions",
         ),
-        best_rate("overflight decode_batch only", n, lambda: decode_only(many), repeat=2),
+        best_rate(
+            "overflight decode_batch (all columns) + Tracker",
+            n,
+            lambda: decode_and_track(parts, None),
+            repeat=2,
+        ),
+        best_rate(
+            "overflight decode_batch(TRACKER_COLUMNS) only",
+            n,
+            lambda: decode_only(parts, TRACKER_COLUMNS),
+            repeat=3,
+        ),
+        best_rate(
+            "overflight decode_batch (all columns) only", n, lambda: decode_only(parts), repeat=2
+        ),
     ]
-    tables = [decode_batch(many.take(np.arange(s, min(s + 65536, n)))) for s in range(0, n, 65536)]
+    tables = [decode_batch(b, columns=TRACKER_COLUMNS) for b in parts]
 
     def track_only() -> None:
         tr = Tracker((49.0097, 2.5479))
@@ -157,7 +186,7 @@ def main() -> None:
             tr.update(t)
 
     rows.append(
-        best_rate("overflight Tracker.update only", n, track_only, repeat=2, note="same batches")
+        best_rate("overflight Tracker.update only", n, track_only, repeat=3, note="same batches")
     )
     m = 20000
     sub_f, sub_t = frames[30000 : 30000 + m], list(times[30000 : 30000 + m])
@@ -177,14 +206,14 @@ def main() -> None:
     fleet = tile(window, 50_000, 1e-5)
     tracemalloc.start()
     t0 = time.perf_counter()
-    tr = decode_and_track(fleet, chunk=200_000)
+    tr = decode_and_track(chunks(fleet, 200_000))
     dt = time.perf_counter() - t0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     snap_bytes = tr.state_nbytes()
     rows2 = [
         Row(
-            "overflight decode_batch + Tracker, 50,000 aircraft",
+            "overflight decode_batch(TRACKER_COLUMNS) + Tracker, 50,000 aircraft",
             len(fleet),
             dt,
             f"state {snap_bytes / len(tr):,.0f} B/aircraft; tracemalloc peak {peak / 1e6:,.0f} MB",

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from overflight.frames import FrameBatch
 from overflight.sources.sbs import SbsRecord
-from overflight.tracking import POSITIONS_SCHEMA, Tracker
+from overflight.tracking import POSITIONS_SCHEMA, TRACKER_COLUMNS, Tracker
 from overflight.tracking.mlat_feed import MlatFeed
 from overflight.tracking.sbs import sbs_records
 
@@ -34,10 +34,11 @@ MLAT_SLICE_S = 1.0
 
 
 def decode_frames(batch: FrameBatch) -> pa.Table:
-    """Decode one frame batch with ``overflight.modes.decode_batch``."""
-    from overflight.modes import decode_batch  # type: ignore[attr-defined,unused-ignore]
+    """Decode one frame batch with ``overflight.modes.decode_batch``, building only the columns
+    tracking reads (:data:`~overflight.tracking.TRACKER_COLUMNS`)."""
+    from overflight.modes import decode_batch
 
-    return decode_batch(batch)  # type: ignore[no-any-return,unused-ignore]
+    return decode_batch(batch, columns=TRACKER_COLUMNS)
 
 
 def mlat_feed(
@@ -141,15 +142,28 @@ def track_file(
     start_time_s: float | None = None,
     on_positions: Callable[[pa.Table], None] | None = None,
     mlat: MlatFeed | None = None,
+    fmt: str | None = None,
+    sample_rate_hz: float = 2.0e6,
 ) -> Tracker:
     """Replay a capture (any format ``sources.files.read_batches`` reads) into a new tracker.
 
     ``mlat``: multilaterate with these receivers (frames need receiver ids and counters, as
-    an aggregated Beast capture has them); see :func:`mlat_feed`."""
+    an aggregated Beast capture has them); see :func:`mlat_feed`. ``fmt``: force an input
+    format (one of ``sources.files.FORMATS``; None or "auto" detects it; "iq" for raw RTL-SDR
+    samples at ``sample_rate_hz`` samples per second, 2.0e6 or 2.4e6; without
+    ``start_time_s`` its times count from 0 at the first sample, as other formats with only a
+    relative clock do, since rows without a time cannot be tracked)."""
     from overflight.sources.files import read_batches
 
+    if fmt == "iq" and start_time_s is None:
+        start_time_s = 0.0
     tracker = Tracker(receiver_lat_lon)
-    reader = read_batches(path, start_time_s=start_time_s)
+    reader = read_batches(
+        path,
+        start_time_s=start_time_s,
+        fmt=None if fmt == "auto" else fmt,
+        sample_rate_hz=sample_rate_hz,
+    )
     for _ in track_batches(reader, tracker, on_positions=on_positions, mlat=mlat):
         pass
     return tracker

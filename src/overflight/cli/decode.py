@@ -26,16 +26,45 @@ _PASS_THROUGH = ("valid", "invalid_reason", "receiver", "signal_dbfs", "ticks")
 # compact text output: these columns first, then any other non-null field as name=value
 _LEAD = ("time_s", "df", "icao24", "typecode")
 _SKIP_TEXT = frozenset(
-    {"address", "crc_ok", "corrected_bits", "address_from_parity", "non_icao", "source", "valid",
-     "receiver", "ticks", "signal_dbfs", "bds_candidates", "invalid_reason", *_LEAD}
+    {
+        "address",
+        "crc_ok",
+        "corrected_bits",
+        "address_from_parity",
+        "non_icao",
+        "source",
+        "valid",
+        "receiver",
+        "ticks",
+        "signal_dbfs",
+        "bds_candidates",
+        "invalid_reason",
+        *_LEAD,
+    }
 )
 
 
-def _batches(path: str) -> tuple[Iterator[FrameBatch], Any]:
+def _batches(path: str, fmt: str, sample_rate_hz: float) -> tuple[Iterator[FrameBatch], Any]:
     from overflight.sources.files import read_batches
 
-    reader = read_batches(path)
+    reader = read_batches(path, fmt=None if fmt == "auto" else fmt, sample_rate_hz=sample_rate_hz)
     return reader, reader.stats
+
+
+def _check_input(fmt: str, sample_rate_hz: float) -> None:
+    """Reject an unknown ``--format`` or an unusable ``--sample-rate`` before reading."""
+    from overflight.sources.files import FORMATS
+    from overflight.sources.iq import IQDemodulator
+
+    if fmt != "auto" and fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"{fmt!r} is not one of auto, {', '.join(FORMATS)}", param_hint="--format"
+        )
+    if fmt == "iq":
+        try:
+            IQDemodulator(sample_rate_hz=sample_rate_hz)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--sample-rate") from e
 
 
 def _json_fragments(col: pa.ChunkedArray, name: str, sep: str = "") -> list[str]:
@@ -171,8 +200,23 @@ def _write_rows(table: pa.Table, out: TextIO, as_json: bool) -> None:
 def decode(
     file: Annotated[
         str,
-        typer.Argument(help="capture: hex lines, CSV, JSON lines, Beast, AVR, gzip; '-' = stdin"),
+        typer.Argument(
+            help="capture: hex lines, CSV, JSON lines, Beast, AVR, gzip, RTL-SDR I/Q "
+            "(with --format iq); '-' = stdin"
+        ),
     ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="input format: auto (detect) or beast, avr, hex, csv, jsonl, text, iq "
+            "(raw RTL-SDR unsigned 8-bit I/Q, never auto-detected)",
+        ),
+    ] = "auto",
+    sample_rate: Annotated[
+        float,
+        typer.Option("--sample-rate", help="I/Q samples per second (--format iq): 2.0e6 or 2.4e6"),
+    ] = 2.0e6,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object per frame")] = False,
     no_fix: Annotated[
         bool, typer.Option("--no-fix", help="do not correct 1-bit errors (DF11/17/18)")
@@ -192,20 +236,26 @@ def decode(
     Addresses recovered from parity are checked against those confirmed by clean DF11/17/18
     frames earlier in the file (unless --no-filter); rows that fail are kept and marked.
     """
+    _check_input(fmt, sample_rate)
     err = Console(stderr=True)
     out = sys.stdout
     known = None if no_filter else AddressFilter()
     totals: Counter[str] = Counter()
     dfs: Counter[int] = Counter()
     try:
-        batches, read_stats = _batches(file)
+        batches, read_stats = _batches(file, fmt, sample_rate)
     except OSError as e:
         err.print(f"[red]cannot read {file}: {e}[/red]")
         raise typer.Exit(2) from e
     progress = Progress(
-        SpinnerColumn(), TextColumn("[bold]decoding[/bold]"), BarColumn(),
-        TextColumn("{task.completed:,} frames"), TimeElapsedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
+        SpinnerColumn(),
+        TextColumn("[bold]decoding[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed:,} frames"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
     )
     try:
         with progress:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
+from overflight.tracking._columns import TRACKER_COLUMNS
 from overflight.tracking.aircraft_json import aircraft_json, aircraft_record
 from overflight.tracking.records import (
     POSITIONS_SCHEMA,
@@ -35,6 +36,7 @@ __all__ = [
     "POSITIONS_SCHEMA",
     "REFERENCE_NAMES",
     "REJECTION_REASONS",
+    "TRACKER_COLUMNS",
     "AircraftState",
     "Event",
     "FieldStamp",

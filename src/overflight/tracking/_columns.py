@@ -31,7 +31,11 @@ from overflight.tracking._gather import gather_bool, gather_dictionary, gather_v
 from overflight.tracking.state import ADDR_TYPE_NAMES, NON_ICAO_FLAG, SOURCE_CODES
 
 __all__ = [
+    "ADDRESS_COLUMNS",
+    "MLAT_FEED_COLUMNS",
+    "SBS_COLUMNS",
     "TRACKED_DF",
+    "TRACKER_COLUMNS",
     "AddressColumns",
     "ColumnReader",
     "Interner",
@@ -78,6 +82,44 @@ _FIELD_COLUMNS = (
     "receiver",
 )
 """Columns read after the row filter (besides those of :func:`address_columns`)."""
+
+ADDRESS_COLUMNS = (
+    "valid",
+    "crc_ok",
+    "address",
+    "address_from_parity",
+    "non_icao",
+    "df",
+    "time_s",
+)
+"""Columns of the row filter (:func:`address_columns`)."""
+
+SBS_COLUMNS = (
+    "time_s",
+    "df",
+    "callsign",
+    "cpr_lat",
+    "surface",
+    "altitude_ft",
+    "groundspeed_kt",
+    "track_deg",
+    "vertical_rate_fpm",
+    "squawk",
+    "alert",
+    "spi",
+    "on_ground",
+)
+"""Columns ``tracking.sbs.sbs_records`` formats."""
+
+MLAT_FEED_COLUMNS = ("df", "crc_ok", "corrected_bits", "address")
+"""Columns ``tracking.mlat_feed.MlatFeed.add`` reads."""
+
+TRACKER_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys((*ADDRESS_COLUMNS, *_FIELD_COLUMNS, *SBS_COLUMNS, *MLAT_FEED_COLUMNS))
+)
+"""Every ``decode_batch`` column the tracking side reads (tracker, SBS output, MLAT feed):
+``decode_batch(frames, columns=TRACKER_COLUMNS)`` gives the same tracking as the full table.
+Comm-B stays decoded because callsign, speeds and selected altitude come from it too."""
 
 
 class Interner:

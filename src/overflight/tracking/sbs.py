@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from overflight.sources.sbs import SbsRecord
 from overflight.tracking import _kernel
+from overflight.tracking._columns import SBS_COLUMNS
 from overflight.tracking.state import NON_ICAO_FLAG
 from overflight.tracking.tracker import REJECTION_REASONS, Tracker
 
@@ -71,24 +72,7 @@ def sbs_records(
     p_alt = positions.column("altitude_ft").to_pylist()
     keys = tracker.table.rows["key"][tracker.last_rows[applied]]
     hexes = [("~" if k & NON_ICAO_FLAG else "") + f"{k & 0xFFFFFF:06X}" for k in keys.tolist()]
-    col = {
-        name: _column(table, name, applied)
-        for name in (
-            "time_s",
-            "df",
-            "callsign",
-            "cpr_lat",
-            "surface",
-            "altitude_ft",
-            "groundspeed_kt",
-            "track_deg",
-            "vertical_rate_fpm",
-            "squawk",
-            "alert",
-            "spi",
-            "on_ground",
-        )
-    }
+    col = {name: _column(table, name, applied) for name in SBS_COLUMNS}
     rejected = set(np.flatnonzero(np.isin(outcome, _REJECTED)).tolist())
     out: list[SbsRecord] = []
     for j, i in enumerate(applied.tolist()):
