@@ -130,7 +130,7 @@ def _match_kernel(
                 cx, cy, cz = px - (ax + t * bx), py - (ay + t * by), pz - (az + t * bz)
             else:
                 cx, cy, cz = px - ref_xyz[port, 0], py - ref_xyz[port, 1], pz - ref_xyz[port, 2]
-            d = np.sqrt(cx * cx + cy * cy + cz * cz) * 6371.0088
+            d = np.sqrt(cx * cx + cy * cy + cz * cz) * EARTH_RADIUS_KM
             pen = penalty_km[port]
             if use_heli and is_heliport[port]:
                 pen = heliport_penalty_km
@@ -144,7 +144,7 @@ def _match_kernel(
                 cross = abs(px * rw_pole[seg, 0] + py * rw_pole[seg, 1] + pz * rw_pole[seg, 2])
                 diff = abs((tr - rw_heading_deg[seg]) % 180.0)
                 diff = min(diff, 180.0 - diff)
-                if diff <= 15.0 and cross * 6371.0088 <= 1.5 and d <= 20.0:
+                if diff <= 15.0 and cross * EARTH_RADIUS_KM <= 1.5 and d <= 20.0:
                     s -= 2.0
             alt = altitude_ft[i]
             charge = 0.0

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from overflight.flights.geo import haversine_km
 from overflight.flights.table import PositionTable
+from overflight.geo import haversine_km_scalar
 
 __all__ = [
     "ARR_GAP_GROUND",
@@ -83,7 +84,6 @@ def _ground_state_kernel(
     valid = np.zeros(n, dtype=np.bool_)
     raw = np.full(n, -1, dtype=np.int8)
     state = np.full(n, -1, dtype=np.int8)
-    deg = np.pi / 180.0
     for a in range(starts.shape[0]):
         s, e = starts[a], ends[a]
         # 1. validity: stale repeats while moving, and jumps faster than max_speed_kt.
@@ -99,11 +99,7 @@ def _ground_state_kernel(
             moving = gs[i] == gs[i] and gs[i] > ground_speed_kt
             if same and moving and (alt[i] == alt[last] or alt[i] != alt[i]):
                 continue  # a stale state vector repeated by the feed: no new information
-            p1 = lat[last] * deg
-            p2 = lat[i] * deg
-            dl = (lon[i] - lon[last]) * deg
-            h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-            d_km = 2 * 6371.0088 * np.arcsin(np.sqrt(min(1.0, h)))
+            d_km = haversine_km_scalar(lat[last], lon[last], lat[i], lon[i])
             v_kt = d_km / 1.852 / max(dt, 1.0) * 3600.0
             if v_kt > max_speed_kt and d_km > 2.0:
                 rejected += 1
@@ -233,15 +229,10 @@ def _keep(
         return False
     # the path length alone is not enough: position jitter of a parked transponder adds up to
     # kilometres; the aircraft must also get ``min_km`` away from where the leg began
-    deg = np.pi / 180.0
     a = rows[s]
-    p1 = lat[a] * deg
-    c1 = np.cos(p1)
     for k in range(s + 1, e + 1):
         b = rows[k]
-        p2 = lat[b] * deg
-        h = np.sin((p2 - p1) / 2) ** 2 + c1 * np.cos(p2) * np.sin((lon[b] - lon[a]) * deg / 2) ** 2
-        if 2 * 6371.0088 * np.arcsin(np.sqrt(min(max(h, 0.0), 1.0))) >= min_km:
+        if haversine_km_scalar(lat[a], lon[a], lat[b], lon[b]) >= min_km:
             return True
     return False
 
@@ -398,18 +389,11 @@ def _cum_km(
     """Cumulative great-circle distance (km) along table rows ``rows`` (0 across aircraft)."""
     n = rows.shape[0]
     out = np.zeros(n)
-    deg = np.pi / 180.0
     acc = 0.0
     for k in range(1, n):
         a, b = rows[k - 1], rows[k]
         if ac[a] == ac[b]:
-            p1 = lat[a] * deg
-            p2 = lat[b] * deg
-            h = (
-                np.sin((p2 - p1) / 2) ** 2
-                + np.cos(p1) * np.cos(p2) * np.sin((lon[b] - lon[a]) * deg / 2) ** 2
-            )
-            acc += 2 * 6371.0088 * np.arcsin(np.sqrt(min(max(h, 0.0), 1.0)))
+            acc += haversine_km_scalar(lat[a], lon[a], lat[b], lon[b])
         out[k] = acc
     return out
 

@@ -21,6 +21,9 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from overflight.geo import bearing_deg_scalar as bearing_deg
+from overflight.geo import haversine_m_scalar as greatcircle_m
+
 __all__ = [
     "bearing_deg",
     "cpr_nl",
@@ -210,28 +213,3 @@ def local(
         return math.nan, math.nan, -1
     lon -= math.floor((lon + 180.0) / 360.0) * 360.0
     return lat, lon, 0
-
-
-@numba.njit(cache=True, nogil=True)
-def greatcircle_m(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
-    """Great-circle distance in metres on a 6371 km sphere (haversine)."""
-    p0 = math.radians(lat0)
-    p1 = math.radians(lat1)
-    dp = p1 - p0
-    dl = math.radians(lon1 - lon0)
-    a = math.sin(dp / 2.0) ** 2 + math.cos(p0) * math.cos(p1) * math.sin(dl / 2.0) ** 2
-    if a > 1.0:
-        a = 1.0
-    return 6371e3 * 2.0 * math.atan2(math.sqrt(a), math.sqrt(1.0 - a))
-
-
-@numba.njit(cache=True, nogil=True)
-def bearing_deg(lat0: float, lon0: float, lat1: float, lon1: float) -> float:
-    """Initial bearing from point 0 to point 1, degrees in [0, 360)."""
-    p0 = math.radians(lat0)
-    p1 = math.radians(lat1)
-    dl = math.radians(lon1 - lon0)
-    y = math.sin(dl) * math.cos(p1)
-    x = math.cos(p0) * math.sin(p1) - math.sin(p0) * math.cos(p1) * math.cos(dl)
-    b = math.degrees(math.atan2(y, x))
-    return b - 360.0 * math.floor(b / 360.0)
