@@ -42,6 +42,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from overflight.frames import FrameBatch
+from overflight.geo import EARTH_RADIUS_M, haversine_m_scalar
 from overflight.tracking.records import POSITIONS_SCHEMA
 from overflight.tracking.state import SOURCE_CODES
 
@@ -71,7 +72,6 @@ _SYNTHETIC_TICKS = (0, 0xFF004D4C4154, 0xFF004D4C4155)  # none, readsb MLAT resu
 _GPS_BASE = -1
 _TAIL_S = 5e-3
 _KT_TO_M_S = 1852.0 / 3600.0
-_EARTH_R_M = 6_371_008.8
 
 
 @dataclass(slots=True)
@@ -397,9 +397,10 @@ class MlatFeed:
                 return
             d = float(a["gs"]) * _KT_TO_M_S * dt
             trk = math.radians(float(a["track"]))
-            lat0 += math.degrees(d * math.cos(trk) / _EARTH_R_M)
-            lon0 += math.degrees(d * math.sin(trk) / (_EARTH_R_M * math.cos(math.radians(lat0))))
-        self.stats.verify_m.append(_distance_m(lat0, lon0, p.lat_deg, p.lon_deg))
+            lat0 += math.degrees(d * math.cos(trk) / EARTH_RADIUS_M)
+            r_lon = EARTH_RADIUS_M * math.cos(math.radians(lat0))
+            lon0 += math.degrees(d * math.sin(trk) / r_lon)
+        self.stats.verify_m.append(float(haversine_m_scalar(lat0, lon0, p.lat_deg, p.lon_deg)))
 
 
 def _first_copies(
@@ -414,10 +415,3 @@ def _first_copies(
     _, first = np.unique(np.ascontiguousarray(key).view("V30").ravel(), return_index=True)
     return np.sort(first)
 
-
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine, mean Earth radius), metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * _EARTH_R_M * math.asin(min(1.0, math.sqrt(h)))
