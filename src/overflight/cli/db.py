@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import sqlite3
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from overflight.cli.app import app
+from overflight.cli.app import READ_ERRORS, app, describe_read_error, input_path, untrusted
 from overflight.identity.identifier import AircraftIdentity, Identifier
 from overflight.identity.index import build_index, index_path
 from overflight.identity.registry import parse_address
 from overflight.identity.store import default_store_path, import_file, open_store
 
-__all__ = ["db_app"]
+__all__ = ["db_app", "open_identifier"]
 
 db_app = typer.Typer(help="The local aircraft store: import registries and watchlists, look up.",
                      no_args_is_help=True)
@@ -26,39 +27,86 @@ app.add_typer(db_app, name="db")
 _DbOption = Annotated[Path | None, typer.Option("--db", help="store file (default: user data dir)")]
 
 
+def open_identifier(store: Path) -> Identifier:
+    """An :class:`Identifier` on the store at ``store`` (``--db``), checked now: a usage error
+    when it is a directory or not an Overflight store. No store there: identities come from the
+    address alone (country, military block, derived registration), and a note says so."""
+    if not store.exists():
+        typer.echo(f"note: no aircraft store at {store}; identities from the address only",
+                   err=True)
+        return Identifier(None)
+    input_path(store, "--db", stdin=False)
+    ident = Identifier(store)
+    try:
+        _ = ident.index  # maps (or builds) the resolved index: fails here on a bad file
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        raise typer.BadParameter(
+            f"{store}: not an Overflight aircraft store ({exc})", param_hint="--db"
+        ) from None
+    return ident
+
+
+def _default_identifier() -> Identifier:
+    store = default_store_path()
+    return open_identifier(store) if store.exists() else Identifier(None)
+
+
+_IMPORT_ERRORS: tuple[type[BaseException], ...] = (
+    *READ_ERRORS, csv.Error, UnicodeError, ValueError,
+)
+
+
 @db_app.command("import")
 def import_cmd(
     paths: Annotated[list[Path], typer.Argument(help="tar1090-db / Mictronics / plane-alert-db "
                                                 "file(s), icao_aircraft_types*.json, "
-                                                "operators.json")],
+                                                "operators.json", show_default=False)],
     source: Annotated[str | None, typer.Option(
         "--source", help="source name; any name but tar1090*/plane-alert* is a user source, "
         "which wins over both")] = None,
     db: _DbOption = None,
 ) -> None:
-    """Import files into the store (a bad row is counted and skipped, never fatal)."""
+    """Import files into the store (a bad row is counted and skipped, never fatal).
+
+    A file that cannot be read at all (corrupt gzip, binary) is reported and left out; the
+    other files are imported and the exit status is 1."""
     console = Console()
+    for path in paths:
+        input_path(path, "PATHS...", stdin=False)
     store = db or default_store_path()
-    con = open_store(store)
+    if store.is_dir():
+        raise typer.BadParameter(f"{store}: is a directory, not a file", param_hint="--db")
+    try:
+        con = open_store(store)
+    except (sqlite3.Error, OSError) as exc:
+        raise typer.BadParameter(
+            f"{store}: cannot open as an aircraft store ({exc})", param_hint="--db"
+        ) from None
+    failed = 0
     try:
         for path in paths:
-            if not path.is_file():
-                console.print(f"[red]not a file:[/red] {path}")
-                raise typer.Exit(2)
-            rep = import_file(con, path, source)
+            try:
+                rep = import_file(con, path, source)
+            except _IMPORT_ERRORS as exc:  # the file's transaction is rolled back
+                failed += 1
+                reason = describe_read_error(exc) if isinstance(exc, READ_ERRORS) else str(exc)
+                typer.echo(f"error: {path}: not imported: {reason}", err=True)
+                continue
             rejected = ", ".join(f"{k}: {v}" for k, v in sorted(rep.rejected.items())) or "none"
-            console.print(
-                f"[bold]{rep.source}[/bold] ({rep.kind}, {rep.format}) from {path}: "
+            console.print(untrusted(
+                f"{rep.source} ({rep.kind}, {rep.format}) from {path}: "
                 f"{rep.rows_ok:,} rows imported, {rep.rows_rejected:,} rejected ({rejected}) "
                 f"in {rep.seconds:.2f} s"
-            )
+            ))
     finally:
         con.close()
     t0 = time.perf_counter()
     index = build_index(store)  # resolve once now, so that every start maps it in milliseconds
     console.print(f"resolved index: {len(index):,} addresses in {time.perf_counter() - t0:.2f} s "
-                  f"({index_path(store)})")
-    console.print(f"store: {store}")
+                  f"({index_path(store)})", markup=False)
+    console.print(f"store: {store}", markup=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _identity_table(ident: AircraftIdentity) -> Table:
@@ -87,7 +135,7 @@ def _identity_table(ident: AircraftIdentity) -> Table:
         ("conflicts", ", ".join(ident.conflicts) or "-"),
     ]
     for k, v in rows:
-        t.add_row(k, escape(v))
+        t.add_row(k, untrusted(v))
     return t
 
 
@@ -100,15 +148,14 @@ def lookup_cmd(
 ) -> None:
     """Show what the store (and the address itself) says about an aircraft."""
     console = Console()
-    store = db or default_store_path()
-    ident = Identifier(store if store.exists() else None)
+    ident = open_identifier(db) if db is not None else _default_identifier()
     address = parse_address(query)
     addresses = (address,) if address is not None else ident.addresses_for_registration(query)
     if not addresses:
-        console.print(f"no aircraft known as {escape(query)}")
+        console.print(untrusted(f"no aircraft known as {query!r}"))
         raise typer.Exit(1)
     for a in addresses:
         console.print(_identity_table(ident.identify(a)))
         if opinions:
             for source, kind, rec in ident.opinions(a):
-                console.print(f"  [bold]{escape(source)}[/bold] ({kind}): {escape(repr(rec))}")
+                console.print(untrusted(f"  {source} ({kind}): {rec!r}"))

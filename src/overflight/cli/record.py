@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from overflight.cli.app import app
-from overflight.sources.net import FeedHub, connect_feed, parse_endpoint, serve_ingest
+from overflight.cli.app import app, bind_failed, endpoint, output_dir, quiet_cancellation
+from overflight.sources.net import FeedHub, connect_feed, serve_ingest
 from overflight.sources.record import BeastRecorder
 
 __all__ = ["record"]
@@ -19,38 +20,68 @@ __all__ = ["record"]
 
 @app.command()
 def record(
-    out: Annotated[Path, typer.Option("--out", help="Directory for the .beast files")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="directory for the .beast files (created if need be)",
+                     show_default=False),
+    ],
     connect: Annotated[
-        list[str] | None, typer.Option("--connect", help="Receiver HOST:PORT (repeatable)")
+        list[str] | None,
+        typer.Option("--connect", help="receiver [HOST:]PORT to read (repeatable)"),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="beast | raw | sbs for --connect")] = "beast",
+    fmt: Annotated[
+        Literal["beast", "raw"],
+        typer.Option("--format", help="what --connect receivers send: beast (port 30005) or raw "
+                     "AVR (30002); SBS carries no frames to record"),
+    ] = "beast",
     listen_beast: Annotated[
-        str | None, typer.Option("--listen-beast", help="Also accept Beast feeders on [HOST:]PORT")
+        str | None, typer.Option("--listen-beast", help="also accept Beast feeders on [HOST:]PORT")
     ] = None,
-    max_mb: Annotated[float, typer.Option(help="Rotate when a file reaches this size (MiB)")] = 256,
-    hourly: Annotated[bool, typer.Option(help="Rotate when the UTC hour changes")] = True,
+    max_mb: Annotated[
+        float, typer.Option("--max-mb", help="rotate when a file reaches this size (MiB)")
+    ] = 256,
+    hourly: Annotated[bool, typer.Option(help="rotate when the UTC hour changes")] = True,
     duration_s: Annotated[
-        float | None, typer.Option(help="Stop after this many seconds (default: run until ^C)")
+        float | None,
+        typer.Option("--duration", "--duration-s",
+                     help="stop after this many seconds (default: run until Ctrl-C)"),
     ] = None,
 ) -> None:
-    """Record frames with receiver ids and absolute times (see overflight.sources.record)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """Record live feeds to rotating Beast files with receiver ids and UTC times (a black box).
+
+    The files replay with 'overflight replay' and track with 'overflight track'; a receiver
+    that cannot be reached is retried with backoff, never fatal."""
     if not connect and not listen_beast:
-        raise typer.BadParameter("give --connect HOST:PORT and/or --listen-beast PORT")
-    rec = BeastRecorder(out, max_bytes=int(max_mb * (1 << 20)), rotate_hourly=hourly)
+        raise typer.BadParameter("give --connect HOST:PORT and/or --listen-beast [HOST:]PORT")
+    receivers = [endpoint(c, "--connect") for c in connect or []]
+    ingest = endpoint(listen_beast, "--listen-beast") if listen_beast else None
+    if not (max_mb > 0 and math.isfinite(max_mb)):
+        raise typer.BadParameter("want a size > 0 in MiB", param_hint="--max-mb")
+    if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
+        raise typer.BadParameter("want a number of seconds > 0", param_hint="--duration")
+    output_dir(out, "--out")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    rec = BeastRecorder(out, max_bytes=max(1, int(max_mb * (1 << 20))), rotate_hourly=hourly)
 
     async def main() -> None:
+        quiet_cancellation()
         hub = FeedHub()
         hub.subscribe(rec)
-        tasks = [
-            asyncio.create_task(connect_feed(*parse_endpoint(c), hub, fmt=fmt))
-            for c in connect or []
-        ]
         servers = []
-        if listen_beast:
-            host, port = parse_endpoint(listen_beast)
-            servers.append(await serve_ingest(hub, host=host, port=port))
+        tasks: list[asyncio.Task[None]] = []
         try:
+            if ingest is not None:
+                try:
+                    server = await serve_ingest(hub, host=ingest[0], port=ingest[1])
+                except OSError as exc:
+                    raise bind_failed(exc, *ingest, "--listen-beast") from None
+                servers.append(server)
+                port = server.sockets[0].getsockname()[1] if server.sockets else ingest[1]
+                typer.echo(f"accepting Beast feeders on {ingest[0]}:{port}", err=True)
+            tasks += [
+                asyncio.create_task(connect_feed(host, port, hub, fmt=fmt))
+                for host, port in receivers
+            ]
             if duration_s is None:
                 await asyncio.Event().wait()
             else:

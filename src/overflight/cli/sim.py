@@ -14,18 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from overflight.cli.app import app
+from overflight.cli.app import app, bind_failed, endpoint, output_file, speed_factor, untrusted
 
 __all__ = ["sim"]
-
-
-def _speed(text: str) -> float:
-    if text.strip().lower() in ("max", "inf"):
-        return math.inf
-    v = float(text)
-    if not v > 0:
-        raise typer.BadParameter("--speed is a positive number or 'max'")
-    return v
 
 
 @app.command()
@@ -44,7 +35,7 @@ def sim(
             help="receivers CSV, OpenSky sensors.csv layout (default: OUT .receivers.csv)"
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    seed: Annotated[int, typer.Option(help="random seed", min=0)] = 1,
     duration_s: Annotated[
         float | None, typer.Option("--duration", help="seconds to simulate (default: scenario's)")
     ] = None,
@@ -61,28 +52,40 @@ def sim(
 ) -> None:
     """Simulate receivers hearing aircraft (truth kept) for MLAT and tracking tests."""
     from overflight.sim import builtin_scenario, simulate
-    from overflight.sources.net import parse_endpoint
 
+    if out is None and serve is None and push is None:
+        raise typer.BadParameter("give --out FILE.beast, --serve HOST:PORT and/or --push HOST:PORT")
+    if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
+        raise typer.BadParameter("want a number of seconds > 0", param_hint="--duration")
+    pace = speed_factor(speed) or math.inf
+    serve_at = endpoint(serve, "--serve") if serve is not None else None
+    push_to = endpoint(push, "--push") if push is not None else None
+    if out is not None:
+        output_file(out, "--out")
+        stem = out.with_suffix("") if out.suffix else out
+        truth = output_file(truth or stem.with_name(stem.name + ".truth.csv"), "--truth")
+        receivers = output_file(
+            receivers or stem.with_name(stem.name + ".receivers.csv"), "--receivers"
+        )
     try:
         sc = builtin_scenario(scenario, seed=seed, duration_s=duration_s)
     except KeyError as e:
-        raise typer.BadParameter(str(e.args[0])) from None
-    pace = _speed(speed)
-    if out is None and serve is None and push is None:
-        raise typer.BadParameter("give --out FILE.beast, --serve HOST:PORT and/or --push HOST:PORT")
+        raise typer.BadParameter(str(e.args[0]), param_hint="SCENARIO") from None
     err = Console(stderr=True)
     t0 = time.perf_counter()
     result = simulate(sc)
     elapsed = time.perf_counter() - t0
     if out is not None:
-        n = result.write_beast(out)
-        stem = out.with_suffix("") if out.suffix else out
-        truth_path = truth or stem.with_name(stem.name + ".truth.csv")
-        rx_path = receivers or stem.with_name(stem.name + ".receivers.csv")
-        result.write_truth_csv(truth_path)
-        result.write_receivers_csv(rx_path)
-        err.print(f"wrote {len(result.frames):,} frames ({n:,} bytes) to {out}")
-        err.print(f"truth: {truth_path}  receivers: {rx_path}")
+        assert truth is not None and receivers is not None
+        try:
+            n = result.write_beast(out)
+            result.write_truth_csv(truth)
+            result.write_receivers_csv(receivers)
+        except OSError as exc:
+            typer.echo(f"error: cannot write: {exc}", err=True)
+            raise typer.Exit(1) from None
+        err.print(f"wrote {len(result.frames):,} frames ({n:,} bytes) to {out}", markup=False)
+        err.print(f"truth: {truth}  receivers: {receivers}", markup=False)
 
     tx = result.truth
     table = Table(
@@ -95,8 +98,8 @@ def sim(
         sel = tx.aircraft == i
         dfs = ",".join(str(int(d)) for d in np.unique(tx.df[sel]))
         table.add_row(
-            ac.icao24,
-            ac.callsign,
+            untrusted(ac.icao24),
+            untrusted(ac.callsign),
             "ADS-B" if ac.equipage.adsb else "Mode S only",
             str(int(sel.sum())),
             str(int(heard[i])),
@@ -115,7 +118,7 @@ def sim(
         )
         rt.add_row(
             str(r.receiver_id),
-            r.label,
+            untrusted(r.label),
             desc,
             str(int((result.frames.receiver == np.uint64(r.receiver_id)).sum())),
         )
@@ -127,8 +130,14 @@ def sim(
 
     async def main() -> None:
         tasks = []
-        if serve is not None:
-            host, port = parse_endpoint(serve)
+        if serve_at is not None:
+            host, port = serve_at
+            try:  # bind now, so that a port in use is a usage error, not a failed task
+                probe = await asyncio.start_server(lambda r, w: None, host, port)
+            except OSError as exc:
+                raise bind_failed(exc, host, port, "--serve") from None
+            probe.close()
+            await probe.wait_closed()
             tasks.append(
                 serve_fanout(
                     result,
@@ -136,19 +145,25 @@ def sim(
                     port,
                     speed=pace,
                     on_listening=lambda p: err.print(
-                        f"serving Beast on {host}:{p}; waiting for a client"
+                        f"serving Beast on {host}:{p}; waiting for a client", markup=False
                     ),
                 )
             )
-        if push is not None:
-            host2, port2 = parse_endpoint(push)
-            err.print(f"pushing {len(sc.receivers)} feeders to {host2}:{port2}")
+        if push_to is not None:
+            host2, port2 = push_to
+            err.print(f"pushing {len(sc.receivers)} feeders to {host2}:{port2}", markup=False)
             tasks.append(push_feeders(result, host2, port2, speed=pace))
-        sent = await asyncio.gather(*tasks)
+        try:
+            sent = await asyncio.gather(*tasks)
+        except OSError as exc:
+            if push_to is not None and isinstance(exc, ConnectionError | TimeoutError):
+                raise typer.BadParameter(
+                    f"cannot connect to {push_to[0]}:{push_to[1]} ({exc.strerror or exc})",
+                    param_hint="--push",
+                ) from None
+            typer.echo(f"error: network: {exc}", err=True)
+            raise typer.Exit(1) from None
         err.print(f"sent {', '.join(f'{s:,}' for s in sent)} frames")
 
     with contextlib.suppress(KeyboardInterrupt):
-        try:
-            asyncio.run(main())
-        except OSError as e:
-            raise typer.BadParameter(f"network: {e}") from None
+        asyncio.run(main())

@@ -6,18 +6,27 @@ import importlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from overflight.cli.app import app
-from overflight.pipeline import mlat_feed, track_file
+from overflight.cli.app import (
+    READ_ERRORS,
+    app,
+    input_path,
+    lat_lon,
+    read_failed,
+    untrusted,
+)
+from overflight.frames import FrameBatch
+from overflight.pipeline import mlat_feed, track_batches
+from overflight.sources.files import FrameReader, read_batches
 from overflight.tracking import AircraftState, Tracker, aircraft_json
 
 __all__ = ["track"]
@@ -37,16 +46,17 @@ class _Ident:
 class _Identities:
     """``overflight.identity.Identifier`` when available, else country/military by address."""
 
-    def __init__(self) -> None:
-        self._identifier: Any = None
+    def __init__(self, identifier: Any = None) -> None:
+        self._identifier: Any = identifier
         self._ranges: Any = None
-        try:
-            ident_mod = importlib.import_module("overflight.identity")
-            cls = getattr(ident_mod, "Identifier", None)
-            if cls is not None:
-                self._identifier = cls.default()
-        except Exception:
-            self._identifier = None
+        if identifier is None:
+            try:
+                ident_mod = importlib.import_module("overflight.identity")
+                cls = getattr(ident_mod, "Identifier", None)
+                if cls is not None:
+                    self._identifier = cls.default()
+            except Exception:
+                self._identifier = None
         try:
             self._ranges = importlib.import_module("overflight.identity.ranges")
         except Exception:
@@ -127,10 +137,10 @@ def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table
         alt = "ground" if a.on_ground else _fmt(a.altitude_baro_ft)
         t.add_row(
             ("~" if a.non_icao else "") + a.icao24,
-            escape(i.registration or ""),  # strings from files and the air are untrusted
-            escape(i.type_code or ""),
-            escape(a.callsign or ""),
-            escape(i.country or ""),
+            untrusted(i.registration),  # strings from files and the air are shown literally
+            untrusted(i.type_code),
+            untrusted(a.callsign),
+            untrusted(i.country),
             "MIL" if i.military else "",
             _fmt(a.lat_deg, 4),
             _fmt(a.lon_deg, 4),
@@ -152,16 +162,69 @@ def _when(time_s: float | None) -> str:
     return f"{time_s:.1f} s"
 
 
+_PARTIAL = "the picture above is from the part read before it"
+_Format = Literal["auto", "beast", "avr", "hex", "csv", "jsonl", "text", "iq"]
+
+
+def _guarded(batches: Iterator[FrameBatch], failure: list[BaseException]) -> Iterator[FrameBatch]:
+    """``batches`` until the input breaks (truncated/corrupt gzip, I/O error): the error is
+    kept in ``failure`` and the batches read so far stay tracked."""
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except READ_ERRORS as exc:
+            failure.append(exc)
+            return
+        yield batch
+
+
+def _input_summary(reader: FrameReader, *, failed: bool = False) -> str:
+    st = reader.stats
+    parts = [f"input: {st.format}, {st.frames:,} frames"]
+    skipped = {k: v for k, v in st.skipped.items() if v and k not in ("empty", "header")}
+    if skipped:
+        parts.append(f"skipped lines: {dict(sorted(skipped.items()))}")
+    b = st.beast
+    if st.format == "beast" and (b.errors or b.resyncs or b.garbage_bytes or b.truncated_bytes):
+        parts.append(
+            f"Beast: {b.bad_frames:,} bad frames, {b.unknown_types:,} unknown types, "
+            f"{b.resyncs:,} resyncs, {b.garbage_bytes:,} garbage bytes, "
+            f"{b.truncated_bytes:,} truncated bytes"
+        )
+    d = reader.demod_stats
+    if st.format == "iq" and d is not None:
+        parts.append(f"I/Q: {d.samples:,} samples, {d.candidates:,} bursts, "
+                     f"{sum(d.crc_ok.values()):,} CRC-valid frames")
+    if st.frames == 0 and st.format != "iq" and not failed:
+        parts.append("no frames found: is this a capture? (raw I/Q needs --format iq)")
+    return "; ".join(parts)
+
+
 @app.command()
 def track(
     path: Annotated[
-        Path, typer.Argument(help="capture file (Beast, AVR, JSON lines, ...; '-' for stdin)")
+        Path,
+        typer.Argument(
+            help="capture file: Beast, AVR, hex, CSV, JSON lines, raw I/Q (with --format iq), "
+            "gzip; '-' = standard input",
+            show_default=False,
+        ),
     ],
     as_json: Annotated[
         bool, typer.Option("--json", help="print readsb aircraft.json with every aircraft seen")
     ] = False,
+    fmt: Annotated[
+        _Format, typer.Option("--format", help="input format (auto: detected from the content)")
+    ] = "auto",
+    sample_rate: Annotated[
+        float,
+        typer.Option("--sample-rate", help="raw I/Q samples per second: 2.0e6 or 2.4e6"),
+    ] = 2.0e6,
     receiver: Annotated[
-        str | None, typer.Option(help="receiver position 'lat,lon' (surface positions)")
+        str | None,
+        typer.Option(help="receiver position 'lat,lon' in degrees (for surface positions)"),
     ] = None,
     start_time: Annotated[
         float | None,
@@ -175,26 +238,45 @@ def track(
             "frames heard by several receivers (aggregated Beast with receiver ids)",
         ),
     ] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="aircraft store for identities (default: as 'overflight db')"),
+    ] = None,
 ) -> None:
     """Replay a capture through the tracker and print the final picture with identities.
 
-    With ``--receivers``, aircraft without ADS-B positions get MLAT positions (``type``
-    ``"mlat"`` in JSON, with ``mlat_error_m``: horizontal 1-sigma error in metres)."""
-    rx: tuple[float, float] | None = None
-    if receiver:
-        try:
-            lat_s, lon_s = receiver.split(",")
-            rx = (float(lat_s), float(lon_s))
-        except ValueError as exc:
-            raise typer.BadParameter("--receiver wants 'lat,lon' in degrees") from exc
+    With --receivers, aircraft without ADS-B positions get MLAT positions (type "mlat" in
+    JSON, with mlat_error_m: horizontal 1-sigma error in metres). Unreadable lines and frames
+    are counted and skipped; the counts are printed under the table.
+    """
+    from overflight.cli.db import open_identifier
+
+    input_path(path, "PATH")
+    if sample_rate not in (2.0e6, 2.4e6):
+        raise typer.BadParameter("want 2.0e6 or 2.4e6 (RTL-SDR rates)", param_hint="--sample-rate")
+    if start_time is not None and not math.isfinite(start_time):
+        raise typer.BadParameter("want UTC epoch seconds", param_hint="--start-time")
+    rx = lat_lon(receiver, "--receiver") if receiver else None
     feed = None
     if receivers is not None:
+        input_path(receivers, "--receivers", stdin=False)
         try:
             feed = mlat_feed(receivers)
-        except (OSError, ValueError) as exc:
-            raise typer.BadParameter(str(exc), param_hint="--receivers") from exc
-    tracker: Tracker = track_file(path, receiver_lat_lon=rx, start_time_s=start_time, mlat=feed)
-    ident = _Identities()
+        except (OSError, ValueError, UnicodeError) as exc:
+            why = str(exc) if str(receivers) in str(exc) else f"{receivers}: {exc}"
+            raise typer.BadParameter(f"not a receivers CSV: {why}", param_hint="--receivers") \
+                from None
+    ident = _Identities(open_identifier(db) if db is not None else None)
+    tracker = Tracker(rx)
+    if fmt == "iq" and start_time is None:
+        start_time = 0.0  # the demodulator leaves times unset without it: seconds into the file
+    reader = read_batches(
+        path, fmt=None if fmt == "auto" else fmt, start_time_s=start_time,
+        sample_rate_hz=sample_rate,
+    )
+    failure: list[BaseException] = []
+    for _ in track_batches(_guarded(reader, failure), tracker, mlat=feed):
+        pass
     states = tracker.all_aircraft()
     if as_json:
         doc = aircraft_json(
@@ -205,16 +287,20 @@ def track(
             identify=lambda a: ident(a),
         )
         typer.echo(json.dumps(doc, indent=None, separators=(",", ":")))
+        typer.echo(_input_summary(reader, failed=bool(failure)), err=True)
+        if failure:
+            raise read_failed(path, failure[0], note=_PARTIAL)
         return
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    console.print(
-        _table(states, ident, f"{path.name}: {len(states)} aircraft, {tracker.messages:,} messages")
-    )
+    title = f"{path.name}: {len(states)} aircraft, {tracker.messages:,} messages"
+    console.print(_table(states, ident, title))
+    console.print(untrusted(_input_summary(reader, failed=bool(failure))))
     rej = {k: v for k, v in tracker.rejections.items() if v}
     accepted = tracker.outcomes.get("global", 0) + tracker.outcomes.get("local", 0)
     console.print(
         f"positions accepted: {accepted:,} (by reference: {dict(tracker.references) or 'none'})"
-        f"; rejected: {rej or 'none'}; dropped messages: {dict(tracker.dropped) or 'none'}"
+        f"; rejected: {rej or 'none'}; dropped messages: {dict(tracker.dropped) or 'none'}",
+        markup=False,
     )
     if feed is not None:
         st = feed.stats
@@ -228,7 +314,8 @@ def track(
                 if st.verify_m
                 else ""
             )
-            + f"; refused {st.refused:,}; skipped frames: {skipped or 'none'}"
+            + f"; refused {st.refused:,}; skipped frames: {skipped or 'none'}",
+            markup=False,
         )
         for rid in sorted(feed.engine.bad_receivers):
             console.print(f"[bold yellow]MLAT receiver {rid} excluded[/] (timing or position)")
@@ -237,3 +324,5 @@ def track(
             f"[bold red]EVENT[/] {e.kind} {e.icao24} squawk={e.squawk} "
             f"emergency={e.emergency} t={e.time_s:.1f}"
         )
+    if failure:
+        raise read_failed(path, failure[0], note=_PARTIAL)
