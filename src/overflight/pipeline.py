@@ -69,8 +69,9 @@ def time_slices(time_s: npt.NDArray[np.float64], slice_s: float) -> list[tuple[i
     if not np.isfinite(t[-1]):
         return [(0, n)]
     first = int(np.argmax(np.isfinite(t)))
-    edges = np.arange(float(t[first]) + slice_s, float(t[-1]) + slice_s, slice_s)
-    cuts = np.unique(np.searchsorted(t, edges, side="left"))
+    # Linear in rows, whatever the time span (a bogus far-future time must not allocate edges).
+    idx = np.floor((t[first:] - float(t[first])) / slice_s)
+    cuts = first + 1 + np.flatnonzero(np.diff(idx) > 0)
     bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
     return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 

@@ -154,3 +154,16 @@ def test_stdin_dash(shared: Callable[[str], Path]) -> None:
         capture_output=True, timeout=60, check=True,
     )
     assert out.stdout.split() == [b"239", b"beast"]
+
+
+def test_truncated_gzip_keeps_every_line_read_before_the_cut(shared, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A capture cut mid-stream (a crash while recording) loses nothing that was written."""
+    from overflight.sources.files import read_batches
+
+    src = shared("modes-traffic-samples/full_flight_short.jsonl.gz").read_bytes()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(src[:100_000])
+    reader = read_batches(cut)
+    n = sum(len(b) for b in reader)
+    assert n > 4000
+    assert reader.stats.skipped["broken input: EOFError"] == 1

@@ -298,3 +298,13 @@ def test_unusable_receivers_file_is_a_clean_error(demo_files: Path, tmp_path: Pa
     res = CliRunner().invoke(app, ["track", str(demo_files), "--receivers", str(bad)])
     assert res.exit_code == 2  # a usage error naming the file, no traceback
     assert "noreceivers" in "".join(c for c in res.output if c.isalnum())
+
+
+def test_time_slices_is_linear_in_rows_not_in_time_span() -> None:
+    """A frame dated decades away (bad time record) must not build a slice per second."""
+    import numpy as np
+
+    from overflight.pipeline import time_slices
+
+    t = np.array([100.0, 100.4, 101.2, 101.3, 3.0e9, np.nan])
+    assert time_slices(t, 1.0) == [(0, 2), (2, 4), (4, 6)]

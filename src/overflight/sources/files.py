@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -195,7 +196,7 @@ class FrameReader(Iterator[FrameBatch]):
         sigs: list[int] = []
         skipped = self.stats.skipped
         clock = TickClock(start_time_s=self.start_time_s or 0.0)
-        for line in f:
+        for line in _lines_until_broken(f, skipped):
             r = parse_text_line(line)
             if isinstance(r, str):
                 skipped[r] += 1
@@ -232,6 +233,14 @@ class FrameReader(Iterator[FrameBatch]):
             data.copy(), lengths, time_s=t, receiver=self.receiver,
             signal_dbfs=signal_byte_to_dbfs(np.asarray(sigs, np.uint8)), ticks=tk,
         )
+
+
+def _lines_until_broken(f: BinaryIO, skipped: Counter[str]) -> Iterator[bytes]:
+    """Lines of ``f``; a truncated or corrupt gzip ends the input (counted), keeps what was read."""
+    try:
+        yield from f
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        skipped[f"broken input: {type(e).__name__}"] += 1
 
 
 def read_batches(
