@@ -178,6 +178,21 @@ def horizontal_distance_m(
 # --- sphere: great circles ---------------------------------------------------------------------
 
 
+def _central_angle_rad(
+    lat1_deg: npt.ArrayLike,
+    lon1_deg: npt.ArrayLike,
+    lat2_deg: npt.ArrayLike,
+    lon2_deg: npt.ArrayLike,
+) -> F64:
+    """Central angle between two points, radians (haversine; 2x is exact, so R * angle keeps
+    the bits of the former ``2 * R * asin(...)``)."""
+    p1 = np.radians(_f64(lat1_deg))
+    p2 = np.radians(_f64(lat2_deg))
+    dl = np.radians(_f64(lon2_deg) - _f64(lon1_deg))
+    a = np.sin((p2 - p1) / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2.0) ** 2
+    return _f64(2.0 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+
+
 def haversine_m(
     lat1_deg: npt.ArrayLike,
     lon1_deg: npt.ArrayLike,
@@ -185,11 +200,7 @@ def haversine_m(
     lon2_deg: npt.ArrayLike,
 ) -> F64:
     """Great-circle distance in metres on the mean-radius sphere (haversine, broadcasting)."""
-    p1 = np.radians(_f64(lat1_deg))
-    p2 = np.radians(_f64(lat2_deg))
-    dl = np.radians(_f64(lon2_deg) - _f64(lon1_deg))
-    a = np.sin((p2 - p1) / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2.0) ** 2
-    return _f64(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+    return _f64(EARTH_RADIUS_M * _central_angle_rad(lat1_deg, lon1_deg, lat2_deg, lon2_deg))
 
 
 def haversine_km(
@@ -199,11 +210,7 @@ def haversine_km(
     lon2_deg: npt.ArrayLike,
 ) -> F64:
     """Great-circle distance in km on the mean-radius sphere (haversine, broadcasting)."""
-    p1 = np.radians(_f64(lat1_deg))
-    p2 = np.radians(_f64(lat2_deg))
-    dl = np.radians(_f64(lon2_deg) - _f64(lon1_deg))
-    a = np.sin((p2 - p1) / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2.0) ** 2
-    return _f64(2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
+    return _f64(EARTH_RADIUS_KM * _central_angle_rad(lat1_deg, lon1_deg, lat2_deg, lon2_deg))
 
 
 def bearing_deg(
