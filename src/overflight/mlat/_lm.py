@@ -15,16 +15,19 @@ import math
 import numba
 import numpy as np
 
-from overflight.mlat.geodesy import WGS84_A_M, WGS84_E2
+from overflight.geo import WGS84_A_M, WGS84_B_M, WGS84_E2, WGS84_EP2
 
 __all__ = ["solve_rows"]
 
-_F = 1.0 / 298.257223563
-_B = WGS84_A_M * (1.0 - _F)
-_EP2 = (WGS84_A_M**2 - _B**2) / _B**2
 _A = WGS84_A_M
+_B = WGS84_B_M
 _E2 = WGS84_E2
+_EP2 = WGS84_EP2
 _NS = 8
+_GRID_HALF_WIDTH_M = 300_000.0
+"""Half width of the restart grid around the receivers' centroid (line of sight ~400 km)."""
+_GRID_STEP_M = 20_000.0
+"""Restart grid spacing: finer than the basins of the TDOA cost seen on real data."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -229,6 +232,50 @@ def _start_b(x, rel, rho, w, m):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
+def _grid_start(rel, rho, w, m, org, h0, half_width_m, step_m, out):  # type: ignore[no-untyped-def]
+    """Best point of a coarse horizontal grid at height ``h0`` around the origin (metres).
+
+    The cost at each point has the transmit time eliminated (the weighted mean of
+    ``rho - range``), so the grid finds the right basin where a start at the receivers'
+    centroid or above a receiver leads Levenberg-Marquardt into a wrong local minimum.
+    """
+    lat0, lon0, _ = _llh(org[0], org[1], org[2])
+    r_earth = _A
+    cl = max(math.cos(lat0), 1e-3)
+    nstep = int(half_width_m / step_m)
+    pos = np.empty(3)
+    best = np.inf
+    for a in range(-nstep, nstep + 1):
+        for c in range(-nstep, nstep + 1):
+            la = lat0 + c * step_m / r_earth
+            lo = lon0 + a * step_m / (r_earth * cl)
+            _ecef(la, lo, h0, pos)
+            sw = 0.0
+            sr = 0.0
+            for i in range(m):
+                if w[i] > 0.0:
+                    d0 = pos[0] - org[0] - rel[i, 0]
+                    d1 = pos[1] - org[1] - rel[i, 1]
+                    d2 = pos[2] - org[2] - rel[i, 2]
+                    w2 = w[i] * w[i]
+                    sr += w2 * (rho[i] - math.sqrt(d0 * d0 + d1 * d1 + d2 * d2))
+                    sw += w2
+            bt = sr / sw
+            cost = 0.0
+            for i in range(m):
+                if w[i] > 0.0:
+                    d0 = pos[0] - org[0] - rel[i, 0]
+                    d1 = pos[1] - org[1] - rel[i, 1]
+                    d2 = pos[2] - org[2] - rel[i, 2]
+                    e = (math.sqrt(d0 * d0 + d1 * d1 + d2 * d2) + bt - rho[i]) * w[i]
+                    cost += e * e
+            if cost < best:
+                best = cost
+                for i in range(3):
+                    out[i] = pos[i] - org[i]
+
+
+@numba.njit(cache=True, nogil=True)
 def solve_rows(  # type: ignore[no-untyped-def]
     rel, rho, w, alt, aw, org, x0, iters, restart_chi2, n0, hs, srx, x_out, J_out, r_out, out
 ):
@@ -263,12 +310,19 @@ def solve_rows(  # type: ignore[no-untyped-def]
         bb[0] = _start_b(x, relk, rhok, wk, m)
         cost, conv = _lm(x, bb, relk, rhok, wk, nb, m, alt[k], aw[k], ok, iters, r, J)
         if restart_chi2 > 0.0 and dof > 0 and cost > restart_chi2 * dof:
+            # Other starts: the best point of a coarse grid at the known (or a typical)
+            # height, then above each receiver.
             h0 = alt[k] if has_alt else 9000.0
-            for j in range(m):
-                if wk[j] == 0.0:
+            for j in range(-1, m):
+                if j < 0:
+                    _grid_start(relk, rhok, wk, m, ok, h0, _GRID_HALF_WIDTH_M, _GRID_STEP_M, xs)
+                    for i in range(3):
+                        pos[i] = xs[i] + ok[i]
+                elif wk[j] == 0.0:
                     continue
-                la, lo, _ = _llh(relk[j, 0] + ok[0], relk[j, 1] + ok[1], relk[j, 2] + ok[2])
-                _ecef(la, lo, h0, pos)
+                else:
+                    la, lo, _ = _llh(relk[j, 0] + ok[0], relk[j, 1] + ok[1], relk[j, 2] + ok[2])
+                    _ecef(la, lo, h0, pos)
                 for i in range(3):
                     xs[i] = pos[i] - ok[i]
                 bs[0] = _start_b(xs, relk, rhok, wk, m)

@@ -127,7 +127,7 @@ def solve_batch(
     x0_ecef_m: npt.ArrayLike | None = None,
     max_iterations: int = 25,
     refractivity_n0: float = REFRACTIVITY_N0,
-    restart_chi2: float = 16.0,
+    restart_chi2: float = 4.0,
 ) -> SolveResult:
     """Solve ``n`` transmissions at once by Levenberg-Marquardt (one 4x4 system per row per step).
 
