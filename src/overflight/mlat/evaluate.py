@@ -20,9 +20,12 @@ Receiver timing calibration (:mod:`overflight.mlat.calibrate`) compared:
   second and vice versa).
 
 Besides the error against the ADS-B position as given (the headline figure), each row reports
-two truth-timing diagnostics over the transmissions whose track direction is known (a report of
+truth-timing diagnostics over the transmissions whose track direction is known (a report of
 the same aircraft within 4 minutes): the median error after moving the ADS-B position forward
-along the track by a lag estimated on *other* sets (``lag_*``), and the median cross-track error
+along the track by a lag estimated on *other* sets (``lag_*``); the error after moving it by
+*that aircraft's own* ADS-B latency, measured on its *other* transmissions (``own_*``,
+leave-one-transmission-out: DO-260B allows -0.2 to +0.4 s of uncompensated latency and it is a
+property of each aircraft's transponder and GNSS source); and the median cross-track error
 (immune to any along-track staleness of the ADS-B position).
 """
 
@@ -57,11 +60,13 @@ __all__ = [
     "ALTITUDE_MODES",
     "CALIBRATIONS",
     "AccuracyRow",
+    "aircraft_latency_evidence",
     "corrected_baro_altitude_m",
     "estimate_truth_lag_s",
     "evaluate_online",
     "evaluate_set",
     "filter_fixes",
+    "latency_consistency",
     "locards_receptions",
     "summarise",
 ]
@@ -85,7 +90,9 @@ class AccuracyRow:
     ``median_m``/``p90_m``/``rmse_m``: against the ADS-B position as reported. ``lag_n``: rows
     with a known track direction; ``lag_median_m``/``lag_p90_m``: against the ADS-B position
     moved forward by the held-out lag (a truth adjustment, labelled as such);
-    ``cross_median_m``: median absolute cross-track error (truth-timing immune).
+    ``cross_median_m``: median absolute cross-track error (truth-timing immune);
+    ``own_*``: against the ADS-B position moved forward by the aircraft's own latency, learned
+    from its other transmissions (a truth adjustment, labelled as such).
     """
 
     set_name: str
@@ -102,6 +109,10 @@ class AccuracyRow:
     lag_median_m: float = float("nan")
     lag_p90_m: float = float("nan")
     cross_median_m: float = float("nan")
+    own_n: int = 0
+    """Rows whose aircraft's own ADS-B latency is known from its other transmissions."""
+    own_median_m: float = float("nan")
+    own_p90_m: float = float("nan")
 
 
 def corrected_baro_altitude_m(s: LocardsSet, window_s: float = 900.0) -> F64:
@@ -120,12 +131,14 @@ def corrected_baro_altitude_m(s: LocardsSet, window_s: float = 900.0) -> F64:
 
 
 def _row(name: str, mode: str, cal: str, filtered: str, total: int, err: F64) -> AccuracyRow:
-    """``err``: ``(k, 3)`` columns horizontal, lag-compensated, |cross-track| (NaN: unknown)."""
+    """``err``: ``(k, 4)`` columns horizontal, lag-compensated, |cross-track|, own-latency
+    compensated (NaN: unknown)."""
     if err.shape[0] == 0:
         return AccuracyRow(name, mode, cal, filtered, total, 0, np.nan, np.nan, np.nan)
     e = err[:, 0]
     lag = err[:, 1][np.isfinite(err[:, 1])]
     cross = err[:, 2][np.isfinite(err[:, 2])]
+    own = err[:, 3][np.isfinite(err[:, 3])]
     return AccuracyRow(
         name,
         mode,
@@ -140,6 +153,9 @@ def _row(name: str, mode: str, cal: str, filtered: str, total: int, err: F64) ->
         float(np.median(lag)) if lag.size else np.nan,
         float(np.percentile(lag, 90)) if lag.size else np.nan,
         float(np.median(cross)) if cross.size else np.nan,
+        int(own.size),
+        float(np.median(own)) if own.size else np.nan,
+        float(np.percentile(own, 90)) if own.size else np.nan,
     )
 
 
@@ -166,10 +182,72 @@ def estimate_truth_lag_s(s: LocardsSet, registry: ReceiverRegistry) -> float:
     return truth_lag_s(R, res, mask, truth, vel, bias)
 
 
+def _along_track_lag_s(ecef: F64, s: LocardsSet, truth: F64, vel: F64) -> F64:
+    """Per fix: how far (seconds of flight) the fix is ahead of the ADS-B position along the
+    track; NaN where the track is unknown or slower than 30 m/s."""
+    rot = ecef_to_enu_matrix(s.lat_deg, s.lon_deg)
+    d = np.einsum("nij,nj->ni", rot, ecef - truth)[:, :2]
+    v = np.einsum("nij,nj->ni", rot, vel)[:, :2]
+    sp2 = np.sum(v * v, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lag = np.sum(d * v, axis=1) / sp2
+    return np.asarray(np.where(np.isfinite(sp2) & (sp2 > 900.0), lag, np.nan))
+
+
+def _own_latency_s(aircraft: npt.NDArray[np.int64], row_lag_s: F64) -> F64:
+    """Each row's aircraft latency: the median along-track lag of its *other* rows (NaN if
+    none): a row never measures its own truth correction."""
+    out = np.full(row_lag_s.shape, np.nan)
+    ok = np.isfinite(row_lag_s)
+    for a in np.unique(aircraft[ok]):
+        idx = np.flatnonzero((aircraft == a) & ok)
+        if idx.size < 2:
+            continue
+        for j, k in enumerate(idx.tolist()):
+            out[k] = float(np.median(np.delete(row_lag_s[idx], j)))
+    return out
+
+
+def latency_consistency(aircraft: npt.NDArray[np.int64], row_lag_s: F64) -> tuple[int, float]:
+    """(rows, Pearson r) between each fix's along-track lag and the median of its aircraft's
+    other fixes: near 0 if the lag were solver noise, near 1 if it belongs to the aircraft."""
+    own = _own_latency_s(aircraft, row_lag_s)
+    ok = np.isfinite(own) & np.isfinite(row_lag_s)
+    if ok.sum() < 3:
+        return int(ok.sum()), float("nan")
+    return int(ok.sum()), float(np.corrcoef(row_lag_s[ok], own[ok])[0, 1])
+
+
+def aircraft_latency_evidence(
+    s: LocardsSet, registry: ReceiverRegistry
+) -> tuple[npt.NDArray[np.int64], F64]:
+    """Per accepted fix (baro altitude, biases held out by aircraft): its aircraft id and how
+    far ahead of the ADS-B position it lies along the track, in seconds (NaN: track unknown).
+    Feed to :func:`latency_consistency`."""
+    mask, ids, R, truth = _arrays(s, registry)
+    res_t = truth_residuals_s(R, s.toa_s, mask, truth)
+    toa = s.toa_s - held_out_biases(ids, res_t, mask, s.aircraft)
+    with np.errstate(invalid="ignore"):
+        toa = toa - np.nanmin(np.where(mask, toa, np.inf), axis=1, keepdims=True)
+    res = solve_batch(
+        R,
+        toa,
+        registry.sigma_s(ids),
+        mask=mask,
+        altitude_m=s.baro_altitude_m,
+        altitude_sigma_m=ALTITUDE_MODES["baro"],
+    )
+    ok = plausible(res, R)
+    vel = track_velocity_m_s(s.aircraft, s.time_s, truth)
+    lag = _along_track_lag_s(res.ecef_m[ok], _subset(s, ok), truth[ok], vel[ok])
+    return s.aircraft[ok], lag
+
+
 def _truth_errors(
     lat: F64, lon: F64, ecef: F64, s: LocardsSet, truth: F64, vel: F64, lag_s: float
 ) -> F64:
-    """``(n, 3)``: horizontal error, error vs lag-moved truth, |cross-track| error, metres."""
+    """``(n, 4)``: horizontal error, error vs lag-moved truth, |cross-track| error, error vs
+    truth moved by the aircraft's own latency (from its other rows of ``s``), metres."""
     e = horizontal_distance_m(lat, lon, s.lat_deg, s.lon_deg)
     moved = truth + vel * lag_s
     la, lo, _ = ecef_to_llh(moved)
@@ -181,7 +259,10 @@ def _truth_errors(
     with np.errstate(invalid="ignore", divide="ignore"):
         cross = np.abs(v[:, 0] * d[:, 1] - v[:, 1] * d[:, 0]) / sp
     has = np.isfinite(sp) & (sp > 10.0)
-    return np.stack([e, np.where(has, e_lag, np.nan), np.where(has, cross, np.nan)], axis=1)
+    own = _own_latency_s(s.aircraft, _along_track_lag_s(ecef, s, truth, vel))
+    la, lo, _ = ecef_to_llh(truth + vel * np.nan_to_num(own)[:, None])
+    e_own = np.where(np.isfinite(own), horizontal_distance_m(lat, lon, la, lo), np.nan)
+    return np.stack([e, np.where(has, e_lag, np.nan), np.where(has, cross, np.nan), e_own], axis=1)
 
 
 def evaluate_set(
@@ -195,7 +276,7 @@ def evaluate_set(
     """Solve every transmission of ``s`` per altitude mode and calibration, single and smoothed.
 
     ``lag_s``: the truth lag for the lag-compensated diagnostic (estimate it on *other* sets).
-    Returns the rows and ``(k, 3)`` error arrays (see :func:`_truth_errors`) keyed by
+    Returns the rows and ``(k, 4)`` error arrays (see :func:`_truth_errors`) keyed by
     (mode, calibration, filter): ``single``, ``kf`` (forward filter) and ``rts`` (smoothed).
     """
     mask, ids, R, truth = _arrays(s, registry)
@@ -232,13 +313,15 @@ def evaluate_set(
                 R, toa, sig, mask=mask, altitude_m=alt, altitude_sigma_m=max(sigma_alt, 1.0)
             )
             ok = plausible(res, R, max_error_m=max_error_m)
-            e = _truth_errors(res.lat_deg, res.lon_deg, res.ecef_m, s, truth, vel, lag_s)
-            errs[(mode, cal, "single")] = e[ok]
-            rows.append(_row(s.name, mode, cal, "single", len(s), e[ok]))
+            sub = _subset(s, ok)
+            e = _truth_errors(
+                res.lat_deg[ok], res.lon_deg[ok], res.ecef_m[ok], sub, truth[ok], vel[ok], lag_s
+            )
+            errs[(mode, cal, "single")] = e
+            rows.append(_row(s.name, mode, cal, "single", len(s), e))
             # Tracking filter: per aircraft, time-ordered, over the accepted fixes.
             for name, (sm_x, _) in filter_fixes(s, res.ecef_m, res.cov_m2, ok).items():
                 la, lo, _ = ecef_to_llh(sm_x[ok])
-                sub = _subset(s, ok)
                 se = _truth_errors(la, lo, sm_x[ok], sub, truth[ok], vel[ok], lag_s)
                 errs[(mode, cal, name)] = se
                 rows.append(_row(s.name, mode, cal, name, len(s), se))
@@ -346,7 +429,7 @@ def evaluate_online(
     serves as a reference from which the engine learns the receivers' timing biases: a row is
     solved with biases learned from *earlier* rows only (held out in time). ``smooth`` turns on
     the engine's (forward, live) tracking filter. Returns the row (calibration ``online``, or
-    ``raw`` without learning) and the ``(k, 3)`` errors as in :func:`evaluate_set`.
+    ``raw`` without learning) and the ``(k, 4)`` errors as in :func:`evaluate_set`.
     """
     reg = ReceiverRegistry(registry)
     ml = Multilaterator(reg, solve_adsb=True, smooth=smooth, learn_biases=learn_biases)
