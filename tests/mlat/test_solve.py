@@ -176,5 +176,5 @@ def test_adsb_latency_belongs_to_the_aircraft(
     assert r > 0.6
     # Shuffling the aircraft labels destroys it (the statistic can fail).
     rng = np.random.default_rng(1)
-    n2, r2 = latency_consistency(rng.permutation(np.concatenate(ac)), np.concatenate(lag))
+    _, r2 = latency_consistency(rng.permutation(np.concatenate(ac)), np.concatenate(lag))
     assert abs(r2) < 0.2
