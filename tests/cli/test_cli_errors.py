@@ -8,6 +8,7 @@ skipped (exit 0). Untrusted strings (user database files, the air) are shown lit
 from __future__ import annotations
 
 import gzip
+import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,9 @@ from overflight.cli.app import untrusted
 
 SAMPLE = "modes-traffic-samples/sample_dump1090.bin"
 FULL_FLIGHT = "modes-traffic-samples/full_flight_short.jsonl.gz"
+FR24 = "modes-traffic-samples/fr24/372355e5.json"
+TRAJECTORY = "trajectories-traffic/featured/belevingsvlucht.json.gz"
+LOCARDS = "mlat-locards-sample"
 IQ = "iq-rtlsdr-modes1/modes1.bin"
 PLANE_ALERT_HEADER = (
     "$ICAO,$Registration,$Operator,$Type,$ICAO Type,#CMPG,$Tag 1,$#Tag 2,$#Tag 3,Category,$#Link"
@@ -302,14 +306,313 @@ def test_db_errors(junk: dict[str, Path], truncated_gz: Path, tmp_path: Path) ->
                        "is a directory")
     assert_usage_error(run("db", "import", str(junk["text"]), "--db", str(junk["random"])),
                        "cannot open as an aircraft store")
-    # unreadable files are reported and left out; the others are imported; exit 1
+    # junk rows are counted and skipped; broken files are read up to the break; exit 1
     res = run("db", "import", str(junk["random"]), str(truncated_gz), str(junk["badgz"]),
               str(junk["text"]), "--db", db)
     assert res.exit_code == 1, res.output
     text = flat(res)
     assert "Traceback" not in res.output and "Aborted" not in res.output
-    assert text.count("not imported") >= 2 and "truncated" in text and "corrupt gzip" in text
+    assert f"error: {truncated_gz}: truncated: the compressed stream ends early" in text
+    assert f"error: {junk['badgz']}: corrupt gzip data" in text
+    assert "nothing before it could be imported" in text
     assert "3 rejected (too few fields: 3)" in text  # the text file: rows counted and skipped
+    assert "0 rows imported, 2,579 rejected (bad address: 9, too few fields: 2570)" in text
+
+
+# ------------------------------------------------------------------------------ decode
+
+
+def decode_text(res: Result) -> str:
+    assert "Traceback" not in res.output and "Aborted" not in res.output, res.output
+    return flat(res)
+
+
+@pytest.mark.parametrize(
+    ("key", "needle"), [("missing", "no such file"), ("dir", "is a directory")]
+)
+def test_decode_unreadable_path(junk: dict[str, Path], key: str, needle: str) -> None:
+    assert_usage_error(run("decode", str(junk[key])), "FILE", needle)
+
+
+def test_decode_junk_is_counted_not_fatal(junk: dict[str, Path]) -> None:
+    res = run("decode", str(junk["random"]))
+    assert res.exit_code == 0, res.output
+    text = decode_text(res)  # resynchronised on Beast escapes, every skipped byte counted
+    assert "input format beast" in text and "input skipped: Beast garbage bytes 99,794" in text
+    assert "frames decoded 6" in text
+    for key in ("text", "empty"):
+        res = run("decode", str(junk[key]))
+        assert res.exit_code == 0, res.output
+        text = decode_text(res)
+        assert "frames decoded 0" in text and "no frames found: is this a capture?" in text
+    text = flat(run("decode", str(junk["text"])))
+    assert "input skipped: header 2" in text and "input skipped: non-hex 1" in text
+    res = run("decode", str(junk["gzjunk"]))  # well-formed gzip of random bytes
+    assert res.exit_code == 0 and "Beast garbage bytes" in decode_text(res), res.output
+
+
+def test_decode_corrupt_gzip(junk: dict[str, Path]) -> None:
+    res = run("decode", str(junk["badgz"]), "--json")
+    assert res.exit_code == 1, res.output
+    text = decode_text(res)
+    assert f"error: {junk['badgz']}: corrupt gzip data" in text
+    assert "nothing before it could be read" in text
+
+
+def test_decode_truncated_gzip_keeps_what_was_read(truncated_gz: Path) -> None:
+    res = run("decode", str(truncated_gz), "--json")
+    assert res.exit_code == 0, res.output
+    text = decode_text(res)
+    assert "frames decoded 4,367" in text and "DF17 1,957" in text
+    assert "the input ends early: truncated or corrupt gzip (the 4,367 frames before it" in text
+    assert sum(line.startswith('{"') for line in res.output.splitlines()) == 4_367
+
+
+def test_decode_truncated_beast_gzip(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """A gzip Beast capture cut short: a one-line error, never a traceback."""
+    p = tmp_path / "cut.bin.gz"
+    p.write_bytes(gzip.compress(shared(SAMPLE).read_bytes())[:1000])
+    res = run("decode", str(p))
+    assert res.exit_code in (0, 1), res.output
+    text = decode_text(res)
+    assert "truncated" in text
+
+
+def test_decode_real_capture(shared: Callable[[str], Path]) -> None:
+    res = run("decode", str(shared(SAMPLE)))
+    assert res.exit_code == 0, res.output
+    text = decode_text(res)
+    assert "input format beast" in text and "frames decoded 239" in text
+    assert "DF11 90" in text and "DF17 23" in text and "skipped" not in text
+    assert "48520a" in text and "squawk=5516" in text
+
+
+# ------------------------------------------------------------------------------ flights
+
+
+def run_flights(*args: str, home: Path) -> Result:
+    """``flights`` with a wide console and no aircraft store but the one in ``home``."""
+    return run("flights", *args, env={"COLUMNS": "220", "OVERFLIGHT_HOME": str(home)})
+
+
+def flights_text(res: Result) -> str:
+    assert "Traceback" not in res.output and "Aborted" not in res.output, res.output
+    return flat(res)
+
+
+def test_flights_usage_errors(junk: dict[str, Path], shared: Callable[[str], Path],
+                              tmp_path: Path) -> None:
+    assert_usage_error(run_flights("--input", str(junk["missing"]), home=tmp_path),
+                       "--input", "no such file")
+    assert_usage_error(run_flights("--input", str(junk["dir"]), home=tmp_path),
+                       "--input", "is a directory")
+    assert_usage_error(run_flights("--input", str(shared(FR24)), "--format", "xyz",
+                                   home=tmp_path), "--format", "'xyz' is not one of")
+    assert_usage_error(run_flights("--input", str(shared(FR24)), "--db", str(junk["random"]),
+                                   home=tmp_path), "--db", "not an Overflight aircraft store")
+
+
+@pytest.mark.parametrize("key", ["random", "text", "empty", "gzjunk"])
+def test_flights_junk_is_counted_not_fatal(junk: dict[str, Path], tmp_path: Path,
+                                           key: str) -> None:
+    res = run_flights("--input", str(junk[key]), home=tmp_path)
+    assert res.exit_code == 0, res.output
+    text = flights_text(res)
+    assert "0 legs" in text and "(0 positions)" in text
+    assert "no positions found" in text
+
+
+def test_flights_content_errors(junk: dict[str, Path], tmp_path: Path) -> None:
+    res = run_flights("--input", str(junk["badgz"]), home=tmp_path)
+    assert res.exit_code == 1, res.output
+    text = flights_text(res)
+    assert f"error: {junk['badgz']}: corrupt gzip data" in text
+    assert "nothing before it could be used" in text and "legs in" not in text
+    cases = {
+        "notjson.json": ("not json", "Expecting value"),
+        "other.json": ('{"a": [1, 2]}', "needs an address"),
+        "fr24.json": ('{"result": {"response": {}}}', "no field 'data'"),
+        "positions.csv": ("time,lat\n1,2\n", "needs an address"),
+        "broken.parquet": ("PAR1 not parquet", "Parquet"),
+    }
+    for name, (content, why) in cases.items():
+        p = tmp_path / name
+        p.write_text(content)
+        res = run_flights("--input", str(p), home=tmp_path)
+        assert res.exit_code == 1, res.output
+        text = flights_text(res)
+        assert f"error: {p}: not a positions file or capture (" in text and why in text, text
+    p = tmp_path / "a.json"
+    p.write_text("not json")
+    res = run_flights("--input", str(p), "--format", "readsb", home=tmp_path)
+    assert res.exit_code == 1 and "not a positions file" in flights_text(res)
+
+
+def test_flights_truncated_capture_keeps_what_was_read(truncated_gz: Path,
+                                                       tmp_path: Path) -> None:
+    """The first 100 kB of the Paris-Toulouse capture: the departure from LFPG is found."""
+    res = run_flights("--input", str(truncated_gz), home=tmp_path)
+    assert res.exit_code == 1, res.output
+    text = flights_text(res)
+    assert "1 legs in truncated.jsonl.gz (1,554 positions)" in text
+    assert "393322 AFR34ZG LFPG (observed) 2024-07-06T06:59:21Z" in text
+    assert (f"error: {truncated_gz}: truncated: the compressed stream ends early (the legs "
+            "above are from the 1,554 positions read before it)") in text
+    res = run_flights("--input", str(truncated_gz), "--json", home=tmp_path)
+    assert res.exit_code == 1, res.output
+    legs = [json.loads(line) for line in res.output.splitlines() if line.startswith("{")]
+    assert [(g["icao24"], g["departure_airport"]) for g in legs] == [("393322", "LFPG")]
+
+
+def test_flights_truncated_trajectory(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """A cut pandas JSON document: nothing before the cut is a whole document; one line."""
+    p = tmp_path / "cut.json.gz"
+    p.write_bytes(shared(TRAJECTORY).read_bytes()[:40_000])
+    res = run_flights("--input", str(p), home=tmp_path)
+    assert res.exit_code == 1, res.output
+    assert (f"error: {p}: truncated: the compressed stream ends early (nothing before it could "
+            "be used)") in flights_text(res)
+
+
+def test_flights_real_file(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    res = run_flights("--input", str(shared(FR24)), home=tmp_path)
+    assert res.exit_code == 0, res.output
+    text = flights_text(res)
+    assert "1 legs in 372355e5.json (634 positions)" in text
+    assert "4baac6 THY9BP LTFM (observed)" in text and "ENGM (observed)" in text
+    assert "registration" not in text  # no aircraft store: no identity columns
+
+
+def test_flights_strings_print_literally(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """A callsign (from the file) and a registration and type (from a user database) with
+    emoji codes, markup and HTML: printed as written, never interpreted."""
+    doc = json.loads(shared(FR24).read_text())
+    doc["result"]["response"]["data"]["flight"]["identification"]["callsign"] = (
+        ":fire:[bold red]X[/]<script>"
+    )
+    src = tmp_path / "[bold]evil.json"
+    src.write_text(json.dumps(doc))
+    user = tmp_path / "mine.csv"
+    user.write_text(
+        PLANE_ALERT_HEADER + "\n"
+        "4BAAC6,[bold]TC-X[/] :fire:,<b>Air</b>,Boeing,[i]B38M,Civ,,,,Test,https://example.org\n",
+        encoding="utf-8",
+    )
+    home = tmp_path / "home"
+    env = {"OVERFLIGHT_HOME": str(home)}
+    assert run("db", "import", str(user), "--source", "mine", env=env).exit_code == 0
+    res = run_flights("--input", str(src), home=home)
+    assert res.exit_code == 0, res.output
+    row = next(line for line in res.output.splitlines() if "4baac6" in line)
+    for literal in (":fire:[bold red]X[/]<script>", "[bold]TC-X[/] :fire:", "[I]B38M", "LTFM"):
+        assert literal in row, row
+    assert "1 legs in [bold]evil.json" in res.output
+    assert "\U0001f525" not in res.output
+    res = run("flights", "--input", str(src), "--json", env=env)
+    leg = json.loads(res.output.splitlines()[0])
+    assert leg["callsigns"] == [":fire:[bold red]X[/]<script>"]
+    assert leg["registration"] == "[bold]TC-X[/] :fire:"
+
+
+# ------------------------------------------------------------------------------ mlat
+
+
+@pytest.fixture
+def locards(shared: Callable[[str], Path], tmp_path: Path) -> Path:
+    """A LocaRDS folder: the real receivers and the real set_8 (linked, not copied)."""
+    d = tmp_path / "locards"
+    d.mkdir()
+    (d / "sensors.csv").symlink_to(shared(f"{LOCARDS}/sensors.csv"))
+    (d / "set_8.csv").symlink_to(shared(f"{LOCARDS}/set_8.csv"))
+    return d
+
+
+def test_mlat_usage_errors(junk: dict[str, Path], tmp_path: Path,
+                           shared: Callable[[str], Path]) -> None:
+    assert_usage_error(run("mlat", "eval", str(junk["missing"])), "FOLDER", "no such folder")
+    assert_usage_error(run("mlat", "eval", str(junk["random"])), "FOLDER", "not a folder")
+    assert_usage_error(run("mlat", "eval", str(junk["dir"])), "FOLDER", "no sensors.csv")
+    only_sensors = tmp_path / "only_sensors"
+    only_sensors.mkdir()
+    (only_sensors / "sensors.csv").symlink_to(shared(f"{LOCARDS}/sensors.csv"))
+    (only_sensors / "set_1.csv").mkdir()  # a folder named like a set is not a set
+    assert_usage_error(run("mlat", "eval", str(only_sensors)), "no set_*.csv")
+    assert_usage_error(run("mlat", "solve", str(only_sensors)), "ACTION", "only action is 'eval'")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(None, "not a receivers table (not UTF-8 text)"), (b"", "no receiver rows"),
+     (b"serial,latitude,longitude,height,type\nx,y,z,w,v\n", "no receiver rows")],
+)
+def test_mlat_bad_sensors(junk: dict[str, Path], shared: Callable[[str], Path], tmp_path: Path,
+                          content: bytes | None, needle: str) -> None:
+    d = tmp_path / "bad_sensors"
+    d.mkdir()
+    sensors = d / "sensors.csv"
+    sensors.write_bytes(junk["random"].read_bytes() if content is None else content)
+    (d / "set_8.csv").symlink_to(shared(f"{LOCARDS}/set_8.csv"))
+    res = run("mlat", "eval", str(d))
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output and f"error: {sensors}: {needle}" in flat(res)
+
+
+def test_mlat_bad_sets_are_left_out(locards: Path, junk: dict[str, Path]) -> None:
+    """Unreadable sets are reported and left out; set_8 is evaluated; malformed rows of a set
+    are counted and skipped; the exit status says something was left out."""
+    (locards / "set_1.csv").write_bytes(junk["random"].read_bytes())
+    (locards / "set_2.csv").write_text(
+        "id,timeAtServer,aircraft,latitude,longitude,baroAltitude,geoAltitude,"
+        "numMeasurements,measurements\n")
+    (locards / "set_3.csv").write_text("id,x\n1,2\n3,4\n")
+    res = run("mlat", "eval", str(locards), env={"COLUMNS": "160"})
+    assert res.exit_code == 1, res.output
+    text = flat(res)
+    assert "Traceback" not in res.output
+    assert f"error: {locards}/set_1.csv: not UTF-8 text (left out)" in text
+    assert f"error: {locards}/set_2.csv: no rows (left out)" in text
+    assert f"error: {locards}/set_3.csv: no valid row (2 malformed) (left out)" in text
+    assert "input: 716 receivers, 1 sets, 63 transmissions; rows skipped: none" in text
+    assert "set_8 none raw -" in text and "overall geo" in text
+    for bad in ("set_1", "set_2", "set_3"):
+        assert f"{bad} none" not in text
+    for f in ("set_1.csv", "set_2.csv", "set_3.csv"):
+        (locards / f).unlink()
+    (locards / "set_9.csv").write_text(
+        "id,timeAtServer,aircraft,latitude,longitude,baroAltitude,geoAltitude,"
+        "numMeasurements,measurements\n1,x,2,3,4,5,6,1,[[1,2,3]]\n")
+    res = run("mlat", "eval", str(locards))
+    assert res.exit_code == 1
+    assert "set_9.csv: no valid row (1 malformed)" in flat(res)
+    (locards / "set_9.csv").unlink()
+    res = run("mlat", "eval", str(locards))
+    assert res.exit_code == 0, res.output
+    text = flat(res)
+    assert "/63" in text and "input: 716 receivers, 1 sets" in text
+
+
+def test_mlat_no_readable_set(locards: Path, junk: dict[str, Path]) -> None:
+    (locards / "set_8.csv").unlink()
+    (locards / "set_1.csv").write_bytes(junk["random"].read_bytes())
+    res = run("mlat", "eval", str(locards))
+    assert res.exit_code == 1, res.output
+    assert f"error: {locards}: no set could be read" in flat(res)
+
+
+def test_db_import_truncated_real_registry(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """A truncated copy of the real tar1090-db: the rows before the cut are imported, one
+    summary line per file and one error line; the exit status says the file was broken."""
+    cut = tmp_path / "aircraft.csv.gz"
+    cut.write_bytes(shared("aircraft-db-tar1090/aircraft.csv.gz").read_bytes()[:300_000])
+    res = run("db", "import", str(cut), "--db", str(tmp_path / "a.sqlite"))
+    assert res.exit_code == 1, res.output
+    lines = res.output.splitlines()
+    summary = next(line for line in lines if line.startswith("tar1090-db"))
+    assert "35,980 rows imported, 1 rejected (cut by the broken input: 1)" in summary
+    assert summary.endswith("the source's previous rows kept")
+    assert (f"error: {cut}: truncated: the compressed stream ends early (the 35,980 good rows "
+            "before it were imported)") in lines
+    assert "resolved index: 35,980 addresses" in res.output
 
 
 # ------------------------------------------------------------------------------ untrusted

@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
+import zlib
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from overflight.identity import Identifier, ImportReport, import_file, open_store
 from overflight.identity.registry import clean_text, registration_key
@@ -142,3 +145,106 @@ def test_invalid_utf8_is_replaced_not_fatal(tmp_path: Path) -> None:
     assert import_file(con, p, source="tar1090-db").rows_ok == 2
     regs = [r[0] for r in con.execute("SELECT registration FROM aircraft ORDER BY icao24")]
     assert regs == ["N1\ufffd", "N2"]
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def _addresses(con: sqlite3.Connection, source: str) -> set[int]:
+    return {r[0] for r in con.execute("SELECT icao24 FROM aircraft WHERE source = ?", (source,))}
+
+
+def test_garbage_files_are_counted_never_raised(tmp_path: Path) -> None:
+    """Random bytes, a gzip of random bytes, a gzip whose stream is corrupt from the start, a
+    bare carriage return in the first line, JSON nested too deeply, an empty file: no
+    exception, every row counted as rejected, nothing accepted."""
+    rng = np.random.default_rng(11)
+    files = {f"random{i}.bin": rng.bytes(20_000 + 1_000 * i) for i in range(8)}
+    files["junk.gz"] = gzip.compress(rng.bytes(5_000))
+    files["corrupt.gz"] = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + rng.bytes(3_000)
+    files["cr.csv"] = b"a\rb,c\nnot,a,row\n"
+    files["deep.json"] = b'{"a":' * 100_000
+    files["empty.csv"] = b""
+    con = open_store(tmp_path / "s.sqlite")
+    for name, content in files.items():
+        p = tmp_path / name
+        p.write_bytes(content)
+        rep = import_file(con, p)
+        assert rep.rows_ok == 0, (name, rep)
+        assert rep.rows_rejected == rep.rows_read, (name, rep)
+        if name.startswith("random"):
+            assert rep.rows_read >= 1
+        assert bool(rep.broken) == (name == "corrupt.gz"), (name, rep)
+    assert con.execute("SELECT count(*) FROM aircraft").fetchone()[0] == 0
+    assert import_file(con, tmp_path / "random0.bin").rejected == {
+        "too few fields": 560}
+    deep = import_file(con, tmp_path / "deep.json")
+    assert deep.rejected == {"invalid JSON (nested too deeply)": 1}
+    bad = import_file(con, tmp_path / "corrupt.gz")
+    assert bad.broken.startswith("corrupt gzip data") and bad.merged
+
+
+def test_truncated_real_registry_keeps_rows_before_the_cut(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """The first 300 kB of the real tar1090-db gzip: every whole row before the cut is imported
+    (the same rows an independent streaming decompressor sees), the cut row is counted, and the
+    source's earlier rows are kept, not replaced by the partial file."""
+    raw = shared(REGISTRY).read_bytes()
+    cut = tmp_path / "aircraft.csv.gz"
+    cut.write_bytes(raw[:300_000])
+    text = zlib.decompressobj(wbits=31).decompress(raw[:300_000]).decode()
+    whole = text[: text.rfind("\n") + 1].splitlines()[1:]
+    expected = {int(line.split(",", 1)[0], 16) for line in whole}
+    assert len(expected) > 30_000
+
+    later = tmp_path / "later.csv"  # real rows from far beyond the cut, imported first
+    lines = gzip.decompress(raw).decode().splitlines(keepends=True)
+    later.write_text(lines[0] + "".join(lines[400_000:401_000]), encoding="utf-8")
+    con = open_store(tmp_path / "s.sqlite")
+    assert import_file(con, later).rows_ok == 1_000
+    before = _addresses(con, "tar1090-db")
+
+    rep = import_file(con, cut)
+    assert rep.broken == "truncated: the compressed stream ends early" and rep.merged
+    assert rep.rows_ok == len(whole) == len(expected)
+    assert rep.rejected == {"cut by the broken input": 1}
+    assert _addresses(con, "tar1090-db") == before | expected
+    assert not before & expected
+
+    # garbage under the same source name: counted, and the source keeps every row
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(np.random.default_rng(3).bytes(50_000))
+    rep = import_file(con, junk, source="tar1090-db")
+    assert rep.rows_ok == 0 and rep.rows_rejected > 0 and rep.merged and not rep.broken
+    assert _addresses(con, "tar1090-db") == before | expected
+
+    # a whole file still replaces the source, as documented
+    rep = import_file(con, later)
+    assert not rep.merged and _addresses(con, "tar1090-db") == before
+
+
+def test_corrupt_gzip_keeps_rows_before_the_fault(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A real watchlist, gzipped, its stream damaged in the middle: no exception, the whole rows
+    decompressed before the fault are imported, the damage is reported."""
+    data = gzip.compress(shared(WATCHLIST).read_bytes())
+    bad = bytearray(data)
+    bad[len(bad) // 2 : len(bad) // 2 + 64] = bytes(64)
+    p = tmp_path / "plane-alert-db.csv.gz"
+    p.write_bytes(bytes(bad))
+    rep = import_file(open_store(tmp_path / "s.sqlite"), p)
+    assert rep.broken.startswith("corrupt gzip data") and rep.merged
+    assert (rep.source, rep.kind) == ("plane-alert-db", "watchlist")
+    assert 1_000 < rep.rows_ok < 17_196
+
+
+def test_gzip_with_several_members_and_padding(shared: Callable[[str], Path],
+                                               tmp_path: Path) -> None:
+    lines = _real_lines(shared, 201)
+    p = tmp_path / "two.csv.gz"
+    p.write_bytes(gzip.compress("".join(lines[:101]).encode())
+                  + gzip.compress("".join(lines[101:]).encode()) + bytes(16))
+    rep = import_file(open_store(tmp_path / "s.sqlite"), p, source="tar1090-db")
+    assert rep.rows_ok == 200 and not rep.broken and not rep.merged

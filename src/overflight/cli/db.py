@@ -16,7 +16,14 @@ from overflight.cli.app import READ_ERRORS, app, describe_read_error, input_path
 from overflight.identity.identifier import AircraftIdentity, Identifier
 from overflight.identity.index import build_index, index_path
 from overflight.identity.registry import parse_address
-from overflight.identity.store import default_store_path, import_file, open_store
+from overflight.identity.store import (
+    KIND_REGISTRY,
+    KIND_USER,
+    KIND_WATCHLIST,
+    default_store_path,
+    import_file,
+    open_store,
+)
 
 __all__ = ["db_app", "open_identifier"]
 
@@ -54,6 +61,7 @@ def _default_identifier() -> Identifier:
 _IMPORT_ERRORS: tuple[type[BaseException], ...] = (
     *READ_ERRORS, csv.Error, UnicodeError, ValueError,
 )
+_ROW_KINDS = (KIND_REGISTRY, KIND_WATCHLIST, KIND_USER)  # kinds whose import replaces a source
 
 
 @db_app.command("import")
@@ -68,8 +76,9 @@ def import_cmd(
 ) -> None:
     """Import files into the store (a bad row is counted and skipped, never fatal).
 
-    A file that cannot be read at all (corrupt gzip, binary) is reported and left out; the
-    other files are imported and the exit status is 1."""
+    A file that breaks while it is read (truncated or corrupt gzip) is imported up to the break
+    and merged: the source's other rows are kept. So is a file without a single good row. The
+    other files are imported as usual; the exit status is then 1."""
     console = Console()
     for path in paths:
         input_path(path, "PATHS...", stdin=False)
@@ -97,7 +106,14 @@ def import_cmd(
                 f"{rep.source} ({rep.kind}, {rep.format}) from {path}: "
                 f"{rep.rows_ok:,} rows imported, {rep.rows_rejected:,} rejected ({rejected}) "
                 f"in {rep.seconds:.2f} s"
-            ))
+                + ("; the source's previous rows kept" if rep.merged and rep.kind in _ROW_KINDS
+                   else "")
+            ), soft_wrap=True)
+            if rep.broken:
+                failed += 1
+                kept = f"the {rep.rows_ok:,} good rows before it were imported" if rep.rows_ok \
+                    else "nothing before it could be imported"
+                typer.echo(f"error: {path}: {rep.broken} ({kept})", err=True)
     finally:
         con.close()
     t0 = time.perf_counter()

@@ -7,6 +7,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import numpy as np
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from overflight.cli.app import app
+from overflight.cli.app import READ_ERRORS, app, input_path, read_failed
 from overflight.frames import FrameBatch
 from overflight.modes import MESSAGE_FIELDS, AddressFilter, batch_stats, decode_batch
 
@@ -49,6 +50,32 @@ def _batches(path: str, fmt: str, sample_rate_hz: float) -> tuple[Iterator[Frame
 
     reader = read_batches(path, fmt=None if fmt == "auto" else fmt, sample_rate_hz=sample_rate_hz)
     return reader, reader.stats
+
+
+def _guarded(batches: Iterator[FrameBatch], failure: list[BaseException]) -> Iterator[FrameBatch]:
+    """``batches`` until the input breaks (truncated or corrupt gzip, I/O error): the error is
+    kept in ``failure``, the batches read before it are decoded as usual."""
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except READ_ERRORS as exc:
+            failure.append(exc)
+            return
+        yield batch
+
+
+def _input_rows(read_stats: Any) -> list[tuple[str, int]]:
+    """(label, count) of the input skipped by the reader: lines by reason, Beast damage."""
+    rows = [(f"input skipped: {k}", v) for k, v in sorted(read_stats.skipped.items()) if v]
+    b = read_stats.beast
+    if read_stats.format == "beast":
+        rows += [(f"input skipped: Beast {label}", v) for label, v in (
+            ("bad frames", b.bad_frames), ("unknown types", b.unknown_types),
+            ("resyncs", b.resyncs), ("garbage bytes", b.garbage_bytes),
+            ("truncated bytes", b.truncated_bytes)) if v]
+    return rows
 
 
 def _check_input(fmt: str, sample_rate_hz: float) -> None:
@@ -236,17 +263,15 @@ def decode(
     Addresses recovered from parity are checked against those confirmed by clean DF11/17/18
     frames earlier in the file (unless --no-filter); rows that fail are kept and marked.
     """
+    input_path(Path(file), "FILE")
     _check_input(fmt, sample_rate)
     err = Console(stderr=True)
     out = sys.stdout
     known = None if no_filter else AddressFilter()
     totals: Counter[str] = Counter()
     dfs: Counter[int] = Counter()
-    try:
-        batches, read_stats = _batches(file, fmt, sample_rate)
-    except OSError as e:
-        err.print(f"[red]cannot read {file}: {e}[/red]")
-        raise typer.Exit(2) from e
+    batches, read_stats = _batches(file, fmt, sample_rate)
+    failure: list[BaseException] = []
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]decoding[/bold]"),
@@ -260,7 +285,7 @@ def decode(
     try:
         with progress:
             task = progress.add_task("decode", total=None)
-            for batch in batches:
+            for batch in _guarded(batches, failure):
                 table = decode_batch(batch, fix=not no_fix, known_addresses=known)
                 stats = batch_stats(table)
                 totals["frames"] += stats["rows"]
@@ -272,24 +297,30 @@ def decode(
                         dfs[int(d)] += c
                 _write_rows(table, out, json_out)
                 progress.advance(task, len(batch))
-    except OSError as e:
-        err.print(f"[red]cannot read {file}: {e}[/red]")
-        raise typer.Exit(2) from e
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return
     if summary:
         t = Table(title="decode summary", show_header=True)
         t.add_column("count")
         t.add_column("value", justify="right")
+        t.add_row("input format", str(read_stats.format))
         t.add_row("frames decoded", f"{totals['frames']:,}")
         t.add_row("valid", f"{totals['valid']:,}")
         for k, v in sorted(totals.items()):
             if k not in ("frames", "valid"):
                 t.add_row(f"invalid: {k}", f"{v:,}")
-        skipped = getattr(read_stats, "skipped", None)
-        if skipped:
-            for k, v in sorted(skipped.items()):
-                t.add_row(f"input skipped: {k}", f"{v:,}")
+        for label, v in _input_rows(read_stats):
+            t.add_row(label, f"{v:,}")
         for d, c in sorted(dfs.items()):
             t.add_row(f"DF{d}", f"{c:,}")
         err.print(t)
+        if totals["frames"] == 0 and read_stats.format != "iq" and not failure:
+            err.print("no frames found: is this a capture? (raw I/Q needs --format iq)",
+                      markup=False)
+    kept = (f"the {totals['frames']:,} frames before it were decoded" if totals["frames"]
+            else "nothing before it could be read")
+    if any(k.startswith("broken input") for k in read_stats.skipped):
+        typer.echo(f"warning: {file}: the input ends early: truncated or corrupt gzip ({kept})",
+                   err=True)
+    if failure:
+        raise read_failed(file, failure[0], note=kept)

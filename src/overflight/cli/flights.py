@@ -1,31 +1,128 @@
-"""``overflight flights``: legs found in a capture or a trajectory file, with their airports."""
+"""``overflight flights``: legs found in a capture or a trajectory file, with their airports.
+
+A file that breaks while it is read (a truncated or corrupt gzip) gives the legs of the part
+read before the break, then a one-line error (exit status 1); a file that is not a positions
+file or capture at all gives a one-line error (exit status 1); a missing file or an unknown
+``--format`` is a usage error (exit status 2).
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
+import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from overflight.cli.app import app
+from overflight.cli.app import READ_ERRORS, app, input_path, read_failed, untrusted
 from overflight.flights import CaptureUnsupportedError, find_flights, read_positions
 from overflight.flights.readers import FORMATS
 from overflight.flights.records import iso_utc
+from overflight.flights.table import PositionTable, Skipped
 
 __all__ = ["flights"]
+
+_CONTENT_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, LookupError, TypeError, AttributeError, RecursionError,
+)
+"""What the readers raise on a file that is not what its name or ``--format`` says (JSON that
+does not parse, a JSON document without the expected fields, a CSV pyarrow cannot read)."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_PIECE = 1 << 16
+
+
+def _gzip_prefix(path: Path) -> tuple[bytes, BaseException | None]:
+    """The decompressed bytes of a gzip file up to where it breaks, and the error (None when the
+    file is not gzip or is whole)."""
+    out = bytearray()
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(2) != _GZIP_MAGIC:
+                return b"", None
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                while piece := f.read1(_PIECE):
+                    out += piece
+    except READ_ERRORS as exc:
+        return bytes(out), exc
+    return bytes(out), None
+
+
+def _why(exc: BaseException) -> str:
+    """A short, printable reason for a content error."""
+    if isinstance(exc, KeyError):
+        text = f"no field {exc}"
+    elif isinstance(exc, RecursionError):
+        text = "nested too deeply"
+    else:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return untrusted(text[:200]).plain
+
+
+def _read(path: Path, fmt: str) -> tuple[PositionTable, BaseException | None]:
+    """The positions of ``path`` and, for a file that broke while read, the error (the positions
+    are then those of the part read before it); a ``typer.Exit`` for a file that cannot be used.
+    """
+    try:
+        return read_positions(path, fmt), None
+    except CaptureUnsupportedError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except (*READ_ERRORS, *_CONTENT_ERRORS) as exc:
+        first = exc
+    prefix, broken = _gzip_prefix(path)
+    if broken is None:  # the file reads whole: it is its content that is not usable
+        if isinstance(first, READ_ERRORS):
+            raise read_failed(path, first) from None
+        typer.echo(f"error: {path}: not a positions file or capture ({_why(first)})", err=True)
+        raise typer.Exit(1) from None
+    # read what came before the break, without its cut last line, as the file would be read
+    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
+    with tempfile.TemporaryDirectory(prefix="overflight-") as tmp:
+        part = Path(tmp) / (name or "input")
+        beast = prefix[:1] == b"\x1a"  # binary frames: the reader counts a cut last frame
+        part.write_bytes(prefix if beast else prefix[: prefix.rfind(b"\n") + 1])
+        try:
+            tab = read_positions(part, fmt)
+        except (*READ_ERRORS, *_CONTENT_ERRORS):
+            raise read_failed(path, broken, note="nothing before it could be used") from None
+    return tab, broken
+
+
+def _identifier(db: Path | None) -> Any:
+    """``find_flights``' identifier (hex address -> registration, type) from the aircraft store:
+    ``--db``, else the default store where there is one, else None."""
+    from overflight.cli.db import open_identifier
+    from overflight.identity.store import default_store_path
+
+    store = db if db is not None else default_store_path()
+    if db is None and not store.is_file():
+        return None
+    ident = open_identifier(store)
+
+    def identify(hexa: str) -> tuple[str | None, str | None]:
+        a = ident.identify(int(hexa, 16))
+        return a.registration, a.type_code
+
+    return identify
+
+
+def _skipped_text(s: Skipped) -> str:
+    parts = [(s.no_address, "no address"), (s.no_time, "no time"),
+             (s.no_position, "no position"), (s.duplicate, "duplicate")]
+    return ", ".join(f"{label}: {n:,}" for n, label in parts if n)
 
 
 @app.command()
 def flights(
     input: Annotated[
         Path,
-        typer.Option(
-            "--input", "-i", exists=True, dir_okay=False, help="positions file or capture"
-        ),
+        typer.Option("--input", "-i", help="positions file or capture", show_default=False),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per leg")] = False,
     fmt: Annotated[
@@ -37,52 +134,57 @@ def flights(
             + " (capture: decode the raw frames; decoded: rs1090 JSON lines' decoded fields)",
         ),
     ] = "auto",
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="aircraft store for registrations (default: as 'overflight db')"),
+    ] = None,
 ) -> None:
-    """List the flights (legs) found in FILE with departure and arrival airports and times."""
+    """List the flights (legs) found in FILE with departure and arrival airports and times.
+
+    Rows without an address, time or position are counted and skipped."""
+    input_path(input, "--input", stdin=False)
     if fmt not in FORMATS:
-        typer.echo(f"error: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", err=True)
-        raise typer.Exit(2)
-    try:
-        tab = read_positions(input, fmt)
-    except CaptureUnsupportedError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except (ValueError, KeyError, OSError) as exc:
-        typer.echo(f"error: cannot read {input}: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    res = find_flights(tab)
+        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}",
+                                 param_hint="--format")
+    identifier = _identifier(db)
+    tab, broken = _read(input, fmt)
+    res = find_flights(tab, identifier=identifier)
+    kept = f"the legs above are from the {len(tab):,} positions read before it"
+    if broken is not None and len(tab) == 0:
+        raise read_failed(input, broken, note="nothing before it could be used")
     if as_json:
         for f in res.flights:
             typer.echo(json.dumps(f.to_dict()))
-        return
-    table = Table(title=f"{len(res.flights)} legs in {input.name} ({len(tab):,} positions)")
-    for col in (
-        "icao24",
-        "callsign",
-        "from",
-        "departure (UTC)",
-        "to",
-        "arrival (UTC)",
-        "km",
-        "max ft",
-        "seen",
-    ):
-        table.add_column(col)
-    for f in res.flights:
-        table.add_row(
-            escape(f.icao24),  # strings from files and the air are untrusted
-            escape(",".join(f.callsigns)),
-            _where(f.departure.code, f.departure.kind, f.departure.how),
-            f"{iso_utc(f.departure_time_s) or '?'} ({f.departure_how})",
-            _where(f.arrival.code, f.arrival.kind, f.arrival.how),
-            f"{iso_utc(f.arrival_time_s) or '?'} ({f.arrival_how})",
-            f"{f.distance_km:,.0f}",
-            "" if f.max_altitude_ft is None else f"{f.max_altitude_ft:,.0f}",
-            f"{f.observed_fraction:.0%}",
+    else:
+        table = Table(
+            # file names and strings from files and the air are untrusted: shown literally
+            title=untrusted(f"{len(res.flights)} legs in {input.name} ({len(tab):,} positions)")
         )
-    Console().print(table)
+        known = any(f.registration or f.typecode for f in res.flights)  # from the store
+        for col in ("icao24", *(("registration", "type") if known else ()), "callsign", "from",
+                    "departure (UTC)", "to", "arrival (UTC)", "km", "max ft", "seen"):
+            table.add_column(col)
+        for f in res.flights:
+            table.add_row(
+                untrusted(f.icao24),
+                *((untrusted(f.registration), untrusted(f.typecode)) if known else ()),
+                untrusted(",".join(f.callsigns)),
+                _where(f.departure.code, f.departure.kind, f.departure.how),
+                f"{iso_utc(f.departure_time_s) or '?'} ({f.departure_how})",
+                _where(f.arrival.code, f.arrival.kind, f.arrival.how),
+                f"{iso_utc(f.arrival_time_s) or '?'} ({f.arrival_how})",
+                f"{f.distance_km:,.0f}",
+                "" if f.max_altitude_ft is None else f"{f.max_altitude_ft:,.0f}",
+                f"{f.observed_fraction:.0%}",
+            )
+        Console().print(table)
     if tab.skipped.total:
-        typer.echo(f"skipped rows: {tab.skipped}", err=True)
+        typer.echo(f"skipped rows: {_skipped_text(tab.skipped)}", err=True)
+    if len(tab) == 0 and broken is None:
+        typer.echo(f"note: no positions found in {untrusted(input.name).plain}: is it a "
+                   f"positions file or a capture? (formats: {', '.join(FORMATS)})", err=True)
+    if broken is not None:
+        raise read_failed(input, broken, note=kept)
 
 
 def _where(code: str | None, kind: str, how: str) -> str:

@@ -3,7 +3,10 @@
 Every source keeps its own rows (primary key: address and source), so where two sources disagree
 both opinions stay in the store; :mod:`overflight.identity.identifier` applies the precedence.
 Re-importing a source replaces that source's rows. A bad row never stops an import: it is counted
-by reason in the returned :class:`ImportReport` and in the ``sources`` table.
+by reason in the returned :class:`ImportReport` and in the ``sources`` table. A file that breaks
+while it is read (a truncated or corrupt gzip) is imported up to the break, its cut last line
+counted as rejected; a broken file, or one without a single good row, never replaces a source:
+its rows are merged into the source's existing rows, which are kept (:attr:`ImportReport.merged`).
 
 Every import renews the store's generation stamp (:func:`store_generation`), which marks the
 resolved index beside the store (:mod:`overflight.identity.index`) stale. Bulk imports run as one
@@ -26,6 +29,7 @@ import re
 import sqlite3
 import time
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +96,11 @@ class ImportReport:
     rows_ok: int
     rejected: dict[str, int]
     seconds: float
+    broken: str = ""
+    """Why reading stopped early (truncated or corrupt gzip); "" when the file was read whole."""
+    merged: bool = False
+    """True when the source's previous rows were kept instead of replaced (a broken file, or a
+    registry or watchlist file without a single good row)."""
 
     @property
     def rows_rejected(self) -> int:
@@ -128,9 +137,53 @@ def store_generation(con: sqlite3.Connection) -> str:
     return str(row[0]) if row else ""
 
 
-def _read_bytes(path: Path) -> bytes:
+_GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 16
+
+
+def _gunzip_prefix(raw: bytes) -> tuple[bytes, str]:
+    """Every byte of a broken gzip (every member) that decompresses, and why it stops.
+
+    A chunk that fails is redone byte by byte, so the output ends exactly at the fault."""
+    out = bytearray()
+    pos = 0
+    while True:
+        d = zlib.decompressobj(wbits=31)  # gzip header and CRC-32 trailer checked
+        while not d.eof:
+            if pos >= len(raw):
+                return bytes(out), "truncated: the compressed stream ends early"
+            chunk = raw[pos:pos + _CHUNK]
+            saved = d.copy()
+            try:
+                out += d.decompress(chunk)
+            except zlib.error as exc:
+                for i in range(len(chunk)):
+                    try:
+                        out += saved.decompress(chunk[i:i + 1])
+                    except zlib.error:
+                        break
+                return bytes(out), f"corrupt gzip data ({exc})"
+            pos += len(chunk) - len(d.unused_data)
+        rest = raw[pos:]
+        if not rest.strip(b"\0"):  # the end, or zero padding (as gzip.decompress allows)
+            return bytes(out), ""
+        if rest[:2] != _GZIP_MAGIC:
+            return bytes(out), f"corrupt gzip data ({len(rest):,} bytes of garbage after the end)"
+
+
+def _read_input(path: Path) -> tuple[bytes, str]:
+    """The file's bytes (un-gzipped) and why reading stopped early ("" when it did not)."""
     raw = path.read_bytes()
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    if raw[:2] != _GZIP_MAGIC:
+        return raw, ""
+    try:
+        return gzip.decompress(raw), ""
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        return _gunzip_prefix(raw)
+
+
+def _read_bytes(path: Path) -> bytes:
+    return _read_input(path)[0]
 
 
 def _read_text(path: Path) -> str:
@@ -155,7 +208,10 @@ def _detect(path: Path, text: str) -> str:
     head = text.lstrip()[:1]
     if head == "{":
         return "json"
-    first = next(csv.reader([text[: text.find("\n")] if "\n" in text else text]), [])
+    try:
+        first = next(csv.reader([text[: text.find("\n")] if "\n" in text else text]), [])
+    except csv.Error:  # e.g. a bare carriage return: not a header of ours
+        return "tar1090-csv"
     if is_plane_alert_header(first):
         return "plane-alert-csv"
     return "tar1090-csv"
@@ -272,7 +328,13 @@ def import_file(
     t0 = time.perf_counter()
     p = Path(path)
     rejects = Rejects()
-    raw = _read_bytes(p)  # decoded to text only where a parser needs text
+    raw, broken = _read_input(p)  # decoded to text only where a parser needs text
+    if broken and raw and not raw.endswith(b"\n"):  # the cut last line: never half a row
+        cut = raw.rfind(b"\n") + 1
+        if raw[cut:].strip():
+            rejects.rows += 1
+            rejects.reject("cut by the broken input", raw.count(b"\n") + 1)
+        raw = raw[:cut]
     fmt = _detect(p, raw[:65536].decode("utf-8", errors="replace"))
     text = "" if fmt == "tar1090-csv" else raw.decode("utf-8", errors="replace")
     data: Any = None
@@ -284,9 +346,14 @@ def import_file(
             rejects.rows += 1
             rejects.reject(f"invalid JSON ({exc.msg})", exc.lineno)
             data = {}
+        except RecursionError:
+            rejects.rows += 1
+            rejects.reject("invalid JSON (nested too deeply)", 1)
+            data = {}
         fmt = _json_kind(data)
     name = source or _default_source(p, fmt)
     kind = source_kind(name)
+    merged = False
     with _bulk_load(con), con:
         if fmt == "operators-json":
             ops = list(parse_operators(data, rejects))
@@ -324,7 +391,14 @@ def import_file(
                 else:
                     text = raw.decode("utf-8", errors="replace")
                     records = parse_tar1090_csv(_csv_rows(text, rejects), rejects)
-            if fmt == "tar1090-json" and prefix:  # one block file: replace its address range only
+            first = next(iter(records), None)  # parsed now: is there one good row to replace by?
+            if first is not None:
+                records = itertools.chain((first,), records)
+            # a broken file or one without a good row is merged over the source's rows, kept
+            merged = bool(broken) or (first is None and not (cols and cols["icao24"]))
+            if merged:
+                pass
+            elif fmt == "tar1090-json" and prefix:  # one block file: replace its range only
                 lo = int(prefix.ljust(6, "0"), 16)
                 hi = int(prefix.ljust(6, "F"), 16)
                 con.execute("DELETE FROM aircraft WHERE source = ? AND icao24 BETWEEN ? AND ?",
@@ -344,4 +418,4 @@ def import_file(
         )
         con.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (uuid.uuid4().hex,))
     return ImportReport(name, kind, fmt, rejects.rows, rejects.accepted, dict(rejects.by_reason),
-                        time.perf_counter() - t0)
+                        time.perf_counter() - t0, broken, merged)
