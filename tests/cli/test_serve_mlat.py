@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import math
 import socket
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from overflight.cli.serve import _run, split_at_time_jumps
+from overflight.cli.serve import _run
 from overflight.frames import FrameBatch
 from overflight.pipeline import mlat_feed
 from overflight.sim import mlat_demo, simulate
@@ -94,13 +96,15 @@ def _distance_m(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) ->
 def test_serve_multilaterates_simulator_feeders(tmp_path: Path) -> None:
     """Six simulated receivers push Beast (with their 0xe3 serials) at recorded pace into
     ``serve --receivers RX.csv --sbs-out``: 3B7777 (Mode S only, no ADS-B position) appears in
-    the SBS output as MLAT positions on its true track."""
+    the SBS output as MLAT positions on its true track. The simulator plays live, so every SBS
+    line is dated now (today's date, a time during the run), never the scenario's 2024."""
     result = simulate(mlat_demo(seed=1, duration_s=10.0))
     rx_csv = tmp_path / "rx.csv"
     result.write_receivers_csv(rx_csv)
     feed = mlat_feed(rx_csv)
     tracker = Tracker()
     lines: list[str] = []
+    span = [math.nan, math.nan]
 
     async def run() -> None:
         task, ready = _start(tracker=tracker, feed=feed, serials={}, sbs=True)
@@ -113,9 +117,11 @@ def test_serve_multilaterates_simulator_feeders(tmp_path: Path) -> None:
 
         rt = asyncio.create_task(read())
         await asyncio.sleep(0.2)  # the SBS client is registered before the first frame
+        span[0] = time.time()
         sent = await asyncio.wait_for(
             push_feeders(result, "127.0.0.1", ports["ingest"], speed=1.0), 25
         )
+        span[1] = time.time()
         assert sent == len(result.frames)
         await asyncio.sleep(0.6)  # the last batch is tracked
         await _stop(task)
@@ -137,15 +143,50 @@ def test_serve_multilaterates_simulator_feeders(tmp_path: Path) -> None:
     state = next(a for a in tracker.all_aircraft() if a.icao24 == "3b7777")
     assert state.position_source == "mlat"
     assert any(ln.startswith("MSG,3,") for ln in lines)  # ADS-B aircraft keep their positions
+    times = _sbs_times([ln.split(",") for ln in lines])
+    assert times.size == 2 * len(lines)
+    assert span[0] - 1.0 <= times.min() and times.max() <= span[1] + 1.0
 
 
-def test_split_at_time_jumps_bounds_each_part() -> None:
-    t = np.array([1.7e9, 1.7e9 + 0.5, 1.0, 2.0, 1.7e9 + 1.0, np.nan, 1.7e9 + 1.2])
-    fb = FrameBatch.from_columns(np.zeros((t.size, 14), np.uint8), np.full(t.size, 7, np.uint8),
-                                 time_s=t)
-    parts = split_at_time_jumps(fb)
-    assert [len(p) for p in parts] == [2, 2, 3]
-    for p in parts:
-        known = p.time_s[np.isfinite(p.time_s)]
-        assert np.ptp(known) <= 10.0
-    assert split_at_time_jumps(fb.take(np.arange(2)))[0] is not None
+def _sbs_times(rows: list[list[str]]) -> np.ndarray:
+    """UTC seconds of the generated and logged date/time fields of SBS rows."""
+    out = []
+    for f in rows:
+        for d, t in ((f[6], f[7]), (f[8], f[9])):
+            dt = datetime.strptime(f"{d} {t}", "%Y/%m/%d %H:%M:%S.%f").replace(tzinfo=UTC)
+            out.append(dt.timestamp())
+    return np.asarray(out)
+
+
+def test_serve_sbs_keeps_the_scenario_dates_when_asked() -> None:
+    """Feeders sending the scenario's own 2024 time records (``start_time_s``), as fast as
+    possible: the SBS lines all carry 2024 dates within the scenario, none today's."""
+    result = simulate(mlat_demo(seed=3, duration_s=6.0))
+    start = result.scenario.start_time_s
+    lines: list[str] = []
+
+    async def run() -> None:
+        task, ready = _start(tracker=Tracker(), serials={}, sbs=True)
+        ports = await asyncio.wait_for(ready, 10)
+        reader, writer = await asyncio.open_connection("127.0.0.1", ports["sbs"])
+
+        async def read() -> None:
+            while line := await reader.readline():
+                lines.append(line.decode())
+
+        rt = asyncio.create_task(read())
+        await asyncio.sleep(0.2)
+        await asyncio.wait_for(push_feeders(
+            result, "127.0.0.1", ports["ingest"], speed=math.inf, start_time_s=start,
+        ), 25)
+        await asyncio.sleep(0.6)
+        await _stop(task)
+        await asyncio.wait_for(rt, 5)  # serve closed the SBS connection
+        writer.close()
+
+    asyncio.run(run())
+    rows = [ln.split(",") for ln in lines]
+    assert sum(1 for f in rows if f[1] == "3") >= 10
+    times = _sbs_times(rows)
+    assert {f[6] for f in rows} == {"2024/06/01"}
+    assert start <= times.min() and times.max() <= start + 6.0 + 1e-3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 
 import numpy as np
 import pytest
@@ -41,6 +42,7 @@ def test_fanout_delivers_every_frame_to_a_client(short: SimResult) -> None:
         assert sent == len(short.frames)
         return bytes(buf)
 
+    before = time.time()
     data = asyncio.run(run())
     chunk = parse_beast(data, final=True)
     assert chunk.stats.errors == 0 and chunk.stats.garbage_bytes == 0
@@ -50,18 +52,25 @@ def test_fanout_delivers_every_frame_to_a_client(short: SimResult) -> None:
     assert np.array_equal(got.data, short.frames.data)
     assert np.array_equal(got.ticks, short.frames.ticks)
     assert np.isfinite(chunk.record_time_s).sum() == chunk.stats.time_records > 0
+    # live play: records carry the scenario moved to the wall clock, by one constant shift
+    rec = np.isfinite(chunk.record_time_s)
+    shift = chunk.record_time_s[rec] - short.frames.time_s[rec]
+    assert np.ptp(shift) < 1e-5
+    assert before <= short.scenario.start_time_s + shift[0] <= time.time()
 
 
-def test_feeders_push_every_frame_to_an_ingest_port(short: SimResult) -> None:
-    async def run() -> FrameBatch:
+def _push(result: SimResult, start_time_s: float | None) -> tuple[FrameBatch, FeedHub]:
+    async def run() -> tuple[FrameBatch, FeedHub]:
         hub = FeedHub()
         got: list[FrameBatch] = []
         hub.subscribe(got.append)
         server = await serve_ingest(hub, host="127.0.0.1", port=0)
         port = server.sockets[0].getsockname()[1]
         try:
-            sent = await push_feeders(short, "127.0.0.1", port, speed=math.inf, chunk_s=1.0)
-            assert sent == len(short.frames)
+            sent = await push_feeders(
+                result, "127.0.0.1", port, speed=math.inf, chunk_s=1.0, start_time_s=start_time_s
+            )
+            assert sent == len(result.frames)
             for _ in range(500):
                 if sum(len(b) for b in got) >= sent:
                     break
@@ -69,10 +78,14 @@ def test_feeders_push_every_frame_to_an_ingest_port(short: SimResult) -> None:
         finally:
             server.close()
             await server.wait_closed()
-        assert len(hub.receivers) == len(short.scenario.receivers)  # one connection each
-        return FrameBatch.concat(got)
+        assert len(hub.receivers) == len(result.scenario.receivers)  # one connection each
+        return FrameBatch.concat(got), hub
 
-    fb = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def test_feeders_push_every_frame_to_an_ingest_port(short: SimResult) -> None:
+    fb, hub = _push(short, short.scenario.start_time_s)
     assert len(fb) == len(short.frames)
     for r in short.scenario.receivers:
         mine = fb.receiver == np.uint64(r.receiver_id)
@@ -81,8 +94,28 @@ def test_feeders_push_every_frame_to_an_ingest_port(short: SimResult) -> None:
         # each feeder's frames arrive in its own order, bytes and ticks intact
         assert np.array_equal(fb.ticks[mine], short.frames.ticks[want])
         assert np.array_equal(fb.data[mine], short.frames.data[want])
-        # live times come from the time records: the simulated (2024) UTC arrival
+        # asked for the scenario's own (2024) UTC arrival, the time records carry it
         assert np.abs(fb.time_s[mine] - short.frames.time_s[want]).max() < 1e-3
+    for st in hub.receivers.values():  # one anchor per receiver, the counters are consistent
+        ((serial, clock),) = st.clocks.items()
+        assert st.serials == [serial] and clock.anchors == 1 and clock.drift == 0
+
+
+def test_feeders_send_wall_clock_times_by_default(short: SimResult) -> None:
+    """Played live, the scenario starts when play starts: every frame is dated by the wall
+    clock (shifted by one constant), even played 20 times faster than real time."""
+    before = time.time()
+    fb, hub = _push(short, None)
+    after = time.time()
+    for r in short.scenario.receivers:
+        mine = fb.receiver == np.uint64(r.receiver_id)
+        want = short.frames.receiver == np.uint64(r.receiver_id)
+        shift = fb.time_s[mine] - short.frames.time_s[want]
+        assert np.ptp(shift) < 1e-3  # exact distances from the scenario's start
+        start = short.scenario.start_time_s + float(shift.mean())
+        assert before - 1e-3 <= start <= after
+        assert np.all(np.diff(fb.time_s[mine]) >= 0)
+    assert all(c.anchors == 1 for st in hub.receivers.values() for c in st.clocks.values())
 
 
 def test_paced_play_follows_the_simulated_clock(short: SimResult) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from overflight.frames import FrameBatch
 from overflight.sources.beast import encode_beast, parse_beast
@@ -236,3 +238,134 @@ def test_encode_of_batches_concatenates(shared: Callable[[str], Path]) -> None:
     b = parse_beast(raw, final=True).frames
     halves = encode_beast(b.take(np.arange(100))) + encode_beast(b.take(np.arange(100, 239)))
     assert halves == raw
+
+
+T_REC = 1_720_248_189.525094  # 2024-07-06 06:43:09 UTC: the time records' timescale
+SERIAL = 0x1A2B_3C4D_5E6F_7081  # an 0xe3 receiver id with an escaped 0x1a byte
+
+
+def _dated_feed(
+    raw: bytes, reset_at: int | None = None
+) -> tuple[FrameBatch, list[tuple[int, bytes]]]:
+    """The capture as a feeder with an 0xe3 id and 2024 time records (before the first frame
+    of every second), as writes: each second's record and first frame, then the rest of that
+    second, each with the number of frames it holds. ``reset_at``: the receiver restarts there
+    (its counter starts again near 0)."""
+    b = parse_beast(raw, final=True).frames
+    ticks = b.ticks.astype(np.int64)
+    truth = T_REC + (ticks - ticks[0]) / 12e6
+    if reset_at is not None:
+        ticks[reset_at:] = ticks[reset_at:] - ticks[reset_at] + 5_000
+    sec = np.floor(truth - truth[0])
+    rec = np.ones(len(b), bool)
+    rec[1:] = sec[1:] != sec[:-1]
+    assert reset_at is None or not rec[reset_at]
+    fb = FrameBatch(
+        b.data, b.length_bytes, truth, np.full(len(b), SERIAL, np.uint64), b.signal_dbfs,
+        ticks.astype(np.uint64),
+    )
+    writes: list[tuple[int, bytes]] = []
+    starts = np.flatnonzero(rec).tolist()
+    for a, e in zip(starts, [*starts[1:], len(b)], strict=True):
+        writes.append((1, encode_beast(fb.take(np.arange(a, a + 1)), receiver_ids=True,
+                                       time_records=np.ones(1, bool))))
+        if e > a + 1:
+            writes.append((e - a - 1, encode_beast(fb.take(np.arange(a + 1, e)),
+                                                   receiver_ids=True)))
+    return fb, writes
+
+
+@pytest.mark.parametrize("reset_at", [None, 150])
+def test_live_feed_with_2024_time_records_stays_on_their_timescale(
+    shared: Callable[[str], Path], caplog: pytest.LogCaptureFixture, reset_at: int | None
+) -> None:
+    """Real frames pushed over loopback with 0xe9 records two years before arrival: every frame
+    keeps the records' time (no flip-flop with the wall clock), times never go backwards, and
+    the clock anchors once (twice with a counter reset, staying on the records' timescale)."""
+    want, writes = _dated_feed(shared(SAMPLE).read_bytes(), reset_at)
+    caplog.set_level(logging.INFO, logger="overflight.sources.net")
+
+    async def main() -> None:
+        hub = FeedHub()
+        got = Collector()
+        hub.subscribe(got)
+        srv = await serve_ingest(hub, port=0)
+        _r, w = await asyncio.open_connection(HOST, srv.port)
+        sent = 0
+        for n, data in writes:  # one read each (most carry no time record), faster than real time
+            w.write(data)
+            await w.drain()
+            sent += n
+            await until(lambda: len(got) >= sent)  # noqa: B023 - awaited at once
+        w.close()
+        await w.wait_closed()
+        srv.close()
+        await srv.wait_closed()
+        fb = got.frames
+        assert np.array_equal(fb.data, want.data) and set(fb.receiver.tolist()) == {SERIAL}
+        assert np.all(np.diff(fb.time_s) >= 0)
+        assert fb.time_s.min() >= T_REC and fb.time_s.max() <= want.time_s.max()
+        (st,) = hub.receivers.values()
+        assert st.serials == [SERIAL] and st.name == "receiver 1a2b3c4d5e6f7081"
+        clk = st.clocks[SERIAL]
+        assert clk.drift == 0 and clk.far_records == 0
+        if reset_at is None:
+            assert clk.anchors == 1 and clk.backwards == 0
+            assert np.abs(fb.time_s - want.time_s).max() < 1e-5
+        else:  # one re-anchor, on arrival (on the records' timescale); records agree again
+            assert clk.anchors == 2 and clk.backwards == 1
+            assert np.abs(fb.time_s - want.time_s)[:reset_at].max() < 1e-5
+            assert np.abs(fb.time_s - want.time_s)[reset_at:].max() < 2.0
+        assert clk.records == sum(1 for _, x in writes if b"\x1a\xe9" in x)
+
+    run(main())
+    assert "is receiver 1a2b3c4d5e6f7081" in caplog.text
+    assert "as receiver 1 " not in caplog.text
+
+
+def _tasks_left() -> list[asyncio.Task[Any]]:
+    """Tasks other than the test's own (``main`` and the ``body`` it awaits)."""
+    me = asyncio.current_task()
+    return [t for t in asyncio.all_tasks() if t is not me]
+
+
+def test_servers_close_their_client_connections(
+    shared: Callable[[str], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Closing the ingest and fan-out servers disconnects idle feeders and clients (they read
+    the end of file) and leaves no task behind."""
+    raw = shared(SAMPLE).read_bytes()
+    caplog.set_level(logging.INFO)
+
+    async def main() -> None:
+        async with asyncio.timeout(20):
+            await body()
+
+    async def body() -> None:
+        hub = FeedHub()
+        ingest = await serve_ingest(hub, port=0)
+        out = FanoutServer("beast")
+        await out.start(port=0)
+        hub.subscribe(out)
+        feeders = [await asyncio.open_connection(HOST, ingest.port) for _ in range(3)]
+        clients = [await asyncio.open_connection(HOST, out.port) for _ in range(2)]
+        await until(lambda: len(ingest.connections) == 3 and len(out.clients) == 2)
+        feeders[0][1].write(raw)
+        await feeders[0][1].drain()
+        first = await clients[0][0].readexactly(len(raw))
+        assert first == raw
+        ingest.close()
+        await ingest.wait_closed()
+        await out.close()
+        for r, _w in [*feeders, *clients]:
+            assert await asyncio.wait_for(r.read(), 5) in (b"", raw)  # the end of file
+        for _r, w in [*feeders, *clients]:
+            w.close()
+            await w.wait_closed()
+        assert _tasks_left() == []
+        assert not ingest.connections and not out.clients and out.dropped_clients == 0
+        assert all(s.disconnects == 1 for s in hub.receivers.values())
+
+    asyncio.run(main())
+    assert "Task was destroyed" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import math
 import time
@@ -39,6 +38,7 @@ from overflight.sources.net import (
     DEFAULT_HOST,
     FanoutServer,
     FeedHub,
+    IngestServer,
     connect_feed,
     serve_ingest,
 )
@@ -47,13 +47,11 @@ from overflight.tracking import Tracker
 from overflight.tracking.mlat_feed import MlatFeed
 
 __all__ = [
-    "MAX_TIME_GAP_S",
     "TRACK_EVERY_S",
     "Coalescer",
     "ReceiverIds",
     "parse_receiver_ids",
     "serve",
-    "split_at_time_jumps",
 ]
 
 log = logging.getLogger("overflight.serve")
@@ -127,35 +125,15 @@ class ReceiverIds:
         self.sink(batch)
 
 
-MAX_TIME_GAP_S = 10.0
-"""Frames further apart in time than this (a feed's clock jumping) are tracked separately."""
-
-
-def split_at_time_jumps(batch: FrameBatch, max_gap_s: float = MAX_TIME_GAP_S) -> list[FrameBatch]:
-    """``batch`` cut where consecutive known times jump by more than ``max_gap_s`` (either way).
-
-    The pipeline's MLAT slicing allocates one slot per second between a batch's first and
-    latest time, so a feed whose times jump (a time record far from the arrival time: years)
-    must not reach it in one batch; within each part the span stays bounded by its frames."""
-    t = batch.time_s
-    known = np.flatnonzero(np.isfinite(t))
-    if known.size < 2:
-        return [batch]
-    tk = t[known]
-    if float(tk.max() - tk.min()) <= max_gap_s:
-        return [batch]
-    jumps = known[1:][np.abs(np.diff(tk)) > max_gap_s]
-    if jumps.size == 0:
-        return [batch]
-    bounds = [0, *jumps.tolist(), len(batch)]
-    return [batch.take(np.arange(a, b)) for a, b in itertools.pairwise(bounds) if b > a]
-
-
 class Coalescer:
     """A hub sink that gathers batches and hands them on as one every :meth:`run` period.
 
     Each TCP read of each feed is a batch of a few frames; decoding and tracking have a fixed
-    cost per batch, so the tracker gets one batch per period (or per ``max_frames`` frames)."""
+    cost per batch, so the tracker gets one batch per period (or per ``max_frames`` frames).
+
+    The batch goes on whole, whatever its time span: each feed's clock keeps its own timescale
+    (:class:`~overflight.sources.clock.TickClock`), and the MLAT slicing of
+    :func:`overflight.pipeline.time_slices` is linear in rows however far apart the times are."""
 
     def __init__(self, sink: Callable[[FrameBatch], None], *, max_frames: int = 65536) -> None:
         self.sink = sink
@@ -175,11 +153,10 @@ class Coalescer:
             return
         pending, self._pending, self._frames = self._pending, [], 0
         batch = pending[0] if len(pending) == 1 else FrameBatch.concat(pending)
-        for part in split_at_time_jumps(batch):
-            try:
-                self.sink(part)
-            except Exception:
-                log.exception("tracking failed on a batch of %d frames", len(part))
+        try:
+            self.sink(batch)
+        except Exception:
+            log.exception("tracking failed on a batch of %d frames", len(batch))
 
     async def run(self, period_s: float = TRACK_EVERY_S) -> None:
         """Flush every ``period_s`` seconds until cancelled."""
@@ -194,10 +171,11 @@ def _last_seen(t: float) -> str:
 
 def _log_stats(hub: FeedHub, feed: MlatFeed | None) -> None:
     for st in hub.receivers.values():
+        anchors = sum(c.anchors for c in st.clocks.values())
         log.info(
-            "receiver %d %s: %d msgs, %.1f msg/s, %d bad, %d resyncs, last %s",
-            st.receiver, st.peer, st.messages, st.rate_msg_s, st.bad_frames,
-            st.resyncs, _last_seen(st.last_seen_s),
+            "%s %s: %d msgs, %.1f msg/s, %d bad, %d resyncs, %d clock anchors, last %s",
+            st.name, st.peer, st.messages, st.rate_msg_s, st.bad_frames,
+            st.resyncs, anchors, _last_seen(st.last_seen_s),
         )
     if feed is not None:
         s = feed.stats
@@ -328,9 +306,10 @@ async def _run(
         return ReceiverIds(hub, serials, s) if serials else s
 
     outs: list[FanoutServer] = []
-    servers: list[asyncio.Server] = []
+    servers: list[IngestServer] = []
     tasks: list[asyncio.Task[None]] = []
     rec: BeastRecorder | None = None
+    tracking: Coalescer | None = None
     ports: dict[str, int] = {}
     try:
         sbs: FanoutServer | None = None
@@ -378,11 +357,18 @@ async def _run(
             await asyncio.sleep(stats_every_s)
             _log_stats(hub, feed)
     finally:
+        # Every connection is closed and every task has ended when this returns.
         for t in tasks:
             t.cancel()
         for s in servers:
             s.close()
+        for s in servers:
+            await s.wait_closed()
+        if tracking is not None:
+            tracking.flush()  # the frames of the last period are tracked too
         for o in outs:
             await o.close()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
         if rec is not None:
             rec.close()

@@ -5,10 +5,12 @@
   away is logged and retried, never fatal.
 * :func:`serve_ingest` — listen for many feeders pushing Beast at once (readsb's
   ``--net-connector host,30004,beast_out``); each connection's frames carry its receiver id (the
-  feeder's ``0xe3`` id when it sends one, else a per-connection number).
+  feeder's ``0xe3`` id when it sends one, logged in hex as readsb shows it, else a
+  per-connection number). Closing the :class:`IngestServer` also disconnects the feeders.
 * :class:`FanoutServer` — re-serve frames to downstream clients as Beast, raw AVR or SBS lines.
   Each client has a bounded queue: a client that does not keep up is dropped (and counted), so
-  ingest and other clients never wait for it.
+  ingest and other clients never wait for it. :meth:`FanoutServer.close` disconnects every
+  client and waits for their tasks.
 * :class:`FeedHub` — the meeting point: sources publish :class:`FrameBatch` batches, sinks
   subscribe; keeps per-receiver statistics (:class:`ReceiverStats`).
 
@@ -32,7 +34,7 @@ import numpy as np
 from overflight.frames import FRAME_WIDTH_BYTES, FrameBatch
 from overflight.sources.avr import encode_avr
 from overflight.sources.beast import BeastParser, BeastStats, encode_beast, signal_byte_to_dbfs
-from overflight.sources.clock import TickClock
+from overflight.sources.clock import ClockStats, TickClock
 from overflight.sources.sbs import SbsRecord, parse_sbs_line
 from overflight.sources.text import parse_text_line
 
@@ -40,9 +42,11 @@ __all__ = [
     "DEFAULT_HOST",
     "FanoutServer",
     "FeedHub",
+    "IngestServer",
     "ReceiverStats",
     "StreamDecoder",
     "connect_feed",
+    "format_receiver_id",
     "parse_endpoint",
     "serve_ingest",
 ]
@@ -52,14 +56,25 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 _READ_SIZE = 65536
 _MAX_LINE = 4096
+_CLOSE_TIMEOUT_S = 5.0
+"""How long closing a server waits for its connections' tasks to end."""
 
 BatchSink = Callable[[FrameBatch], None]
 SbsSink = Callable[[list[SbsRecord]], None]
 
 
+def format_receiver_id(serial: int) -> str:
+    """A ``0xe3`` receiver id as readsb shows it: 16 lower-case hex digits."""
+    return f"{serial & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
 @dataclass(slots=True)
 class ReceiverStats:
-    """Per-receiver (per connection) counters; times are UTC epoch seconds."""
+    """Per-receiver (per connection) counters; times are UTC epoch seconds.
+
+    ``receiver`` is the hub's number for the connection; ``serials`` the ``0xe3`` receiver ids
+    its frames carried (in order of first appearance); ``clocks`` each receiver id's
+    :class:`ClockStats` (why its counter was re-anchored)."""
 
     receiver: int
     peer: str
@@ -72,6 +87,15 @@ class ReceiverStats:
     last_seen_s: float = math.nan
     rate_msg_s: float = 0.0
     beast: BeastStats = field(default_factory=BeastStats)
+    serials: list[int] = field(default_factory=list)
+    clocks: dict[int, ClockStats] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """``receiver <hex serial>`` when the feed sends ``0xe3`` ids, else ``receiver <n>``."""
+        if self.serials:
+            return "receiver " + ", ".join(format_receiver_id(r) for r in self.serials)
+        return f"receiver {self.receiver}"
 
     @property
     def bad_frames(self) -> int:
@@ -155,14 +179,17 @@ class FeedHub:
 class StreamDecoder:
     """Turns one connection's bytes into frame batches (Beast, raw AVR/hex lines, or SBS).
 
-    Beast counters are anchored to arrival time by one :class:`TickClock` per receiver id.
+    Beast counters are anchored to arrival time (or to the feed's time records) by one
+    :class:`TickClock` per receiver id. ``label`` names the connection in logs (``"feeder"``,
+    ``"receiver"``): a ``0xe3`` receiver id is logged when first seen.
     """
 
-    def __init__(self, fmt: str, stats: ReceiverStats) -> None:
+    def __init__(self, fmt: str, stats: ReceiverStats, *, label: str = "feed") -> None:
         if fmt not in ("beast", "raw", "sbs"):
             raise ValueError(f"unknown stream format {fmt!r}")
         self.fmt = fmt
         self.stats = stats
+        self.label = label
         self.parser = BeastParser(receiver=stats.receiver)
         self.parser.stats = stats.beast
         self.clocks: dict[int, TickClock] = {}
@@ -178,7 +205,11 @@ class StreamDecoder:
                 times = np.empty(len(fb))
                 for r in np.unique(fb.receiver).tolist():
                     sel = fb.receiver == r
-                    clk = self.clocks.setdefault(r, TickClock())
+                    clk = self.clocks.get(r)
+                    if clk is None:
+                        clk = self.clocks[r] = TickClock()
+                        self.stats.clocks[r] = clk.stats
+                        self._new_receiver(r)
                     times[sel] = clk.times(
                         fb.ticks[sel], arrival_s=arrival_s, known_time_s=chunk.record_time_s[sel]
                     )
@@ -224,6 +255,14 @@ class StreamDecoder:
             ticks=np.asarray(ticks, np.uint64),
         ), []
 
+    def _new_receiver(self, r: int) -> None:
+        st = self.stats
+        if r != st.receiver and r not in st.serials:  # an 0xe3 id (the hub's number otherwise)
+            st.serials.append(r)
+            log.info("%s %s is receiver %s", self.label, st.peer, format_receiver_id(r))
+        elif r == st.receiver and not st.serials:
+            log.info("%s %s sends no receiver id: receiver %d", self.label, st.peer, r)
+
     def _lines(self, data: bytes) -> list[bytes]:
         buf = self._line + data
         parts = buf.split(b"\n")
@@ -260,7 +299,9 @@ async def _pump(
     reader: asyncio.StreamReader, dec: StreamDecoder, hub: FeedHub, idle_timeout_s: float
 ) -> None:
     while True:
-        data = await asyncio.wait_for(reader.read(_READ_SIZE), timeout=idle_timeout_s)
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation.
+        async with asyncio.timeout(idle_timeout_s):
+            data = await reader.read(_READ_SIZE)
         if not data:
             return
         fb, recs = dec.feed(data, time.time())
@@ -288,14 +329,13 @@ async def connect_feed(
     """
     peer = f"{host}:{port}"
     stats = hub.stats_for(peer)
-    dec = StreamDecoder(fmt, stats)
+    dec = StreamDecoder(fmt, stats, label="receiver")
     backoff = min_backoff_s
     while True:
         writer: asyncio.StreamWriter | None = None
         try:
-            reader, w = await asyncio.wait_for(
-                asyncio.open_connection(host, port), timeout=connect_timeout_s
-            )
+            async with asyncio.timeout(connect_timeout_s):
+                reader, w = await asyncio.open_connection(host, port)
             writer = w
             _keepalive(w)
             stats.connects += 1
@@ -318,6 +358,89 @@ async def connect_feed(
         backoff = min(backoff * 2, max_backoff_s)
 
 
+class IngestServer:
+    """Listens for feeders pushing Beast (or raw lines); each connection is its own receiver.
+
+    Offers what callers use of :class:`asyncio.Server` (``sockets``, ``close()``,
+    ``wait_closed()``); :meth:`close` also disconnects every feeder, and :meth:`wait_closed`
+    returns once their tasks have ended, so nothing lingers after shutdown.
+    """
+
+    def __init__(self, hub: FeedHub, *, fmt: str = "beast", idle_timeout_s: float = 300.0) -> None:
+        if fmt not in ("beast", "raw", "sbs"):
+            raise ValueError(f"unknown stream format {fmt!r}")
+        self.hub = hub
+        self.fmt = fmt
+        self.idle_timeout_s = idle_timeout_s
+        self.server: asyncio.Server | None = None
+        self.connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._closing = False
+
+    async def start(self, host: str = DEFAULT_HOST, port: int = 30004) -> IngestServer:
+        """Start listening (port 0 picks a free port: see :attr:`port`); returns ``self``."""
+        self.server = await asyncio.start_server(self._handle, host, port)
+        return self
+
+    @property
+    def sockets(self) -> tuple[socket.socket, ...]:
+        """The listening sockets (empty once closed)."""
+        if self.server is None:
+            return ()
+        return tuple(self.server.sockets)
+
+    @property
+    def port(self) -> int:
+        """The port actually bound."""
+        return int(self.sockets[0].getsockname()[1])
+
+    def close(self) -> None:
+        """Stop listening and disconnect every feeder (their tasks end on the end of file)."""
+        self._closing = True
+        if self.server is not None:
+            self.server.close()
+        for w in self.connections.values():
+            w.close()
+
+    async def wait_closed(self) -> None:
+        """Wait until :meth:`close` has taken effect: listener closed, feeder tasks ended."""
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                await self.server.wait_closed()
+        me = asyncio.current_task()
+        tasks = [t for t in self.connections if t is not me]
+        if tasks:
+            await asyncio.wait(tasks, timeout=_CLOSE_TIMEOUT_S)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        addr = writer.get_extra_info("peername")
+        peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr)
+        task = asyncio.current_task()
+        if self._closing or task is None:
+            writer.close()
+            return
+        self.connections[task] = writer
+        stats = self.hub.stats_for(peer)
+        stats.connects += 1
+        _keepalive(writer)
+        dec = StreamDecoder(self.fmt, stats, label="feeder")
+        log.info("feeder %s connected", peer)
+        try:
+            await _pump(reader, dec, self.hub, self.idle_timeout_s)
+        except (OSError, TimeoutError) as e:
+            log.warning("feeder %s: %s", peer, e or type(e).__name__)
+        except asyncio.CancelledError:
+            # Ends normally: Python 3.11's stream server logs a cancelled handler as an error.
+            log.info("feeder %s: cancelled", peer)
+        finally:
+            self.connections.pop(task, None)
+            dec.close()
+            stats.disconnects += 1
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+            log.info("feeder %s (%s) disconnected", peer, stats.name)
+
+
 async def serve_ingest(
     hub: FeedHub,
     *,
@@ -325,30 +448,11 @@ async def serve_ingest(
     port: int = 30004,
     fmt: str = "beast",
     idle_timeout_s: float = 300.0,
-) -> asyncio.Server:
-    """Listen for feeders pushing Beast (or raw lines); each connection is its own receiver."""
+) -> IngestServer:
+    """Listen for feeders pushing Beast (or raw lines); each connection is its own receiver.
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        addr = writer.get_extra_info("peername")
-        peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr)
-        stats = hub.stats_for(peer)
-        stats.connects += 1
-        _keepalive(writer)
-        dec = StreamDecoder(fmt, stats)
-        log.info("feeder %s connected as receiver %d", peer, stats.receiver)
-        try:
-            await _pump(reader, dec, hub, idle_timeout_s)
-        except (OSError, TimeoutError) as e:
-            log.warning("feeder %s: %s", peer, e or type(e).__name__)
-        finally:
-            dec.close()
-            stats.disconnects += 1
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
-            log.info("feeder %s disconnected", peer)
-
-    return await asyncio.start_server(handle, host, port)
+    Close with ``close()`` then ``await wait_closed()`` (feeders are disconnected)."""
+    return await IngestServer(hub, fmt=fmt, idle_timeout_s=idle_timeout_s).start(host, port)
 
 
 @dataclass(slots=True)
@@ -389,6 +493,8 @@ class FanoutServer:
         self.clients: dict[str, _Client] = {}
         self.dropped_clients = 0
         self.server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None] | None] = set()
+        self._closing = False
 
     async def start(self, host: str = DEFAULT_HOST, port: int = 30005) -> asyncio.Server:
         """Start listening (port 0 picks a free port: see :attr:`port`)."""
@@ -444,7 +550,7 @@ class FanoutServer:
             return
         self.dropped_clients += 1
         log.warning("dropping %s client %s: %s", self.fmt, c.peer, why)
-        if c.task is not None:
+        if c.task is not None and c.task is not asyncio.current_task():
             c.task.cancel()
         c.writer.transport.abort()
 
@@ -453,12 +559,17 @@ class FanoutServer:
         peer = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr)
         _keepalive(writer)
         c = _Client(peer, writer, asyncio.Queue(self.queue_chunks))
-        self.clients[peer] = c
         c.task = asyncio.current_task()
+        if self._closing:
+            writer.transport.abort()
+            return
+        self.clients[peer] = c
+        if c.task is not None:
+            self._tasks.add(c.task)
         log.info("%s client %s connected", self.fmt, peer)
         drain = asyncio.ensure_future(self._discard_input(reader))
         try:
-            while True:
+            while peer in self.clients:  # dropped or closing: stop
                 data = await c.queue.get()
                 if data is None:
                     break
@@ -471,16 +582,20 @@ class FanoutServer:
                 data = b"".join(parts)
                 writer.write(data)
                 c.sent_bytes += len(data)
-                await asyncio.wait_for(writer.drain(), timeout=self.write_timeout_s)
+                async with asyncio.timeout(self.write_timeout_s):
+                    await writer.drain()
         except (OSError, TimeoutError) as e:
             self._drop(c, str(e) or type(e).__name__)
         except asyncio.CancelledError:
             pass
         finally:
             drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain
             if self.clients.pop(peer, None) is not None:
                 log.info("%s client %s gone", self.fmt, peer)
             writer.transport.abort()
+            self._tasks.discard(c.task)
 
     @staticmethod
     async def _discard_input(reader: asyncio.StreamReader) -> None:
@@ -489,12 +604,22 @@ class FanoutServer:
                 pass
 
     async def close(self) -> None:
-        """Stop listening and disconnect every client."""
+        """Stop listening, disconnect every client and wait for their tasks to end (closing
+        clients are not counted as dropped)."""
+        self._closing = True
         if self.server is not None:
             self.server.close()
         for c in list(self.clients.values()):
-            self._drop(c, "server closing")
-        self.dropped_clients = max(0, self.dropped_clients)
+            if self.clients.pop(c.peer, None) is None:
+                continue
+            log.info("closing %s client %s", self.fmt, c.peer)
+            if c.task is not None and c.task is not asyncio.current_task():
+                c.task.cancel()
+            c.writer.transport.abort()
+        me = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not None and t is not me]
+        if tasks:
+            await asyncio.wait(tasks, timeout=_CLOSE_TIMEOUT_S)
         if self.server is not None:
             with contextlib.suppress(Exception):
                 await self.server.wait_closed()
