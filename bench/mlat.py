@@ -18,7 +18,10 @@ does, with the same model, start and data, timed in the same run on one core. En
 per second through :class:`overflight.mlat.Multilaterator` (grouping, clock sync of simulated
 12 MHz receivers, solving, filter) in one-second batches. The process pins itself to one CPU
 before timing. A last table compares single shots with the filter on simulated unsynchronised
-receivers (dense fixes). Run: ``python bench/mlat.py``.
+receivers (dense fixes). The noise-floor line (:mod:`overflight.mlat.noise_floor`) solves the
+same rows simulated with the Gaussian TOA noise whose chi-square matches the real one, against
+a perfect truth: what the solver achieves once the ADS-B truth's latency is out of the picture.
+Run: ``python bench/mlat.py``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from overflight.mlat.evaluate import (
 )
 from overflight.mlat.geodesy import ecef_to_llh, horizontal_distance_m
 from overflight.mlat.locards import read_locards_set
+from overflight.mlat.noise_floor import noise_floor
 from overflight.mlat.receivers import ReceiverRegistry
 from overflight.mlat.sim import simulate
 from overflight.mlat.solve import solve_batch, solve_scipy
@@ -200,6 +204,15 @@ def main() -> None:
     reg = ReceiverRegistry.from_csv(folder / "sensors.csv")
     sets = [read_locards_set(p) for p in sorted(folder.glob("set_*.csv"))]
     overall = _accuracy(reg, sets)
+    nf = noise_floor(sets, reg)
+    print(
+        f"Noise floor: real chi2/dof median {nf.real_chi2_per_dof:.2f} matched by"
+        f" {nf.sigma_s * 1e9:.0f} ns Gaussian TOA noise (sim {nf.sim_chi2_per_dof:.2f});"
+        f" cross-track median real {nf.real_cross_median_m:.1f} m vs simulated"
+        f" {nf.sim_cross_median_m:.1f} m;"
+        f" single-shot vs a perfect truth on the same rows: median {nf.median_m:.1f} m, p90"
+        f" {nf.p90_m:.1f} m, RMSE {nf.rmse_m:.0f} m, solved {nf.solved}/{nf.transmissions}"
+    )
 
     # Speed: all transmissions, baro-altitude constraint, one core.
     if hasattr(os, "sched_setaffinity"):
