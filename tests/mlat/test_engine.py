@@ -136,3 +136,33 @@ def test_duplicates_and_replays_make_no_phantoms(scenario: SimScenario) -> None:
     assert len(out2) <= base
     assert ml2.stats.duplicate_receptions > 0
     assert np.median(_errors(scenario, ml2, out2)) <= 80.0
+
+
+def test_ambiguous_fixes_with_little_redundancy_are_rejected(
+    shared: Callable[[str], Path],
+) -> None:
+    """Four 12 MHz receivers and an altitude leave one degree of freedom: a reply of 413225
+    in this scenario fits a point 112 km from the aircraft with chi-square 0.71 (the truth
+    fits with 0.80), so the chi-square cannot tell them apart. The ambiguity search and the
+    tighter error cap for such fixes reject it; switched off, it comes out as a position."""
+    reg = ReceiverRegistry.from_csv(shared(f"{DATA}/sensors.csv"))
+    s = read_locards_set(shared(f"{DATA}/set_2.csv"))
+    u, c = np.unique(s.sensor, return_counts=True)
+    top = u[np.argsort(-c)][:8]
+    recv = [(int(i), reg[int(i)].lat_deg, reg[int(i)].lon_deg, reg[int(i)].height_m) for i in top]
+    rows = np.flatnonzero(np.isin(s.sensor, top).sum(axis=1) >= 4)[:60]
+    ac = [(float(s.lat_deg[i]), float(s.lon_deg[i]), float(s.geo_altitude_m[i])) for i in rows]
+    sc = simulate(recv, ac, n_adsb=16, duration_s=16.0, seed=11)
+    worst = {}
+    for checks in (False, True):
+        ml = Multilaterator(
+            sc.registry,
+            smooth=False,
+            max_error_low_dof_m=200.0 if checks else 1e9,
+            ambiguity_chi2=9.0 if checks else 0.0,
+        )
+        e = _errors(sc, ml, _run(sc, sc.receptions, ml))
+        worst[checks] = float(e.max())
+        assert np.median(e) < 40.0
+    assert worst[False] > 100_000.0
+    assert worst[True] < 10_000.0

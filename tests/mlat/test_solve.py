@@ -81,7 +81,9 @@ def test_real_accuracy_single_shot(sets: tuple[ReceiverRegistry, list]) -> None:
     # Held-out calibration helps; so does the altitude constraint.
     assert cal.median_m < raw.median_m - 5.0
     none = rows[("none", "aircraft", "single")]
-    assert none.solved >= 1050
+    # Without altitude five receivers leave one degree of freedom: such fixes must pass the
+    # tighter error cap and the ambiguity search (wrong minima cannot show in the chi-square).
+    assert none.solved >= 1000
     assert none.median_m <= 55.0
     assert cal.median_m < none.median_m
     # Errors are mostly along-track (ADS-B truth staleness): cross-track median is small.
@@ -102,7 +104,7 @@ def test_real_accuracy_single_shot(sets: tuple[ReceiverRegistry, list]) -> None:
             assert r.median_m <= single.median_m
             assert r.p90_m <= single.p90_m
     assert rows[("baro", "aircraft", "rts")].median_m <= 41.8
-    assert rows[("baro", "raw", "rts")].median_m <= 51.8
+    assert rows[("baro", "raw", "rts")].median_m <= 52.5
 
 
 def test_receiver_biases_and_truth_lag_from_real_data(

@@ -28,6 +28,17 @@ _GRID_HALF_WIDTH_M = 300_000.0
 """Half width of the restart grid around the receivers' centroid (line of sight ~400 km)."""
 _GRID_STEP_M = 20_000.0
 """Restart grid spacing: finer than the basins of the TDOA cost seen on real data."""
+_GRID_STARTS = 4
+"""Grid points tried as starts (restarts, ambiguity search), best first."""
+_GRID_SEPARATION_M = 60_000.0
+"""Distance between grid starts, so that one elongated valley does not take them all."""
+_MIN_HEIGHT_M = -500.0
+_MAX_HEIGHT_M = 20_000.0
+"""Heights an alternative minimum must have to count (a mirror image underground does not)."""
+_AMBIGUITY_EXCLUDE_M = 30_000.0
+"""Grid points this close to a solution are its own basin, not an alternative."""
+_AMBIGUITY_DISTANCE_M = 5_000.0
+"""An alternative minimum this far from the solution makes the fix ambiguous."""
 
 
 @numba.njit(cache=True, nogil=True)
@@ -232,23 +243,28 @@ def _start_b(x, rel, rho, w, m):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _grid_start(rel, rho, w, m, org, h0, half_width_m, step_m, out):  # type: ignore[no-untyped-def]
-    """Best point of a coarse horizontal grid at height ``h0`` around the origin (metres).
+def _grid_starts(rel, rho, w, m, org, h0, ex, excl_m, sep_m, out):  # type: ignore[no-untyped-def]
+    """The best points of a coarse horizontal grid at height ``h0`` around the origin
+    (metres), written to ``out`` (k, 3) relative to the origin; returns how many.
 
-    The cost at each point has the transmit time eliminated (the weighted mean of
-    ``rho - range``), so the grid finds the right basin where a start at the receivers'
-    centroid or above a receiver leads Levenberg-Marquardt into a wrong local minimum.
+    Points are taken best first, each at least ``sep_m`` from those already taken and
+    ``excl_m`` from ``ex`` (0: no exclusion), so that elongated valleys of the TDOA cost yield
+    one start each. The cost at a point has the transmit time eliminated (the weighted mean of
+    ``rho - range``), so the grid finds basins where a start at the receivers' centroid or
+    above a receiver leads Levenberg-Marquardt into a wrong local minimum.
     """
     lat0, lon0, _ = _llh(org[0], org[1], org[2])
-    r_earth = _A
     cl = max(math.cos(lat0), 1e-3)
-    nstep = int(half_width_m / step_m)
+    nstep = int(_GRID_HALF_WIDTH_M / _GRID_STEP_M)
+    side = 2 * nstep + 1
+    pts = np.empty((side * side, 3))
+    costs = np.empty(side * side)
     pos = np.empty(3)
-    best = np.inf
+    q = 0
     for a in range(-nstep, nstep + 1):
         for c in range(-nstep, nstep + 1):
-            la = lat0 + c * step_m / r_earth
-            lo = lon0 + a * step_m / (r_earth * cl)
+            la = lat0 + c * _GRID_STEP_M / _A
+            lo = lon0 + a * _GRID_STEP_M / (_A * cl)
             _ecef(la, lo, h0, pos)
             sw = 0.0
             sr = 0.0
@@ -269,18 +285,59 @@ def _grid_start(rel, rho, w, m, org, h0, half_width_m, step_m, out):  # type: ig
                     d2 = pos[2] - org[2] - rel[i, 2]
                     e = (math.sqrt(d0 * d0 + d1 * d1 + d2 * d2) + bt - rho[i]) * w[i]
                     cost += e * e
-            if cost < best:
-                best = cost
-                for i in range(3):
-                    out[i] = pos[i] - org[i]
+            for i in range(3):
+                pts[q, i] = pos[i] - org[i]
+            costs[q] = cost
+            q += 1
+    order = np.argsort(costs)
+    taken = 0
+    for idx in order:
+        if taken >= out.shape[0]:
+            break
+        if excl_m > 0.0 and _dist2(pts[idx], ex) < excl_m * excl_m:
+            continue
+        ok = True
+        for t in range(taken):
+            if _dist2(pts[idx], out[t]) < sep_m * sep_m:
+                ok = False
+                break
+        if ok:
+            for i in range(3):
+                out[taken, i] = pts[idx, i]
+            taken += 1
+    return taken
+
+
+@numba.njit(cache=True, nogil=True)
+def _dist2(a, b):  # type: ignore[no-untyped-def]
+    d0 = a[0] - b[0]
+    d1 = a[1] - b[1]
+    d2 = a[2] - b[2]
+    return d0 * d0 + d1 * d1 + d2 * d2
 
 
 @numba.njit(cache=True, nogil=True)
 def solve_rows(  # type: ignore[no-untyped-def]
-    rel, rho, w, alt, aw, org, x0, iters, restart_chi2, n0, hs, srx, x_out, J_out, r_out, out
+    rel,
+    rho,
+    w,
+    alt,
+    aw,
+    org,
+    x0,
+    iters,
+    restart_chi2,
+    ambiguity_chi2,
+    n0,
+    hs,
+    srx,
+    x_out,
+    J_out,
+    r_out,
+    out,
 ):
     """Solve every row; writes x (rel. origin), the final Jacobian and residuals, and
-    ``out[:, 0..2]`` = (cost, converged, b)."""
+    ``out[:, 0..3]`` = (cost, converged, b, ambiguous)."""
     n, m = rho.shape
     nr = m + 1
     r = np.empty(nr)
@@ -293,6 +350,7 @@ def solve_rows(  # type: ignore[no-untyped-def]
     Js = np.empty((nr, 4))
     nb = np.empty(m)
     pos = np.empty(3)
+    starts = np.empty((_GRID_STARTS, 3))
     for k in range(n):
         wk = w[k]
         relk = rel[k]
@@ -310,14 +368,14 @@ def solve_rows(  # type: ignore[no-untyped-def]
         bb[0] = _start_b(x, relk, rhok, wk, m)
         cost, conv = _lm(x, bb, relk, rhok, wk, nb, m, alt[k], aw[k], ok, iters, r, J)
         if restart_chi2 > 0.0 and dof > 0 and cost > restart_chi2 * dof:
-            # Other starts: the best point of a coarse grid at the known (or a typical)
+            # Other starts: the best points of a coarse grid at the known (or a typical)
             # height, then above each receiver.
             h0 = alt[k] if has_alt else 9000.0
-            for j in range(-1, m):
+            ng = _grid_starts(relk, rhok, wk, m, ok, h0, x, 0.0, _GRID_SEPARATION_M, starts)
+            for j in range(-ng, m):
                 if j < 0:
-                    _grid_start(relk, rhok, wk, m, ok, h0, _GRID_HALF_WIDTH_M, _GRID_STEP_M, xs)
                     for i in range(3):
-                        pos[i] = xs[i] + ok[i]
+                        pos[i] = starts[-j - 1, i] + ok[i]
                 elif wk[j] == 0.0:
                     continue
                 else:
@@ -350,3 +408,22 @@ def solve_rows(  # type: ignore[no-untyped-def]
         out[k, 0] = cost
         out[k, 1] = 1.0 if conv else 0.0
         out[k, 2] = bb[0]
+        out[k, 3] = 0.0
+        if ambiguity_chi2 > 0.0 and dof <= 1 and cnt >= 3:
+            # Little or no redundancy: the chi-square cannot reveal a wrong minimum, so look
+            # for another one away from this solution that fits about as well.
+            h0 = alt[k] if has_alt else 9000.0
+            ng = _grid_starts(
+                relk, rhok, wk, m, ok, h0, x, _AMBIGUITY_EXCLUDE_M, _GRID_SEPARATION_M, starts
+            )
+            for g in range(ng):
+                for i in range(3):
+                    xs[i] = starts[g, i]
+                bs[0] = _start_b(xs, relk, rhok, wk, m)
+                c2, k2 = _lm(xs, bs, relk, rhok, wk, nb, m, alt[k], aw[k], ok, iters, rs, Js)
+                far = _dist2(xs, x) > _AMBIGUITY_DISTANCE_M * _AMBIGUITY_DISTANCE_M
+                _, _, h2 = _llh(xs[0] + ok[0], xs[1] + ok[1], xs[2] + ok[2])
+                airborne = _MIN_HEIGHT_M <= h2 <= _MAX_HEIGHT_M
+                if far and airborne and c2 <= cost + ambiguity_chi2:
+                    out[k, 3] = 1.0
+                    break

@@ -111,6 +111,11 @@ class Multilaterator:
         window_s: receptions of the same bytes within this span (common timescale) are one
             transmission; 3 ms covers a 900 km baseline.
         max_error_m: reject fixes whose horizontal 1-sigma exceeds this.
+        max_error_low_dof_m: the same for fixes with one degree of freedom or none, where the
+            chi-square cannot reveal a wrong minimum (see :func:`~overflight.mlat.solve.plausible`).
+        ambiguity_chi2: such fixes are also rejected when a second minimum more than 5 km away
+            fits within this chi-square (0: no search; see
+            :func:`~overflight.mlat.solve.solve_batch`).
         altitude_sigma_m: 1-sigma of the barometric-altitude constraint (pressure altitude vs
             ellipsoidal height differ by the weather and the geoid: ~100 m).
         solve_adsb: also solve frames that carry ADS-B positions (for validation).
@@ -131,6 +136,8 @@ class Multilaterator:
         *,
         window_s: float = 3e-3,
         max_error_m: float = 1_000.0,
+        max_error_low_dof_m: float = 200.0,
+        ambiguity_chi2: float = 9.0,
         altitude_sigma_m: float = 150.0,
         solve_adsb: bool = False,
         smooth: bool = True,
@@ -145,6 +152,8 @@ class Multilaterator:
         self.sync = ClockSync(registry)
         self.window_s = window_s
         self.max_error_m = max_error_m
+        self.max_error_low_dof_m = max_error_low_dof_m
+        self.ambiguity_chi2 = ambiguity_chi2
         self.altitude_sigma_m = altitude_sigma_m
         self.solve_adsb = solve_adsb
         self.smooth = smooth
@@ -349,9 +358,17 @@ class Multilaterator:
         rel_toa = toa - t0[:, None]
         alt_m = alt_ft * FT_TO_M
         res = solve_batch(
-            R, rel_toa, sig, mask=mask, altitude_m=alt_m, altitude_sigma_m=self.altitude_sigma_m
+            R,
+            rel_toa,
+            sig,
+            mask=mask,
+            altitude_m=alt_m,
+            altitude_sigma_m=self.altitude_sigma_m,
+            ambiguity_chi2=self.ambiguity_chi2,
         )
-        ok = plausible(res, R, max_error_m=self.max_error_m)
+        ok = plausible(
+            res, R, max_error_m=self.max_error_m, max_error_low_dof_m=self.max_error_low_dof_m
+        )
         self._blame(res, ok, ids, R, rel_toa, sig, mask, alt_m)
         rows = np.flatnonzero(ok)
         rng0 = np.linalg.norm(R[rows, 0] - res.ecef_m[rows], axis=1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -77,7 +78,7 @@ class _Rows:
 
 def _stack(sets: Sequence[LocardsSet], registry: ReceiverRegistry) -> _Rows:
     known = np.asarray(registry.ids(), dtype=np.int64)
-    parts: list[tuple[F64, ...]] = []
+    parts: list[tuple[npt.NDArray[Any], ...]] = []
     for s in sets:
         mask = (s.sensor >= 0) & np.isin(s.sensor, known) & np.isfinite(s.toa_s)
         ids = np.where(mask, s.sensor, known[0])
@@ -90,11 +91,9 @@ def _stack(sets: Sequence[LocardsSet], registry: ReceiverRegistry) -> _Rows:
         path = np.where(mask, s.toa_s - t0 - res, 0.0)
         toa = s.toa_s - held_out_biases(ids, res, mask, s.aircraft)
         vel = track_velocity_m_s(s.aircraft, s.time_s, truth)
-        parts.append(
-            (R, mask, ids, truth, path, toa, s.baro_altitude_m, s.lat_deg, s.lon_deg, vel)
-        )
+        parts.append((R, mask, ids, truth, path, toa, s.baro_altitude_m, s.lat_deg, s.lon_deg, vel))
     cols = [np.concatenate([p[k] for p in parts]) for k in range(10)]
-    return _Rows(*cols)  # type: ignore[arg-type]
+    return _Rows(*cols)
 
 
 def _solve(rows: _Rows, toa: F64, registry: ReceiverRegistry) -> tuple[F64, F64, F64]:

@@ -16,7 +16,7 @@ vectorising every step over ``n``; :func:`solve_scipy` is the straightforward pe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +98,8 @@ class SolveResult:
         residual_s: ``(n, m)`` residual per receiver in seconds (NaN where not used).
         cov_m2: ``(n, 3, 3)`` position covariance, ECEF m^2.
         converged: LM converged (step below 1 mm) within the iteration budget.
+        ambiguous: another minimum more than 5 km away fits about as well (rows with one
+            degree of freedom or none): the fix cannot be trusted.
     """
 
     ecef_m: F64
@@ -112,6 +114,7 @@ class SolveResult:
     residual_s: F64
     cov_m2: F64
     converged: npt.NDArray[np.bool_]
+    ambiguous: npt.NDArray[np.bool_]
 
     def __len__(self) -> int:
         return int(self.ecef_m.shape[0])
@@ -128,6 +131,7 @@ def solve_batch(
     max_iterations: int = 25,
     refractivity_n0: float = REFRACTIVITY_N0,
     restart_chi2: float = 4.0,
+    ambiguity_chi2: float = 9.0,
 ) -> SolveResult:
     """Solve ``n`` transmissions at once by Levenberg-Marquardt (one 4x4 system per row per step).
 
@@ -143,7 +147,10 @@ def solve_batch(
         max_iterations: LM iteration budget.
         refractivity_n0: surface refractivity for the propagation delay model (0: vacuum).
         restart_chi2: rows whose chi-square per degree of freedom exceeds this are restarted
-            from above each receiver (0: never).
+            from the best point of a coarse grid and from above each receiver (0: never).
+        ambiguity_chi2: rows with one degree of freedom or none are searched for a second
+            minimum more than 5 km away whose chi-square is within this of the solution's;
+            one found marks the row ``ambiguous`` (0: no search).
     """
     R = np.asarray(receivers_ecef_m, dtype=np.float64)
     n, m = R.shape[:2]
@@ -175,7 +182,7 @@ def solve_batch(
     x_out = np.empty((n, 3))
     J = np.empty((n, m + 1, 4))
     res = np.empty((n, m + 1))
-    info = np.empty((n, 3))
+    info = np.empty((n, 4))
     solve_rows(
         np.ascontiguousarray(rel),
         np.ascontiguousarray(rho),
@@ -186,6 +193,7 @@ def solve_batch(
         np.ascontiguousarray(x),
         int(max_iterations),
         float(restart_chi2),
+        float(ambiguity_chi2),
         float(refractivity_n0),
         REFRACTIVITY_SCALE_HEIGHT_M,
         np.ascontiguousarray(srx),
@@ -196,7 +204,8 @@ def solve_batch(
     )
     x, cost, converged = x_out, info[:, 0], info[:, 1] > 0
     b = info[:, 2]
-    return _finish(x, b, res, J, cost, msk, w, aw, origin, converged, rel, cnt)
+    out = _finish(x, b, res, J, cost, msk, w, aw, origin, converged, rel, cnt)
+    return replace(out, ambiguous=info[:, 3] > 0)
 
 
 def _finish(
@@ -255,6 +264,7 @@ def _finish(
         residual_s=resid_s,
         cov_m2=pc,
         converged=converged,
+        ambiguous=np.zeros(n, bool),
     )
 
 
@@ -312,6 +322,7 @@ def plausible(
     receivers_ecef_m: npt.ArrayLike,
     *,
     max_error_m: float = 1_000.0,
+    max_error_low_dof_m: float = 200.0,
     max_range_m: float = 450_000.0,
     min_height_m: float = -500.0,
     max_height_m: float = 20_000.0,
@@ -320,13 +331,18 @@ def plausible(
     """Which solutions to keep: finite, error below ``max_error_m``, height in range, and every
     receiver used within ``max_range_m`` (line-of-sight range at cruise altitude is ~400 km), and
     chi-square per degree of freedom at most ``max_chi2_per_dof`` (a wrong local minimum or a
-    receiver with a broken clock)."""
+    receiver with a broken clock). With one degree of freedom or none the chi-square cannot
+    reveal a wrong minimum (three receivers and an altitude have two exact solutions), so such
+    fixes must also have an error estimate within ``max_error_low_dof_m``: on simulated 12 MHz
+    receivers every fix more than 1 km off was one of these, with estimates of 243-792 m."""
     R = np.asarray(receivers_ecef_m, dtype=np.float64)
     dist = np.linalg.norm(R - result.ecef_m[:, None, :], axis=-1)
     far = np.any(np.where(result.used, dist > max_range_m, False), axis=1)
     return np.asarray(
         np.isfinite(result.error_m)
         & (result.error_m <= max_error_m)
+        & ~result.ambiguous
+        & ((result.dof >= 2) | (result.error_m <= max_error_low_dof_m))
         & (result.height_m >= min_height_m)
         & (result.height_m <= max_height_m)
         & ~far
