@@ -10,8 +10,16 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from overflight.sources.beast import MLAT_TICKS, TICKS_PER_S, parse_beast
+from overflight.frames import FrameBatch
+from overflight.sources.beast import (
+    MLAT_TICKS,
+    TICKS_PER_S,
+    encode_beast,
+    encode_gps_ticks,
+    parse_beast,
+)
 from overflight.sources.clock import TickClock
+from overflight.sources.files import read_batches
 
 SAMPLE = "modes-traffic-samples/sample_dump1090.bin"
 T_REC = 1_720_248_189.525094  # 2024-07-06 06:43:09 UTC: what the feed's time records say
@@ -147,3 +155,126 @@ def test_mlat_marker_frames_stay_on_the_records_timescale(ticks: npt.NDArray[np.
     got = clock.times(t, arrival_s=arrival)
     assert abs(got[0] - truth[5]) < 1e-6 and abs(got[2] - truth[6]) < 1e-6
     assert abs(got[1] - (arrival + clock.offset_s)) < 1e-9 and got[1] < T_WALL - 1e7
+
+
+# --- GPS (Radarcape) timestamps ------------------------------------------------------------
+# The real messages of a CDG->Toulouse flight (57,793 frames over 4,778 s, epoch-µs
+# timestamps), put on the GPS layout mlat-client reads for a Radarcape in GPS mode
+# (modes_reader.c: second of day << 30 | nanoseconds), or on a 12 MHz counter.
+
+FULL_FLIGHT = "modes-traffic-samples/full_flight_short.jsonl.gz"
+
+
+@pytest.fixture(scope="module")
+def flight(shared: Callable[[str], Path]) -> FrameBatch:
+    """The flight's frames (short replies cut to 7 bytes) with their recorded times."""
+    import gzip
+    import json
+
+    with gzip.open(shared(FULL_FLIGHT), "rt") as f:
+        rows = [json.loads(line) for line in f]
+    hexes = [r["frame"][:14] if int(r["frame"][:2], 16) < 0x80 else r["frame"] for r in rows]
+    t = np.array([r["timestamp"] for r in rows], np.float64)
+    return FrameBatch.from_bytes([bytes.fromhex(h) for h in hexes], time_s=t)
+
+
+def _with_ticks(fb: FrameBatch, ticks: npt.NDArray[np.uint64], shift_s: float = 0.0) -> FrameBatch:
+    return FrameBatch(
+        fb.data, fb.length_bytes, fb.time_s + shift_s, fb.receiver, fb.signal_dbfs, ticks
+    )
+
+
+def test_a_file_of_gps_timestamps_is_detected_and_dated(flight: FrameBatch, tmp_path: Path) -> None:
+    """No status record, no time record: the layout is found from the counter in the first
+    read; the time of day is exact, the date that of ``start_time_s``."""
+    gps = _with_ticks(flight, encode_gps_ticks(flight.time_s))
+    path = tmp_path / "radarcape.beast"
+    path.write_bytes(encode_beast(gps))
+    got = FrameBatch.concat(list(read_batches(path)))  # start_time_s unknown: 1970-01-01
+    assert len(got) == len(flight)
+    assert np.abs(got.time_s - np.mod(flight.time_s, 86_400.0)).max() < 1e-6
+    day = float(np.floor(flight.time_s[0] / 86_400) * 86_400)
+    got = FrameBatch.concat(list(read_batches(path, start_time_s=day + 3_600.0)))
+    assert np.abs(got.time_s - flight.time_s).max() < 1e-6
+
+
+def test_gps_feed_across_midnight_with_time_records(flight: FrameBatch) -> None:
+    """The flight moved to end 30 min after midnight; chunks of 500 frames, a time record
+    every 100 frames (about 8 s): detected in the first chunk, the next day starts at the
+    rollover, every time exact."""
+    shift = np.ceil(flight.time_s[-1] / 86_400) * 86_400 - flight.time_s[-1] + 1_800.0
+    t = flight.time_s + shift
+    ticks = encode_gps_ticks(t)
+    known = np.full(t.size, np.nan)
+    known[::100] = t[::100]
+    clock = TickClock()
+    out = np.concatenate([
+        clock.times(ticks[a : a + 500], known_time_s=known[a : a + 500])
+        for a in range(0, t.size, 500)
+    ])
+    assert clock.layout == "gps"
+    assert np.abs(out - t).max() < 1e-6
+    assert clock.stats.gps_days == 2  # the first date, then midnight
+
+
+def test_live_gps_feed_keeps_gps_time(flight: FrameBatch) -> None:
+    """Live, chunks of 20 frames (about 15 s here) arriving 50 ms after their last frame:
+    detected once the arrivals span ``detect_ref_s`` (the second chunk); from then on the GPS
+    time is taken as sent. Before, the counter is read as 12 MHz, held to the arrival time."""
+    n = 4_000
+    t = flight.time_s[:n]
+    ticks = encode_gps_ticks(t)
+    clock = TickClock()
+    out = np.empty(n)
+    for a in range(0, n, 20):
+        s = slice(a, min(a + 20, n))
+        out[s] = clock.times(ticks[s], arrival_s=float(t[s.stop - 1]) + 0.05)
+    assert clock.layout == "gps" and clock.stats.layout_changes == 1
+    assert np.abs(out[20:] - t[20:]).max() < 1e-6
+    assert np.all(out[:20] <= t[19] + 0.05 + 1e-6)
+
+
+def test_twelve_mhz_counters_are_never_read_as_gps(
+    flight: FrameBatch, ticks: npt.NDArray[np.int64]
+) -> None:
+    """The real dump1090 counter (23.9 s) stays a 12 MHz counter, its times unchanged; the
+    flight's 57,793 messages on a 12 MHz counter are found to be one at once."""
+    auto, fixed = TickClock(), TickClock(gps=False)
+    assert np.array_equal(auto.times(ticks.astype(np.uint64)),
+                          fixed.times(ticks.astype(np.uint64)))
+    assert auto.layout in ("detecting", "counter")
+    for start in (12_345, 1 << 40, 86_399 << 30):  # (0 would be the "no counter" marker)
+        ctr = (start + np.rint((flight.time_s - flight.time_s[0]) * TICKS_PER_S)).astype(np.uint64)
+        clock = TickClock()
+        out = np.concatenate([clock.times(ctr[a : a + 5_000]) for a in range(0, ctr.size, 5_000)])
+        assert clock.layout == "counter" and clock.stats.layout_changes == 0
+        assert np.abs(out - (flight.time_s - flight.time_s[0])).max() < 1e-6
+
+
+def _status_record(settings: int, gps_status: int) -> bytes:
+    """A Radarcape status record (Beast type '4'): settings, PPS delta, GPS status."""
+    payload = bytes([settings, 0, gps_status]) + bytes(11)
+    return b"\x1a\x34" + bytes(7) + payload
+
+
+def test_status_record_sets_the_layout_and_old_firmware_second(flight: FrameBatch) -> None:
+    """Settings bit 0x10 = GPS timestamps; GPS status without bit 0x80 is firmware whose second
+    is one ahead of UTC (mlat-client corrects it the same way). 50 frames suffice."""
+    t = flight.time_s[:50]
+    for gps_status, ahead in ((0x80 | 0x1F, 0.0), (0x1F, 1.0)):
+        data = _status_record(0x10 | 0x01, gps_status) + encode_beast(
+            _with_ticks(flight.take(np.arange(50)), encode_gps_ticks(t + ahead))
+        )
+        chunk = parse_beast(data, final=True)
+        assert chunk.status is not None and chunk.status.gps_timestamps
+        assert chunk.status.utc == (ahead == 0.0) and chunk.status.synchronised
+        clock = TickClock()
+        clock.apply_status(chunk.status)
+        got = clock.times(chunk.frames.ticks, known_time_s=np.r_[t[0], np.full(49, np.nan)])
+        assert clock.layout == "gps"
+        assert np.abs(got - t).max() < 1e-6
+    chunk = parse_beast(_status_record(0x01, 0x80), final=True)  # 12 MHz mode
+    assert chunk.status is not None and not chunk.status.gps_timestamps
+    clock = TickClock()
+    clock.apply_status(chunk.status)
+    assert clock.layout == "counter"

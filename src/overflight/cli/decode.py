@@ -21,7 +21,74 @@ from overflight.cli.app import READ_ERRORS, app, input_path, read_failed
 from overflight.frames import FrameBatch
 from overflight.modes import MESSAGE_FIELDS, AddressFilter, batch_stats, decode_batch
 
-__all__ = ["decode", "json_lines", "text_lines"]
+__all__ = ["ReadsbCounter", "decode", "json_lines", "text_lines"]
+
+_READSB_DF = np.zeros(32, dtype=bool)
+_READSB_DF[[0, 4, 5, 11, 16, 17, 18, 20, 21, *range(24, 32)]] = True
+_AP_DF = np.zeros(32, dtype=bool)
+_AP_DF[[0, 4, 5, 16, 20, 21, *range(24, 32)]] = True
+_UNDEFINED_LABEL = "not valid: DF 1-3, 6-10, 12-15, 19, 22, 23 (readsb drops them)"
+_AP_LABEL = "not valid: address/parity, address not confirmed"
+_FIX_LABEL = "not valid: 1-bit fix to an unconfirmed address"
+
+
+class ReadsbCounter:
+    """Counts frames the way readsb accepts them (``mode_s.c``, ``decodeModesMessage``).
+
+    readsb decodes DF 0/4/5/16/24-31 and DF20/21 (address/parity) only when the address from
+    the parity is one it has confirmed, DF11/17/18 when the CRC holds (a corrected frame whose
+    fix changed the address only when that address is confirmed), and drops every other format
+    (DF 1-3, 6-10, 12-15, 19, 22, 23: no CRC rule). An address is confirmed by a DF17, or a
+    DF11 with IID 0, with a clean CRC and no correction, heard earlier in the stream within
+    ``ttl_s`` (readsb's ICAO filter, 60 s). Rows the decoder already marked invalid for another
+    reason (CRC, length, hex) keep that reason; ``counts`` holds the rest by label.
+    """
+
+    __slots__ = ("confirmed", "counts")
+
+    def __init__(self, ttl_s: float = 60.0) -> None:
+        from overflight.modes import AddressFilter
+
+        self.confirmed = AddressFilter(ttl_s=ttl_s)
+        self.counts: Counter[str] = Counter()
+
+    def add(self, table: pa.Table, batch: FrameBatch) -> None:
+        """Count one decoded batch (``table`` from :func:`decode_batch` of ``batch``)."""
+        n = table.num_rows
+        if n == 0:
+            return
+        reason = table.column("invalid_reason").combine_chunks().dictionary_decode()
+        rs = np.asarray(reason.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
+        ok = (rs == "") | (rs == "unknown address")
+        df = np.asarray(table.column("df").fill_null(0).to_numpy(), dtype=np.int64)
+        addr = np.asarray(table.column("address").fill_null(0).to_numpy(), dtype=np.int64)
+        fixed = np.asarray(table.column("corrected_bits").fill_null(0).to_numpy()) > 0
+        crc_ok = np.asarray(table.column("crc_ok").fill_null(False).to_numpy(), dtype=bool)
+        iid = np.asarray(table.column("interrogator_id").fill_null(1).to_numpy())
+        t = batch.time_s
+        # Addresses confirmed in stream order: before the batch, or by an earlier row of it.
+        confirms = ok & ~fixed & crc_ok & ((df == 17) | ((df == 11) & (iid == 0)))
+        known = np.isin(addr, self.confirmed.addresses())
+        ci = np.flatnonzero(confirms)
+        if ci.size:
+            order = np.lexsort((ci, addr[ci]))
+            ca, first = addr[ci][order], ci[order]
+            head = np.r_[True, ca[1:] != ca[:-1]]
+            ca, first = ca[head], first[head]
+            pos = np.clip(np.searchsorted(ca, addr), 0, ca.size - 1)
+            known |= (ca[pos] == addr) & (first[pos] < np.arange(n))
+        undefined = ok & ~_READSB_DF[df]
+        ap = ok & _READSB_DF[df] & _AP_DF[df] & ~known
+        # A fix that changed the address (the original AA differs) to an unconfirmed one.
+        orig = (batch.data[:, 1].astype(np.int64) << 16) | (batch.data[:, 2].astype(np.int64) << 8)
+        orig |= batch.data[:, 3].astype(np.int64)
+        moved = ok & fixed & np.isin(df, (11, 17, 18)) & (orig != addr) & ~known
+        self.counts["valid"] += int((ok & ~undefined & ~ap & ~moved).sum())
+        self.counts[_UNDEFINED_LABEL] += int(undefined.sum())
+        self.counts[_AP_LABEL] += int(ap.sum())
+        self.counts[_FIX_LABEL] += int(moved.sum())
+        if ci.size:
+            self.confirmed.confirm_batch(addr[ci], t[ci])
 
 _PASS_THROUGH = ("valid", "invalid_reason", "receiver", "signal_dbfs", "ticks")
 # compact text output: these columns first, then any other non-null field as name=value
@@ -262,12 +329,16 @@ def decode(
 
     Addresses recovered from parity are checked against those confirmed by clean DF11/17/18
     frames earlier in the file (unless --no-filter); rows that fail are kept and marked.
+    The summary counts frames as readsb accepts them, whatever --no-filter: DF 1-3, 6-10,
+    12-15, 19, 22 and 23 are not valid, nor address/parity frames whose address no clean
+    DF17 or DF11 (IID 0) confirmed earlier.
     """
     input_path(Path(file), "FILE")
     _check_input(fmt, sample_rate)
     err = Console(stderr=True)
     out = sys.stdout
     known = None if no_filter else AddressFilter()
+    readsb = ReadsbCounter()
     totals: Counter[str] = Counter()
     dfs: Counter[int] = Counter()
     batches, read_stats = _batches(file, fmt, sample_rate)
@@ -289,9 +360,11 @@ def decode(
                 table = decode_batch(batch, fix=not no_fix, known_addresses=known)
                 stats = batch_stats(table)
                 totals["frames"] += stats["rows"]
-                totals["valid"] += stats["valid"]
                 for reason, c in stats["reasons"].items():
-                    totals[reason] += c
+                    if reason != "unknown address":  # counted by readsb's rules below
+                        totals[reason] += c
+                if summary:
+                    readsb.add(table, batch)
                 for d, c in Counter(table.column("df").to_pylist()).items():
                     if d is not None:
                         dfs[int(d)] += c
@@ -305,9 +378,11 @@ def decode(
         t.add_column("value", justify="right")
         t.add_row("input format", str(read_stats.format))
         t.add_row("frames decoded", f"{totals['frames']:,}")
-        t.add_row("valid", f"{totals['valid']:,}")
+        t.add_row("valid (as readsb accepts them)", f"{readsb.counts['valid']:,}")
+        for label in (_UNDEFINED_LABEL, _AP_LABEL, _FIX_LABEL):
+            t.add_row(label, f"{readsb.counts[label]:,}")
         for k, v in sorted(totals.items()):
-            if k not in ("frames", "valid"):
+            if k != "frames":
                 t.add_row(f"invalid: {k}", f"{v:,}")
         for label, v in _input_rows(read_stats):
             t.add_row(label, f"{v:,}")

@@ -49,8 +49,21 @@ def sim(
     speed: Annotated[
         str, typer.Option(help="live pacing: simulated seconds per second, or 'max'")
     ] = "1",
+    scenario_time: Annotated[
+        bool,
+        typer.Option(
+            "--scenario-time",
+            help="--serve/--push: time records carry the scenario's own UTC times (as in the "
+            "truth table) instead of the scenario moved to the wall clock",
+        ),
+    ] = False,
 ) -> None:
-    """Simulate receivers hearing aircraft (truth kept) for MLAT and tracking tests."""
+    """Simulate receivers hearing aircraft (truth kept) for MLAT and tracking tests.
+
+    Played live (--serve, --push) the feeders stand in for receivers on the air now: their time
+    records carry the scenario moved to the wall clock. --scenario-time sends the scenario's
+    own recorded times instead, to compare live output with the truth table.
+    """
     from overflight.sim import builtin_scenario, simulate
 
     if out is None and serve is None and push is None:
@@ -128,6 +141,8 @@ def sim(
         return
     from overflight.sim.serve import push_feeders, serve_fanout
 
+    start_s = sc.start_time_s if scenario_time else None  # None: the wall clock at play start
+
     async def main() -> None:
         tasks = []
         if serve_at is not None:
@@ -144,6 +159,7 @@ def sim(
                     host,
                     port,
                     speed=pace,
+                    start_time_s=start_s,
                     on_listening=lambda p: err.print(
                         f"serving Beast on {host}:{p}; waiting for a client", markup=False
                     ),
@@ -152,7 +168,7 @@ def sim(
         if push_to is not None:
             host2, port2 = push_to
             err.print(f"pushing {len(sc.receivers)} feeders to {host2}:{port2}", markup=False)
-            tasks.append(push_feeders(result, host2, port2, speed=pace))
+            tasks.append(push_feeders(result, host2, port2, speed=pace, start_time_s=start_s))
         try:
             sent = await asyncio.gather(*tasks)
         except OSError as exc:

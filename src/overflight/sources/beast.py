@@ -5,8 +5,8 @@ Wire format (receivers' port 30005, feeders push to 30004)::
     0x1a <type> <6-byte big-endian 12 MHz counter> <signal byte> <payload>
 
 type ``'1'`` Mode A/C (2-byte payload), ``'2'`` Mode S short (7), ``'3'`` Mode S long (14),
-``'4'`` Radarcape/Beast status (14 bytes, dropped). Every ``0x1a`` after the leading one is
-doubled. Extensions understood here:
+``'4'`` Radarcape/Beast status (14 bytes: read into :class:`RadarcapeStatus`, no frame). Every
+``0x1a`` after the leading one is doubled. Extensions understood here:
 
 * ``0x1a 0xe3`` + 8 bytes: receiver id (big-endian, escaped) of the frames that follow, as
   readsb writes and reads it.
@@ -17,6 +17,17 @@ doubled. Extensions understood here:
 * type ``'1'`` with zero counter and zero payload: dump1090's heartbeat, counted and dropped.
 * counter ``0xFF004D4C4154`` (``FF 00 "MLAT"``) marks a frame synthesised from an MLAT result
   (:data:`MLAT_TICKS`); readsb uses ``0xFF004D4C4155`` for UAT (:data:`UAT_TICKS`).
+
+Timestamps. A Beast, dump1090 or readsb counter is a free-running 12 MHz count. A Radarcape in
+GPS mode (and receivers emulating it) writes GPS time instead: the upper 18 bits are the UTC
+second of the day, the lower 30 bits the nanosecond within it (never above 999,999,999).
+Its status record says which: payload byte 0 is the DIP-switch settings (bit ``0x10`` GPS
+timestamps), byte 1 the PPS delta, byte 2 the GPS status (bit ``0x80``: firmware that writes
+UTC, older firmware is one second ahead; with it, bit ``0x20`` set means the timestamp is not
+GPS-synchronised). Layout and bits as read by mlat-client (mutability/mlat-client,
+``modes_reader.c``: ``DECODER_RADARCAPE`` "1GHz Radarcape timestamp, UTC synchronized from GPS",
+``radarcape_status_to_dict``, ``feed_beast``). :func:`gps_seconds_of_day` converts;
+:class:`~overflight.sources.clock.TickClock` detects such a feed.
 
 Signal level: the byte is an amplitude, ``dBFS = 10·log10((b/255)²)``; 0 means "unknown" (NaN).
 
@@ -37,14 +48,19 @@ from overflight.frames import FRAME_WIDTH_BYTES, FrameBatch
 
 __all__ = [
     "ESCAPE",
+    "GPS_NS_BITS",
     "MLAT_TICKS",
     "TICKS_PER_S",
     "UAT_TICKS",
     "BeastChunk",
     "BeastParser",
     "BeastStats",
+    "RadarcapeStatus",
     "dbfs_to_signal_byte",
     "encode_beast",
+    "encode_gps_ticks",
+    "gps_layout_ok",
+    "gps_seconds_of_day",
     "is_synthetic_ticks",
     "parse_beast",
     "signal_byte_to_dbfs",
@@ -57,6 +73,10 @@ MLAT_TICKS = 0xFF004D4C4154
 """Counter value readsb/mlat-client put on frames synthesised from an MLAT result."""
 UAT_TICKS = 0xFF004D4C4155
 """Counter value readsb puts on frames converted from UAT."""
+GPS_NS_BITS = 30
+"""GPS (Radarcape) timestamps: the lower 30 bits are nanoseconds, the rest the second of day."""
+_NS_MASK = (1 << GPS_NS_BITS) - 1
+_DAY_S = 86_400
 
 _TYPE_MODEAC = 0x31
 _TYPE_SHORT = 0x32
@@ -115,6 +135,69 @@ class BeastStats:
 
 
 @dataclass(frozen=True, slots=True)
+class RadarcapeStatus:
+    """A Radarcape status record (Beast type ``'4'``), as mlat-client reads it.
+
+    Attributes:
+        gps_timestamps: the counter is GPS time (second of day, nanoseconds), not 12 MHz.
+        synchronised: the GPS time is synchronised (false: a 1 GHz count, not UTC).
+        utc: the second is UTC; older firmware (GPS status bit ``0x80`` clear) is 1 s ahead.
+        settings: raw DIP-switch byte; gps_status: raw GPS status byte.
+    """
+
+    gps_timestamps: bool
+    synchronised: bool
+    utc: bool
+    settings: int
+    gps_status: int
+
+    @classmethod
+    def from_payload(cls, payload: npt.ArrayLike) -> RadarcapeStatus:
+        """Read the first three payload bytes of a status record."""
+        b = np.asarray(payload, dtype=np.uint8)
+        settings, gps = int(b[0]), int(b[2])
+        fixed = bool(gps & 0x80)
+        return cls(
+            gps_timestamps=bool(settings & 0x10),
+            synchronised=not (fixed and gps & 0x20),
+            utc=fixed,
+            settings=settings,
+            gps_status=gps,
+        )
+
+
+def gps_seconds_of_day(ticks: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """GPS (Radarcape) timestamps to seconds of the UTC day: ``(t >> 30) + (t & 2³⁰-1)·1e-9``."""
+    t = np.asarray(ticks, dtype=np.uint64)
+    sec = (t >> np.uint64(GPS_NS_BITS)).astype(np.float64)
+    out: npt.NDArray[np.float64] = sec + (t & np.uint64(_NS_MASK)).astype(np.float64) * 1e-9
+    return out
+
+
+def gps_layout_ok(ticks: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """True where a counter value can be a GPS timestamp (nanoseconds < 1e9, second < 86,400).
+
+    A free-running 12 MHz counter breaks this for 6.1 s of every 89.5 s (its lower 30 bits
+    pass 1e9)."""
+    t = np.asarray(ticks, dtype=np.uint64)
+    out: npt.NDArray[np.bool_] = ((t & np.uint64(_NS_MASK)) < np.uint64(1_000_000_000)) & (
+        (t >> np.uint64(GPS_NS_BITS)) < np.uint64(_DAY_S)
+    )
+    return out
+
+
+def encode_gps_ticks(time_s: npt.ArrayLike) -> npt.NDArray[np.uint64]:
+    """UTC epoch seconds to GPS (Radarcape) timestamps (second of day, nanoseconds)."""
+    ns = np.rint(np.asarray(time_s, dtype=np.float64) * 1e9).astype(np.int64)
+    ns = np.mod(ns, _DAY_S * 1_000_000_000)
+    sec, nano = np.divmod(ns, 1_000_000_000)
+    out: npt.NDArray[np.uint64] = (sec.astype(np.uint64) << np.uint64(GPS_NS_BITS)) | nano.astype(
+        np.uint64
+    )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class BeastChunk:
     """What :func:`parse_beast` found in one buffer.
 
@@ -124,6 +207,8 @@ class BeastChunk:
         consumed: bytes of the input used; the caller keeps ``buf[consumed:]`` for next time.
         receiver: receiver id in force after the buffer (sticky ``0xe3`` records).
         stats: counts for this buffer.
+        status: the last Radarcape status record of the buffer, if any (pass it to
+            :meth:`~overflight.sources.clock.TickClock.apply_status`).
     """
 
     frames: FrameBatch
@@ -131,6 +216,7 @@ class BeastChunk:
     consumed: int
     receiver: int
     stats: BeastStats = field(default_factory=BeastStats)
+    status: RadarcapeStatus | None = None
 
 
 def signal_byte_to_dbfs(b: npt.ArrayLike) -> npt.NDArray[np.float32]:
@@ -268,7 +354,9 @@ def parse_beast(
     is_rid = gt == _TYPE_RECEIVER
     is_time = gt == _TYPE_TIME
     stats.heartbeats += int(heartbeat.sum())
-    stats.status += int((gt == _TYPE_STATUS).sum())
+    is_status = np.flatnonzero(gt == _TYPE_STATUS)
+    stats.status += int(is_status.size)
+    status = RadarcapeStatus.from_payload(payload[is_status[-1]]) if is_status.size else None
     stats.pings += int((gt == _TYPE_PING).sum())
     stats.receiver_ids += int(is_rid.sum())
     stats.time_records += int(is_time.sum())
@@ -307,7 +395,7 @@ def parse_beast(
         signal_dbfs=signal_byte_to_dbfs(rows[sel, 6]),
         ticks=fticks,
     )
-    return BeastChunk(batch, rec_time[sel], consumed, new_receiver, stats)
+    return BeastChunk(batch, rec_time[sel], consumed, new_receiver, stats, status)
 
 
 class BeastParser:
@@ -316,12 +404,14 @@ class BeastParser:
     Holds the bytes of an incomplete last frame between calls and the sticky receiver id.
     """
 
-    __slots__ = ("_pending", "receiver", "stats")
+    __slots__ = ("_pending", "receiver", "stats", "status")
 
     def __init__(self, receiver: int = 0) -> None:
         self._pending = b""
         self.receiver = receiver
         self.stats = BeastStats()
+        self.status: RadarcapeStatus | None = None
+        """The latest Radarcape status record seen, if any."""
 
     def feed(self, data: bytes, *, final: bool = False) -> BeastChunk:
         """Parse ``data`` after whatever was left from the previous call."""
@@ -330,6 +420,8 @@ class BeastParser:
         self._pending = bytes(buf[chunk.consumed :])
         self.receiver = chunk.receiver
         self.stats.add(chunk.stats)
+        if chunk.status is not None:
+            self.status = chunk.status
         return chunk
 
     def close(self) -> BeastChunk:
