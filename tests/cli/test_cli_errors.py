@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -369,13 +370,27 @@ def test_decode_truncated_gzip_keeps_what_was_read(truncated_gz: Path) -> None:
 
 
 def test_decode_truncated_beast_gzip(shared: Callable[[str], Path], tmp_path: Path) -> None:
-    """A gzip Beast capture cut short: a one-line error, never a traceback."""
+    """A gzip Beast capture cut short: every frame before the cut is decoded (as many as in the
+    bytes an independent zlib run recovers), the break is a one-line warning, as for text."""
     p = tmp_path / "cut.bin.gz"
-    p.write_bytes(gzip.compress(shared(SAMPLE).read_bytes())[:1000])
+    gz = gzip.compress(shared(SAMPLE).read_bytes())
+    p.write_bytes(gz[: len(gz) * 6 // 10])
+    plain = tmp_path / "prefix.bin"
+    plain.write_bytes(zlib.decompressobj(wbits=31).decompress(p.read_bytes()))
+    want = decode_text(run("decode", str(plain)))
+    assert "frames decoded 129" in want and "Beast truncated bytes 8" in want
     res = run("decode", str(p))
-    assert res.exit_code in (0, 1), res.output
+    assert res.exit_code == 0, res.output
     text = decode_text(res)
-    assert "truncated" in text
+    assert "frames decoded 129" in text and "input skipped: Beast truncated bytes 8" in text
+    assert "input skipped: broken input: EOFError 1" in text
+    assert (f"warning: {p}: the input ends early: truncated or corrupt gzip (the 129 frames "
+            "before it were decoded)") in text
+    res = run("track", str(p))
+    assert res.exit_code == 0, res.output
+    text = flat(res)
+    assert "input: beast, 129 frames; skipped lines: {'broken input: EOFError': 1}" in text
+    assert "8 truncated bytes" in text and "48520a" in text
 
 
 def test_decode_real_capture(shared: Callable[[str], Path]) -> None:
@@ -458,10 +473,25 @@ def test_flights_truncated_capture_keeps_what_was_read(truncated_gz: Path,
     assert "393322 AFR34ZG LFPG (observed) 2024-07-06T06:59:21Z" in text
     assert (f"error: {truncated_gz}: truncated: the compressed stream ends early (the legs "
             "above are from the 1,554 positions read before it)") in text
+    assert "skipped input: cut by the broken input: 1" in res.output.splitlines()
     res = run_flights("--input", str(truncated_gz), "--json", home=tmp_path)
     assert res.exit_code == 1, res.output
     legs = [json.loads(line) for line in res.output.splitlines() if line.startswith("{")]
     assert [(g["icao24"], g["departure_airport"]) for g in legs] == [("393322", "LFPG")]
+
+
+def test_flights_truncated_beast_gzip(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """A gzip Beast capture cut at 60 %: the reader's skipped bytes on one line, then the break."""
+    p = tmp_path / "cut.bin.gz"
+    gz = gzip.compress(shared(SAMPLE).read_bytes())
+    p.write_bytes(gz[: len(gz) * 6 // 10])
+    res = run_flights("--input", str(p), home=tmp_path)
+    assert res.exit_code == 1, res.output
+    text = flights_text(res)
+    assert "0 legs in cut.bin.gz (3 positions)" in text
+    assert "skipped input: Beast truncated bytes: 8" in res.output.splitlines()
+    assert (f"error: {p}: truncated: the compressed stream ends early (the legs above are from "
+            "the 3 positions read before it)") in text
 
 
 def test_flights_truncated_trajectory(shared: Callable[[str], Path], tmp_path: Path) -> None:

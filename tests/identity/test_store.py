@@ -248,3 +248,39 @@ def test_gzip_with_several_members_and_padding(shared: Callable[[str], Path],
                   + gzip.compress("".join(lines[101:]).encode()) + bytes(16))
     rep = import_file(open_store(tmp_path / "s.sqlite"), p, source="tar1090-db")
     assert rep.rows_ok == 200 and not rep.broken and not rep.merged
+
+
+def test_corrupt_registry_rows_are_those_before_the_fault(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Real tar1090-db rows, gzipped with a full flush after the first 12,000, the block after it
+    damaged (a reserved block type): exactly those rows are imported, the fault is reported,
+    and an independent zlib run, fed one byte at a time, stops at the same byte. The garbage
+    after a whole file is reported with its size."""
+    lines = _real_lines(shared, 20_001)
+    first, rest = "".join(lines[:12_001]).encode(), "".join(lines[12_001:]).encode()
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    head = c.compress(first) + c.flush(zlib.Z_FULL_FLUSH)
+    data = bytearray(head + c.compress(rest) + c.flush())
+    data[len(head)] = (data[len(head)] & 0xF8) | 0b110  # BFINAL 0, BTYPE 11: invalid
+    d = zlib.decompressobj(wbits=31)
+    text = bytearray()
+    for i in range(len(data)):
+        try:
+            text += d.decompress(data[i : i + 1])
+        except zlib.error:
+            break
+    assert bytes(text) == first
+    p = tmp_path / "aircraft.csv.gz"
+    p.write_bytes(bytes(data))
+    con = open_store(tmp_path / "s.sqlite")
+    rep = import_file(con, p)
+    assert rep.broken == "corrupt gzip data (Error -3 while decompressing data: invalid block type)"
+    assert rep.rows_ok == 12_000 and rep.rejected == {} and rep.merged
+    assert _addresses(con, "tar1090-db") == {int(x.split(",", 1)[0], 16) for x in lines[1:12_001]}
+
+    tail = tmp_path / "tail.csv.gz"
+    tail.write_bytes(gzip.compress("".join(lines[:101]).encode()) + b"junk after the end")
+    rep = import_file(con, tail, source="tar1090-db")
+    assert rep.rows_ok == 100 and rep.merged
+    assert rep.broken == "corrupt gzip data (18 bytes of garbage after the end)"

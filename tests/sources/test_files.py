@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyModeS
+import pytest
 
 from overflight.frames import FrameBatch
 from overflight.sources.avr import encode_avr
@@ -167,3 +168,103 @@ def test_truncated_gzip_keeps_every_line_read_before_the_cut(shared, tmp_path) -
     n = sum(len(b) for b in reader)
     assert n > 4000
     assert reader.stats.skipped["broken input: EOFError"] == 1
+
+
+def _frames(batch: FrameBatch) -> list[tuple[str, int]]:
+    return [(batch.frame_hex(i), int(batch.ticks[i])) for i in range(len(batch))]
+
+
+def test_truncated_beast_gzip_gives_every_frame_before_the_cut(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A gzipped real Beast capture cut at 60 % of its compressed size: the frames are those of
+    the bytes zlib recovers (an independent decompressobj run, read as a plain file), no fewer;
+    the break is counted as broken input and the cut last frame as truncated bytes."""
+    import zlib
+
+    from overflight.sources.files import CUT_LINE
+
+    raw = shared(SAMPLE).read_bytes()
+    gz = gzip.compress(raw)
+    cut = tmp_path / "cut.bin.gz"
+    cut.write_bytes(gz[: len(gz) * 6 // 10])
+    prefix = zlib.decompressobj(wbits=31).decompress(cut.read_bytes())
+    plain = tmp_path / "prefix.bin"
+    plain.write_bytes(prefix)
+    want, want_stats = _all(plain)
+    whole, _ = _all(shared(SAMPLE))
+
+    reader = read_batches(cut)
+    got = FrameBatch.concat(list(reader))
+    assert len(got) == len(want) == 129  # of the 239 frames in the whole capture
+    assert _frames(got) == _frames(want) == _frames(whole)[:129]
+    assert np.array_equal(got.time_s, want.time_s)
+    assert reader.stats.format == "beast"
+    assert reader.stats.skipped == {"broken input: EOFError": 1}
+    assert reader.stats.beast.truncated_bytes == want_stats.beast.truncated_bytes > 0  # type: ignore[attr-defined]
+    assert isinstance(reader.fault, EOFError)
+    assert CUT_LINE not in reader.stats.skipped
+
+
+def test_corrupt_beast_gzip_gives_every_frame_before_the_fault(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    import zlib
+
+    raw = shared(SAMPLE).read_bytes()
+    gz = bytearray(gzip.compress(raw))
+    gz[len(gz) // 2 : len(gz) // 2 + 8] = b"\xff" * 8
+    bad = tmp_path / "bad.bin.gz"
+    bad.write_bytes(bytes(gz))
+    d = zlib.decompressobj(wbits=31)  # independent: one byte at a time until zlib fails
+    prefix = bytearray()
+    for i in range(len(gz)):
+        try:
+            prefix += d.decompress(gz[i : i + 1])
+        except zlib.error:
+            break
+    plain = tmp_path / "prefix.bin"
+    plain.write_bytes(bytes(prefix))
+    want, _ = _all(plain)
+    reader = read_batches(bad)
+    got = FrameBatch.concat(list(reader))
+    assert 0 < len(got) == len(want) < 239
+    assert _frames(got) == _frames(want)
+    assert reader.stats.skipped == {"broken input: error": 1}
+    assert isinstance(reader.fault, zlib.error)
+
+
+def test_truncated_text_gzip_drops_only_the_cut_line(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """The whole lines before the cut give the same frames as the plain prefix file; the cut
+    last line is counted, never parsed (half a hex frame could look like a short frame)."""
+    import zlib
+
+    from overflight.sources.files import CUT_LINE
+
+    part = shared(FLIGHT).read_bytes()[:100_000]
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(part)
+    text = zlib.decompressobj(wbits=31).decompress(part)
+    plain = tmp_path / "prefix.jsonl"
+    plain.write_bytes(text[: text.rfind(b"\n") + 1])
+    want, want_stats = _all(plain)
+    reader = read_batches(cut)
+    got = FrameBatch.concat(list(reader))
+    assert len(got) == len(want) == 4_367
+    assert _frames(got) == _frames(want)
+    assert reader.stats.skipped == {**want_stats.skipped, CUT_LINE: 1,  # type: ignore[attr-defined]
+                                    "broken input: EOFError": 1}
+
+
+def test_gzip_broken_before_its_first_byte_raises(tmp_path: Path) -> None:
+    """Nothing could be read: the fault is raised (the commands report it and exit 1)."""
+    import zlib
+
+    p = tmp_path / "bad.gz"
+    p.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + bytes(range(256)) * 4)
+    reader = read_batches(p)
+    with pytest.raises(zlib.error):
+        list(reader)
+    assert isinstance(reader.fault, zlib.error)

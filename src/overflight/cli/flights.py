@@ -8,9 +8,7 @@ file or capture at all gives a one-line error (exit status 1); a missing file or
 
 from __future__ import annotations
 
-import gzip
 import json
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,10 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from overflight.cli.app import READ_ERRORS, app, input_path, read_failed, untrusted
-from overflight.flights import CaptureUnsupportedError, find_flights, read_positions
-from overflight.flights.readers import FORMATS
+from overflight.flights import CaptureUnsupportedError, find_flights
+from overflight.flights.readers import FORMATS, PositionsRead, read_file
 from overflight.flights.records import iso_utc
-from overflight.flights.table import PositionTable, Skipped
+from overflight.flights.table import Skipped
 
 __all__ = ["flights"]
 
@@ -31,26 +29,6 @@ _CONTENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 """What the readers raise on a file that is not what its name or ``--format`` says (JSON that
 does not parse, a JSON document without the expected fields, a CSV pyarrow cannot read)."""
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_PIECE = 1 << 16
-
-
-def _gzip_prefix(path: Path) -> tuple[bytes, BaseException | None]:
-    """The decompressed bytes of a gzip file up to where it breaks, and the error (None when the
-    file is not gzip or is whole)."""
-    out = bytearray()
-    try:
-        with open(path, "rb") as raw:
-            if raw.read(2) != _GZIP_MAGIC:
-                return b"", None
-            raw.seek(0)
-            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
-                while piece := f.read1(_PIECE):
-                    out += piece
-    except READ_ERRORS as exc:
-        return bytes(out), exc
-    return bytes(out), None
 
 
 def _why(exc: BaseException) -> str:
@@ -64,34 +42,19 @@ def _why(exc: BaseException) -> str:
     return untrusted(text[:200]).plain
 
 
-def _read(path: Path, fmt: str) -> tuple[PositionTable, BaseException | None]:
-    """The positions of ``path`` and, for a file that broke while read, the error (the positions
-    are then those of the part read before it); a ``typer.Exit`` for a file that cannot be used.
-    """
+def _read(path: Path, fmt: str) -> PositionsRead:
+    """The positions of ``path`` (for a file that broke while read, those of the part before the
+    fault, with the fault); a ``typer.Exit`` for a file that cannot be used."""
     try:
-        return read_positions(path, fmt), None
+        return read_file(path, fmt)
     except CaptureUnsupportedError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except (*READ_ERRORS, *_CONTENT_ERRORS) as exc:
-        first = exc
-    prefix, broken = _gzip_prefix(path)
-    if broken is None:  # the file reads whole: it is its content that is not usable
-        if isinstance(first, READ_ERRORS):
-            raise read_failed(path, first) from None
-        typer.echo(f"error: {path}: not a positions file or capture ({_why(first)})", err=True)
+    except READ_ERRORS as exc:
+        raise read_failed(path, exc) from None
+    except _CONTENT_ERRORS as exc:
+        typer.echo(f"error: {path}: not a positions file or capture ({_why(exc)})", err=True)
         raise typer.Exit(1) from None
-    # read what came before the break, without its cut last line, as the file would be read
-    name = path.name[:-3] if path.name.lower().endswith(".gz") else path.name
-    with tempfile.TemporaryDirectory(prefix="overflight-") as tmp:
-        part = Path(tmp) / (name or "input")
-        beast = prefix[:1] == b"\x1a"  # binary frames: the reader counts a cut last frame
-        part.write_bytes(prefix if beast else prefix[: prefix.rfind(b"\n") + 1])
-        try:
-            tab = read_positions(part, fmt)
-        except (*READ_ERRORS, *_CONTENT_ERRORS):
-            raise read_failed(path, broken, note="nothing before it could be used") from None
-    return tab, broken
 
 
 def _identifier(db: Path | None) -> Any:
@@ -147,7 +110,8 @@ def flights(
         raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}",
                                  param_hint="--format")
     identifier = _identifier(db)
-    tab, broken = _read(input, fmt)
+    got = _read(input, fmt)
+    tab, broken = got.table, got.broken
     res = find_flights(tab, identifier=identifier)
     kept = f"the legs above are from the {len(tab):,} positions read before it"
     if broken is not None and len(tab) == 0:
@@ -180,6 +144,9 @@ def flights(
         Console().print(table)
     if tab.skipped.total:
         typer.echo(f"skipped rows: {_skipped_text(tab.skipped)}", err=True)
+    if got.input_skipped:
+        typer.echo("skipped input: " + untrusted(", ".join(
+            f"{why}: {n:,}" for why, n in got.input_skipped.items())).plain, err=True)
     if len(tab) == 0 and broken is None:
         typer.echo(f"note: no positions found in {untrusted(input.name).plain}: is it a "
                    f"positions file or a capture? (formats: {', '.join(FORMATS)})", err=True)

@@ -4,16 +4,22 @@ Formats: the pandas JSON of trajectories-traffic (records or columns, optionally
 Parquet of positions, readsb ``trace_full`` JSON, Flightradar24 flight JSON, rs1090 JSON lines
 (decoded fields used as positions), and raw captures decoded by ``overflight.modes`` and tracked by
 ``overflight.tracking`` when those modules are available.
+
+A gzip that breaks while it is read (truncated or corrupt) is read up to the fault
+(:mod:`overflight.sources.gzipread`): :func:`read_file` gives the positions of the part before
+it with the fault (``PositionsRead.broken``), never the cut last line; :func:`read_positions`
+and the single-format readers raise the fault (``EOFError``, ``zlib.error``,
+``gzip.BadGzipFile``), as :mod:`gzip` does.
 """
 
 from __future__ import annotations
 
-import gzip
 import importlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +31,9 @@ from overflight.flights.table import PositionTable, from_arrow, from_columns
 __all__ = [
     "FORMATS",
     "CaptureUnsupportedError",
+    "PositionsRead",
     "read_capture",
+    "read_file",
     "read_fr24",
     "read_jsonl_decoded",
     "read_positions",
@@ -38,11 +46,69 @@ class CaptureUnsupportedError(RuntimeError):
     """Raised when a raw capture is given but the decoder or tracker cannot be imported."""
 
 
+@dataclass(frozen=True, slots=True)
+class PositionsRead:
+    """What reading one file gave (:func:`read_file`).
+
+    ``table``: the positions (of the part read before the fault when ``broken``).
+    ``broken``: why the file ended early (``EOFError``: truncated gzip; ``zlib.error`` or
+    ``gzip.BadGzipFile``: corrupt gzip), None when it was read whole.
+    ``input_skipped``: for a capture, the input the frame reader skipped, by reason: lines by
+    parse error (``cut by the broken input``: the cut last line) and Beast damage
+    (``Beast bad frames``, ``Beast unknown types``, ``Beast garbage bytes``,
+    ``Beast truncated bytes``); empty for positions files.
+    """
+
+    table: PositionTable
+    broken: BaseException | None = None
+    input_skipped: dict[str, int] = field(default_factory=dict)
+
+
+_CONTENT_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, LookupError, TypeError, AttributeError, RecursionError,
+)
+"""What a reader raises on content that is not what it expects (here: the cut part of a broken
+file, e.g. a JSON document without its end)."""
+
+
+def _empty() -> PositionTable:
+    return from_columns({"icao24": np.zeros(0, dtype=np.uint32), "time_s": np.zeros(0)})
+
+
+def _open(path: Path) -> IO[bytes]:
+    """``path`` for reading, un-gzipped (by content): a broken gzip reads up to its fault."""
+    from overflight.sources.gzipread import GZIP_MAGIC, GzipPrefixFile
+
+    raw = open(path, "rb")  # noqa: SIM115 - returned (or wrapped) to the caller
+    if raw.read(2) != GZIP_MAGIC:
+        raw.seek(0)
+        return raw
+    raw.seek(0)
+    return GzipPrefixFile(raw, close_source=True)
+
+
+def _read_bytes(path: Path) -> tuple[bytes, BaseException | None]:
+    """The file's bytes (un-gzipped) and its fault; a broken file's bytes end at its last whole
+    line (the cut last line is never given to a parser)."""
+    from overflight.sources.gzipread import read_prefix
+
+    data, fault = read_prefix(path)
+    if fault is not None:
+        data = data[: data.rfind(b"\n") + 1]
+    return data, fault
+
+
+def _read_text(path: Path) -> tuple[str, BaseException | None]:
+    data, fault = _read_bytes(path)
+    return data.decode("utf-8"), fault
+
+
 def _open_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8")
+    """The whole text of ``path``; a broken gzip raises its fault."""
+    text, fault = _read_text(path)
+    if fault is not None:
+        raise fault
+    return text
 
 
 def read_traffic_json(path: Path | str, obj: Any = None) -> PositionTable:
@@ -51,6 +117,10 @@ def read_traffic_json(path: Path | str, obj: Any = None) -> PositionTable:
     Addresses are kept as text (pandas would turn ``3946e4`` into a number).
     """
     data = obj if obj is not None else json.loads(_open_text(Path(path)))
+    return _traffic_table(data, path)
+
+
+def _traffic_table(data: Any, path: Path | str) -> PositionTable:
     cols: dict[str, Any] = {}
     if isinstance(data, list):
         keys: dict[str, None] = {}
@@ -83,7 +153,11 @@ def read_traffic_json(path: Path | str, obj: Any = None) -> PositionTable:
 
 def read_readsb_trace(path: Path | str) -> PositionTable:
     """readsb / tar1090 ``trace_full_<hex>.json``: base ``timestamp`` plus ``trace[]`` rows."""
-    d = json.loads(_open_text(Path(path)))
+    return _readsb_table(_open_text(Path(path)))
+
+
+def _readsb_table(text: str) -> PositionTable:
+    d = json.loads(text)
     base = float(d["timestamp"])
     trace = [r for r in d.get("trace", []) if isinstance(r, list) and len(r) >= 8]
     n = len(trace)
@@ -118,7 +192,11 @@ def read_readsb_trace(path: Path | str) -> PositionTable:
 
 def read_fr24(path: Path | str) -> PositionTable:
     """Flightradar24 flight-details JSON (``result.response.data.flight.track[]``)."""
-    d = json.loads(_open_text(Path(path)))
+    return _fr24_table(_open_text(Path(path)))
+
+
+def _fr24_table(text: str) -> PositionTable:
+    d = json.loads(text)
     f = d["result"]["response"]["data"]["flight"]
     ident = (f.get("aircraft") or {}).get("identification") or {}
     hexa = str(ident.get("modes") or "")
@@ -154,9 +232,13 @@ def read_jsonl_decoded(path: Path | str) -> PositionTable:
     Surface positions (BDS 0,6) set ``on_ground``; airborne positions (BDS 0,5) clear it.
     Altitude, speed and callsign from other messages are carried forward per aircraft.
     """
+    return _decoded_table(_open_text(Path(path)))
+
+
+def _decoded_table(text: str) -> PositionTable:
     rows: list[tuple[Any, ...]] = []
     last: dict[str, dict[str, Any]] = {}
-    for line in _open_text(Path(path)).splitlines():
+    for line in text.splitlines():
         try:
             m = json.loads(line)
         except json.JSONDecodeError:
@@ -210,34 +292,56 @@ def read_capture(
     path: Path | str,
     receiver_lat_lon: tuple[float, float] | None = None,
     start_time_s: float | None = None,
-) -> PositionTable:
+) -> PositionsRead:
     """A raw capture (any format of ``overflight.sources.files``: Beast, AVR, hex, CSV or JSON lines
     with a ``frame`` field), decoded by ``overflight.modes`` and tracked by ``overflight.tracking``.
 
     Only the frames are used (decoded fields already present in JSON lines are ignored). Positions
-    are the tracker's accepted positions (``POSITIONS_SCHEMA``). Raises
-    :class:`CaptureUnsupportedError` when those modules cannot be imported.
+    are the tracker's accepted positions (``POSITIONS_SCHEMA``); ``input_skipped`` counts the input
+    the frame reader skipped; a broken gzip gives the positions of the frames before its fault
+    and the fault (``broken``). Raises :class:`CaptureUnsupportedError` when those modules cannot
+    be imported.
     """
     try:
         pipeline = importlib.import_module("overflight.pipeline")
+        tracking = importlib.import_module("overflight.tracking")
+        files = importlib.import_module("overflight.sources.files")
     except ImportError as exc:  # pragma: no cover - depends on sibling modules
         raise CaptureUnsupportedError(
             f"capture input needs overflight.sources/modes/tracking: {exc}"
         ) from exc
     parts: list[pa.Table] = []
-    pipeline.track_file(
-        path,
-        receiver_lat_lon=receiver_lat_lon,
-        start_time_s=start_time_s,
-        on_positions=parts.append,
-    )
+    reader = files.read_batches(path, start_time_s=start_time_s)
+    tracker = tracking.Tracker(receiver_lat_lon)
+    try:
+        for _ in pipeline.track_batches(reader, tracker, on_positions=parts.append):
+            pass
+    except Exception as exc:  # a gzip broken before its first byte: nothing to read
+        if exc is not reader.fault:
+            raise
+    skipped = _input_skipped(reader.stats)
     if not parts:
-        return from_columns({"icao24": np.zeros(0, dtype=np.uint32), "time_s": np.zeros(0)})
+        return PositionsRead(_empty(), reader.fault, skipped)
     positions = pa.concat_tables(parts)
     # ``address`` is the 24-bit address as uint32 (``icao24`` is its text form).
     keep = [c for c in positions.column_names if c not in ("icao24", "non_icao", "source")]
     renamed = ["icao24" if c == "address" else c for c in keep]
-    return from_arrow(positions.select(keep).rename_columns(renamed))
+    tab = from_arrow(positions.select(keep).rename_columns(renamed))
+    return PositionsRead(tab, reader.fault, skipped)
+
+
+def _input_skipped(stats: Any) -> dict[str, int]:
+    """What the frame reader skipped, by reason (the fault itself is ``broken``, not here)."""
+    out = {k: int(v) for k, v in sorted(stats.skipped.items())
+           if v and k not in ("empty", "header") and not k.startswith("broken input")}
+    if stats.format == "beast":
+        b = stats.beast
+        for label, v in (("bad frames", b.bad_frames), ("unknown types", b.unknown_types),
+                         ("garbage bytes", b.garbage_bytes),
+                         ("truncated bytes", b.truncated_bytes)):
+            if v:
+                out[f"Beast {label}"] = int(v)
+    return out
 
 
 FORMATS = ("auto", "capture", "decoded", "traffic", "readsb", "fr24", "csv", "parquet")
@@ -261,17 +365,54 @@ def _sniff_json(text: str) -> str:
 
 
 def _is_position_csv(path: Path) -> bool:
-    with gzip.open(path, "rt") if path.name.lower().endswith(".gz") else open(path) as fh:
-        header = fh.readline().lower()
+    with _open(path) as fh:
+        header = fh.readline().decode("utf-8", errors="replace").lower()
     names = {c.strip().strip('"') for c in header.replace(";", ",").split(",")}
     has_time = bool(names & {"time_s", "time", "timestamp"})
     has_pos = bool(names & {"lat_deg", "latitude", "lat"})
     return has_time and has_pos
 
 
-def read_positions(path: Path | str, fmt: str = "auto") -> PositionTable:
+def _read_csv(path: Path) -> PositionsRead:
+    with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    if not gz:  # plain CSV: pyarrow reads the file itself (no decompression by file name)
+        return PositionsRead(from_arrow(pacsv.read_csv(pa.OSFile(str(path)))))
+    data, broken = _read_bytes(path)
+    return _parsed(lambda: from_arrow(pacsv.read_csv(pa.BufferReader(data))), broken)
+
+
+def _parsed(parse: Callable[[], PositionTable], broken: BaseException | None) -> PositionsRead:
+    """``parse()``'s table; for a broken file whose part before the fault does not parse (a
+    JSON document without its end), no positions and the fault."""
+    try:
+        return PositionsRead(parse(), broken)
+    except _CONTENT_ERRORS:
+        if broken is None:
+            raise
+        return PositionsRead(_empty(), broken)
+
+
+def _head_text(path: Path, n: int = 200_000) -> str:
+    with _open(path) as f:
+        return f.read(n).decode("utf-8", errors="replace")
+
+
+_TEXT_READERS: dict[str, Callable[[str], PositionTable]] = {
+    "decoded": _decoded_table,
+    "readsb": _readsb_table,
+    "fr24": _fr24_table,
+}
+
+
+def read_file(path: Path | str, fmt: str = "auto") -> PositionsRead:
     """Read any supported file, choosing the format from its name and content (``fmt="auto"``)
-    or as ``fmt`` says (one of :data:`FORMATS`)."""
+    or as ``fmt`` says (one of :data:`FORMATS`); a broken gzip is read up to its fault.
+
+    Returns the positions, the fault that ended the file early (``broken``, None when whole) and
+    for a capture the input skipped (:class:`PositionsRead`). Content that is not what the format
+    expects raises (``ValueError`` and the like), I/O errors raise ``OSError``.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
     p = Path(path)
@@ -282,21 +423,29 @@ def read_positions(path: Path | str, fmt: str = "auto") -> PositionTable:
         elif name.endswith((".csv", ".csv.gz")):
             fmt = "csv" if _is_position_csv(p) else "capture"
         elif name.endswith((".json", ".json.gz", ".jsonl", ".jsonl.gz")):
-            text = _open_text(p)
-            fmt = _sniff_json(text)
-            if fmt == "traffic":
-                return read_traffic_json(p, json.loads(text))
+            fmt = _sniff_json(_head_text(p))
         else:
             fmt = "capture"
-    if fmt == "csv":
-        return from_arrow(pacsv.read_csv(p))
+    if fmt == "capture":
+        return read_capture(p)
     if fmt == "parquet":
-        return from_arrow(pq.read_table(p))
-    readers: dict[str, Callable[[Path], PositionTable]] = {
-        "capture": read_capture,
-        "decoded": read_jsonl_decoded,
-        "traffic": read_traffic_json,
-        "readsb": read_readsb_trace,
-        "fr24": read_fr24,
-    }
-    return readers[fmt](p)
+        return PositionsRead(from_arrow(pq.read_table(p)))
+    if fmt == "csv":
+        return _read_csv(p)
+    text, broken = _read_text(p)
+    if fmt == "traffic":
+        return _parsed(lambda: _traffic_table(json.loads(text), p), broken)
+    return _parsed(lambda: _TEXT_READERS[fmt](text), broken)
+
+
+def read_positions(path: Path | str, fmt: str = "auto") -> PositionTable:
+    """Read any supported file, choosing the format from its name and content (``fmt="auto"``)
+    or as ``fmt`` says (one of :data:`FORMATS`).
+
+    A file that breaks while it is read (truncated or corrupt gzip) raises its fault
+    (``EOFError``, ``zlib.error``, ``gzip.BadGzipFile``): :func:`read_file` gives the positions
+    before it."""
+    res = read_file(path, fmt)
+    if res.broken is not None:
+        raise res.broken
+    return res.table

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import gzip
 import itertools
 import json
 import os
@@ -29,7 +28,6 @@ import re
 import sqlite3
 import time
 import uuid
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,49 +135,14 @@ def store_generation(con: sqlite3.Connection) -> str:
     return str(row[0]) if row else ""
 
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1 << 16
-
-
-def _gunzip_prefix(raw: bytes) -> tuple[bytes, str]:
-    """Every byte of a broken gzip (every member) that decompresses, and why it stops.
-
-    A chunk that fails is redone byte by byte, so the output ends exactly at the fault."""
-    out = bytearray()
-    pos = 0
-    while True:
-        d = zlib.decompressobj(wbits=31)  # gzip header and CRC-32 trailer checked
-        while not d.eof:
-            if pos >= len(raw):
-                return bytes(out), "truncated: the compressed stream ends early"
-            chunk = raw[pos:pos + _CHUNK]
-            saved = d.copy()
-            try:
-                out += d.decompress(chunk)
-            except zlib.error as exc:
-                for i in range(len(chunk)):
-                    try:
-                        out += saved.decompress(chunk[i:i + 1])
-                    except zlib.error:
-                        break
-                return bytes(out), f"corrupt gzip data ({exc})"
-            pos += len(chunk) - len(d.unused_data)
-        rest = raw[pos:]
-        if not rest.strip(b"\0"):  # the end, or zero padding (as gzip.decompress allows)
-            return bytes(out), ""
-        if rest[:2] != _GZIP_MAGIC:
-            return bytes(out), f"corrupt gzip data ({len(rest):,} bytes of garbage after the end)"
-
-
 def _read_input(path: Path) -> tuple[bytes, str]:
-    """The file's bytes (un-gzipped) and why reading stopped early ("" when it did not)."""
-    raw = path.read_bytes()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw, ""
-    try:
-        return gzip.decompress(raw), ""
-    except (EOFError, zlib.error, gzip.BadGzipFile):
-        return _gunzip_prefix(raw)
+    """The file's bytes (un-gzipped, every member, streamed in chunks) and why reading stopped
+    early ("" when it did not): a broken gzip gives every byte before its fault."""
+    # here, not at the top: importing ``overflight.sources`` loads the decoders (lookups need none)
+    from overflight.sources.gzipread import describe_fault, read_prefix
+
+    data, fault = read_prefix(path)
+    return data, "" if fault is None else describe_fault(fault)
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -4,6 +4,13 @@ Formats are detected from the content: Beast binary (first byte ``0x1a``), other
 (AVR, bare hex, CSV, JSON lines: see :mod:`.text`); gzip is opened transparently. Malformed lines
 and frames are counted in :attr:`FrameReader.stats` with a reason and skipped, never raised.
 
+A truncated or corrupt gzip is read up to the fault (:mod:`.gzipread`): every byte decompressed
+before it reaches the parser (a cut last Beast frame is counted in ``stats.beast.truncated_bytes``,
+a cut last text line as ``cut by the broken input``) and the fault is counted as
+``broken input: <error type>`` in ``stats.skipped`` and kept in :attr:`FrameReader.fault`. Only
+a gzip that breaks before its first decompressed byte raises (``EOFError``, ``zlib.error`` or
+``gzip.BadGzipFile``): nothing could be read.
+
 Times (``FrameBatch.time_s``, UTC epoch seconds):
 
 * text with a time column: that time;
@@ -14,10 +21,8 @@ Times (``FrameBatch.time_s``, UTC epoch seconds):
 
 from __future__ import annotations
 
-import gzip
 import io
 import sys
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,10 +34,19 @@ import numpy as np
 from overflight.frames import FRAME_WIDTH_BYTES, FrameBatch
 from overflight.sources.beast import ESCAPE, BeastParser, BeastStats, signal_byte_to_dbfs
 from overflight.sources.clock import TickClock
+from overflight.sources.gzipread import GZIP_MAGIC, GzipPrefixFile
 from overflight.sources.iq import DemodStats, IQDemodulator
 from overflight.sources.text import parse_text_line
 
-__all__ = ["FORMATS", "FrameReader", "ReadStats", "detect_format", "open_binary", "read_batches"]
+__all__ = [
+    "CUT_LINE",
+    "FORMATS",
+    "FrameReader",
+    "ReadStats",
+    "detect_format",
+    "open_binary",
+    "read_batches",
+]
 
 FORMATS = ("beast", "avr", "hex", "csv", "jsonl", "text", "iq")
 """Values of ``fmt``; the text formats share one line parser (``"text"`` = any of them).
@@ -58,13 +72,25 @@ class ReadStats:
         return text_bad + self.beast.errors
 
 
+CUT_LINE = "cut by the broken input"
+"""``stats.skipped`` reason of a text line cut by a gzip fault (never parsed: half a line)."""
+
+
 def open_binary(path: str | Path) -> BinaryIO:
-    """Open ``path`` for binary reading (``"-"`` = standard input), un-gzipping if needed."""
+    """Open ``path`` for binary reading (``"-"`` = standard input), un-gzipping if needed.
+
+    A gzip is read up to a fault, without raising: the returned file is then a
+    :class:`~overflight.sources.gzipread.GzipPrefixFile`, whose ``fault`` says why it ended early.
+    """
     raw: Any = sys.stdin.buffer if str(path) == "-" else open(path, "rb")  # noqa: SIM115
     buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
-    if buffered.peek(2)[:2] == b"\x1f\x8b":
-        return cast(BinaryIO, gzip.GzipFile(fileobj=buffered, mode="rb"))
+    if buffered.peek(2)[:2] == GZIP_MAGIC:
+        return cast(BinaryIO, GzipPrefixFile(buffered, close_source=True))
     return cast(BinaryIO, buffered)
+
+
+def _fault(f: BinaryIO) -> BaseException | None:
+    return f.fault if isinstance(f, GzipPrefixFile) else None
 
 
 def detect_format(head: bytes) -> str:
@@ -110,6 +136,8 @@ class FrameReader(Iterator[FrameBatch]):
         self.sample_rate_hz = sample_rate_hz
         self.stats = ReadStats()
         self.demod_stats: DemodStats | None = None
+        self.fault: BaseException | None = None
+        """Why a gzip input ended early (truncated or corrupt); None while it reads whole."""
         self._it: Iterator[FrameBatch] | None = None
 
     def __iter__(self) -> FrameReader:
@@ -123,6 +151,10 @@ class FrameReader(Iterator[FrameBatch]):
     def _generate(self) -> Iterator[FrameBatch]:
         with open_binary(self.path) as f:
             head = f.peek(4096)[:4096] if hasattr(f, "peek") else b""
+            fault = _fault(f)
+            if fault is not None and not head:  # broken before its first byte: nothing to read
+                self.fault = fault
+                raise fault
             fmt = self.fmt or detect_format(head)
             self.stats.format = fmt
             if fmt == "beast":
@@ -131,6 +163,9 @@ class FrameReader(Iterator[FrameBatch]):
                 yield from self._iq(f)
             else:
                 yield from self._text(f)
+            self.fault = _fault(f)
+            if self.fault is not None:
+                self.stats.skipped[f"broken input: {type(self.fault).__name__}"] += 1
 
     def _split(self, batch: FrameBatch) -> Iterator[FrameBatch]:
         for s in range(0, len(batch), self.batch_size):
@@ -196,7 +231,10 @@ class FrameReader(Iterator[FrameBatch]):
         sigs: list[int] = []
         skipped = self.stats.skipped
         clock = TickClock(start_time_s=self.start_time_s or 0.0)
-        for line in _lines_until_broken(f, skipped):
+        for line in f:
+            if line[-1:] != b"\n" and _fault(f) is not None:  # the last line, cut by the fault
+                skipped[CUT_LINE] += 1
+                continue
             r = parse_text_line(line)
             if isinstance(r, str):
                 skipped[r] += 1
@@ -233,14 +271,6 @@ class FrameReader(Iterator[FrameBatch]):
             data.copy(), lengths, time_s=t, receiver=self.receiver,
             signal_dbfs=signal_byte_to_dbfs(np.asarray(sigs, np.uint8)), ticks=tk,
         )
-
-
-def _lines_until_broken(f: BinaryIO, skipped: Counter[str]) -> Iterator[bytes]:
-    """Lines of ``f``; a truncated or corrupt gzip ends the input (counted), keeps what was read."""
-    try:
-        yield from f
-    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
-        skipped[f"broken input: {type(e).__name__}"] += 1
 
 
 def read_batches(
