@@ -278,3 +278,19 @@ def test_status_record_sets_the_layout_and_old_firmware_second(flight: FrameBatc
     clock = TickClock()
     clock.apply_status(chunk.status)
     assert clock.layout == "counter"
+
+
+def test_file_reader_follows_the_status_record(flight: FrameBatch, tmp_path: Path) -> None:
+    """50 frames over a few seconds are too few to tell GPS time from a counter by the data
+    alone; a status record at the head of the file settles it, so read_batches dates them
+    exactly (seconds of day + nanoseconds on the day of start_time_s)."""
+    t = flight.time_s[:50]
+    frames = encode_beast(_with_ticks(flight.take(np.arange(50)), encode_gps_ticks(t)))
+    day = float(np.floor(t[0] / 86_400.0) * 86_400.0)
+    path = tmp_path / "radarcape.bin"
+    path.write_bytes(frames)
+    plain = FrameBatch.concat(list(read_batches(path, start_time_s=day)))
+    assert np.abs(plain.time_s - t).max() > 1.0  # read as a 12 MHz counter: wrong
+    path.write_bytes(_status_record(0x10 | 0x01, 0x80 | 0x1F) + frames)
+    got = FrameBatch.concat(list(read_batches(path, start_time_s=day)))
+    assert np.abs(got.time_s - t).max() < 1e-6
