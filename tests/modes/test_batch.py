@@ -407,3 +407,61 @@ def test_requested_columns_only_equal_the_full_table(
         assert all(t.column(n).equals(flight_table.column(n)) for n in want), want
     with pytest.raises(ValueError, match="unknown decode_batch columns"):
         decode_batch(frames[:10], columns=["df", "altitude"])
+
+
+# ------------------------------------------------------------- SIL supplement (sil_type)
+
+_TC31_V2 = "8d48520af82300060049b898ba5f"  # the Beast capture's DF17 TC31 (48520A, version 2)
+
+
+def _with_me_bit(frame: str, me_bit: int) -> str:
+    """``frame`` (DF17) with ME bit ``me_bit`` (1-56) flipped and its parity recomputed."""
+    from overflight.modes.crc import crc24
+
+    raw = bytearray.fromhex(frame)
+    raw[4 + (me_bit - 1) // 8] ^= 0x80 >> ((me_bit - 1) % 8)
+    body = bytes(raw[:11])
+    return (body + crc24(body).to_bytes(3, "big")).hex()
+
+
+def test_sil_type_of_operational_status_v2_against_pymodes_and_rs1090(
+    shared: Callable[[str], Path],
+) -> None:
+    """DO-260B: ME bit 55 of a version-2 TC31 is the SIL supplement (0: probability per flight
+    hour, 1: per sample). The capture's TC31 says per hour; the same frame with bit 55 set (parity
+    recomputed) says per sample. Version 1 carries no supplement: unknown (None)."""
+    rs = pytest.importorskip("rs1090")
+    from overflight.sources.files import read_batches
+
+    fb = FrameBatch.concat(read_batches(shared("modes-traffic-samples/sample_dump1090.bin")))
+    frames = [fb.frame_bytes(i).hex() for i in range(len(fb))]
+    assert frames.count(_TC31_V2) == 4  # (and a fifth with a 1-bit error)
+    per_sample = _with_me_bit(_TC31_V2, 55)
+    version0 = _with_me_bit(_TC31_V2, 42)  # version bits 41-43: 010 -> 000
+    cases = [*frames, per_sample, version0, _with_me_bit(version0, 43)]  # 001: version 1
+    table = decode_batch(cases)
+    got = table.column("sil_type").to_pylist()
+    versions = table.column("adsb_version").to_pylist()
+    checked = 0
+    for h, sil_type, version in zip(cases, got, versions, strict=True):
+        if not h.startswith("8d") or (int(h[8:10], 16) >> 3) != 31:
+            assert sil_type is None, h
+            continue
+        theirs = pyModeS.decode(h)
+        r = rs.decode(h)
+        assert version == theirs["version"] == r["version"]
+        if version == 2:
+            assert sil_type == ("persample" if theirs["sil_supplement"] else "perhour"), h
+            assert r["SILs"] == theirs["sil_supplement"]
+        else:
+            assert sil_type is None and "sil_supplement" not in theirs, h
+        checked += 1
+    assert checked == 7
+    assert got[-3:] == ["persample", None, None]
+    assert versions[-2:] == [0, 1]
+    assert {got[i] for i, h in enumerate(frames) if h == _TC31_V2} == {"perhour"}
+
+
+def test_scalar_decode_sets_sil_type() -> None:
+    assert decode(_TC31_V2).sil_type == "perhour"
+    assert decode(_with_me_bit(_TC31_V2, 55)).sil_type == "persample"

@@ -1,4 +1,8 @@
-"""Comm-B MB decoding against pyModeS 3, pyModeS 2.21.1 (golden_v2.json) and rs1090 on real data."""
+"""Comm-B MB decoding against pyModeS 3, pyModeS 2.21.1 (golden_v2.json) and rs1090 on real data.
+
+pyModeS 3 tries the meteorological registers 4,4 and 4,5 only with ``include_meteo=True``; our
+structure stage always does (same rules), and the consistency stage keeps them out of the way.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from overflight.modes.commb import (
 
 pms = pytest.importorskip("pyModeS")
 from pyModeS.decoder.bds import _infer as pms_infer  # noqa: E402
+from pyModeS.decoder.bds import bds44, bds45  # noqa: E402
 
 CSVS = ("modes-pymodes-samples/sample_data_commb_df20.csv",
         "modes-pymodes-samples/sample_data_commb_df21.csv")  # fmt: skip
@@ -70,6 +75,16 @@ PMS_KEYS = {
     "6,0": {"magnetic_heading_deg": "magnetic_heading", "ias_kt": "indicated_airspeed",
             "mach": "mach", "baro_vertical_rate_fpm": "baro_vertical_rate",
             "inertial_vertical_rate_fpm": "inertial_vertical_rate"},
+    "4,4": {"figure_of_merit": "figure_of_merit", "wind_speed_kt": "wind_speed",
+            "wind_direction_deg": "wind_direction",
+            "static_air_temperature_c": "static_air_temperature",
+            "static_pressure_hpa": "static_pressure", "turbulence_level": "turbulence",
+            "humidity_pct": "humidity"},
+    "4,5": {"turbulence_level": "turbulence", "wind_shear_level": "wind_shear",
+            "microburst_level": "microburst", "icing_level": "icing",
+            "wake_vortex_level": "wake_vortex",
+            "static_air_temperature_c": "static_air_temperature",
+            "static_pressure_hpa": "static_pressure", "radio_height_ft": "radio_height"},
 }  # fmt: skip
 
 
@@ -109,12 +124,17 @@ def messages(shared: Callable[[str], Path]) -> list[tuple[int, str, str, int, in
 def test_structure_rules_equal_pymodes3_on_all_messages(messages: list[Any]) -> None:
     counts: collections.Counter[tuple[str, ...]] = collections.Counter()
     for _t, _icao, _msg, mb, _alt in messages:
-        theirs = tuple(pms_infer.infer(mb, 20))
+        theirs = tuple(pms_infer.infer(mb, 20, include_meteo=True))
         assert structural_candidates(mb) == theirs, hex(mb)
         counts[theirs] += 1
-    print("structural candidates (== pyModeS 3):", dict(counts.most_common()))
-    assert counts[("4,0",)] == 3112 and counts[("6,0",)] == 3468 and counts[("5,0",)] == 2321
-    assert counts[("5,0", "6,0")] == 342 and counts[("4,0", "6,0")] == 137
+    print("structural candidates (== pyModeS 3 with meteo):", dict(counts.most_common()))
+    assert counts[("4,0",)] == 2763 and counts[("6,0",)] == 3451 and counts[("5,0",)] == 2320
+    assert counts[("5,0", "6,0")] == 342 and counts[("4,0", "6,0")] == 12
+    # 4,5's rules (status bits, 5 reserved bits) let through 492 of these real replies, and
+    # 4,4's none: every one is also a 4,0, 5,0 or 6,0 (see the inference test)
+    assert counts[("4,0", "4,5")] == 349 and counts[("4,0", "6,0", "4,5")] == 125
+    assert counts[("6,0", "4,5")] == 17 and counts[("5,0", "4,5")] == 1
+    assert not any("4,4" in c for c in counts)
     assert counts[()] == 40
 
 
@@ -140,7 +160,7 @@ def test_inference_vs_pymodes3_every_difference_explained(messages: list[Any]) -
     the first) we either keep them all (bds None) or keep the ones that pass a consistency rule."""
     outcome: collections.Counter[tuple[tuple[str, ...], tuple[str, ...]]] = collections.Counter()
     for _t, _icao, _msg, mb, alt in messages:
-        theirs = tuple(pms_infer.infer(mb, 20))
+        theirs = tuple(pms_infer.infer(mb, 20, include_meteo=True))
         ours = decode_commb(mb, CommBReference(altitude_ft=alt))
         if len(theirs) <= 1:
             assert ours.bds_candidates == theirs
@@ -152,7 +172,13 @@ def test_inference_vs_pymodes3_every_difference_explained(messages: list[Any]) -
     print("pyModeS 3 ambiguous -> ours:", dict(outcome))
     # 4,0 v 6,0: the 6,0 reading has IAS = 0 or no airspeed at all; the 4,0 reading is an MCP
     # altitude on the 100 ft grid (e.g. C0780000000000: 33,008 ft = FL330 quantised to 16 ft).
-    assert outcome[("4,0", "6,0"), ("4,0",)] == 137
+    assert outcome[("4,0", "6,0"), ("4,0",)] == 12
+    assert outcome[("4,0", "6,0", "4,5"), ("4,0",)] == 125
+    # 4,5 v anything: its reading is never corroborated by the altitude (DF21: none; DF20: e.g.
+    # 1,135 hPa static pressure at 20,650 ft, -11 C at FL390, or hazard levels only)
+    assert outcome[("4,0", "4,5"), ("4,0",)] == 349
+    assert outcome[("6,0", "4,5"), ("6,0",)] == 17
+    assert outcome[("5,0", "4,5"), ("5,0",)] == 1
     # 1,7 payloads also fitting 4,0/6,0: only the 6,0 reading (heading, no airspeed) goes.
     assert outcome[("1,7", "4,0", "6,0"), ("1,7", "4,0")] == 7
     assert outcome[("1,7", "4,0", "5,0", "6,0"), ("1,7", "4,0", "5,0")] == 7
@@ -185,7 +211,7 @@ def test_pinned_examples() -> None:
     # forced decode of a register the caller chooses
     assert decode_commb(mb, bds="6,0").ias_kt == 279
     with pytest.raises(ValueError):
-        decode_commb(mb, bds="4,4")
+        decode_commb(mb, bds="4,8")
 
 
 def test_reference_from_neighbouring_messages_resolves_without_contradiction(
@@ -243,8 +269,8 @@ def _assert_row_equal(rec: CommB, cols: dict[str, Any], i: int) -> None:
 
 
 def test_golden_v2_pymodes2(shared: Callable[[str], Path]) -> None:
-    """pyModeS 2.21.1 on the 400 DF20/21 golden entries: same registers (bar 4,5, which we do not
-    decode) and the same values for every single-register entry."""
+    """pyModeS 2.21.1 on the 400 DF20/21 golden entries: same registers (bar two rules pyModeS 3
+    changed) and the same values for every single-register entry."""
     golden = json.loads(shared("modes-pymodes-samples/golden_v2.json").read_text())
     v2_keys = {"selected_altitude_ft": "selected_altitude_mcp",
                "selected_altitude_fms_ft": "selected_altitude_fms",
@@ -258,17 +284,21 @@ def test_golden_v2_pymodes2(shared: Callable[[str], Path]) -> None:
         mb = int(msg[8:22], 16)
         v2 = tuple(x[3] + "," + x[4] for x in (g.get("bds") or "").split(",") if x)
         single = len(v2) == 1  # v2 gives field values only for a single register
-        v2 = tuple(b for b in v2 if b != "4,5")
         ref = CommBReference(altitude_ft=g.get("altitude"))
         ours = decode_commb(mb, ref)
         struct = structural_candidates(mb)
-        if v2 == struct:
+        if set(v2) == set(struct):  # v2 lists them in numeric order, we (and v3) 4,4/4,5 last
             outcome["same candidates"] += 1
+        elif v2 == ("1,7", "4,5") and struct == ("1,7",):
+            # a 1,7 reply (capability bits, 32 zero bits) fits 4,5's status rules; pyModeS 3
+            # excludes the 1,7 pattern from 4,5 and so do we
+            outcome["v2 also 4,5 on a 1,7 pattern"] += 1
         else:
             # v2 checked IAS v Mach at the DF20 altitude inside is60; we do it as a consistency
             # rule with the same effect for 1 of the 3 (the other 2 are DF21: no altitude).
             assert v2 == ("5,0",) and struct == ("5,0", "6,0"), msg
             outcome["v2 dropped 6,0 by IAS/Mach at altitude"] += 1
+        assert "4,5" not in ours.bds_candidates  # never corroborated in these replies
         assert set(ours.bds_candidates) <= set(struct)
         if single and ours.bds == v2[0]:
             for name, key in v2_keys.items():
@@ -342,10 +372,12 @@ def test_bds30_against_pymodes3() -> None:
 def test_random_words_scalar_equals_columns_and_pymodes_structure(words: list[int]) -> None:
     cols = commb_columns(np.array(words, dtype=np.uint64))
     for i, mb in enumerate(words):
-        assert structural_candidates(mb) == tuple(pms_infer.infer(mb, 20))
+        assert structural_candidates(mb) == tuple(pms_infer.infer(mb, 20, include_meteo=True))
         _assert_row_equal(decode_commb(mb), cols, i)
         for bds in BDS_CODES:  # forced decode never raises
             decode_commb(mb, bds=bds)
+        for bds, fn in (("4,4", bds44.decode_bds44), ("4,5", bds45.decode_bds45)):
+            _assert_meteo_equal(decode_commb(mb, bds=bds), fn(mb), bds)
 
 
 def _real_mb_batches(shared: Callable[[str], Path]) -> dict[str, list[tuple[str, int]]]:
@@ -384,3 +416,152 @@ def test_columns_of_real_batches_with_bds17_rows(shared: Callable[[str], Path]) 
             None if s is None else list(s) for s in cols["supported_bds"]
         ], name
     assert len(_real_mb_batches(shared)["sample_dump1090.bin"]) == 30
+
+
+# ------------------------------------------------------------- BDS 4,4 and 4,5 (meteorological)
+
+_LEVELS = ("Nil", "Light", "Moderate", "Severe")  # rs1090's names of levels 0-3
+
+
+def _assert_meteo_equal(ours: CommB, theirs: dict[str, Any], bds: str) -> None:
+    for name, want in _expected_from_pms(bds, theirs).items():
+        assert _same(getattr(ours, name), want, name), (bds, name, getattr(ours, name), want)
+
+
+def _all_real_words(shared: Callable[[str], Path]) -> list[tuple[str, int, int | None]]:
+    """(hex, MB, DF20 altitude) of every DF20/21 reply of the pyModeS samples and the flight."""
+    import gzip
+
+    from overflight.modes.fields import AC13_FT
+
+    frames = [line.strip().split(",")[2] for name in CSVS
+              for line in shared(name).read_text(encoding="utf-8-sig").splitlines()]  # fmt: skip
+    with gzip.open(shared("modes-traffic-samples/full_flight_short.jsonl.gz"), "rt") as f:
+        frames += [h for line in f if 0xA0 <= int((h := json.loads(line)["frame"])[:2], 16) < 0xB0]
+    out = []
+    for h in frames:
+        head = int(h[:8], 16)
+        alt = AC13_FT[head & 0x1FFF] if head >> 27 == 20 else None
+        out.append((h, int(h[8:22], 16), alt))
+    return out
+
+
+def test_meteo_registers_on_every_real_reply_against_pymodes3(
+    shared: Callable[[str], Path],
+) -> None:
+    """30,392 real DF20/21 replies: wherever pyModeS 3's 4,4/4,5 rules accept a word, our forced
+    decode of that register gives pyModeS 3's values; and no 4,4/4,5 reading of them survives
+    inference (all 4,5 structural matches are 4,0/5,0/6,0 replies; 4,4 matches none)."""
+    words = _all_real_words(shared)
+    assert len(words) == 30_392
+    seen: collections.Counter[str] = collections.Counter()
+    for h, mb, alt in words:
+        for bds, is_fn, dec_fn in (("4,4", bds44.is_bds44, bds44.decode_bds44),
+                                   ("4,5", bds45.is_bds45, bds45.decode_bds45)):  # fmt: skip
+            if is_fn(mb):
+                assert bds in structural_candidates(mb), h
+                _assert_meteo_equal(decode_commb(mb, bds=bds), dec_fn(mb), bds)
+                seen[bds] += 1
+        ours = decode_commb(mb, CommBReference(altitude_ft=alt))
+        assert "4,4" not in ours.bds_candidates and "4,5" not in ours.bds_candidates, h
+    assert seen == {"4,5": 1089}
+
+
+def test_rs1090_reads_4_5_where_we_read_4_0(shared: Callable[[str], Path]) -> None:
+    """rs1090 decodes every register that parses, so 7 real DF21 replies (4,0 MCP altitudes on
+    the 100 ft grid with a QNH) come out as 4,0 and 4,5: its 4,5 values are our forced 4,5 decode,
+    and we choose 4,0 (no altitude in a DF21 to corroborate a hazard report)."""
+    rs = pytest.importorskip("rs1090")
+    words = _all_real_words(shared)
+    decoded = rs.decode([h for h, _, _ in words])
+    both = 0
+    for (h, mb, alt), r in zip(words, decoded, strict=True):
+        if "bds45" not in r:
+            continue
+        theirs, forced = r["bds45"], decode_commb(mb, bds="4,5")
+        for ours_name, key in (("turbulence_level", "turbulence"),
+                               ("wind_shear_level", "wind_shear"),
+                               ("microburst_level", "microburst"), ("icing_level", "icing"),
+                               ("wake_vortex_level", "wake_vortex")):  # fmt: skip
+            level = getattr(forced, ours_name)
+            assert theirs.get(key) == (None if level is None else _LEVELS[level]), (h, key)
+        assert theirs.get("static_temperature") == forced.static_air_temperature_c
+        assert theirs.get("static_pressure") == forced.static_pressure_hpa
+        assert theirs.get("radio_height") == forced.radio_height_ft
+        c = decode_commb(mb, CommBReference(altitude_ft=alt))
+        assert "bds40" in r and c.bds == "4,0", h
+        assert c.selected_altitude_ft == r["bds40"].get("selected_mcp"), h
+        both += 1
+    assert both == 7
+
+
+# rs1090's test frames for its 4,4 and 4,5 decoders (the shared captures have none)
+_MRAR = "a0001692185bd5cf400000dfc696"  # DF20 at 35,050 ft
+_MHR = "a00004190001fb80000000000000"  # DF20 at 5,625 ft
+
+
+def test_pinned_meteo_frames_against_pymodes3_and_rs1090() -> None:
+    from overflight.modes import decode, decode_batch
+    from overflight.modes.commb import isa_temperature_c
+
+    rs = pytest.importorskip("rs1090")
+    m = decode(_MRAR)
+    c = m.commb
+    assert m.altitude_ft == 35050 and m.bds == "4,4" and c.bds_candidates == ("4,4",)
+    assert (c.figure_of_merit, c.wind_speed_kt, c.wind_direction_deg) == (1, 22, 344.53125)
+    assert c.static_air_temperature_c == -48.75
+    assert c.static_pressure_hpa is None and c.humidity_pct is None and c.turbulence_level is None
+    mb = int(_MRAR[8:22], 16)
+    assert pms_infer.infer(mb, 20, include_meteo=True) == ["4,4"]
+    _assert_meteo_equal(c, bds44.decode_bds44(mb), "4,4")
+    r = rs.decode(_MRAR)["bds44"]
+    assert (r["wind_speed"], r["temperature"]) == (22, -48.75)
+    assert r["wind_direction"] == pytest.approx(c.wind_direction_deg)
+    # Doc 9871 (2008) gives the 10-bit temperature an MSB of 64 C (LSB 0.125 C) and an LSB of
+    # 0.25 C: 0.25 C reads ISA+5.6 C at FL350, 0.125 C would read -24.4 C = ISA+30 C. 0.25 it is.
+    isa = isa_temperature_c(35050)
+    assert abs(c.static_air_temperature_c - isa) < 6
+    assert abs(c.static_air_temperature_c / 2 - isa) > 29
+
+    m = decode(_MHR)
+    c = m.commb
+    assert m.altitude_ft == 5625 and m.bds == "4,5" and c.bds_candidates == ("4,5",)
+    assert c.static_air_temperature_c == -4.5  # ISA-8.4 C at 5,625 ft
+    assert all(getattr(c, n) is None for n in ("turbulence_level", "wind_shear_level",
+               "microburst_level", "icing_level", "wake_vortex_level", "static_pressure_hpa",
+               "radio_height_ft"))  # fmt: skip
+    mb = int(_MHR[8:22], 16)
+    assert pms_infer.infer(mb, 20, include_meteo=True) == ["4,5"]
+    _assert_meteo_equal(c, bds45.decode_bds45(mb), "4,5")
+    assert rs.decode(_MHR)["bds45"]["static_temperature"] == -4.5
+
+    # both paths alike on these frames
+    table = decode_batch([_MRAR, _MHR])
+    assert table.column("bds").to_pylist() == ["4,4", "4,5"]
+    for i, h in enumerate((_MRAR, _MHR)):
+        rec = decode(h).commb
+        for name in ("figure_of_merit", "wind_speed_kt", "wind_direction_deg",
+                     "static_air_temperature_c", "static_pressure_hpa", "turbulence_level",
+                     "humidity_pct", "wind_shear_level", "microburst_level", "icing_level",
+                     "wake_vortex_level", "radio_height_ft"):  # fmt: skip
+            assert table.column(name)[i].as_py() == getattr(rec, name), (h, name)
+
+
+def test_meteo_consistency_needs_a_corroborating_altitude() -> None:
+    """A word read both as 4,0 and as 4,5: the 4,5 reading yields unless the altitude corroborates
+    its temperature, pressure and radio height (then both stay: ambiguous, never a silent pick)."""
+    from overflight.modes.commb import isa_pressure_hpa
+
+    # 4,0: MCP 12,000 ft (status, on the grid); 4,5 reading: light turbulence, static pressure
+    # 644 hPa = ISA at 12,000 ft (bit 26 status, bits 27-37 value), reserved bits zero
+    mb = (1 << 55) | ((12000 // 16) << 43) | (1 << 29) | (644 << 18)
+    assert structural_candidates(mb) == ("4,0", "4,5")
+    forced = decode_commb(mb, bds="4,5")
+    assert forced.static_pressure_hpa == 644 and round(isa_pressure_hpa(12000)) == 644
+    assert decode_commb(mb).bds == "4,0"  # no altitude: 4,5 not corroborated
+    assert decode_commb(mb, CommBReference(altitude_ft=30000)).bds == "4,0"  # 301 hPa expected
+    c = decode_commb(mb, CommBReference(altitude_ft=12000))
+    assert c.bds is None and c.bds_candidates == ("4,0", "4,5")
+    cols = commb_columns(np.array([mb] * 3, dtype=np.uint64),
+                         altitude_ft=np.array([np.nan, 30000.0, 12000.0]))  # fmt: skip
+    assert cols["bds"].tolist() == ["4,0", "4,0", None]

@@ -487,7 +487,8 @@ def opstatus_hrd(me: Any) -> Any:
 
 
 def opstatus_sil_supplement(me: Any) -> Any:
-    """SIL supplement (version 2), ME bit 55."""
+    """SIL supplement (version 2), ME bit 55: 0 per flight hour, 1 per sample
+    (index into :data:`overflight.modes.fields.SIL_TYPES`)."""
     return (me >> 1) & 0x1
 
 

@@ -31,6 +31,7 @@ from overflight.modes.fields import (
     ID13_SQUAWK_INDEX_NP,
     INT_NA,
     MOVEMENT_KT_NP,
+    SIL_TYPES,
     SQUAWK_VALUES,
     ac12_to_ac13,
     airborne_nic,
@@ -91,6 +92,7 @@ COLUMN_TYPES: dict[str, pa.DataType] = {
     "vertical_rate_fpm": pa.int32(), "vertical_rate_source": pa.dictionary(pa.int32(), _STR),
     "gnss_baro_diff_ft": pa.int32(), "velocity_subtype": pa.uint8(), "nuc_p": pa.uint8(),
     "nic": pa.uint8(), "nac_p": pa.uint8(), "nac_v": pa.uint8(), "sil": pa.uint8(),
+    "sil_type": pa.dictionary(pa.int32(), _STR),
     "gva": pa.uint8(), "nic_baro": pa.uint8(), "nic_supplement_a": pa.uint8(),
     "nic_supplement_b": pa.uint8(), "nic_supplement_c": pa.uint8(),
     "containment_radius_m": pa.float64(), "adsb_version": pa.uint8(),
@@ -481,6 +483,7 @@ _FIXED_DICTIONARIES: dict[str, pa.Array] = {
     "vertical_rate_source": pa.array(_VR_SOURCES, _STR),
     "selected_altitude_source": pa.array(_ALT_SOURCES, _STR),
     "emergency_state": pa.array(EMERGENCY_STATES, _STR),
+    "sil_type": pa.array(SIL_TYPES, _STR),
     "bds": pa.array(_commb.BDS_CODES, _STR),
 }
 _INVALID_DICT = pa.array(INVALID_REASONS, _STR)
@@ -707,6 +710,8 @@ def _operational_status(cols: _Columns, r: I64, m: I64) -> None:
     cols.put("nic_baro", r[a], adsb.opstatus_nic_baro(m[a]), dtype=np.uint8)
     a2 = a & (ver == 2)
     cols.put("gva", r[a2], adsb.opstatus_gva(m[a2]), dtype=np.uint8)
+    v2 = g & (ver == 2)
+    cols.put("sil_type", r[v2], adsb.opstatus_sil_supplement(m[v2]), dtype=np.int32)
     s2 = g & (st == 1) & (ver == 2)
     cols.put("nic_supplement_c", r[s2], adsb.opstatus_nic_c(m[s2]), dtype=np.uint8)
     s = st == 1
@@ -745,7 +750,7 @@ def _bitset_lists(
 ) -> pa.Array:
     """A list<string> column: at ``rows``, ``labels[k]`` for every bit ``shifts[k]`` set in
     the row's word (in label order); null elsewhere. No Python object per row."""
-    if len(shifts) <= 8:  # small bit sets (candidate registers): one table look-up per row
+    if len(shifts) <= 10:  # small bit sets (candidate registers): one table look-up per row
         bits = _bit_table(tuple(shifts))[words]
     else:
         bits = ((words[:, None] >> np.asarray(shifts, dtype=np.int64)[None, :]) & 1) == 1
@@ -803,10 +808,16 @@ def _commb_columns(
         for name, (present, values) in _commb.register_columns(k, mb[sel], tuples=False).items():
             if want is not None and name not in want:
                 continue
-            if present is None:
-                parts[name] = (r, values)
-            elif present.any():
-                parts[name] = (r[present], values[present])
+            if present is not None:
+                if not present.any():
+                    continue
+                rp, values = r[present], values[present]
+            else:
+                rp = r
+            if name in parts:  # a name several registers share (4,4 and 4,5 temperature...)
+                r0, v0 = parts[name]
+                rp, values = np.concatenate([r0, rp]), np.concatenate([v0, values])
+            parts[name] = (rp, values)
     for name, typ in COMMB_EXTRA_COLUMNS.items():
         if want is not None and name not in want:
             continue

@@ -1,4 +1,5 @@
-"""Comm-B (DF20/21) MB field: register inference and decoding of BDS 1,0 1,7 2,0 3,0 4,0 5,0 6,0.
+"""Comm-B (DF20/21) MB field: register inference and decoding of BDS 1,0 1,7 2,0 3,0 4,0 5,0 6,0
+4,4 4,5.
 
 The MB field is the 56 bits 33-88 of a DF20/21 reply, handled here as one word ``mb`` (a Python
 ``int`` or a ``numpy.uint64`` array). Bit positions below count from 0 at the MSB of ``mb``
@@ -9,15 +10,20 @@ Inference has two stages, every rule the same for the scalar and the columnar pa
 1. **Structure** (pyModeS 3 rules): format identifier byte (1,0 2,0 3,0), reserved bits, status
    bits (a value whose status bit is 0 must be 0) and value ranges (5,0: |roll| <= 35 deg, GS and
    TAS <= 600 kt, |TAS - GS| <= 200 kt; 6,0: IAS <= 500 kt, Mach <= 1, |vertical rates| <= 6000
-   ft/min; 1,7: BDS 2,0 capability set and bits 24-55 zero).
+   ft/min; 1,7: BDS 2,0 capability set and bits 24-55 zero; 4,4: figure of merit <= 4, wind
+   present, wind speed <= 250 kt, temperature -80..+60 C, not all-zero; 4,5: reserved bits 51-55
+   zero, not a 1,7 pattern, temperature -80..+60 C) -- pyModeS 3 with ``include_meteo=True``.
 2. **Consistency**, only to separate several structural candidates (a lone candidate is never
    dropped): 4,0 carries a selected altitude or QNH, an MCP altitude within 16 ft of a multiple of
    100 ft and QNH within 900-1100 hPa; 5,0 roll, turn rate and TAS obey the coordinated-turn law
    (|rate - 1091.7 tan(roll)/TAS| <= 0.5 deg/s) and match a reference ground speed (+-50 kt) and
    track (+-30 deg) when given; 6,0 carries IAS or Mach, IAS > 0, and IAS/Mach agree with the
    altitude under ISA (|dMach| <= 0.03, the DF20 altitude or a reference; without one, with some
-   altitude between -1,000 and 50,000 ft). Candidates that fail are removed when at least one
-   passes.
+   altitude between -1,000 and 50,000 ft); 4,4 and 4,5 (meteorological, rarely implemented:
+   they must be corroborated by a known altitude) carry a static air temperature within 40 C of
+   ISA at the altitude, a static pressure within 5% + 10 hPa of the ISA pressure at that
+   (pressure) altitude, and (4,5) a radio height at most 3,000 ft above it; 4,5 carries at least
+   one of the three. Candidates that fail are removed when at least one passes.
 
 When more than one register remains, ``bds`` is None and ``bds_candidates`` lists them all: we
 never guess silently (pyModeS picks the first; rs1090 decodes them all). ``decode_commb(mb,
@@ -69,6 +75,8 @@ __all__ = [
     "decode_commb",
     "infer_bds",
     "infer_columns",
+    "isa_pressure_hpa",
+    "isa_temperature_c",
     "mach_from_cas",
     "register_columns",
     "resolve_columns",
@@ -76,8 +84,11 @@ __all__ = [
     "structure_columns",
 ]
 
-BDS_CODES: Final[tuple[str, ...]] = ("1,0", "1,7", "2,0", "3,0", "4,0", "5,0", "6,0")
-"""Registers decoded here, in inference order."""
+BDS_CODES: Final[tuple[str, ...]] = (
+    "1,0", "1,7", "2,0", "3,0", "4,0", "5,0", "6,0", "4,4", "4,5",
+)  # fmt: skip
+"""Registers decoded here, in inference order (pyModeS 3's: format identifiers, then 4,0 5,0
+6,0, then the meteorological 4,4 4,5)."""
 
 _Word = Any  # a Python int or a NumPy array (uint64 in, int64/float64/bool out)
 
@@ -150,13 +161,19 @@ class _Num:
         assert self.status is not None
         return _wrong_status(self.status, self.start, self.width + int(self.signed))
 
+    @property
+    def key(self) -> str:
+        """Unique key of the field (a name such as ``static_air_temperature_c`` is shared by
+        registers with different layouts)."""
+        return f"{self.register}:{self.name}"
+
     def value(self, mb: _Word) -> _Word:
         """The field's value (ignoring status): int/float, or int64/float64 array."""
-        return _VALUE_FN[self.name](mb)
+        return _VALUE_FN[self.key](mb)
 
     def present(self, mb: _Word) -> _Word:
         """True where the status bit is set (always True for ungated fields)."""
-        return _PRESENT_FN[self.name](mb)
+        return _PRESENT_FN[self.key](mb)
 
 
 def _wrong_status(status: int, start: int, width: int) -> list[str]:
@@ -248,11 +265,35 @@ _R60: Final = (
     _Num("baro_vertical_rate_fpm", "6,0", 35, 9, status=34, signed=True, mult=32),
     _Num("inertial_vertical_rate_fpm", "6,0", 46, 9, status=45, signed=True, mult=32),
 )
+_R44: Final = (  # meteorological routine air report (ICAO Doc 9871 Table A-2-68)
+    _Num("figure_of_merit", "4,4", 0, 4),
+    _Num("wind_speed_kt", "4,4", 5, 9, status=4),
+    _Num("wind_direction_deg", "4,4", 14, 9, status=4, scale=180.0 / 256.0, kind="float"),
+    # sign bit 24 and 10 bits, LSB 0.25 C (Doc 9871's MSB of 64 C would mean 0.125 C: a real
+    # frame at FL350 reads ISA+6 C with 0.25, ISA+30 C with 0.125; pyModeS 3 and rs1090 agree)
+    _Num("static_air_temperature_c", "4,4", 23, 10, signed=True, scale=0.25, kind="float"),
+    _Num("static_pressure_hpa", "4,4", 35, 11, status=34),
+    _Num("turbulence_level", "4,4", 47, 2, status=46),
+    _Num("humidity_pct", "4,4", 50, 6, status=49, scale=100.0 / 64.0, kind="float"),
+)
+_R45: Final = (  # meteorological hazard report (ICAO Doc 9871 Table A-2-69); levels 0-3
+    _Num("turbulence_level", "4,5", 1, 2, status=0),
+    _Num("wind_shear_level", "4,5", 4, 2, status=3),
+    _Num("microburst_level", "4,5", 7, 2, status=6),
+    _Num("icing_level", "4,5", 10, 2, status=9),
+    _Num("wake_vortex_level", "4,5", 13, 2, status=12),
+    _Num("static_air_temperature_c", "4,5", 16, 9, status=15, signed=True, scale=0.25,
+         kind="float"),
+    _Num("static_pressure_hpa", "4,5", 27, 11, status=26),
+    _Num("radio_height_ft", "4,5", 39, 12, status=38, mult=16),
+)  # fmt: skip
 _ALT_MCP, _ALT_FMS, _BARO = _R40[0], _R40[1], _R40[2]
+_FOM44, _WS44, _WD44, _SAT44, _P44, _TURB44, _HUM44 = _R44
+_SAT45, _P45, _RH45 = _R45[5], _R45[6], _R45[7]
 _ROLL, _TRACK, _GS, _RATE, _TAS = _R50
 _HDG, _IAS, _MACH, _VRB, _VRI = _R60
 
-_NUMERIC: Final[tuple[_Num, ...]] = _R10 + _R30 + _R40 + _R50 + _R60
+_NUMERIC: Final[tuple[_Num, ...]] = _R10 + _R30 + _R40 + _R50 + _R60 + _R44 + _R45
 
 _TARGET_SOURCE: Final[tuple[str, ...]] = ("unknown", "aircraft_altitude", "mcp_fcu", "fms")
 _TARGET_SOURCE_NP: Final = np.array(_TARGET_SOURCE, dtype=object)
@@ -263,7 +304,6 @@ CAPABILITY_BDS: Final[tuple[str, ...]] = (
 )  # fmt: skip
 """BDS 1,7 capability map: register of each of the bits 0-23 (ICAO Doc 9871 Table A-2-23)."""
 _CAPABILITY_BDS: Final = CAPABILITY_BDS
-
 
 
 COMMB_FIELD_KINDS: Final[dict[str, str]] = {
@@ -281,6 +321,8 @@ COMMB_FIELD_KINDS: Final[dict[str, str]] = {
     "target_altitude_source": "str",
     **{f.name: f.kind for f in _R50},
     **{f.name: f.kind for f in _R60},
+    **{f.name: f.kind for f in _R44},
+    **{f.name: f.kind for f in _R45},
 }
 """Every Comm-B field name and its kind: "int", "float", "bool", "str" or "list[str]"."""
 
@@ -326,7 +368,25 @@ def _structure_rules() -> tuple[list[list[str]], ...]:
         [_VRB.present_src, f"(abs({_VRB.value_src}) > 6000)"],
         [_VRI.present_src, f"(abs({_VRI.value_src}) > 6000)"],
     ]
-    return r10, r17, r20, r30, r40, r50, r60
+    r44 = [
+        [f"({_bits_src(0, 4)} > 4)"],
+        [f"({_WS44.present_src} == 0)"],
+        _P44.wrong_status(),
+        _TURB44.wrong_status(),
+        _HUM44.wrong_status(),
+        [f"({_WS44.value_src} > 250)"],
+        [f"({_SAT44.value_src} < -80.0)"],
+        [f"({_SAT44.value_src} > 60.0)"],
+        [f"({_WS44.value_src} == 0)", f"({_bits_src(14, 9)} == 0)", f"({_bits_src(24, 10)} == 0)"],
+    ]
+    r45 = [
+        [_nz(51, 5)],
+        [f"((mb & {_mask(6, 1)}) != 0)", f"((mb & {_mask(24, 32)}) == 0)"],  # a 1,7 pattern
+        *(f.wrong_status() for f in _R45),
+        [_SAT45.present_src, f"({_SAT45.value_src} < -80.0)"],
+        [_SAT45.present_src, f"({_SAT45.value_src} > 60.0)"],
+    ]
+    return r10, r17, r20, r30, r40, r50, r60, r44, r45
 
 
 def _compile(name: str, expr: str, namespace: dict[str, Any]) -> Callable[..., Any]:
@@ -350,14 +410,16 @@ _BAD_V: Final = tuple(
 """The same checks as whole-array boolean operations (int64 words in, bool array out)."""
 
 _VALUE_FN: Final[dict[str, Callable[..., Any]]] = {
-    f.name: _compile(f"value_{f.name}", f.value_src, {}) for f in _NUMERIC
+    f.key: _compile(f"value_{f.name}", f.value_src, {}) for f in _NUMERIC
 }
 _PRESENT_FN: Final[dict[str, Callable[..., Any]]] = {
-    f.name: _compile(f"present_{f.name}", f.present_src, {}) for f in _NUMERIC
+    f.key: _compile(f"present_{f.name}", f.present_src, {}) for f in _NUMERIC
 }
 
 _ID_BYTE: Final[dict[int, int]] = {0: 0x10, 2: 0x20, 3: 0x30}  # register index -> ID byte
-_FIELDS_OF: Final[tuple[tuple[_Num, ...], ...]] = (_R10, (), (), _R30, _R40, _R50, _R60)
+_FIELDS_OF: Final[tuple[tuple[_Num, ...], ...]] = (
+    _R10, (), (), _R30, _R40, _R50, _R60, _R44, _R45,
+)  # fmt: skip
 
 
 def _record_src(fields: tuple[_Num, ...]) -> str:
@@ -432,8 +494,8 @@ def register_columns(
     """
     out: dict[str, tuple[Any, Any]] = {}
     for f in _FIELDS_OF[k]:
-        p = _PRESENT_FN[f.name](mb)
-        out[f.name] = (None if p is True else p, _VALUE_FN[f.name](mb))
+        p = _PRESENT_FN[f.key](mb)
+        out[f.name] = (None if p is True else p, _VALUE_FN[f.key](mb))
     if k == 1 and not tuples:
         out["supported_bds"] = (None, mb >> 32)
     elif k == 1:
@@ -549,6 +611,68 @@ def _ok60(mb: _Word, alt_ref: Any) -> _Word:
     return bad == 0
 
 
+def isa_temperature_c(altitude_ft: Any) -> Any:
+    """ISA static air temperature (deg C) at a pressure altitude (ft); scalar or array."""
+    h = altitude_ft * 0.3048
+    h = np.minimum(h, 11000.0) if _is_array(h) else min(h, 11000.0)
+    return 15.0 - 0.0065 * h
+
+
+def isa_pressure_hpa(altitude_ft: Any) -> Any:
+    """ISA static pressure (hPa) at a pressure altitude (ft, -2,000 to 65,000); scalar/array."""
+    if _is_array(altitude_ft):
+        h = np.clip(altitude_ft * 0.3048, -2000.0, 20000.0)
+        return np.where(
+            h < 11000.0,
+            1013.25 * np.power(np.maximum(1.0 - 2.25577e-5 * h, 1e-6), 5.25588),
+            226.3206 * np.exp(-1.57688e-4 * (h - 11000.0)),
+        )
+    h = min(max(altitude_ft * 0.3048, -2000.0), 20000.0)
+    if h < 11000.0:
+        return 1013.25 * math.pow(max(1.0 - 2.25577e-5 * h, 1e-6), 5.25588)
+    return 226.3206 * math.exp(-1.57688e-4 * (h - 11000.0))
+
+
+_SAT_ISA_DEV_C: Final = 40.0  # |static air temperature - ISA| at most (deg C)
+_RADIO_ABOVE_FT: Final = 3000.0  # radio height at most this far above the pressure altitude
+
+
+def _zero_unknown(alt: Any, known: Any) -> Any:
+    """``alt`` with unknown (NaN) values replaced by 0 (scalar or array)."""
+    if _is_array(alt, known):
+        return np.where(known, alt, 0.0)
+    return alt if known else 0.0
+
+
+def _meteo_bad(mb: _Word, alt: Any, sat: _Num, pressure: _Num) -> _Word:
+    """4,4/4,5 reading contradicted by (or, with no altitude, not checkable against) the
+    altitude: temperature off ISA by more than 40 C, static pressure off ISA's by 5% + 10 hPa."""
+    known = _known(alt)
+    a = _zero_unknown(alt, known)
+    p_isa = isa_pressure_hpa(a)
+    return (
+        (known == 0)
+        | (sat.present(mb) & (abs(sat.value(mb) - isa_temperature_c(a)) > _SAT_ISA_DEV_C))
+        | (pressure.present(mb) & (abs(pressure.value(mb) - p_isa) > 0.05 * p_isa + 10.0))
+    )
+
+
+def _ok44(mb: _Word, alt_ref: Any) -> _Word:
+    return _meteo_bad(mb, alt_ref, _SAT44, _P44) == 0
+
+
+def _ok45(mb: _Word, alt_ref: Any) -> _Word:
+    t_on, p_on, h_on = _SAT45.present(mb), _P45.present(mb), _RH45.present(mb)
+    a = _zero_unknown(alt_ref, _known(alt_ref))
+    above = _RH45.value(mb) - a * (a > 0)
+    bad = (
+        _meteo_bad(mb, alt_ref, _SAT45, _P45)
+        | ((t_on | p_on | h_on) == 0)
+        | (h_on & (above > _RADIO_ABOVE_FT))
+    )
+    return bad == 0
+
+
 @dataclass(frozen=True, slots=True)
 class CommBReference:
     """Known state of the aircraft used to separate candidate registers (None: unknown).
@@ -564,7 +688,7 @@ class CommBReference:
 
 # ---------------------------------------------------------------- inference
 
-_CONSISTENCY_BITS: Final = 0b1110000  # registers 4,0 5,0 6,0 have consistency rules
+_CONSISTENCY_BITS: Final = 0b111110000  # registers 4,0 5,0 6,0 4,4 4,5 have consistency rules
 _POPCOUNT: Final[tuple[int, ...]] = tuple(bin(c).count("1") for c in range(1 << len(BDS_CODES)))
 _POPCOUNT_NP: Final = np.array(_POPCOUNT, dtype=np.int64)
 _CANDIDATES: Final[tuple[tuple[str, ...], ...]] = tuple(
@@ -597,6 +721,10 @@ def _structure_code(mb: int) -> int:
         code |= 32
     if not _BAD_S[6](mb):
         code |= 64
+    if not _BAD_S[7](mb):
+        code |= 128
+    if not _BAD_S[8](mb):
+        code |= 256
     return code
 
 
@@ -609,14 +737,18 @@ def _infer_code(mb: int, alt: float, gs: float, track: float) -> int:
         return code
     failed = 0
     any_ok = bool(code & ~_CONSISTENCY_BITS)  # registers without consistency rules pass
-    for k in (4, 5, 6):
+    for k in (4, 5, 6, 7, 8):
         if (code >> k) & 1:
             if k == 4:
                 passed = _ok40(mb)
             elif k == 5:
                 passed = _ok50(mb, gs, track)
-            else:
+            elif k == 6:
                 passed = _ok60(mb, alt)
+            elif k == 7:
+                passed = _ok44(mb, alt)
+            else:
+                passed = _ok45(mb, alt)
             if passed:
                 any_ok = True
             else:
@@ -689,6 +821,8 @@ def resolve_columns(
         4: _ok40(sub),
         5: _ok50(sub, groundspeed_kt[multi], track_deg[multi]),
         6: _ok60(sub, altitude_ft[multi]),
+        7: _ok44(sub, altitude_ft[multi]),
+        8: _ok45(sub, altitude_ft[multi]),
     }
     any_ok = (c & ~_CONSISTENCY_BITS) != 0
     failed = np.zeros(multi.size, dtype=np.int64)
@@ -793,6 +927,20 @@ class CommB:
     mach: float | None = None
     baro_vertical_rate_fpm: int | None = None
     inertial_vertical_rate_fpm: int | None = None
+    # BDS 4,4 meteorological routine air report (and 4,5, same names for the same quantities)
+    figure_of_merit: int | None = None
+    wind_speed_kt: int | None = None
+    wind_direction_deg: float | None = None
+    static_air_temperature_c: float | None = None
+    static_pressure_hpa: int | None = None
+    turbulence_level: int | None = None
+    humidity_pct: float | None = None
+    # BDS 4,5 meteorological hazard report: levels 0 nil, 1 light, 2 moderate, 3 severe
+    wind_shear_level: int | None = None
+    microburst_level: int | None = None
+    icing_level: int | None = None
+    wake_vortex_level: int | None = None
+    radio_height_ft: int | None = None
 
 
 def _builder_class() -> Any:

@@ -18,6 +18,7 @@ from overflight.modes.fields import (
     EMERGENCY_STATES,
     ID13_SQUAWK,
     MOVEMENT_KT,
+    SIL_TYPES,
     ac12_to_ac13,
     airborne_nic,
     nucp_from_typecode,
@@ -366,6 +367,8 @@ def _operational_status(kw: dict[str, Any], me: int) -> None:
         kw["nic_supplement_a"] = adsb.opstatus_nic_a(me)
         kw["nac_p"] = adsb.opstatus_nac_p(me)
         kw["sil"] = adsb.opstatus_sil(me)
+        if version == 2:
+            kw["sil_type"] = SIL_TYPES[adsb.opstatus_sil_supplement(me)]
         if st == 0:
             kw["nic_baro"] = adsb.opstatus_nic_baro(me)
             if version == 2:

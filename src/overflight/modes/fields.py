@@ -31,6 +31,7 @@ __all__ = [
     "MOVEMENT_KT_NP",
     "NIC_RC_M",
     "NUCP_RC_M",
+    "SIL_TYPES",
     "ac12_to_ac13",
     "ac13_altitude_ft",
     "airborne_nic",
@@ -279,6 +280,10 @@ def surface_nic(typecode: int, nic_a: int = 0, nic_c: int = 0) -> tuple[int, flo
         return 0, None
     return None
 
+
+SIL_TYPES: tuple[str, str] = ("perhour", "persample")
+"""``sil_type`` by SIL supplement bit (DO-260B: SIL probability per flight hour or per sample;
+readsb's ``aircraft.json`` spellings). Only ADS-B version 2 carries the bit (TC31 ME bit 55)."""
 
 # ---------------------------------------------------------------- emergency
 
