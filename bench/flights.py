@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import airportsdata
@@ -37,6 +38,7 @@ from overflight.datapaths import shared_data_dir
 from overflight.flights import concat, default_index, find_flights, read_positions
 from overflight.flights.geo import to_unit_xyz
 from overflight.flights.table import PositionTable
+from overflight.geo import EARTH_RADIUS_KM
 
 
 def inputs() -> list[Path]:
@@ -97,7 +99,10 @@ def pandas_baseline(
                 continue
             ends = s.iloc[[0, -1]]
             d, i = tree.query(to_unit_xyz(ends["lat_deg"].to_numpy(), ends["lon_deg"].to_numpy()))
-            names = [str(codes[j]) if dd * 6371 < 10 else None for dd, j in zip(d, i, strict=True)]
+            names = [
+                str(codes[j]) if dd * EARTH_RADIUS_KM < 10 else None
+                for dd, j in zip(d, i, strict=True)
+            ]
             out.append((str(name), names[0], names[1]))
     return out
 
@@ -180,25 +185,7 @@ def main() -> None:
     tabs = [read_positions(p) for p in inputs()]
     # different files reuse one address (39b415): keep them apart
     for i, tb in enumerate(tabs):
-        tabs[i] = PositionTable(
-            (tb.icao24 + np.uint32(i * 0x10000)) % np.uint32(1 << 24),
-            *(
-                getattr(tb, f)
-                for f in (
-                    "time_s",
-                    "lat_deg",
-                    "lon_deg",
-                    "altitude_ft",
-                    "groundspeed_kt",
-                    "track_deg",
-                    "vertical_rate_fpm",
-                    "on_ground",
-                    "callsign_code",
-                    "callsigns",
-                    "estimated",
-                )
-            ),
-        )
+        tabs[i] = replace(tb, icao24=(tb.icao24 + np.uint32(i * 0x10000)) % np.uint32(1 << 24))
     small = concat(tabs)
     index = default_index()
     n_fl = len(find_flights(small, index).flights)  # compile and warm

@@ -15,24 +15,17 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import best_rate, print_table
+from overflight.geo import haversine_m
 from overflight.mlat import Multilaterator, ReceiverRegistry, Reception
 from overflight.pipeline import mlat_feed, track_file
 from overflight.sim import mlat_demo, simulate
 from overflight.tracking.mlat_feed import MlatFeed
-
-
-def _haversine_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * np.arcsin(np.sqrt(h))
 
 
 def main() -> None:
@@ -87,7 +80,7 @@ def main() -> None:
         mm = m[m.icao24 == h]
         la = np.interp(mm.time_s, tt.transmit_time_s, tt.lat_deg)
         lo = np.interp(mm.time_s, tt.transmit_time_s, tt.lon_deg)
-        e = _haversine_m(la, lo, mm.lat_deg.to_numpy(), mm.lon_deg.to_numpy())
+        e = haversine_m(la, lo, mm.lat_deg.to_numpy(), mm.lon_deg.to_numpy())
         print(
             f"{h}: {len(mm)} MLAT positions, error vs truth median {np.median(e):.1f} m, "
             f"p90 {np.percentile(e, 90):.1f} m, last {e[-1]:.1f} m"

@@ -9,7 +9,7 @@ faster in compiled kernels. The ``*_scalar`` functions are ``numba.njit`` versio
 (numba calls them directly; they equal the vectorised versions to a few ulp, ``tests/test_geo.py``).
 Numba's on-disk cache of a *calling* kernel does not notice edits here: after changing a
 ``*_scalar`` function, delete the ``__pycache__/*.nbi``/``*.nbc`` files of the modules calling it
-(``tracking/_cpr``, ``tracking/_kernel``, ``tracking/airports``, ``flights/segment``).
+(``tracking/_kernel``, ``tracking/airports``, ``flights/segment``).
 """
 
 from __future__ import annotations
@@ -283,13 +283,22 @@ def interpolate_great_circle(
 
 
 @numba.njit(cache=True, nogil=True)
-def haversine_m_scalar(lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float) -> float:
-    """Great-circle distance in metres on the mean-radius sphere (haversine, one pair)."""
+def _central_angle_rad_scalar(
+    lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float
+) -> float:
+    """Central angle between two points, radians (haversine, one pair; see
+    :func:`_central_angle_rad`)."""
     p1 = math.radians(lat1_deg)
     p2 = math.radians(lat2_deg)
     dl = math.radians(lon2_deg - lon1_deg)
     a = math.sin((p2 - p1) / 2.0) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
+    return 2.0 * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
+
+
+@numba.njit(cache=True, nogil=True)
+def haversine_m_scalar(lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float) -> float:
+    """Great-circle distance in metres on the mean-radius sphere (haversine, one pair)."""
+    return EARTH_RADIUS_M * _central_angle_rad_scalar(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -297,11 +306,7 @@ def haversine_km_scalar(
     lat1_deg: float, lon1_deg: float, lat2_deg: float, lon2_deg: float
 ) -> float:
     """Great-circle distance in km on the mean-radius sphere (haversine, one pair)."""
-    p1 = math.radians(lat1_deg)
-    p2 = math.radians(lat2_deg)
-    dl = math.radians(lon2_deg - lon1_deg)
-    a = math.sin((p2 - p1) / 2.0) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(a, 0.0), 1.0)))
+    return EARTH_RADIUS_KM * _central_angle_rad_scalar(lat1_deg, lon1_deg, lat2_deg, lon2_deg)
 
 
 @numba.njit(cache=True, nogil=True)

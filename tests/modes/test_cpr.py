@@ -161,10 +161,14 @@ def test_global_decode_rejects_a_pair_across_a_zone_boundary() -> None:
     e = _encode(boundary - 0.01, 3.0, False)
     o = _encode(boundary + 0.01, 3.0, True)
     assert cpr.airborne_position_global(*e, *o, True) is None
+    assert cpr.airborne_global(*e, *o, True)[2] == cpr.CPR_ZONE  # wait for the next pair
+    # a pair no latitude fits: bad data, told apart from a zone boundary
+    assert cpr.airborne_global(0, 0, 36864, 0, False)[2] == cpr.CPR_IMPOSSIBLE
     # the same aircraft a little later, both on one side: accepted, within metres
     e = _encode(boundary + 0.01, 3.0, False)
     pos = cpr.airborne_position_global(*e, *o, True)
     assert pos is not None and _metres(*pos, boundary + 0.01, 3.0) < 10
+    assert cpr.airborne_global(*e, *o, True) == (*pos, cpr.CPR_OK)
     assert cpr.airborne_position_global(*e, *o, True, dt_s=11.0) is None
 
 

@@ -294,6 +294,9 @@ def _legs_kernel(
                 q += 1
             gap_before = k == i or t[k] - t[k - 1] > gap_s
             gap_after = q == j or t[q] - t[q - 1] > gap_s
+            close = False  # the open leg ends here, arriving (ak, ag)
+            ak = 0
+            ag = -1
             if state[k] == 0:
                 if not open_leg:
                     open_leg = True
@@ -306,75 +309,45 @@ def _legs_kernel(
                         dk = 0
                         dg = -1
                 leg_last_air = q - 1
-                if gap_after and q < j and state[q] == 0 and split_after[q - 1]:
-                    # air -> gap -> air, judged a split
-                    if _keep(
-                        t,
-                        cum_km,
-                        rows,
-                        lat,
-                        lon,
-                        leg_s,
-                        leg_last_air,
-                        min_leg_s,
-                        min_leg_points,
-                        min_leg_km,
-                    ):
-                        L_s[m] = leg_s
-                        L_e[m] = leg_last_air
-                        L_dk[m] = dk
-                        L_ak[m] = 0
-                        L_dg[m] = dg
-                        L_ag[m] = -1
-                        L_tg[m] = tg
-                        m += 1
-                    open_leg = False
-            else:
-                if open_leg:
-                    dur = t[q - 1] - t[k]
-                    slow = False
-                    for r in range(k, q):
-                        if gs[r] != gs[r] or gs[r] < ground_speed_kt:
-                            slow = True
-                            break
-                    stop = slow or dur >= stop_min_s or gap_after or gap_before
-                    if stop:
-                        if _keep(
-                            t,
-                            cum_km,
-                            rows,
-                            lat,
-                            lon,
-                            leg_s,
-                            leg_last_air,
-                            min_leg_s,
-                            min_leg_points,
-                            min_leg_km,
-                        ):
-                            L_s[m] = leg_s
-                            L_e[m] = leg_last_air
-                            L_dk[m] = dk
-                            long_gap = gap_before and t[k] - t[k - 1] > max_ground_gap_s
-                            L_ak[m] = 0 if long_gap else (2 if gap_before else 1)
-                            L_dg[m] = dg
-                            L_ag[m] = -1 if long_gap else k
-                            L_tg[m] = tg
-                            m += 1
-                        open_leg = False
-                    else:
-                        tg += 1
+                # air -> gap -> air judged a split, or the aircraft's last episode
+                close = q == j or (gap_after and state[q] == 0 and split_after[q - 1])
+            elif open_leg:
+                dur = t[q - 1] - t[k]
+                slow = False
+                for r in range(k, q):
+                    if gs[r] != gs[r] or gs[r] < ground_speed_kt:
+                        slow = True
+                        break
+                close = slow or dur >= stop_min_s or gap_after or gap_before
+                if close:
+                    long_gap = gap_before and t[k] - t[k - 1] > max_ground_gap_s
+                    ak = 0 if long_gap else (2 if gap_before else 1)
+                    ag = -1 if long_gap else k
+                else:
+                    tg += 1
+            if close:
+                if _keep(
+                    t,
+                    cum_km,
+                    rows,
+                    lat,
+                    lon,
+                    leg_s,
+                    leg_last_air,
+                    min_leg_s,
+                    min_leg_points,
+                    min_leg_km,
+                ):
+                    L_s[m] = leg_s
+                    L_e[m] = leg_last_air
+                    L_dk[m] = dk
+                    L_ak[m] = ak
+                    L_dg[m] = dg
+                    L_ag[m] = ag
+                    L_tg[m] = tg
+                    m += 1
+                open_leg = False
             k = q
-        if open_leg and _keep(
-            t, cum_km, rows, lat, lon, leg_s, leg_last_air, min_leg_s, min_leg_points, min_leg_km
-        ):
-            L_s[m] = leg_s
-            L_e[m] = leg_last_air
-            L_dk[m] = dk
-            L_ak[m] = 0
-            L_dg[m] = dg
-            L_ag[m] = -1
-            L_tg[m] = tg
-            m += 1
         i = j
     return L_s[:m], L_e[:m], L_dk[:m], L_ak[:m], L_dg[:m], L_ag[:m], L_tg[:m]
 

@@ -4,6 +4,13 @@ Inputs are the raw 17-bit CPR fields (``Message.cpr_lat`` / ``cpr_lon``) and the
 (``cpr_odd``). Outputs are latitude/longitude in degrees (WGS-84), ``None`` (scalar) or NaN
 (vectorised) where the pair or reference cannot give a safe position. Pairing frames and keeping
 references is the tracker's job, not this module's.
+
+The scalar decoders are plain math (no exceptions, no optional results) in functions returning
+``(lat, lon, status)`` (:func:`airborne_global`, :func:`surface_global`, :func:`local_position`,
+:func:`surface_candidates`): the tracker's kernel compiles these very functions with numba
+(``tracking._cpr``), and the ``*_position_*`` functions here wrap them for Python callers.
+Numba's on-disk cache of the calling kernel does not notice edits here: after changing a scalar
+function, delete the ``__pycache__/*.nbi``/``*.nbc`` files of ``tracking/_kernel``.
 """
 
 from __future__ import annotations
@@ -15,8 +22,12 @@ import numpy.typing as npt
 
 __all__ = [
     "AIRBORNE_LOCAL_RANGE_NM",
+    "CPR_IMPOSSIBLE",
+    "CPR_OK",
+    "CPR_ZONE",
     "MAX_PAIR_DT_S",
     "SURFACE_LOCAL_RANGE_NM",
+    "airborne_global",
     "airborne_position_global",
     "airborne_position_global_batch",
     "airborne_position_local",
@@ -24,6 +35,9 @@ __all__ = [
     "cpr_nl",
     "cpr_nl_batch",
     "distance_nm",
+    "local_position",
+    "surface_candidates",
+    "surface_global",
     "surface_position_global",
     "surface_position_global_batch",
     "surface_position_local",
@@ -40,6 +54,13 @@ AIRBORNE_LOCAL_RANGE_NM = 180.0
 """Local airborne decoding is unambiguous within this distance of the reference (NM)."""
 SURFACE_LOCAL_RANGE_NM = 45.0
 """Local surface decoding is unambiguous within this distance of the reference (NM)."""
+CPR_OK = 0
+"""Status of a decoded position."""
+CPR_ZONE = -1
+"""Status: no safe position from these frames (a pair across a longitude-zone boundary, or a
+local decode beyond half a zone of its reference); the next frame may give one."""
+CPR_IMPOSSIBLE = -2
+"""Status: the pair decodes to a latitude beyond 90 degrees (bad data)."""
 _EARTH_RADIUS_NM = 3440.065
 _NL_A = 1.0 - math.cos(math.pi / (2 * NZ))
 
@@ -97,6 +118,37 @@ def _global_lon(lon_even: int, lon_odd: int, nl: int, odd: bool, span: float) ->
     return span / ni * ((m % ni) + (lon_odd if odd else lon_even) / _CPR_MAX)
 
 
+def _wrap180(lon: float) -> float:
+    """``lon`` (degrees) in [-180, 180); unchanged (not rounded) when it is already."""
+    if -180.0 <= lon < 180.0:
+        return lon
+    return lon - 360.0 * math.floor((lon + 180.0) / 360.0)
+
+
+def airborne_global(
+    lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, most_recent_odd: bool,
+) -> tuple[float, float, int]:
+    """(lat, lon deg, status) of an even/odd airborne pair, the newer frame's position.
+
+    status :data:`CPR_OK`, :data:`CPR_ZONE` (the pair straddles a longitude-zone boundary: wait
+    for the next pair) or :data:`CPR_IMPOSSIBLE` (a latitude beyond 90 degrees: bad data); NaN
+    position unless OK. Plain math, compiled unchanged for the tracker (``tracking._cpr``).
+    """
+    le, lo = _global_lat(lat_even, lat_odd, 360.0)
+    if le >= 270.0:
+        le -= 360.0
+    if lo >= 270.0:
+        lo -= 360.0
+    if abs(le) > 90.0 or abs(lo) > 90.0:
+        return math.nan, math.nan, CPR_IMPOSSIBLE
+    nl = cpr_nl(le)
+    if nl != cpr_nl(lo):
+        return math.nan, math.nan, CPR_ZONE
+    lat = lo if most_recent_odd else le
+    lon = _global_lon(lon_even, lon_odd, nl, most_recent_odd, 360.0)
+    return lat, _wrap180(lon), CPR_OK
+
+
 def airborne_position_global(
     lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, most_recent_odd: bool,
     dt_s: float | None = None,
@@ -109,21 +161,34 @@ def airborne_position_global(
     """
     if dt_s is not None and abs(dt_s) > MAX_PAIR_DT_S:
         return None
-    le, lo = _global_lat(lat_even, lat_odd, 360.0)
-    if le >= 270.0:
-        le -= 360.0
-    if lo >= 270.0:
-        lo -= 360.0
-    if abs(le) > 90.0 or abs(lo) > 90.0:
-        return None
+    lat, lon, status = airborne_global(lat_even, lon_even, lat_odd, lon_odd, most_recent_odd)
+    return (lat, lon) if status == CPR_OK else None
+
+
+def surface_global(
+    lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, most_recent_odd: bool,
+    ref_lat: float, ref_lon: float,
+) -> tuple[float, float, int]:
+    """(lat, lon deg, status) of an even/odd surface pair, resolved toward a reference.
+
+    Surface CPR repeats every 90 degrees: of the two hemispheres and the four longitudes the
+    candidates nearest the reference win (ties: north, then east). status :data:`CPR_OK` or
+    :data:`CPR_ZONE` (NaN position). Plain math, compiled unchanged for the tracker.
+    """
+    le, lo = _global_lat(lat_even, lat_odd, 90.0)
+    # north or south of the equator: the one nearer the reference
+    if le - ref_lat > 45.0:
+        le -= 90.0
+    if lo - ref_lat > 45.0:
+        lo -= 90.0
     nl = cpr_nl(le)
     if nl != cpr_nl(lo):
-        return None
+        return math.nan, math.nan, CPR_ZONE
     lat = lo if most_recent_odd else le
-    lon = _global_lon(lon_even, lon_odd, nl, most_recent_odd, 360.0)
-    if lon >= 180.0:
-        lon -= 360.0
-    return lat, lon
+    lon = _global_lon(lon_even, lon_odd, nl, most_recent_odd, 90.0)
+    # of the four longitudes 90 degrees apart, the one nearest the reference
+    lon += 90.0 * math.floor((ref_lon - lon + 45.0) / 90.0)
+    return lat, _wrap180(lon), CPR_OK
 
 
 def surface_position_global(
@@ -135,35 +200,36 @@ def surface_position_global(
     Surface CPR repeats every 90 degrees; the reference (e.g. the receiver, within a few hundred
     NM) picks the quadrant. None when the pair straddles a zone boundary.
     """
-    le, lo = _global_lat(lat_even, lat_odd, 90.0)
-    # candidates north and south of the equator: pick the one nearer the reference
-    le = min((le, le - 90.0), key=lambda x: abs(x - ref_lat))
-    lo = min((lo, lo - 90.0), key=lambda x: abs(x - ref_lat))
-    nl = cpr_nl(le)
-    if nl != cpr_nl(lo):
-        return None
-    lat = lo if most_recent_odd else le
-    lon = _global_lon(lon_even, lon_odd, nl, most_recent_odd, 90.0)
-    best = min(
-        (lon + k * 90.0 for k in range(-4, 4)),
-        key=lambda x: abs(((x - ref_lon + 180.0) % 360.0) - 180.0),
+    lat, lon, status = surface_global(
+        lat_even, lon_even, lat_odd, lon_odd, most_recent_odd, ref_lat, ref_lon
     )
-    best = ((best + 180.0) % 360.0) - 180.0
-    return lat, best
+    return (lat, lon) if status == CPR_OK else None
 
 
-def _local(
-    cpr_lat: int, cpr_lon: int, odd: bool, ref_lat: float, ref_lon: float, span: float,
-) -> tuple[float, float]:
-    i = 1 if odd else 0
-    d_lat = span / (60 - i)
-    j = _zone_index(ref_lat, d_lat, cpr_lat / _CPR_MAX)
-    lat = d_lat * (j + cpr_lat / _CPR_MAX)
-    ni = max(cpr_nl(lat) - i, 1)
-    d_lon = span / ni
-    m = _zone_index(ref_lon, d_lon, cpr_lon / _CPR_MAX)
-    lon = d_lon * (m + cpr_lon / _CPR_MAX)
-    return lat, lon
+def surface_candidates(
+    lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, most_recent_odd: bool,
+    out_lat: F64, out_lon: F64,
+) -> int:
+    """Every position (lat, lon deg) an even/odd surface pair can mean, without a reference.
+
+    Two latitudes (north and south of the equator), four longitudes 90 degrees apart for each:
+    written to ``out_lat``/``out_lon`` (length 8 at least); returns their number (8), or
+    :data:`CPR_ZONE` when either hemisphere's pair straddles a longitude-zone boundary (then no
+    candidate is safe). Plain math, compiled unchanged for the tracker.
+    """
+    le, lo = _global_lat(lat_even, lat_odd, 90.0)
+    k = 0
+    for shift in (0.0, 90.0):
+        nl = cpr_nl(le - shift)
+        if nl != cpr_nl(lo - shift):
+            return CPR_ZONE
+        lat = (lo if most_recent_odd else le) - shift
+        base = _global_lon(lon_even, lon_odd, nl, most_recent_odd, 90.0)
+        for q in range(4):
+            out_lat[k] = lat
+            out_lon[k] = _wrap180(base + 90.0 * q)
+            k += 1
+    return k
 
 
 def _zone_index(ref: float, d: float, frac: float) -> int:
@@ -172,6 +238,41 @@ def _zone_index(ref: float, d: float, frac: float) -> int:
     ``floor(ref / d)`` round differently on a zone boundary, e.g. 45.0 over 90/54 degrees)."""
     z = math.floor(ref / d)
     return z + math.floor(0.5 + (ref - d * z) / d - frac)
+
+
+def local_position(
+    cpr_lat: int, cpr_lon: int, odd: bool, surface: bool, ref_lat: float, ref_lon: float,
+) -> tuple[float, float, int]:
+    """(lat, lon deg, status) of one CPR frame decoded near a reference position.
+
+    The position is the one nearest the reference, so it is right only within half a zone
+    (airborne 180 NM, surface 45 NM) of the reference. status :data:`CPR_OK`, or
+    :data:`CPR_ZONE` (NaN position) for a latitude beyond 90 degrees or a position more than half
+    a zone away (rounding on a zone boundary). Plain math, compiled unchanged for the tracker.
+    """
+    span = 90.0 if surface else 360.0
+    i = 1 if odd else 0
+    d_lat = span / (60 - i)
+    y = cpr_lat / _CPR_MAX
+    lat = d_lat * (_zone_index(ref_lat, d_lat, y) + y)
+    if abs(lat) > 90.0 or abs(lat - ref_lat) > d_lat / 2.0:
+        return math.nan, math.nan, CPR_ZONE
+    d_lon = span / max(cpr_nl(lat) - i, 1)
+    x = cpr_lon / _CPR_MAX
+    lon = d_lon * (_zone_index(ref_lon, d_lon, x) + x)
+    if abs(lon - ref_lon) > d_lon / 2.0:
+        return math.nan, math.nan, CPR_ZONE
+    return lat, _wrap180(lon), CPR_OK
+
+
+def _local_in_range(
+    cpr_lat: int, cpr_lon: int, odd: bool, surface: bool, ref_lat: float, ref_lon: float,
+    max_range_nm: float,
+) -> tuple[float, float] | None:
+    lat, lon, status = local_position(cpr_lat, cpr_lon, odd, surface, ref_lat, ref_lon)
+    if status != CPR_OK or distance_nm(lat, lon, ref_lat, ref_lon) > max_range_nm:
+        return None
+    return lat, lon
 
 
 def airborne_position_local(
@@ -184,10 +285,7 @@ def airborne_position_local(
     reference: the caller keeps references fresh. None when the decoded position itself lies
     beyond that range (a sure sign of a stale reference).
     """
-    lat, lon = _local(cpr_lat, cpr_lon, odd, ref_lat, ref_lon, 360.0)
-    if abs(lat) > 90.0 or distance_nm(lat, lon, ref_lat, ref_lon) > max_range_nm:
-        return None
-    return lat, ((lon + 180.0) % 360.0) - 180.0
+    return _local_in_range(cpr_lat, cpr_lon, odd, False, ref_lat, ref_lon, max_range_nm)
 
 
 def surface_position_local(
@@ -195,10 +293,7 @@ def surface_position_local(
     max_range_nm: float = SURFACE_LOCAL_RANGE_NM,
 ) -> tuple[float, float] | None:
     """Position (lat, lon deg) of one surface CPR frame near a reference (within 45 NM)."""
-    lat, lon = _local(cpr_lat, cpr_lon, odd, ref_lat, ref_lon, 90.0)
-    if abs(lat) > 90.0 or distance_nm(lat, lon, ref_lat, ref_lon) > max_range_nm:
-        return None
-    return lat, ((lon + 180.0) % 360.0) - 180.0
+    return _local_in_range(cpr_lat, cpr_lon, odd, True, ref_lat, ref_lon, max_range_nm)
 
 
 # ---------------------------------------------------------------- vectorised

@@ -21,13 +21,14 @@ import math
 import numba
 import numpy as np
 
+from overflight.geo import M_PER_NM
 from overflight.tracking._cpr import (
+    airborne_global,
     bearing_deg,
-    global_airborne,
-    global_surface,
     greatcircle_m,
-    local,
+    local_position,
     surface_candidates,
+    surface_global,
 )
 from overflight.tracking.airports import AIRPORT_RADIUS_M, nearest_airport
 
@@ -82,7 +83,7 @@ MLAT fix."""
 MLAT = 1
 _STALE_S = 15.0
 _VALID_S = 60.0
-_KT_TO_MS = 1852.0 / 3600.0
+_KT_TO_MS = M_PER_NM / 3600.0
 
 EV_SQUAWK = 1
 EV_EMERGENCY = 2
@@ -191,6 +192,30 @@ def _position_bad(a, src: int) -> None:  # type: ignore[no-untyped-def]
         a.rel_even = 0
         a.cpr_odd_src = 0
         a.cpr_even_src = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _cpr_frame(a, odd: bool):  # type: ignore[no-untyped-def]
+    """The aircraft's stored CPR frame of one parity: (lat, lon, t, src, surface, nic)."""
+    if odd:
+        lat, lon, t = a.cpr_odd_lat, a.cpr_odd_lon, a.cpr_odd_t
+        src, surf, nic = a.cpr_odd_src, a.cpr_odd_surface, a.cpr_odd_nic
+    else:
+        lat, lon, t = a.cpr_even_lat, a.cpr_even_lon, a.cpr_even_t
+        src, surf, nic = a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic
+    return lat, lon, t, src, surf, nic
+
+
+@numba.njit(cache=True, nogil=True)
+def _set_cpr_frame(a, odd: bool, frame) -> None:  # type: ignore[no-untyped-def]
+    """Store ``frame`` (lat, lon, t, src, surface, nic) as the aircraft's frame of one parity."""
+    lat, lon, t, src, surf, nic = frame
+    if odd:
+        a.cpr_odd_lat, a.cpr_odd_lon, a.cpr_odd_t = lat, lon, t
+        a.cpr_odd_src, a.cpr_odd_surface, a.cpr_odd_nic = src, surf, nic
+    else:
+        a.cpr_even_lat, a.cpr_even_lon, a.cpr_even_t = lat, lon, t
+        a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic = src, surf, nic
 
 
 @numba.njit(cache=True, nogil=True)
@@ -377,39 +402,11 @@ def track_kernel(
             clat = cpr_lat[i]
             clon = cpr_lon[i]
             mnic = nic[i]
-            # remember the frame store of this parity to restore it on bad data
-            if odd:
-                s_lat, s_lon, s_t, s_src, s_surf, s_nic = (
-                    a.cpr_odd_lat,
-                    a.cpr_odd_lon,
-                    a.cpr_odd_t,
-                    a.cpr_odd_src,
-                    a.cpr_odd_surface,
-                    a.cpr_odd_nic,
-                )
-                a.cpr_odd_lat = clat
-                a.cpr_odd_lon = clon
-                a.cpr_odd_t = ti
-                a.cpr_odd_src = s
-                a.cpr_odd_surface = 1 if surf else 0
-                a.cpr_odd_nic = mnic
-                o_src, o_t, o_surf = a.cpr_even_src, a.cpr_even_t, a.cpr_even_surface
-            else:
-                s_lat, s_lon, s_t, s_src, s_surf, s_nic = (
-                    a.cpr_even_lat,
-                    a.cpr_even_lon,
-                    a.cpr_even_t,
-                    a.cpr_even_src,
-                    a.cpr_even_surface,
-                    a.cpr_even_nic,
-                )
-                a.cpr_even_lat = clat
-                a.cpr_even_lon = clon
-                a.cpr_even_t = ti
-                a.cpr_even_src = s
-                a.cpr_even_surface = 1 if surf else 0
-                a.cpr_even_nic = mnic
-                o_src, o_t, o_surf = a.cpr_odd_src, a.cpr_odd_t, a.cpr_odd_surface
+            # store the frame, keeping the one it replaces to restore it on bad data
+            saved = _cpr_frame(a, odd)
+            _set_cpr_frame(a, odd, (clat, clon, ti, s, 1 if surf else 0, mnic))
+            other = _cpr_frame(a, not odd)
+            o_t, o_src, o_surf = other[2], other[3], other[4]
             if surf:
                 g = gs[i]
                 max_elapsed = 50.0 if (not math.isnan(g) and g <= 25.0) else 25.0
@@ -473,7 +470,7 @@ def track_kernel(
                                 elif found > 1:
                                     status = -8
                     if status == 0:
-                        lat, lon, status = global_surface(
+                        lat, lon, status = surface_global(
                             a.cpr_even_lat,
                             a.cpr_even_lon,
                             a.cpr_odd_lat,
@@ -486,7 +483,7 @@ def track_kernel(
                             status = -2
                             code = REJ_SURFACE_REF
                 else:
-                    lat, lon, status = global_airborne(
+                    lat, lon, status = airborne_global(
                         a.cpr_even_lat, a.cpr_even_lon, a.cpr_odd_lat, a.cpr_odd_lon, odd
                     )
                 if status == -9:
@@ -532,20 +529,20 @@ def track_kernel(
                     and ti < a.pos_global_t + 600.0
                 ):
                     ref_lat, ref_lon = a.lat, a.lon
-                    limit = 100.0 * 1852.0
+                    limit = 100.0 * M_PER_NM
                     have_ref = True
                     ref_kind = REF_AIRCRAFT
-                elif not surf and have_rx and max_range_m > 0.0 and max_range_m < 360.0 * 1852.0:
+                elif not surf and have_rx and max_range_m > 0.0 and max_range_m < 360.0 * M_PER_NM:
                     ref_lat, ref_lon = rx_lat, rx_lon
                     limit = (
                         max_range_m
-                        if max_range_m <= 180.0 * 1852.0
-                        else 360.0 * 1852.0 - max_range_m
+                        if max_range_m <= 180.0 * M_PER_NM
+                        else 360.0 * M_PER_NM - max_range_m
                     )
                     have_ref = True
                     ref_kind = REF_RECEIVER
                 if have_ref:
-                    lat, lon, status = local(clat, clon, odd, surf, ref_lat, ref_lon)
+                    lat, lon, status = local_position(clat, clon, odd, surf, ref_lat, ref_lon)
                     if status < 0 or greatcircle_m(ref_lat, ref_lon, lat, lon) > limit:
                         code = SKIP_LOCAL
                     elif _bogus(lat, lon):
@@ -569,12 +566,7 @@ def track_kernel(
             out_lon[i] = lon
             if result == -2 or result == -3:
                 # bad data: restore the frame store, the rest of this message is not trusted
-                if odd:
-                    a.cpr_odd_lat, a.cpr_odd_lon, a.cpr_odd_t = s_lat, s_lon, s_t
-                    a.cpr_odd_src, a.cpr_odd_surface, a.cpr_odd_nic = s_src, s_surf, s_nic
-                else:
-                    a.cpr_even_lat, a.cpr_even_lon, a.cpr_even_t = s_lat, s_lon, s_t
-                    a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic = s_src, s_surf, s_nic
+                _set_cpr_frame(a, odd, saved)
                 if result == -2 and not ignore:
                     _position_bad(a, s)
                 continue

@@ -42,7 +42,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from overflight.frames import FrameBatch
-from overflight.geo import EARTH_RADIUS_M, haversine_m_scalar
+from overflight.geo import EARTH_RADIUS_M, M_PER_NM, haversine_m_scalar
 from overflight.tracking.records import POSITIONS_SCHEMA
 from overflight.tracking.state import SOURCE_CODES
 
@@ -71,7 +71,7 @@ _BASE_MARGIN_S = 60.0
 _SYNTHETIC_TICKS = (0, 0xFF004D4C4154, 0xFF004D4C4155)  # none, readsb MLAT result, UAT
 _GPS_BASE = -1
 _TAIL_S = 5e-3
-_KT_TO_M_S = 1852.0 / 3600.0
+_KT_TO_M_S = M_PER_NM / 3600.0
 
 
 @dataclass(slots=True)
