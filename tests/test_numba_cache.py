@@ -1,0 +1,83 @@
+"""A numba cache per version of the source: an edit to a called module never runs stale code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from overflight._numba_cache import cache_dir, configure, source_fingerprint
+
+_A = """
+import numba
+from pkgx.b import f
+
+fj = numba.njit(cache=True)(f)
+
+
+@numba.njit(cache=True)
+def kernel():
+    return fj() * 10
+"""
+
+
+def _run(root: Path, cache: Path) -> int:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", "from pkgx.a import kernel; print(kernel())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return int(out.stdout.strip())
+
+
+def _write_b(pkg: Path, value: int, mtime_ns: int) -> None:
+    b = pkg / "b.py"
+    b.write_text(f"def f():\n    return {value}\n")
+    os.utime(b, ns=(mtime_ns, mtime_ns))
+
+
+def test_an_edit_to_a_called_module_gets_a_fresh_cache(tmp_path: Path) -> None:
+    """numba keys a cached kernel by its own file only: editing the module it calls leaves the
+    old machine code in a fixed cache folder (the hazard); the fingerprinted folder changes."""
+    pkg = tmp_path / "pkgx"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text(textwrap.dedent(_A))
+    _write_b(pkg, 1, 1_700_000_000_000_000_000)
+    fixed = tmp_path / "fixed-cache"
+    first = cache_dir(pkg)
+    assert _run(tmp_path, fixed) == 10
+    assert _run(tmp_path, first) == 10
+    _write_b(pkg, 2, 1_700_000_100_000_000_000)
+    second = cache_dir(pkg)
+    assert second != first
+    assert _run(tmp_path, fixed) == 10  # stale: what a plain on-disk cache does
+    assert _run(tmp_path, second) == 20
+
+
+def test_fingerprint_follows_the_files(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("x = 1\n")
+    a = source_fingerprint(tmp_path)
+    assert a == source_fingerprint(tmp_path) and len(a) == 16
+    (tmp_path / "n.py").write_text("")
+    assert source_fingerprint(tmp_path) != a
+
+
+def test_a_users_own_cache_dir_is_respected(tmp_path: Path) -> None:
+    mine = str(tmp_path / "mine")
+    before = os.environ.get("NUMBA_CACHE_DIR")
+    os.environ["NUMBA_CACHE_DIR"] = mine
+    try:
+        assert configure() is None
+        assert os.environ["NUMBA_CACHE_DIR"] == mine
+    finally:
+        if before is None:
+            del os.environ["NUMBA_CACHE_DIR"]
+        else:
+            os.environ["NUMBA_CACHE_DIR"] = before
