@@ -224,6 +224,8 @@ def _end(
     j = i - 1 if departure else i + 1
     if 0 <= j < n and ground[j] and abs(t[j] - t[i]) <= GAP_S:
         near = (np.abs(t - t[i]) <= 600) & ground
+        if not near.any():  # the ground fix is more than 10 min away: no place to name
+            return None, True
         code = nearest_airport(float(np.median(lat[near])), float(np.median(lon[near])), 5.0)
         return code, True
     if 0 <= j < n and boundary[min(i, j)]:
