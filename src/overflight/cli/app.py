@@ -15,7 +15,9 @@ import math
 import os
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from rich.text import Text
@@ -26,6 +28,7 @@ __all__ = [
     "bind_failed",
     "describe_read_error",
     "endpoint",
+    "guarded",
     "input_path",
     "lat_lon",
     "output_dir",
@@ -97,11 +100,10 @@ def output_file(path: Path, param_hint: str) -> Path:
         raise typer.BadParameter(f"{path}: is a directory, not a file", param_hint=param_hint)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise typer.BadParameter(f"{path}: directory {parent} does not exist",
-                                 param_hint=param_hint)
-    if not os.access(parent, os.W_OK | os.X_OK) or (
-        path.exists() and not os.access(path, os.W_OK)
-    ):
+        raise typer.BadParameter(
+            f"{path}: directory {parent} does not exist", param_hint=param_hint
+        )
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise typer.BadParameter(f"{path}: not writable", param_hint=param_hint)
     return path
 
@@ -117,12 +119,30 @@ def describe_read_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+T = TypeVar("T")
+
+
+def guarded(items: Iterator[T], failure: list[BaseException]) -> Iterator[T]:
+    """``items`` until the input breaks (truncated or corrupt gzip, I/O error): the error is
+    kept in ``failure``, and what was read before it goes on as usual."""
+    while True:
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        except READ_ERRORS as exc:
+            failure.append(exc)
+            return
+        yield item
+
+
 def read_failed(path: Path | str, exc: BaseException, *, note: str = "") -> typer.Exit:
     """Report on standard error that reading ``path`` failed; the ``Exit(1)`` to raise.
 
     ``note``: what became of the part read before the failure (appended in parentheses)."""
-    typer.echo(f"error: {path}: {describe_read_error(exc)}" + (f" ({note})" if note else ""),
-               err=True)
+    typer.echo(
+        f"error: {path}: {describe_read_error(exc)}" + (f" ({note})" if note else ""), err=True
+    )
     return typer.Exit(1)
 
 

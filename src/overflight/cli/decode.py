@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from overflight.cli.app import READ_ERRORS, app, input_path, read_failed
+from overflight.cli.app import app, guarded, input_path, read_failed
 from overflight.frames import FrameBatch
 from overflight.modes import MESSAGE_FIELDS, AddressFilter, batch_stats, decode_batch
 
@@ -90,6 +90,7 @@ class ReadsbCounter:
         if ci.size:
             self.confirmed.confirm_batch(addr[ci], t[ci])
 
+
 _PASS_THROUGH = ("valid", "invalid_reason", "receiver", "signal_dbfs", "ticks")
 # compact text output: these columns first, then any other non-null field as name=value
 _LEAD = ("time_s", "df", "icao24", "typecode")
@@ -119,29 +120,22 @@ def _batches(path: str, fmt: str, sample_rate_hz: float) -> tuple[Iterator[Frame
     return reader, reader.stats
 
 
-def _guarded(batches: Iterator[FrameBatch], failure: list[BaseException]) -> Iterator[FrameBatch]:
-    """``batches`` until the input breaks (truncated or corrupt gzip, I/O error): the error is
-    kept in ``failure``, the batches read before it are decoded as usual."""
-    while True:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        except READ_ERRORS as exc:
-            failure.append(exc)
-            return
-        yield batch
-
-
 def _input_rows(read_stats: Any) -> list[tuple[str, int]]:
     """(label, count) of the input skipped by the reader: lines by reason, Beast damage."""
     rows = [(f"input skipped: {k}", v) for k, v in sorted(read_stats.skipped.items()) if v]
     b = read_stats.beast
     if read_stats.format == "beast":
-        rows += [(f"input skipped: Beast {label}", v) for label, v in (
-            ("bad frames", b.bad_frames), ("unknown types", b.unknown_types),
-            ("resyncs", b.resyncs), ("garbage bytes", b.garbage_bytes),
-            ("truncated bytes", b.truncated_bytes)) if v]
+        rows += [
+            (f"input skipped: Beast {label}", v)
+            for label, v in (
+                ("bad frames", b.bad_frames),
+                ("unknown types", b.unknown_types),
+                ("resyncs", b.resyncs),
+                ("garbage bytes", b.garbage_bytes),
+                ("truncated bytes", b.truncated_bytes),
+            )
+            if v
+        ]
     return rows
 
 
@@ -356,7 +350,7 @@ def decode(
     try:
         with progress:
             task = progress.add_task("decode", total=None)
-            for batch in _guarded(batches, failure):
+            for batch in guarded(batches, failure):
                 table = decode_batch(batch, fix=not no_fix, known_addresses=known)
                 stats = batch_stats(table)
                 totals["frames"] += stats["rows"]
@@ -390,12 +384,17 @@ def decode(
             t.add_row(f"DF{d}", f"{c:,}")
         err.print(t)
         if totals["frames"] == 0 and read_stats.format != "iq" and not failure:
-            err.print("no frames found: is this a capture? (raw I/Q needs --format iq)",
-                      markup=False)
-    kept = (f"the {totals['frames']:,} frames before it were decoded" if totals["frames"]
-            else "nothing before it could be read")
+            err.print(
+                "no frames found: is this a capture? (raw I/Q needs --format iq)", markup=False
+            )
+    kept = (
+        f"the {totals['frames']:,} frames before it were decoded"
+        if totals["frames"]
+        else "nothing before it could be read"
+    )
     if any(k.startswith("broken input") for k in read_stats.skipped):
-        typer.echo(f"warning: {file}: the input ends early: truncated or corrupt gzip ({kept})",
-                   err=True)
+        typer.echo(
+            f"warning: {file}: the input ends early: truncated or corrupt gzip ({kept})", err=True
+        )
     if failure:
         raise read_failed(file, failure[0], note=kept)

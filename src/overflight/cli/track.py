@@ -6,7 +6,6 @@ import importlib
 import json
 import math
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,14 +16,13 @@ from rich.console import Console
 from rich.table import Table
 
 from overflight.cli.app import (
-    READ_ERRORS,
     app,
+    guarded,
     input_path,
     lat_lon,
     read_failed,
     untrusted,
 )
-from overflight.frames import FrameBatch
 from overflight.pipeline import mlat_feed, track_batches
 from overflight.sources.files import FrameReader, read_batches
 from overflight.tracking import AircraftState, Tracker, aircraft_json
@@ -166,20 +164,6 @@ _PARTIAL = "the picture above is from the part read before it"
 _Format = Literal["auto", "beast", "avr", "hex", "csv", "jsonl", "text", "iq"]
 
 
-def _guarded(batches: Iterator[FrameBatch], failure: list[BaseException]) -> Iterator[FrameBatch]:
-    """``batches`` until the input breaks (truncated/corrupt gzip, I/O error): the error is
-    kept in ``failure`` and the batches read so far stay tracked."""
-    while True:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        except READ_ERRORS as exc:
-            failure.append(exc)
-            return
-        yield batch
-
-
 def _input_summary(reader: FrameReader, *, failed: bool = False) -> str:
     st = reader.stats
     parts = [f"input: {st.format}, {st.frames:,} frames"]
@@ -195,8 +179,10 @@ def _input_summary(reader: FrameReader, *, failed: bool = False) -> str:
         )
     d = reader.demod_stats
     if st.format == "iq" and d is not None:
-        parts.append(f"I/Q: {d.samples:,} samples, {d.candidates:,} bursts, "
-                     f"{sum(d.crc_ok.values()):,} CRC-valid frames")
+        parts.append(
+            f"I/Q: {d.samples:,} samples, {d.candidates:,} bursts, "
+            f"{sum(d.crc_ok.values()):,} CRC-valid frames"
+        )
     if st.frames == 0 and st.format != "iq" and not failed:
         parts.append("no frames found: is this a capture? (raw I/Q needs --format iq)")
     return "; ".join(parts)
@@ -264,18 +250,21 @@ def track(
             feed = mlat_feed(receivers)
         except (OSError, ValueError, UnicodeError) as exc:
             why = str(exc) if str(receivers) in str(exc) else f"{receivers}: {exc}"
-            raise typer.BadParameter(f"not a receivers CSV: {why}", param_hint="--receivers") \
-                from None
+            raise typer.BadParameter(
+                f"not a receivers CSV: {why}", param_hint="--receivers"
+            ) from None
     ident = _Identities(open_identifier(db) if db is not None else None)
     tracker = Tracker(rx)
     if fmt == "iq" and start_time is None:
         start_time = 0.0  # the demodulator leaves times unset without it: seconds into the file
     reader = read_batches(
-        path, fmt=None if fmt == "auto" else fmt, start_time_s=start_time,
+        path,
+        fmt=None if fmt == "auto" else fmt,
+        start_time_s=start_time,
         sample_rate_hz=sample_rate,
     )
     failure: list[BaseException] = []
-    for _ in track_batches(_guarded(reader, failure), tracker, mlat=feed):
+    for _ in track_batches(guarded(reader, failure), tracker, mlat=feed):
         pass
     states = tracker.all_aircraft()
     if as_json:

@@ -260,6 +260,7 @@ def _grid_starts(rel, rho, w, m, org, h0, ex, excl_m, sep_m, out):  # type: igno
     pts = np.empty((side * side, 3))
     costs = np.empty(side * side)
     pos = np.empty(3)
+    rng = np.empty(m)
     q = 0
     for a in range(-nstep, nstep + 1):
         for c in range(-nstep, nstep + 1):
@@ -273,17 +274,15 @@ def _grid_starts(rel, rho, w, m, org, h0, ex, excl_m, sep_m, out):  # type: igno
                     d0 = pos[0] - org[0] - rel[i, 0]
                     d1 = pos[1] - org[1] - rel[i, 1]
                     d2 = pos[2] - org[2] - rel[i, 2]
+                    rng[i] = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
                     w2 = w[i] * w[i]
-                    sr += w2 * (rho[i] - math.sqrt(d0 * d0 + d1 * d1 + d2 * d2))
+                    sr += w2 * (rho[i] - rng[i])
                     sw += w2
             bt = sr / sw
             cost = 0.0
             for i in range(m):
                 if w[i] > 0.0:
-                    d0 = pos[0] - org[0] - rel[i, 0]
-                    d1 = pos[1] - org[1] - rel[i, 1]
-                    d2 = pos[2] - org[2] - rel[i, 2]
-                    e = (math.sqrt(d0 * d0 + d1 * d1 + d2 * d2) + bt - rho[i]) * w[i]
+                    e = (rng[i] + bt - rho[i]) * w[i]
                     cost += e * e
             for i in range(3):
                 pts[q, i] = pos[i] - org[i]
