@@ -444,8 +444,10 @@ def test_sil_type_of_operational_status_v2_against_pymodes_and_rs1090(
     versions = table.column("adsb_version").to_pylist()
     checked = 0
     for h, sil_type, version in zip(cases, got, versions, strict=True):
-        if not h.startswith("8d") or (int(h[8:10], 16) >> 3) != 31:
-            assert sil_type is None, h
+        tc = int(h[8:10], 16) >> 3
+        if not h.startswith("8d") or tc != 31:
+            if h != _TC29_V2:  # (TC29 version 2 carries it too: tested below)
+                assert sil_type is None, h
             continue
         theirs = pyModeS.decode(h)
         r = rs.decode(h)
@@ -465,3 +467,32 @@ def test_sil_type_of_operational_status_v2_against_pymodes_and_rs1090(
 def test_scalar_decode_sets_sil_type() -> None:
     assert decode(_TC31_V2).sil_type == "perhour"
     assert decode(_with_me_bit(_TC31_V2, 55)).sil_type == "persample"
+
+
+_TC29_V2 = "8d48520aea4a5867c53c08219a7d"  # the Beast capture's DF17 TC29 (48520A, subtype 1)
+
+
+def test_sil_type_of_target_state_v2_in_both_paths(shared: Callable[[str], Path]) -> None:
+    """DO-260B (readsb's decodeESTargetStatus): ME bit 8 of a version-2 TC29 is the SIL
+    supplement. pyModeS documents the bit there without decoding it, and rs1090 leaves it out, so
+    the check is that flipping exactly that bit (parity recomputed) changes nothing pyModeS
+    decodes: the bit belongs to no other field. Subtype 0 (version 1) has no supplement."""
+    from overflight.sources.files import read_batches
+
+    fb = FrameBatch.concat(read_batches(shared("modes-traffic-samples/sample_dump1090.bin")))
+    frames = [fb.frame_bytes(i).hex() for i in range(len(fb))]
+    assert frames.count(_TC29_V2) == 4
+    per_sample = _with_me_bit(_TC29_V2, 8)
+    version1 = _with_me_bit(_TC29_V2, 7)  # subtype bits 6-7: 01 -> 00
+    ours, theirs = pyModeS.decode(_TC29_V2), pyModeS.decode(per_sample)
+    assert theirs["crc_valid"] and theirs["subtype"] == 1 and ours["sil"] == 3
+    assert theirs == ours
+    assert pyModeS.decode(version1)["subtype"] == 0
+    cases = [_TC29_V2, per_sample, version1]
+    table = decode_batch(cases)
+    assert table.column("sil_type").to_pylist() == ["perhour", "persample", None]
+    assert table.column("sil").to_pylist()[:2] == [3, 3]
+    assert [decode(h).sil_type for h in cases] == ["perhour", "persample", None]
+    assert table.column("adsb_version").to_pylist() == [2, 2, 1]
+    whole = decode_batch(frames).column("sil_type").to_pylist()
+    assert {whole[i] for i, h in enumerate(frames) if h == _TC29_V2} == {"perhour"}

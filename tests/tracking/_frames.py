@@ -154,3 +154,13 @@ def pymodes_table(batch: FrameBatch) -> pa.Table:
         "signal_dbfs": pa.float32(),
     }
     return pa.table({k: pa.array(v, type=types.get(k)) for k, v in cols.items()})
+
+
+def with_me_bit(frame: str, me_bit: int) -> str:
+    """A DF17/18 ``frame`` with ME bit ``me_bit`` (1-56) flipped and its parity recomputed."""
+    from overflight.modes.crc import crc24
+
+    raw = bytearray.fromhex(frame)
+    raw[4 + (me_bit - 1) // 8] ^= 0x80 >> ((me_bit - 1) % 8)
+    body = bytes(raw[:11])
+    return (body + crc24(body).to_bytes(3, "big")).hex()

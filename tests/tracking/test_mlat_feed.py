@@ -179,6 +179,118 @@ def test_gps_and_beast_receivers_together(tmp_path: Path) -> None:
         assert float(np.median(err)) < MEDIAN_ERROR_M, (h, float(np.median(err)))
 
 
+MIDNIGHT_START_S = 1_717_286_385.0
+"""2024-06-01T23:59:45Z: a 30 s scenario from here crosses midnight, where a Radarcape's second
+of day falls back to 0."""
+
+
+def _gps_run(
+    layouts: tuple[str, ...], tmp_path: Path, *, time_shift_s: float = 0.0
+) -> tuple[MlatFeed, pa.Table, SimResult]:
+    """``mlat-demo`` seed 3 (30 s across midnight) with receiver k on ``GpsClock`` of
+    ``layouts[k]`` ("beast": left a 12 MHz Beast). Read back from the Beast file with
+    ``track_file``, or, with ``time_shift_s``, fed as frames whose UTC times are that far off
+    (the layout must then come from the counters alone). Returns the feed, its MLAT positions and
+    the simulation."""
+    sc = dataclasses.replace(mlat_demo(seed=3, duration_s=30.0), start_time_s=MIDNIGHT_START_S)
+    rx = tuple(
+        r if kind == "beast" else dataclasses.replace(r, clock=GpsClock(timestamp=kind))  # type: ignore[arg-type]
+        for r, kind in zip(sc.receivers, layouts, strict=True)
+    )
+    sim = simulate(dataclasses.replace(sc, receivers=rx))
+    tmp_path.mkdir()
+    beast = _write(sim, tmp_path)
+    feed = mlat_feed(tmp_path / "demo.receivers.csv")
+    parts: list[pa.Table] = []
+    if time_shift_s:
+        fb = sim.frames
+        shifted = FrameBatch(
+            fb.data, fb.length_bytes, fb.time_s + time_shift_s, fb.receiver, fb.signal_dbfs,
+            fb.ticks,
+        )  # fmt: skip
+        tracker = Tracker()
+        sink = TrackingSink(tracker, mlat=feed, on_positions=parts.append)
+        for a, b in time_slices(shifted.time_s, 1.0):
+            sink(shifted.take(np.arange(a, b)))
+        parts.append(feed.flush(tracker, final=True))
+    else:
+        track_file(beast, mlat=feed, on_positions=parts.append)
+    pos = pa.concat_tables(parts)
+    return feed, pos.filter(pa.compute.equal(pos["source"], "mlat")), sim
+
+
+def _assert_near_truth(mlat: pa.Table, sim: SimResult, time_shift_s: float = 0.0) -> None:
+    truth = sim.truth_table()
+    for h in MODE_S_ONLY:
+        m = mlat.filter(pa.compute.equal(mlat["icao24"], h))
+        assert m.num_rows > 75, h
+        la, lo = _truth_at(truth, h, m["time_s"].to_numpy() - time_shift_s)
+        err = _haversine_m(la, lo, m["lat_deg"].to_numpy(), m["lon_deg"].to_numpy())
+        assert float(np.median(err)) < MEDIAN_ERROR_M, (h, float(np.median(err)))
+        assert float(err[-1]) < FINAL_ERROR_M, (h, float(err[-1]))
+
+
+def _same_fixes(a: pa.Table, b: pa.Table) -> None:
+    assert a["icao24"].to_pylist() == b["icao24"].to_pylist()
+    assert np.allclose(a["time_s"].to_numpy(), b["time_s"].to_numpy(), rtol=0, atol=1e-5)
+    d = _haversine_m(a["lat_deg"].to_numpy(), a["lon_deg"].to_numpy(),
+                     b["lat_deg"].to_numpy(), b["lon_deg"].to_numpy())  # fmt: skip
+    assert float(np.max(d)) < 0.01
+
+
+def test_radarcape_gps_receivers_across_midnight(tmp_path: Path) -> None:
+    """Three GPS receivers sending Radarcape time (second of day << 30 | nanosecond) and three
+    12 MHz Beast, over midnight: the Mode S-only aircraft are placed as with 1 GHz nanosecond
+    counters (same simulation, same jitter draws): the same fixes to the centimetre, within tens
+    of metres of the truth (median 8.6 m and 11.6 m achieved). Read as nanoseconds, Radarcape
+    time gains 73.7 ms at every second boundary and loses a day at midnight."""
+    beast = ("beast",) * 3
+    rc_feed, rc, sim = _gps_run(("radarcape",) * 3 + beast, tmp_path / "rc")
+    ns_feed, ns, _ = _gps_run(("ns",) * 3 + beast, tmp_path / "ns")
+    assert [rc_feed.gps_layout(r) for r in sorted(rc_feed.registry.ids())] == [
+        "radarcape", "radarcape", "radarcape", None, None, None
+    ]  # fmt: skip
+    assert {ns_feed.gps_layout(r) for r in ns_feed.registry.ids()} == {"ns", None}
+    assert rc_feed.stats.no_time == 0 and rc_feed.stats.layout_changes == 0
+    t = rc["time_s"].to_numpy()
+    assert t.min() < MIDNIGHT_START_S + 15.0 < t.max()  # fixes on both sides of midnight
+    _assert_near_truth(rc, sim)
+    _assert_near_truth(ns, sim)
+    _same_fixes(rc, ns)
+
+
+def test_gps_layouts_told_apart_by_the_counters_alone(tmp_path: Path) -> None:
+    """Six GPS receivers, alternately 1 GHz counters and Radarcape time, fed with UTC times
+    three hours off (no reading agrees with them): the counters alone tell the layouts apart
+    (a 1 GHz counter breaks the Radarcape layout within a few frames), and both mixed on one
+    GPS timescale give the fixes of correct UTC times, three hours later."""
+    kinds = ("ns", "radarcape") * 3
+    feed, shifted, sim = _gps_run(kinds, tmp_path / "off", time_shift_s=3 * 3600.0)
+    ref_feed, ref, _ = _gps_run(kinds, tmp_path / "ref")
+    for f in (feed, ref_feed):
+        assert [f.gps_layout(r) for r in sorted(f.registry.ids())] == list(kinds)
+    _assert_near_truth(shifted, sim, 3 * 3600.0)
+    back = pa.compute.subtract(shifted["time_s"], 3 * 3600.0)
+    _same_fixes(shifted.set_column(shifted.schema.get_field_index("time_s"), "time_s", back), ref)
+
+
+def test_radarcape_time_to_utc_nanoseconds_at_midnight() -> None:
+    """The day of a Radarcape timestamp is the one nearest its frame's UTC time, so frames on
+    either side of midnight read as the simulator's 1 GHz counter does at the same instants, even
+    when that time is off by hours."""
+    from overflight.tracking.mlat_feed import _radarcape_ns
+
+    start_ns = round(MIDNIGHT_START_S * 1e6) * 1000
+    t = np.array([0.0, 14.999999, 14.999999999, 15.0, 15.000000001, 40.0])
+    rng = np.random.default_rng(0)
+    ticks = GpsClock(jitter_ns=0.0, timestamp="radarcape").ticks(t, start_ns, rng)
+    want = GpsClock(jitter_ns=0.0).ticks(t, start_ns, rng)
+    assert (ticks >> np.uint64(30)).tolist()[2:4] == [86_399, 0]
+    utc = MIDNIGHT_START_S + t
+    for off_s in (0.0, 2.0, -3.0 * 3600, 11.0 * 3600, -11.0 * 3600):
+        assert _radarcape_ns(ticks, utc + off_s).tolist() == want.tolist(), off_s
+
+
 def test_replayed_capture_adds_no_phantom_positions(short_sim: SimResult, tmp_path: Path) -> None:
     once = _write(short_sim, tmp_path)
     twice = tmp_path / "twice.beast"

@@ -223,3 +223,50 @@ def test_bad_rows_are_counted_not_fatal() -> None:
     tr.update(tab)
     assert tr.dropped["invalid"] == 2
     assert tr.get("4840d6") is not None and tr.get("4840d6").callsign == "KLM1023"  # type: ignore[union-attr]
+
+
+_TC31_V2 = "8d48520af82300060049b898ba5f"  # the Beast capture's operational status of 48520A
+_TC29_V2 = "8d48520aea4a5867c53c08219a7d"  # ... and its target state and status
+
+
+def test_sil_type_is_kept_from_real_frames_as_readsb_writes_it(
+    shared: Callable[[str], Path],
+) -> None:
+    """The capture's version-2 TC31/TC29 give SIL 3 per flight hour (pyModeS: sil 3, supplement
+    0). As in readsb, a later SIL without supplement (version 1) keeps the known type, and a
+    known one replaces it; an aircraft with only version-1 SIL reads "unknown"."""
+    import pyModeS
+
+    from overflight.pipeline import track_file
+    from overflight.tracking import TRACKER_COLUMNS
+
+    from ._frames import with_me_bit
+
+    assert "sil_type" in TRACKER_COLUMNS
+    theirs = pyModeS.decode(_TC31_V2)
+    assert (theirs["sil"], theirs["sil_supplement"], theirs["version"]) == (3, 0, 2)
+    tr = track_file(shared("modes-traffic-samples/sample_dump1090.bin"))
+    a = tr.get("48520a")
+    assert a is not None and (a.sil, a.sil_type, a.adsb_version) == (3, "perhour", 2)
+    doc = aircraft_json(tr.all_aircraft(), tr.now_s, tr.messages, keep_old=True)
+    by_hex = {r["hex"]: r for r in doc["aircraft"]}
+    assert (by_hex["48520a"]["sil"], by_hex["48520a"]["sil_type"]) == (3, "perhour")
+    assert all("sil_type" not in by_hex[h] for h in ("3981e4", "440062", "44ce69"))
+
+    version1 = with_me_bit(with_me_bit(_TC31_V2, 42), 43)  # version bits 41-43: 010 -> 001
+    per_sample = with_me_bit(_TC29_V2, 8)  # TC29 version 2, SIL supplement set
+    assert pyModeS.decode(version1)["version"] == 1
+    t0 = tr.now_s + 1.0
+    steps = [(version1, "perhour"), (per_sample, "persample"), (version1, "persample")]
+    for k, (frame, want) in enumerate(steps):
+        tr.update(decode_batch(batch_from_hex([frame], [t0 + k]), columns=TRACKER_COLUMNS))
+        a = tr.get("48520a")
+        assert a is not None and a.sil == 3 and a.sil_type == want, k
+        rec = aircraft_json([a], t0 + k, tr.messages)["aircraft"][0]
+        assert rec["sil_type"] == want
+
+    only_v1 = Tracker()
+    only_v1.update(decode_batch(batch_from_hex([version1], [t0])))
+    a = only_v1.get("48520a")
+    assert a is not None and a.sil == 3 and a.sil_type is None
+    assert aircraft_json([a], t0, 1)["aircraft"][0]["sil_type"] == "unknown"

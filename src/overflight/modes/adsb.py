@@ -73,6 +73,7 @@ __all__ = [
     "ts2_selected_altitude_raw",
     "ts2_selected_altitude_source_fms",
     "ts2_sil",
+    "ts2_sil_supplement",
     "ts2_tcas",
     "ts2_vnav",
     "typecode",
@@ -306,6 +307,12 @@ def acas_ra_bits(me: Any) -> Any:
 def target_state_subtype(me: Any) -> Any:
     """TC29 subtype, ME bits 6-7 (0 DO-260A version 1, 1 DO-260B version 2)."""
     return (me >> 49) & 0x3
+
+
+def ts2_sil_supplement(me: Any) -> Any:
+    """SIL supplement (version 2), ME bit 8: 0 per flight hour, 1 per sample
+    (index into :data:`overflight.modes.fields.SIL_TYPES`; DO-260B 2.2.3.2.7.1)."""
+    return (me >> 48) & 0x1
 
 
 def ts2_selected_altitude_source_fms(me: Any) -> Any:

@@ -676,6 +676,7 @@ def _target_state(cols: _Columns, r: I64, m: I64) -> None:
         cols.put("nac_p", rr, adsb.ts2_nac_p(mm), dtype=np.uint8)
         cols.put("nic_baro", rr, adsb.ts2_nic_baro(mm), dtype=np.uint8)
         cols.put("sil", rr, adsb.ts2_sil(mm), dtype=np.uint8)
+        cols.put("sil_type", rr, adsb.ts2_sil_supplement(mm), dtype=np.int32)
         ms = adsb.ts2_mode_status(mm) == 1
         for name, fn in (("autopilot", adsb.ts2_autopilot), ("vnav", adsb.ts2_vnav),
                          ("alt_hold", adsb.ts2_altitude_hold), ("approach", adsb.ts2_approach),

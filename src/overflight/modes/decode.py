@@ -338,6 +338,7 @@ def _target_state(kw: dict[str, Any], me: int) -> None:
         kw["nac_p"] = adsb.ts2_nac_p(me)
         kw["nic_baro"] = adsb.ts2_nic_baro(me)
         kw["sil"] = adsb.ts2_sil(me)
+        kw["sil_type"] = SIL_TYPES[adsb.ts2_sil_supplement(me)]
         if adsb.ts2_mode_status(me):
             kw["autopilot"] = bool(adsb.ts2_autopilot(me))
             kw["vnav"] = bool(adsb.ts2_vnav(me))

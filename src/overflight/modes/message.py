@@ -65,7 +65,8 @@ class Message:
     nac_v: int | None = None
     sil: int | None = None
     sil_type: str | None = None
-    """SIL supplement of ADS-B version 2 (TC31): "perhour" or "persample"; None when unknown."""
+    """SIL supplement of ADS-B version 2 (TC31 v2, TC29 v2): "perhour" or "persample"; None
+    when unknown."""
     gva: int | None = None
     nic_baro: int | None = None
     nic_supplement_a: int | None = None

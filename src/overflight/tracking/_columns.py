@@ -27,6 +27,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from overflight.modes.fields import SIL_TYPES
 from overflight.tracking._gather import gather_bool, gather_dictionary, gather_values
 from overflight.tracking.state import ADDR_TYPE_NAMES, NON_ICAO_FLAG, SOURCE_CODES
 
@@ -75,6 +76,7 @@ _FIELD_COLUMNS = (
     "vertical_rate_fpm",
     "nac_p",
     "sil",
+    "sil_type",
     "adsb_version",
     "selected_altitude_ft",
     "selected_heading_deg",
@@ -253,6 +255,7 @@ class MessageColumns:
     ias: npt.NDArray[np.float64]
     nac_p: npt.NDArray[np.int8]
     sil: npt.NDArray[np.int8]
+    sil_type: npt.NDArray[np.int8]
     version: npt.NDArray[np.int8]
     nav_alt: npt.NDArray[np.float64]
     nav_hdg: npt.NDArray[np.float64]
@@ -287,6 +290,8 @@ class ColumnReader:
         words = dictionary.to_pylist()
         if name == "squawk":
             lut = np.array([*map(_squawk_value, words)], np.int16)
+        elif name == "sil_type":
+            lut = np.array([SIL_TYPES.index(w) if w in SIL_TYPES else -1 for w in words], np.int8)
         else:
             lut = np.full(len(words), -1, np.int32)
             for j, v in enumerate(words):
@@ -299,9 +304,11 @@ class ColumnReader:
     def ids(
         self, name: str, arr: pa.Array | None, n: int, *, strip: bool = True
     ) -> npt.NDArray[Any]:
-        """Interned ids of a string column (int16 squawk values for "squawk"); -1 for nulls."""
+        """Interned ids of a string column; -1 for nulls. Two columns are codes, not ids:
+        "squawk" gives int16 squawk values, "sil_type" int8 indices into ``SIL_TYPES``."""
         if arr is None or not (pa.types.is_dictionary(arr.type) or pa.types.is_string(arr.type)):
-            return np.full(n, -1, np.int16 if name == "squawk" else np.int32)
+            dtype = {"squawk": np.int16, "sil_type": np.int8}.get(name, np.int32)
+            return np.full(n, -1, dtype)
         if not pa.types.is_dictionary(arr.type):
             arr = pc.dictionary_encode(arr)
         return gather_dictionary(arr, self._lut(name, arr.dictionary, strip))
@@ -372,6 +379,7 @@ class ColumnReader:
             ias=_ro(ias, np.float64),
             nac_p=_ro(_int(a("nac_p"), n, np.int8, -1), np.int8),
             sil=_ro(_int(a("sil"), n, np.int8, -1), np.int8),
+            sil_type=_ro(self.ids("sil_type", a("sil_type"), n), np.int8),
             version=_ro(_int(a("adsb_version"), n, np.int8, -1), np.int8),
             nav_alt=_ro(_float(a("selected_altitude_ft"), n), np.float64),
             nav_hdg=_ro(_float(a("selected_heading_deg"), n), np.float64),

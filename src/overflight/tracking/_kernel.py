@@ -283,6 +283,7 @@ def track_kernel(
     ias,
     nac_p,
     sil,
+    sil_type,
     version,
     nav_alt,
     nav_hdg,
@@ -677,6 +678,8 @@ def track_kernel(
             a.sil = iv
             a.sil_t = ti
             a.sil_src = s
+            if sil_type[i] >= 0:  # readsb: a known supplement replaces, "unknown" keeps
+                a.sil_type = sil_type[i]
         iv = version[i]
         if iv >= 0:
             a.version = iv

@@ -148,7 +148,7 @@ def aircraft_record(
         out["nac_p"] = a.nac_p
     if a.sil is not None and fresh("sil"):
         out["sil"] = a.sil
-        out["sil_type"] = "unknown"
+        out["sil_type"] = a.sil_type or "unknown"
     mlat: list[str] = []
     tisb: list[str] = []
     for public, st in a.stamps.items():

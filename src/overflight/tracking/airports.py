@@ -17,12 +17,12 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from overflight.geo import EARTH_RADIUS_M
+from overflight.geo import EARTH_RADIUS_M, M_PER_NM
 from overflight.tracking._cpr import greatcircle_m
 
 __all__ = ["AIRPORT_RADIUS_M", "AirportGrid", "airport_grid", "empty_grid", "nearest_airport"]
 
-AIRPORT_RADIUS_M = 45.0 * 1852.0
+AIRPORT_RADIUS_M = 45.0 * M_PER_NM
 """A surface candidate this close to an airport (metres; 45 NM) counts as at that airport."""
 _M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
 _CELLS = 180 * 360

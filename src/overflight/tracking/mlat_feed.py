@@ -13,10 +13,29 @@ when that address has been heard in clear (the tracker's trust). DF 17/18 positi
 clock synchronisation.
 
 Time of arrival: ``((ticks - base) mod 2**48) / rate`` with ``rate`` the receiver's clock rate
-(12 MHz Beast; 1 GHz for GPS receivers, whose counter is UTC nanoseconds modulo 2**48). The base
-is the first counter value seen (per receiver; one shared base for all GPS receivers, which
-share GPS time) less a margin, so values stay small (sub-nanosecond float64 resolution) and one
-counter wrap is absorbed.
+(12 MHz Beast; 1 GHz for GPS receivers). The base is the first counter value seen (per receiver;
+one shared base for all GPS receivers, which share GPS time) less a margin, so values stay small
+(sub-nanosecond float64 resolution) and one counter wrap is absorbed.
+
+GPS receivers send one of two layouts, decided per receiver from the data
+(:meth:`MlatFeed.gps_layout`), as :mod:`overflight.sources.clock` does for UTC times:
+
+* ``"ns"``: UTC nanoseconds modulo 2**48 (a 1 GHz counter), used as is;
+* ``"radarcape"``: ``second_of_day << 30 | nanosecond`` (a Radarcape in GPS mode), made UTC
+  nanoseconds modulo 2**48 with the day nearest the frame's UTC time (so midnight, when the
+  second of day falls back to 0, is the next day).
+
+A value that cannot be Radarcape time (nanosecond >= 1e9 or second >= 86,400) makes the receiver
+``"ns"`` for good: a 1 GHz counter's lower 30 bits pass 1e9 for 74 ms of every 1.07 s (and its
+upper bits pass 86,400 two thirds of the time), so a few frames tell. Before that, a receiver
+whose frames' UTC times (``time_s``) agree within :data:`LAYOUT_TOLERANCE_S` with one reading
+and not the other is decided by them, and one whose values kept the layout over
+:data:`DETECT_FRAMES` frames spanning :data:`DETECT_SPAN_S` seconds is ``"radarcape"`` (a 1 GHz
+counter would have broken it with near certainty); an undecided receiver is read as Radarcape
+time (the layout holds so far). Counters are converted when receptions are released to the
+engine, not when they arrive, so a decision made while they wait (``hold_s``) still applies to
+them. (A Radarcape whose firmware runs one second ahead of UTC is read as it sends; the source's
+status record, :mod:`overflight.sources.clock`, corrects only ``time_s``.)
 
 Timing: receptions wait ``hold_s`` seconds (newest UTC arrival minus ``hold_s``) so that every
 receiver's copy of a transmission is in hand before solving; a copy arriving after its time was
@@ -43,6 +62,7 @@ import pyarrow as pa
 
 from overflight.frames import FrameBatch
 from overflight.geo import EARTH_RADIUS_M, M_PER_NM, haversine_m_scalar
+from overflight.sources.beast import GPS_NS_BITS, gps_layout_ok, gps_seconds_of_day
 from overflight.tracking.records import POSITIONS_SCHEMA
 from overflight.tracking.state import SOURCE_CODES
 
@@ -50,7 +70,16 @@ if TYPE_CHECKING:
     from overflight.mlat import MlatPosition, Multilaterator, ReceiverRegistry
     from overflight.tracking.tracker import Tracker
 
-__all__ = ["MLAT_DFS", "SKIP_REASONS", "MlatFeed", "MlatFeedStats"]
+__all__ = [
+    "DETECT_FRAMES",
+    "DETECT_SPAN_S",
+    "GPS_LAYOUTS",
+    "LAYOUT_TOLERANCE_S",
+    "MLAT_DFS",
+    "SKIP_REASONS",
+    "MlatFeed",
+    "MlatFeedStats",
+]
 
 MLAT_DFS = (0, 4, 5, 11, 16, 17, 18, 20, 21)
 """Downlink formats used for multilateration (as mlat-client)."""
@@ -65,11 +94,23 @@ SKIP_REASONS = (
     "duplicate",
 )
 """Why a frame was not given to the engine (:attr:`MlatFeedStats.skipped`)."""
+GPS_LAYOUTS = ("detecting", "radarcape", "ns")
+"""A GPS receiver's timestamp layout (:meth:`MlatFeed.gps_layout`; module docstring)."""
+LAYOUT_TOLERANCE_S = 5.0
+"""Most a GPS receiver's reading may differ from its frames' UTC times (median, seconds) to
+decide its layout by them."""
+DETECT_FRAMES = 200
+DETECT_SPAN_S = 10.0
+"""Frames and seconds of Radarcape time without a value breaking the layout that make a GPS
+receiver ``"radarcape"`` (a 1 GHz counter passes one frame with probability 0.93; 200 frames
+over ten of its 1.07 s nanosecond cycles, about 5e-7)."""
 
 _TICK_MASK = (1 << 48) - 1
 _BASE_MARGIN_S = 60.0
 _SYNTHETIC_TICKS = (0, 0xFF004D4C4154, 0xFF004D4C4155)  # none, readsb MLAT result, UAT
 _GPS_BASE = -1
+_DETECTING, _RADARCAPE, _NS = range(3)
+_DAY_S = 86_400
 _TAIL_S = 5e-3
 _KT_TO_M_S = M_PER_NM / 3600.0
 
@@ -94,6 +135,9 @@ class MlatFeedStats:
     """Fixes the tracker accepted."""
     refused: int = 0
     """Fixes the tracker refused (speed gate, older than its position)."""
+    layout_changes: int = 0
+    """GPS receivers decided ``"radarcape"`` by their UTC times, then found ``"ns"`` by a value
+    Radarcape time cannot have."""
     per_aircraft: Counter[str] = field(default_factory=Counter)
     """Accepted fixes per aircraft (icao24)."""
     verify_m: list[float] = field(default_factory=list)
@@ -133,14 +177,18 @@ class MlatFeed:
         self._ids = np.asarray(ids, np.uint64)
         self._rate = np.asarray([registry[i].clock.tick_rate_hz for i in ids], np.float64)
         self._gps = np.asarray([registry[i].clock.gps_synchronised for i in ids], bool)
+        self._layout = np.zeros(len(ids), np.int8)  # GPS_LAYOUTS index, per receiver
+        self._det_frames = np.zeros(len(ids), np.int64)
+        self._det_lo = np.full(len(ids), math.inf)
+        self._det_hi = np.full(len(ids), -math.inf)
         self._base: dict[int, int] = {}
-        # buffered receptions: frame rows, lengths, receiver ids, toa (receiver clock), UTC
+        # buffered receptions: frame rows, lengths, receiver ids, raw counter values, UTC
         self._parts: list[
             tuple[
                 npt.NDArray[np.uint8],
                 npt.NDArray[np.uint8],
                 npt.NDArray[np.int64],
-                npt.NDArray[np.float64],
+                npt.NDArray[np.uint64],
                 npt.NDArray[np.float64],
             ]
         ] = []
@@ -192,28 +240,89 @@ class MlatFeed:
         skipped["corrected"] += int((stamped & clear & crc_ok & fixed).sum())
         skipped["untrusted_address"] += int((stamped & crc_good & ~trusted).sum())
         utc = batch.time_s
+        gps = stamped & self._gps[pos]
+        if gps.any():
+            self._detect_layouts(pos[gps], tk[gps], utc[gps])
         late = use & (utc < self._released_s)
         skipped["late"] += int(late.sum())
         idx = np.flatnonzero(use & ~late)
         if idx.size == 0:
             return
-        rid = batch.receiver[idx]
-        toa = self._toa(rid, tk[idx], pos[idx])
         self._parts.append(
-            (batch.data[idx], length[idx], rid.astype(np.int64), toa, utc[idx].astype(np.float64))
+            (
+                batch.data[idx],
+                length[idx],
+                batch.receiver[idx].astype(np.int64),
+                tk[idx],
+                utc[idx].astype(np.float64),
+            )
         )
         self._newest_s = max(self._newest_s, float(np.max(utc[idx])))
 
+    def gps_layout(self, receiver_id: int) -> str | None:
+        """A GPS receiver's timestamp layout so far (:data:`GPS_LAYOUTS`); None for others."""
+        k = int(np.searchsorted(self._ids, np.uint64(receiver_id)))
+        if k >= self._ids.size or int(self._ids[k]) != receiver_id or not self._gps[k]:
+            return None
+        return GPS_LAYOUTS[int(self._layout[k])]
+
+    def _detect_layouts(
+        self,
+        pos: npt.NDArray[np.intp],
+        ticks: npt.NDArray[np.uint64],
+        utc: npt.NDArray[np.float64],
+    ) -> None:
+        """Decide GPS receivers' layouts from counter values and UTC times (module doc)."""
+        order = np.argsort(pos, kind="stable")
+        p, t, u = pos[order], ticks[order], utc[order]
+        starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
+        for a, b in zip(starts.tolist(), [*starts[1:].tolist(), p.size], strict=True):
+            k = int(p[a])
+            state = int(self._layout[k])
+            if state == _NS:
+                continue
+            tk = t[a:b]
+            if not gps_layout_ok(tk).all():
+                self._layout[k] = _NS
+                if state == _RADARCAPE:
+                    self.stats.layout_changes += 1
+                continue
+            if state != _DETECTING:
+                continue
+            # each reading's difference from UTC, wrapped to half its period (seconds)
+            sod = gps_seconds_of_day(tk)
+            d_rc = _wrapped(u[a:b] - sod, float(_DAY_S))
+            period_ns = float(_TICK_MASK + 1)
+            d_ns = _wrapped(np.mod(u[a:b] * 1e9, period_ns) - tk.astype(np.float64), period_ns)
+            rc = float(np.median(np.abs(d_rc))) <= LAYOUT_TOLERANCE_S
+            ns = float(np.median(np.abs(d_ns))) * 1e-9 <= LAYOUT_TOLERANCE_S
+            if rc != ns:
+                self._layout[k] = _RADARCAPE if rc else _NS
+                continue
+            self._det_frames[k] += b - a
+            self._det_lo[k] = min(self._det_lo[k], float(sod.min()))
+            self._det_hi[k] = max(self._det_hi[k], float(sod.max()))
+            if (
+                self._det_frames[k] >= DETECT_FRAMES
+                and self._det_hi[k] - self._det_lo[k] >= DETECT_SPAN_S
+            ):
+                self._layout[k] = _RADARCAPE
+
     def _toa(
         self,
-        rid: npt.NDArray[np.uint64],
+        rid: npt.NDArray[np.int64],
         ticks: npt.NDArray[np.uint64],
-        pos: npt.NDArray[np.intp],
+        utc: npt.NDArray[np.float64],
     ) -> npt.NDArray[np.float64]:
         """Arrival time on each receiver's clock, seconds from its base (see module doc)."""
+        pos = np.searchsorted(self._ids, rid.astype(np.uint64))
         rate = self._rate[pos]
         gps = self._gps[pos]
-        key = np.where(gps, _GPS_BASE, rid.astype(np.int64))
+        rc = gps & (self._layout[pos] != _NS)
+        if rc.any():
+            ticks = ticks.copy()
+            ticks[rc] = _radarcape_ns(ticks[rc], utc[rc])
+        key = np.where(gps, _GPS_BASE, rid)
         base = np.zeros(rid.size, np.uint64)
         for k in np.unique(key).tolist():
             sel = key == k
@@ -235,25 +344,32 @@ class MlatFeed:
             return POSITIONS_SCHEMA.empty_table()
         if not final and self._parts[0][4][0] > self._newest_s - self.hold_s - self.slice_s:
             return POSITIONS_SCHEMA.empty_table()  # nothing to release yet: no concatenation
-        data, length, rid, toa, utc = (
+        data, length, rid, ticks, utc = (
             np.concatenate([p[k] for p in self._parts]) for k in range(5)
         )
         order = np.argsort(utc, kind="stable")
-        data, length, rid, toa, utc = data[order], length[order], rid[order], toa[order], utc[order]
-        first = _first_copies(data, rid, toa)
+        data, length, rid, ticks, utc = (
+            data[order],
+            length[order],
+            rid[order],
+            ticks[order],
+            utc[order],
+        )
+        first = _first_copies(data, rid, ticks)
         if first.size < utc.size:
             self.stats.skipped["duplicate"] += int(utc.size - first.size)
-            data, length, rid, toa, utc = (
+            data, length, rid, ticks, utc = (
                 data[first],
                 length[first],
                 rid[first],
-                toa[first],
+                ticks[first],
                 utc[first],
             )
         cut = math.inf if final else self._newest_s - self.hold_s
         if utc[0] > cut - self.slice_s:  # call the engine with whole slices only
-            self._parts = [(data, length, rid, toa, utc)]
+            self._parts = [(data, length, rid, ticks, utc)]
             return POSITIONS_SCHEMA.empty_table()
+        toa = self._toa(rid, ticks, utc)
         out: list[pa.Table] = []
         while utc.size and utc[0] < cut:
             hi = min(float(utc[0]) + self.slice_s, cut)
@@ -269,8 +385,15 @@ class MlatFeed:
             self._released_s = max(self._released_s, hi)
             keep = np.ones(utc.size, bool)
             keep[take] = False  # held-back copies stay first: they precede utc[end:]
-            data, length, rid, toa, utc = data[keep], length[keep], rid[keep], toa[keep], utc[keep]
-        self._parts = [(data, length, rid, toa, utc)] if utc.size else []
+            data, length, rid, ticks, toa, utc = (
+                data[keep],
+                length[keep],
+                rid[keep],
+                ticks[keep],
+                toa[keep],
+                utc[keep],
+            )
+        self._parts = [(data, length, rid, ticks, utc)] if utc.size else []
         if not out:
             return POSITIONS_SCHEMA.empty_table()
         return pa.concat_tables(out)
@@ -403,15 +526,33 @@ class MlatFeed:
         self.stats.verify_m.append(float(haversine_m_scalar(lat0, lon0, p.lat_deg, p.lon_deg)))
 
 
+def _wrapped(d: npt.NDArray[np.float64], period: float) -> npt.NDArray[np.float64]:
+    """``d`` modulo ``period``, in ``[-period/2, period/2)``."""
+    out: npt.NDArray[np.float64] = np.mod(d + period / 2, period) - period / 2
+    return out
+
+
+def _radarcape_ns(
+    ticks: npt.NDArray[np.uint64], utc: npt.NDArray[np.float64]
+) -> npt.NDArray[np.uint64]:
+    """Radarcape timestamps (second of day << 30 | nanosecond) as UTC nanoseconds modulo 2**48,
+    each on the day that puts it nearest its frame's UTC time ``utc`` (epoch seconds)."""
+    sec = (ticks >> np.uint64(GPS_NS_BITS)).astype(np.int64)
+    ns = (ticks & np.uint64((1 << GPS_NS_BITS) - 1)).astype(np.int64)
+    day = np.rint((utc - (sec + ns * 1e-9)) / _DAY_S).astype(np.int64)
+    full = (day * _DAY_S + sec) * 1_000_000_000 + ns
+    out: npt.NDArray[np.uint64] = (full & _TICK_MASK).astype(np.uint64)
+    return out
+
+
 def _first_copies(
-    data: npt.NDArray[np.uint8], rid: npt.NDArray[np.int64], toa: npt.NDArray[np.float64]
+    data: npt.NDArray[np.uint8], rid: npt.NDArray[np.int64], ticks: npt.NDArray[np.uint64]
 ) -> npt.NDArray[np.intp]:
     """Rows (in order) that are not a repeat of an earlier row's receiver, counter and bytes:
     no receiver hears the same bytes at the same counter value twice (a replayed capture)."""
     key = np.empty((rid.size, 30), np.uint8)
     key[:, :14] = data
     key[:, 14:22] = rid.astype("<i8").view(np.uint8).reshape(-1, 8)
-    key[:, 22:] = toa.astype("<f8").view(np.uint8).reshape(-1, 8)
+    key[:, 22:] = ticks.astype("<u8").view(np.uint8).reshape(-1, 8)
     _, first = np.unique(np.ascontiguousarray(key).view("V30").ravel(), return_index=True)
     return np.sort(first)
-

@@ -111,6 +111,8 @@ class AircraftState:
     rc_m: float | None
     nac_p: int | None
     sil: int | None
+    sil_type: str | None
+    """SIL supplement (DO-260B): "perhour" or "persample"; None when unknown (versions 0/1)."""
     adsb_version: int | None
     selected_altitude_ft: float | None
     selected_heading_deg: float | None

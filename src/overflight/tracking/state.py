@@ -113,6 +113,7 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         *_field("nic", "i1"),
         *_field("nac_p", "i1"),
         *_field("sil", "i1"),
+        ("sil_type", "i1"),  # SIL supplement (modes.fields.SIL_TYPES index), -1 unknown; with sil
         *_field("version", "i1"),
         *_field("nav_alt", "f4"),  # selected altitude, ft
         *_field("nav_heading", "f4"),  # selected heading, deg
@@ -145,6 +146,7 @@ def _blank(n: int) -> npt.NDArray[np.void]:
         "nic",
         "nac_p",
         "sil",
+        "sil_type",
         "version",
         "pos_nic",
         "cpr_even_nic",

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 import pyarrow as pa
 
+from overflight.modes.fields import SIL_TYPES
 from overflight.tracking import _kernel
 from overflight.tracking._columns import (
     ColumnReader,
@@ -296,6 +297,7 @@ class Tracker:
             cols.ias,
             cols.nac_p,
             cols.sil,
+            cols.sil_type,
             cols.version,
             cols.nav_alt,
             cols.nav_hdg,
@@ -596,6 +598,11 @@ class Tracker:
             rc_m=_opt(float(a["pos_rc_m"])),
             nac_p=ival("nac_p"),
             sil=ival("sil"),
+            sil_type=(
+                SIL_TYPES[int(a["sil_type"])]
+                if int(a["sil_type"]) >= 0 and int(a["sil_src"])
+                else None
+            ),
             adsb_version=ival("version"),
             selected_altitude_ft=val("nav_alt"),
             selected_heading_deg=val("nav_heading"),
