@@ -9,6 +9,7 @@ status is 1.
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -116,6 +117,10 @@ def mlat(
     table = Table(title=untrusted(f"MLAT accuracy: {folder}"))
     for c in ("set", "altitude", "timing", "filter", "solved", "median m", "p90 m", "RMSE m"):
         table.add_column(c, justify="right")
+    # Against the ADS-B position moved by that aircraft's own latency, learned from its other
+    # transmissions (a truth adjustment: see overflight.mlat.evaluate).
+    for c in ("own-latency median m", "own-latency p90 m"):
+        table.add_column(c, justify="right", style="dim")
     parts = []
     rows: list[AccuracyRow] = []
     for s in sets:
@@ -127,16 +132,22 @@ def mlat(
         table.add_row(
             untrusted(r.set_name),
             r.altitude_mode,
-            {"raw": "raw", "aircraft": "calibrated (held-out aircraft)"}.get(
-                r.calibration, r.calibration
-            ),
+            {"raw": "raw", "aircraft": "held-out"}.get(r.calibration, r.calibration),
             {"single": "-", "kf": "KF", "rts": "RTS"}[r.filter],
             f"{r.solved}/{r.transmissions}",
             f"{r.median_m:.1f}",
             f"{r.p90_m:.1f}",
             f"{r.rmse_m:.0f}",
+            f"{r.own_median_m:.1f}",
+            f"{r.own_p90_m:.1f}",
         )
-    Console().print(table)
+    # Piped into a file or a pager, the table keeps its rows whole instead of 80 columns.
+    Console(width=None if sys.stdout.isatty() else 150).print(table)
+    typer.echo(
+        "timing: raw = times of arrival as recorded; held-out = receiver biases learned from"
+        " the other aircraft of the set only",
+        err=True,
+    )
     skipped = {s.name: s.skipped for s in sets if s.skipped}
     typer.echo(
         f"input: {len(reg):,} receivers, {len(sets)} sets, {sum(len(s) for s in sets):,} "
