@@ -17,7 +17,7 @@ import pytest
 from overflight.frames import FrameBatch
 from overflight.sources.avr import encode_avr
 from overflight.sources.beast import encode_beast
-from overflight.sources.files import read_batches
+from overflight.sources.files import detect_format, read_batches
 
 SAMPLE = "modes-traffic-samples/sample_dump1090.bin"
 FLIGHT = "modes-traffic-samples/full_flight_short.jsonl.gz"
@@ -268,3 +268,21 @@ def test_gzip_broken_before_its_first_byte_raises(tmp_path: Path) -> None:
     with pytest.raises(zlib.error):
         list(reader)
     assert isinstance(reader.fault, zlib.error)
+
+
+def test_format_detection_binary_text_and_real_captures(shared: Callable[[str], Path]) -> None:
+    """Random bytes are binary, read as Beast (garbage counted), not CSV split at commas; text
+    with non-ASCII UTF-8 stays text; the real captures keep their formats."""
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        junk = rng.integers(0, 256, 4096, dtype=np.uint8).tobytes()
+        if junk[0] != 0x1A:
+            assert detect_format(junk) == "beast"
+    utf8 = ('{"callsign": "ÉÀÜ€€€€€€€€€€€€", "hex": "8d4840d6202cc371c32ce0576098"}\n' * 4).encode()
+    assert detect_format(utf8) == "jsonl"
+    assert detect_format(b"8d4840d6202cc371c32ce0576098\n") == "hex"
+    assert detect_format(b"*8d4840d6202cc371c32ce0576098;\n") == "avr"
+    assert detect_format(b"t,hex\n1.0,8d4840d6202cc371c32ce0576098\n") == "csv"
+    beast = shared("modes-traffic-samples/sample_dump1090.bin").read_bytes()
+    assert detect_format(beast[:4096]) == "beast"
+    assert detect_format(beast[3:4096]) == "beast"  # not aligned at byte 0

@@ -100,6 +100,11 @@ def detect_format(head: bytes) -> str:
         return "text"
     if s[0] == ESCAPE:
         return "beast"
+    # Binary (control bytes, which no text format has; UTF-8 text may have bytes > 126) is read
+    # as Beast, even when not aligned at byte 0: the parser counts what is garbage, where a text
+    # reader would split junk at commas.
+    if sum(c < 9 or 13 < c < 32 or c == 127 for c in head[:256]) > 8:
+        return "beast"
     first = s.split(b"\n", 1)[0].strip()
     if first[:1] in (b"*", b":", b"@", b"%", b"<"):
         return "avr"
@@ -107,9 +112,6 @@ def detect_format(head: bytes) -> str:
         return "jsonl"
     if b"," in first or b";" in first:
         return "csv"
-    # Binary that is not Beast-aligned at byte 0 still is Beast if 0x1a starts many records.
-    if head.count(bytes([ESCAPE])) > 4 and sum(c < 9 or c > 126 for c in head[:256]) > 16:
-        return "beast"
     return "hex"
 
 
