@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from overflight.sources.gzipread import (
@@ -152,3 +153,20 @@ def test_read_prefix_of_plain_and_broken_files(
     data, fault = read_prefix(cut)
     assert data == zlib.decompressobj(wbits=31).decompress(part)
     assert isinstance(fault, EOFError)
+
+
+def test_truncations_keep_every_byte_zlib_can_give(shared: Callable[[str], Path]) -> None:
+    """Cut a real gzip at 120 random places and read it in small pieces: the bytes read are
+    exactly what zlib decompresses from the same prefix, including output it held back because
+    a read asked for fewer bytes than it had finished (the last bytes before the cut)."""
+    data = gzip.compress(shared("modes-traffic-samples/sample_dump1090.bin").read_bytes() * 20)
+    rng = np.random.default_rng(3)
+    for cut in rng.integers(20, len(data) - 8, 120).tolist():
+        ref = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[:cut])
+        f = GzipPrefixReader(io.BytesIO(data[:cut]), chunk_bytes=int(rng.integers(1, 300)))
+        got = bytearray()
+        buf = bytearray(int(rng.integers(1, 64)))
+        while k := f.readinto(buf):
+            got += buf[:k]
+        assert bytes(got) == ref, cut
+        assert isinstance(f.fault, EOFError)

@@ -85,7 +85,7 @@ def open_binary(path: str | Path) -> BinaryIO:
     raw: Any = sys.stdin.buffer if str(path) == "-" else open(path, "rb")  # noqa: SIM115
     buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
     if buffered.peek(2)[:2] == GZIP_MAGIC:
-        return cast(BinaryIO, GzipPrefixFile(buffered, close_source=True))
+        return cast(BinaryIO, GzipPrefixFile(buffered, close_source=str(path) != "-"))
     return cast(BinaryIO, buffered)
 
 

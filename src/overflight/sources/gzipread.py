@@ -93,6 +93,11 @@ class GzipPrefixReader(io.RawIOBase):
         if not self._in:
             self._in = self._src.read(self._chunk)
             if not self._in:
+                if self._d is not None:
+                    # zlib may still hold output it finished but did not return (max_length).
+                    out: bytes = self._d.decompress(b"", n)
+                    if out:
+                        return out
                 self._end(EOFError(_TRUNCATED) if self._d is not None else None)
                 return b""
         if self._d is None:
@@ -106,7 +111,7 @@ class GzipPrefixReader(io.RawIOBase):
             data, rest = self._in, b""
             saved = d.copy()
         try:
-            out: bytes = d.decompress(data, n)
+            out = d.decompress(data, n)
         except zlib.error as exc:
             if self._careful:
                 self._end(exc)
@@ -126,8 +131,10 @@ class GzipPrefixReader(io.RawIOBase):
             if not self._in:
                 return
             if self._in[:2] != GZIP_MAGIC[: len(self._in)]:
-                n = len(self._in) + self._rest_bytes()
-                self._end(gzip.BadGzipFile(f"{n:,} bytes of garbage after the end"))
+                n, beyond = self._rest_bytes()
+                n += len(self._in)
+                what = f"more than {n:,}" if beyond else f"{n:,}"
+                self._end(gzip.BadGzipFile(f"{what} bytes of garbage after the end"))
                 return
             if len(self._in) < 2:  # half a magic number: wait for more input
                 more = self._src.read(self._chunk)
@@ -139,12 +146,13 @@ class GzipPrefixReader(io.RawIOBase):
         self._d = zlib.decompressobj(wbits=31)  # gzip header and CRC-32 trailer checked
         self._members += 1
 
-    def _rest_bytes(self) -> int:
-        """Bytes left in the source (read through, in chunks)."""
+    def _rest_bytes(self, limit: int = 1 << 20) -> tuple[int, bool]:
+        """Bytes left in the source, read through up to ``limit`` (a pipe may never end, a
+        trailing blob may be huge); and whether more remain."""
         n = 0
-        while chunk := self._src.read(self._chunk):
+        while n < limit and (chunk := self._src.read(min(self._chunk, limit - n))):
             n += len(chunk)
-        return n
+        return n, n >= limit and bool(self._src.read(1))
 
     def _end(self, fault: BaseException | None) -> None:
         self._done, self.fault = True, fault
