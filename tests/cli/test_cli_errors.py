@@ -156,7 +156,11 @@ def test_track_truncated_gzip_keeps_what_was_read(truncated_gz: Path) -> None:
     res = run("track", str(truncated_gz))
     assert res.exit_code == 0, res.output
     assert "Aborted" not in res.output and "Traceback" not in res.output
-    assert "4,367 messages" in flat(res)
+    text = flat(res)
+    assert "4,367 messages" in text
+    assert (f"warning: {truncated_gz}: the input ends early: truncated: the compressed stream ends"
+            " early (the 4,367 frames before it were tracked)") in text
+    assert "skipped lines: {'cut by the broken input': 1}" in text  # not the fault itself
 
 
 def test_track_corrupt_gzip(junk: dict[str, Path]) -> None:
@@ -200,6 +204,8 @@ def test_replay_junk_and_truncated(junk: dict[str, Path], truncated_gz: Path) ->
     res = run("replay", str(truncated_gz), "--no-wait", "--speed", "max", "--to", "127.0.0.1:0")
     assert res.exit_code == 0, res.output  # the frames before the cut are all replayed
     assert "replayed 4,367 frames" in flat(res) and "Aborted" not in res.output
+    assert (f"warning: {truncated_gz}: the input ends early: truncated: the compressed stream ends"
+            " early (the frames before it were sent)") in flat(res)
 
 
 # ------------------------------------------------------------------------------ record

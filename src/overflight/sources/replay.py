@@ -33,6 +33,8 @@ class ReplayStats:
     frames: int = 0
     batches: int = 0
     span_s: float = 0.0
+    fault: BaseException | None = None
+    """Why the input ended early (a truncated or corrupt gzip); the frames before it were sent."""
 
 
 def paced_slices(
@@ -78,7 +80,8 @@ async def replay_file(
     stats = ReplayStats()
     start = time.monotonic()
     first_t = math.nan
-    for offset, part in paced_slices(read_batches(path), speed):
+    reader = read_batches(path)
+    for offset, part in paced_slices(reader, speed):
         if speed is not None:
             delay = start + offset - time.monotonic()
             if delay > 0:
@@ -101,4 +104,5 @@ async def replay_file(
     # let queued bytes reach the clients
     while any(o.backlog() > 0 for o in outputs):
         await asyncio.sleep(0.005)
+    stats.fault = reader.fault
     return stats
