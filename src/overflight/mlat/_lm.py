@@ -350,6 +350,7 @@ def solve_rows(  # type: ignore[no-untyped-def]
     nb = np.empty(m)
     pos = np.empty(3)
     starts = np.empty((_GRID_STARTS, 3))
+    nb2 = np.empty(m)
     for k in range(n):
         wk = w[k]
         relk = rel[k]
@@ -423,6 +424,25 @@ def solve_rows(  # type: ignore[no-untyped-def]
                 far = _dist2(xs, x) > _AMBIGUITY_DISTANCE_M * _AMBIGUITY_DISTANCE_M
                 _, _, h2 = _llh(xs[0] + ok[0], xs[1] + ok[1], xs[2] + ok[2])
                 airborne = _MIN_HEIGHT_M <= h2 <= _MAX_HEIGHT_M
+                if far and airborne and n0 > 0.0:
+                    # Compare like with like: the alternative with its own propagation delays.
+                    _refractivity(xs, relk, wk, m, ok, srx[k], n0, hs, nb2)
+                    c2, k2 = _lm(
+                        xs,
+                        bs,
+                        relk,
+                        rhok,
+                        wk,
+                        nb2,
+                        m,
+                        alt[k],
+                        aw[k],
+                        ok,
+                        max(6, iters // 3),
+                        rs,
+                        Js,
+                    )
+                    far = _dist2(xs, x) > _AMBIGUITY_DISTANCE_M * _AMBIGUITY_DISTANCE_M
                 if far and airborne and c2 <= cost + ambiguity_chi2:
                     out[k, 3] = 1.0
                     break
