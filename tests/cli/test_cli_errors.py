@@ -163,6 +163,27 @@ def test_track_truncated_gzip_keeps_what_was_read(truncated_gz: Path) -> None:
     assert "skipped lines: {'cut by the broken input': 1}" in text  # not the fault itself
 
 
+def test_track_reads_a_named_pipe(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """A FIFO is not opened twice (a trial open would take the writer's data or block)."""
+    import os
+    import threading
+
+    fifo = tmp_path / "feed.fifo"
+    os.mkfifo(fifo)
+    data = shared(SAMPLE).read_bytes()
+
+    def write() -> None:
+        with open(fifo, "wb") as f:
+            f.write(data)
+
+    t = threading.Thread(target=write, daemon=True)
+    t.start()
+    res = run("track", str(fifo))
+    t.join(timeout=10)
+    assert res.exit_code == 0, res.output
+    assert "input: beast, 239 frames" in flat(res)
+
+
 def test_track_corrupt_gzip(junk: dict[str, Path]) -> None:
     res = run("track", str(junk["badgz"]), "--json")
     assert res.exit_code == 1, res.output

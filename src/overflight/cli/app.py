@@ -69,6 +69,8 @@ def input_path(path: Path, param_hint: str = "FILE", *, stdin: bool = True) -> P
         raise typer.BadParameter(f"{path}: no such file", param_hint=param_hint)
     if path.is_dir():
         raise typer.BadParameter(f"{path}: is a directory, not a file", param_hint=param_hint)
+    if not path.is_file():
+        return path  # a named pipe or device: opening it to check would consume or block it
     try:
         with open(path, "rb"):
             pass
