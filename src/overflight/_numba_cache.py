@@ -8,7 +8,8 @@ of the package (relative path, size, modification time) makes any edit a fresh c
 installed, unchanged package keeps reusing its compiled kernels across runs.
 
 Folders of other fingerprints untouched for :data:`KEEP_DAYS` are removed. A user's own
-``NUMBA_CACHE_DIR`` is respected as it is.
+``NUMBA_CACHE_DIR`` is respected as it is. The folder is set in the environment (not only in
+numba's config) on purpose: ``overflight`` subprocesses of the same source share it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 __all__ = ["KEEP_DAYS", "cache_dir", "configure", "source_fingerprint"]
 
-KEEP_DAYS = 7.0
+KEEP_DAYS = 30.0
 """Age in days after which the cache folders of other source versions are removed."""
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -43,12 +44,19 @@ def cache_dir(package: Path = _PACKAGE) -> Path:
     return root / "overflight" / "numba" / source_fingerprint(package)
 
 
+def _newest_mtime(d: Path) -> float:
+    """The latest modification time of ``d`` or anything in it (a kernel saved recently)."""
+    return max([d.stat().st_mtime, *(p.stat().st_mtime for p in d.rglob("*"))])
+
+
 def _prune(current: Path) -> None:
-    """Remove other versions' folders untouched for :data:`KEEP_DAYS` (best effort)."""
+    """Remove other versions' folders in which nothing changed for :data:`KEEP_DAYS` (best
+    effort). A process of an older version that runs that long and then compiles a kernel it
+    had not compiled before would find its folder gone; the window makes that unlikely."""
     cutoff = time.time() - KEEP_DAYS * 86_400.0
     try:
         for d in current.parent.iterdir():
-            if d != current and d.is_dir() and d.stat().st_mtime < cutoff:
+            if d != current and d.is_dir() and _newest_mtime(d) < cutoff:
                 shutil.rmtree(d, ignore_errors=True)
     except OSError:
         pass
