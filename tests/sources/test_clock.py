@@ -294,3 +294,31 @@ def test_file_reader_follows_the_status_record(flight: FrameBatch, tmp_path: Pat
     path.write_bytes(_status_record(0x10 | 0x01, 0x80 | 0x1F) + frames)
     got = FrameBatch.concat(list(read_batches(path, start_time_s=day)))
     assert np.abs(got.time_s - t).max() < 1e-6
+
+
+def test_a_status_record_applies_to_its_own_receiver_only(
+    flight: FrameBatch, tmp_path: Path
+) -> None:
+    """A merged feed (0xe3 receiver ids): receiver 7 is a Radarcape in GPS mode and says so,
+    receiver 9 is a 12 MHz Beast. Each is dated by its own layout."""
+    idx = np.arange(50)
+    t = flight.time_s[:50]
+    a = flight.take(idx)
+    a = FrameBatch(
+        a.data, a.length_bytes, t, np.full(50, 7, np.uint64), a.signal_dbfs, encode_gps_ticks(t)
+    )
+    b = flight.take(idx)
+    counter = np.rint((t - t[0]) * 12e6).astype(np.uint64) + np.uint64(5_000_000)
+    b = FrameBatch(b.data, b.length_bytes, t, np.full(50, 9, np.uint64), b.signal_dbfs, counter)
+    ea = encode_beast(a, receiver_ids=True)
+    assert ea[:2] == b"\x1a\xe3"
+    ea = ea[:10] + _status_record(0x10 | 0x01, 0x80 | 0x1F) + ea[10:]
+    eb = encode_beast(b, receiver_ids=True, time_records=np.r_[True, np.zeros(49, bool)])
+    day = float(np.floor(t[0] / 86_400.0) * 86_400.0)
+    path = tmp_path / "merged.bin"
+    path.write_bytes(ea + eb)
+    got = FrameBatch.concat(list(read_batches(path, start_time_s=day)))
+    assert len(got) == 100
+    for rid in (7, 9):
+        sel = got.receiver == rid
+        assert np.abs(got.time_s[sel] - t).max() < 1e-6, rid

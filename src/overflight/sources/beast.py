@@ -208,7 +208,8 @@ class BeastChunk:
         receiver: receiver id in force after the buffer (sticky ``0xe3`` records).
         stats: counts for this buffer.
         status: the last Radarcape status record of the buffer, if any (pass it to
-            :meth:`~overflight.sources.clock.TickClock.apply_status`).
+            :meth:`~overflight.sources.clock.TickClock.apply_status` of that receiver's clock).
+        status_receiver: the receiver id in force where that status record stood.
     """
 
     frames: FrameBatch
@@ -217,6 +218,7 @@ class BeastChunk:
     receiver: int
     stats: BeastStats = field(default_factory=BeastStats)
     status: RadarcapeStatus | None = None
+    status_receiver: int = 0
 
 
 def signal_byte_to_dbfs(b: npt.ArrayLike) -> npt.NDArray[np.float32]:
@@ -367,6 +369,7 @@ def parse_beast(
     last_rid = np.maximum.accumulate(np.where(is_rid, kk, -1))
     rid_all = np.where(last_rid >= 0, ids8[np.maximum(last_rid, 0)], np.uint64(receiver))
     new_receiver = int(rid_all[-1]) if gm.size else receiver
+    status_receiver = int(rid_all[is_status[-1]]) if is_status.size else receiver
 
     # A time record dates the next frame record only.
     rec_time = np.full(gm.size, np.nan)
@@ -395,7 +398,7 @@ def parse_beast(
         signal_dbfs=signal_byte_to_dbfs(rows[sel, 6]),
         ticks=fticks,
     )
-    return BeastChunk(batch, rec_time[sel], consumed, new_receiver, stats, status)
+    return BeastChunk(batch, rec_time[sel], consumed, new_receiver, stats, status, status_receiver)
 
 
 class BeastParser:
@@ -404,7 +407,7 @@ class BeastParser:
     Holds the bytes of an incomplete last frame between calls and the sticky receiver id.
     """
 
-    __slots__ = ("_pending", "receiver", "stats", "status")
+    __slots__ = ("_pending", "receiver", "stats", "status", "statuses")
 
     def __init__(self, receiver: int = 0) -> None:
         self._pending = b""
@@ -412,6 +415,8 @@ class BeastParser:
         self.stats = BeastStats()
         self.status: RadarcapeStatus | None = None
         """The latest Radarcape status record seen, if any."""
+        self.statuses: dict[int, RadarcapeStatus] = {}
+        """The latest status record of each receiver id (a merged feed has several)."""
 
     def feed(self, data: bytes, *, final: bool = False) -> BeastChunk:
         """Parse ``data`` after whatever was left from the previous call."""
@@ -422,6 +427,7 @@ class BeastParser:
         self.stats.add(chunk.stats)
         if chunk.status is not None:
             self.status = chunk.status
+            self.statuses[chunk.status_receiver] = chunk.status
         return chunk
 
     def close(self) -> BeastChunk:

@@ -196,8 +196,8 @@ class FrameReader(Iterator[FrameBatch]):
                     clk = clocks.get(r)
                     if clk is None:
                         clk = clocks[r] = TickClock(start_time_s=self.start_time_s or 0.0)
-                    # A Radarcape status record says whether the counter is GPS time.
-                    clk.apply_status(parser.status)
+                    # A Radarcape status record says whether its counter is GPS time.
+                    clk.apply_status(parser.statuses.get(r))
                     times[sel] = clk.times(fb.ticks[sel], known_time_s=chunk.record_time_s[sel])
                 fb = FrameBatch(
                     fb.data, fb.length_bytes, times, fb.receiver, fb.signal_dbfs, fb.ticks

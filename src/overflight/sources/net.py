@@ -210,8 +210,8 @@ class StreamDecoder:
                         clk = self.clocks[r] = TickClock()
                         self.stats.clocks[r] = clk.stats
                         self._new_receiver(r)
-                    # A Radarcape status record says whether the counter is GPS time.
-                    clk.apply_status(self.parser.status)
+                    # A Radarcape status record says whether its counter is GPS time.
+                    clk.apply_status(self.parser.statuses.get(r))
                     times[sel] = clk.times(
                         fb.ticks[sel], arrival_s=arrival_s, known_time_s=chunk.record_time_s[sel]
                     )
