@@ -322,3 +322,23 @@ def test_a_status_record_applies_to_its_own_receiver_only(
     for rid in (7, 9):
         sel = got.receiver == rid
         assert np.abs(got.time_s[sel] - t).max() < 1e-6, rid
+
+
+def test_a_gps_file_read_in_small_pieces_is_dated_from_its_first_frame(
+    flight: FrameBatch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No status record, no time record, read 4 KiB at a time (a pipe): the reader holds the
+    frames until the counter is known to be GPS time, so none is dated as a 12 MHz counter
+    (before, most of the first minute was off by up to an hour, then time ran backwards)."""
+    import overflight.sources.files as files
+
+    monkeypatch.setattr(files, "_READ_SIZE", 4096)
+    n = 1_200
+    day = float(np.floor(flight.time_s[0] / 86_400.0) * 86_400.0)
+    t = day + 600.0 + np.arange(n) / 20.0  # 20 frames/s from 00:10 UTC
+    fb = _with_ticks(flight.take(np.arange(n)), encode_gps_ticks(t))
+    path = tmp_path / "radarcape.bin"
+    path.write_bytes(encode_beast(fb))
+    got = FrameBatch.concat(list(read_batches(path, start_time_s=day)))
+    assert len(got) == n
+    assert np.abs(got.time_s - t).max() < 1e-6

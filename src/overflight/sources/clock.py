@@ -205,12 +205,27 @@ class TickClock:
     def _predict(self, ticks: int) -> float:
         return self._anchor_time_s + (ticks - self._anchor_ticks) / self.rate_hz
 
+    def observe(self, ticks: npt.ArrayLike, *, known_time_s: npt.ArrayLike | None = None) -> None:
+        """Run layout detection on counter values without dating them (a file reader holds
+        its frames until :attr:`gps` is decided, then dates them with ``detect=False``)."""
+        if self.gps is not None:
+            return
+        t = np.asarray(ticks, dtype=np.uint64)
+        real = ~is_synthetic_ticks(t)
+        if real.any():
+            kn = (
+                np.full(t.size, np.nan) if known_time_s is None
+                else np.asarray(known_time_s, dtype=np.float64)
+            )
+            self._detect(t[real], kn[real], None)
+
     def times(
         self,
         ticks: npt.ArrayLike,
         *,
         arrival_s: float | None = None,
         known_time_s: npt.ArrayLike | None = None,
+        detect: bool = True,
     ) -> npt.NDArray[np.float64]:
         """UTC seconds for frames in arrival order.
 
@@ -218,6 +233,8 @@ class TickClock:
             ticks: ``(n,)`` counter values.
             arrival_s: wall-clock time the chunk arrived (live), or None (files).
             known_time_s: ``(n,)`` explicit times (NaN where unknown), e.g. from time records.
+            detect: run layout detection on these values (False: they went through
+                :meth:`observe` already).
         """
         t = np.asarray(ticks, dtype=np.uint64)
         n = t.size
@@ -234,7 +251,7 @@ class TickClock:
         self.stats.synthetic += int(synth.sum())
         if real.size:
             tr = t[real]
-            if self.gps is None:
+            if self.gps is None and detect:
                 self._detect(tr, known[real], arrival_s)
             if self.gps and self._synchronised:
                 out[real] = self._gps_times(tr, known[real], arrival_s)

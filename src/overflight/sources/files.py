@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from overflight.frames import FRAME_WIDTH_BYTES, FrameBatch
 from overflight.sources.beast import ESCAPE, BeastParser, BeastStats, signal_byte_to_dbfs
@@ -87,6 +88,10 @@ def open_binary(path: str | Path) -> BinaryIO:
     if buffered.peek(2)[:2] == GZIP_MAGIC:
         return cast(BinaryIO, GzipPrefixFile(buffered, close_source=str(path) != "-"))
     return cast(BinaryIO, buffered)
+
+
+_HOLD_FRAMES = 1_000_000
+"""Frames a file reader holds while a receiver's counter layout is undecided (~30 MB)."""
 
 
 def _fault(f: BinaryIO) -> BaseException | None:
@@ -178,9 +183,15 @@ class FrameReader(Iterator[FrameBatch]):
             yield part
 
     def _beast(self, f: BinaryIO) -> Iterator[FrameBatch]:
+        """Beast frames dated by their receivers' clocks. While a receiver's counter could
+        still be either a 12 MHz counter or GPS time (no status record, no violation yet),
+        the frames are held (up to :data:`_HOLD_FRAMES`) and dated once it is decided, so a
+        Radarcape file's first minute is not dated as a 12 MHz counter."""
         parser = BeastParser(self.receiver)
         parser.stats = self.stats.beast
         clocks: dict[int, TickClock] = {}
+        held: list[tuple[FrameBatch, npt.NDArray[np.float64]]] = []
+        n_held = 0
         pending: list[FrameBatch] = []
         n_pending = 0
         while True:
@@ -190,7 +201,6 @@ class FrameReader(Iterator[FrameBatch]):
             if len(fb):
                 if np.isfinite(chunk.record_time_s).any():
                     self.stats.absolute_time = True
-                times = np.empty(len(fb))
                 for r in np.unique(fb.receiver).tolist():
                     sel = fb.receiver == r
                     clk = clocks.get(r)
@@ -198,12 +208,25 @@ class FrameReader(Iterator[FrameBatch]):
                         clk = clocks[r] = TickClock(start_time_s=self.start_time_s or 0.0)
                     # A Radarcape status record says whether its counter is GPS time.
                     clk.apply_status(parser.statuses.get(r))
-                    times[sel] = clk.times(fb.ticks[sel], known_time_s=chunk.record_time_s[sel])
-                fb = FrameBatch(
-                    fb.data, fb.length_bytes, times, fb.receiver, fb.signal_dbfs, fb.ticks
-                )
-                pending.append(fb)
-                n_pending += len(fb)
+                    clk.observe(fb.ticks[sel], known_time_s=chunk.record_time_s[sel])
+                held.append((fb, chunk.record_time_s))
+                n_held += len(fb)
+            undecided = any(c.gps is None for c in clocks.values())
+            if held and (not undecided or not data or n_held >= _HOLD_FRAMES):
+                for hb, rec in held:
+                    times = np.empty(len(hb))
+                    for r in np.unique(hb.receiver).tolist():
+                        sel = hb.receiver == r
+                        times[sel] = clocks[r].times(
+                            hb.ticks[sel], known_time_s=rec[sel], detect=False
+                        )
+                    pending.append(
+                        FrameBatch(
+                            hb.data, hb.length_bytes, times, hb.receiver, hb.signal_dbfs, hb.ticks
+                        )
+                    )
+                    n_pending += len(hb)
+                held, n_held = [], 0
             if n_pending >= self.batch_size or (not data and n_pending):
                 yield from self._split(FrameBatch.concat(pending))
                 pending, n_pending = [], 0
