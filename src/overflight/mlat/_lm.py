@@ -368,19 +368,27 @@ def solve_rows(  # type: ignore[no-untyped-def]
         bb[0] = _start_b(x, relk, rhok, wk, m)
         cost, conv = _lm(x, bb, relk, rhok, wk, nb, m, alt[k], aw[k], ok, iters, r, J)
         if restart_chi2 > 0.0 and dof > 0 and cost > restart_chi2 * dof:
-            # Other starts: the best points of a coarse grid at the known (or a typical)
-            # height, then above each receiver.
+            # Other starts: above each receiver at the known (or a typical) height, then, if
+            # the chi-square is still too large, the best points of a coarse grid (costlier).
             h0 = alt[k] if has_alt else 9000.0
-            ng = _grid_starts(relk, rhok, wk, m, ok, h0, x, 0.0, _GRID_SEPARATION_M, starts)
-            for j in range(-ng, m):
-                if j < 0:
-                    for i in range(3):
-                        pos[i] = starts[-j - 1, i] + ok[i]
-                elif wk[j] == 0.0:
-                    continue
-                else:
+            ng = 0
+            for j in range(m + _GRID_STARTS):
+                if j < m:
+                    if wk[j] == 0.0:
+                        continue
                     la, lo, _ = _llh(relk[j, 0] + ok[0], relk[j, 1] + ok[1], relk[j, 2] + ok[2])
                     _ecef(la, lo, h0, pos)
+                else:
+                    if j == m:
+                        if cost <= restart_chi2 * dof:
+                            break
+                        ng = _grid_starts(
+                            relk, rhok, wk, m, ok, h0, x, 0.0, _GRID_SEPARATION_M, starts
+                        )
+                    if j - m >= ng:
+                        break
+                    for i in range(3):
+                        pos[i] = starts[j - m, i] + ok[i]
                 for i in range(3):
                     xs[i] = pos[i] - ok[i]
                 bs[0] = _start_b(xs, relk, rhok, wk, m)
