@@ -125,15 +125,21 @@ def test_serve_sends_scenario_times_on_request() -> None:
     got = bytearray()
 
     def client() -> None:  # retries until served (the CLI probes the port before serving)
-        for _ in range(200):
+        # A deadline, not a count: on a cold start (numba compiling) the server may take tens
+        # of seconds to listen, and it waits for a client, so giving up early would hang it.
+        deadline = time.monotonic() + 180.0
+        while time.monotonic() < deadline:
             try:
                 conn = socket.create_connection(("127.0.0.1", port), timeout=5)
             except OSError:
                 time.sleep(0.05)
                 continue
-            with conn:
-                while chunk := conn.recv(65536):
-                    got.extend(chunk)
+            try:
+                with conn:
+                    while chunk := conn.recv(65536):
+                        got.extend(chunk)
+            except OSError:  # e.g. no data within the timeout: try again
+                continue
             if got:
                 return
 
@@ -144,7 +150,7 @@ def test_serve_sends_scenario_times_on_request() -> None:
         ["sim", "mlat-demo", "--duration", "10", "--speed", "max", "--serve",
          f"127.0.0.1:{port}", "--scenario-time"],
     )
-    t.join(10)
+    t.join(30)
     assert res.exit_code == 0, res.output
     frames, times = _record_times([bytes(got)])
     assert frames > 500

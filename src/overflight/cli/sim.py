@@ -148,7 +148,9 @@ def sim(
         if serve_at is not None:
             host, port = serve_at
             try:  # bind now, so that a port in use is a usage error, not a failed task
-                probe = await asyncio.start_server(lambda r, w: None, host, port)
+                # A client that connects in this instant is hung up on (it will reconnect to
+                # the real server) rather than left on a connection nobody serves.
+                probe = await asyncio.start_server(lambda r, w: w.close(), host, port)
             except OSError as exc:
                 raise bind_failed(exc, host, port, "--serve") from None
             probe.close()
