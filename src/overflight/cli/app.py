@@ -37,6 +37,7 @@ __all__ = [
     "read_failed",
     "speed_factor",
     "untrusted",
+    "warn_cut",
 ]
 
 app = typer.Typer(
@@ -136,6 +137,17 @@ def guarded(items: Iterator[T], failure: list[BaseException]) -> Iterator[T]:
             failure.append(exc)
             return
         yield item
+
+
+def warn_cut(path: Path | str, fault: BaseException | None, kept: str) -> None:
+    """Warn (on stderr) that a gzip broke off: ``fault`` is the reader's, ``kept`` says what
+    was done with what came before it. Nothing when ``fault`` is None."""
+    if fault is not None:
+        from overflight.sources.gzipread import describe_fault
+
+        typer.echo(
+            f"warning: {path}: the input ends early: {describe_fault(fault)} ({kept})", err=True
+        )
 
 
 def read_failed(path: Path | str, exc: BaseException, *, note: str = "") -> typer.Exit:

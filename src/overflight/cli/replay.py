@@ -18,8 +18,8 @@ from overflight.cli.app import (
     input_path,
     read_failed,
     speed_factor,
+    warn_cut,
 )
-from overflight.sources.gzipread import describe_fault
 from overflight.sources.net import FanoutServer
 from overflight.sources.replay import replay_file
 
@@ -85,12 +85,7 @@ def replay(
                 except READ_ERRORS as exc:
                     raise read_failed(file, exc, note="the frames before it were sent") from None
                 typer.echo(f"replayed {st.frames:,} frames ({st.span_s:.1f} s recorded)", err=True)
-                if st.fault is not None:
-                    typer.echo(
-                        f"warning: {file}: the input ends early: {describe_fault(st.fault)}"
-                        " (the frames before it were sent)",
-                        err=True,
-                    )
+                warn_cut(file, st.fault, "the frames before it were sent")
                 if st.frames == 0:
                     typer.echo(f"warning: no frames in {file}: is it a capture?", err=True)
                     break

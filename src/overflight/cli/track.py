@@ -22,10 +22,10 @@ from overflight.cli.app import (
     lat_lon,
     read_failed,
     untrusted,
+    warn_cut,
 )
 from overflight.pipeline import mlat_feed, track_batches
 from overflight.sources.files import FrameReader, read_batches
-from overflight.sources.gzipread import describe_fault
 from overflight.tracking import AircraftState, Tracker, aircraft_json
 
 __all__ = ["track"]
@@ -165,17 +165,6 @@ _PARTIAL = "the picture above is from the part read before it"
 _Format = Literal["auto", "beast", "avr", "hex", "csv", "jsonl", "text", "iq"]
 
 
-def _warn_cut(path: Path, reader: FrameReader) -> None:
-    """Say so when a gzip broke off (the frames before the fault were tracked; exit 0, as
-    ``decode`` does)."""
-    if reader.fault is not None:
-        typer.echo(
-            f"warning: {path}: the input ends early: {describe_fault(reader.fault)}"
-            f" (the {reader.stats.frames:,} frames before it were tracked)",
-            err=True,
-        )
-
-
 def _input_summary(reader: FrameReader, *, failed: bool = False) -> str:
     st = reader.stats
     parts = [f"input: {st.format}, {st.frames:,} frames"]
@@ -283,6 +272,7 @@ def track(
     for _ in track_batches(guarded(reader, failure), tracker, mlat=feed):
         pass
     states = tracker.all_aircraft()
+    tracked = f"the {reader.stats.frames:,} frames before it were tracked"
     if as_json:
         doc = aircraft_json(
             states,
@@ -293,7 +283,7 @@ def track(
         )
         typer.echo(json.dumps(doc, indent=None, separators=(",", ":")))
         typer.echo(_input_summary(reader, failed=bool(failure)), err=True)
-        _warn_cut(path, reader)
+        warn_cut(path, reader.fault, tracked)
         if failure:
             raise read_failed(path, failure[0], note=_PARTIAL)
         return
@@ -330,6 +320,6 @@ def track(
             f"[bold red]EVENT[/] {e.kind} {e.icao24} squawk={e.squawk} "
             f"emergency={e.emergency} t={e.time_s:.1f}"
         )
-    _warn_cut(path, reader)
+    warn_cut(path, reader.fault, tracked)
     if failure:
         raise read_failed(path, failure[0], note=_PARTIAL)

@@ -63,14 +63,21 @@ def _inv3(S, Si):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def mahalanobis2(xp, Pp, z, R):  # type: ignore[no-untyped-def]
-    """Squared Mahalanobis distance of fix ``z`` (cov ``R``) from the predicted position."""
+def _innovation_inverse(Pp, R, Si):  # type: ignore[no-untyped-def]
+    """``Si`` = (position block of ``Pp`` + ``R``)^-1, the innovation's inverse covariance;
+    False when singular."""
     S = np.empty((3, 3))
-    Si = np.empty((3, 3))
     for i in range(3):
         for j in range(3):
             S[i, j] = Pp[i, j] + R[i, j]
-    if not _inv3(S, Si):
+    return _inv3(S, Si)
+
+
+@numba.njit(cache=True, nogil=True)
+def mahalanobis2(xp, Pp, z, R):  # type: ignore[no-untyped-def]
+    """Squared Mahalanobis distance of fix ``z`` (cov ``R``) from the predicted position."""
+    Si = np.empty((3, 3))
+    if not _innovation_inverse(Pp, R, Si):
         return np.inf
     d2 = 0.0
     for i in range(3):
@@ -83,12 +90,8 @@ def mahalanobis2(xp, Pp, z, R):  # type: ignore[no-untyped-def]
 def cv_update(xp, Pp, z, R, x, P):  # type: ignore[no-untyped-def]
     """Kalman update of the prediction ``(xp, Pp)`` with position fix ``z`` (cov ``R``) into
     ``(x, P)``; returns False (and copies the prediction) when the innovation is singular."""
-    S = np.empty((3, 3))
     Si = np.empty((3, 3))
-    for i in range(3):
-        for j in range(3):
-            S[i, j] = Pp[i, j] + R[i, j]
-    if not _inv3(S, Si):
+    if not _innovation_inverse(Pp, R, Si):
         x[:] = xp
         P[:, :] = Pp
         return False
