@@ -17,6 +17,7 @@ from overflight.cli.serve import _run
 from overflight.frames import FrameBatch
 from overflight.pipeline import mlat_feed
 from overflight.sim import mlat_demo, simulate
+from overflight.sim.result import SimResult
 from overflight.sim.serve import push_feeders
 from overflight.sources.files import read_batches
 from overflight.tracking import Tracker
@@ -104,31 +105,7 @@ def test_serve_multilaterates_simulator_feeders(tmp_path: Path) -> None:
     feed = mlat_feed(rx_csv)
     tracker = Tracker()
     lines: list[str] = []
-    span = [math.nan, math.nan]
-
-    async def run() -> None:
-        task, ready = _start(tracker=tracker, feed=feed, serials={}, sbs=True)
-        ports = await asyncio.wait_for(ready, 10)
-        reader, writer = await asyncio.open_connection("127.0.0.1", ports["sbs"])
-
-        async def read() -> None:
-            while line := await reader.readline():
-                lines.append(line.decode())
-
-        rt = asyncio.create_task(read())
-        await asyncio.sleep(0.2)  # the SBS client is registered before the first frame
-        span[0] = time.time()
-        sent = await asyncio.wait_for(
-            push_feeders(result, "127.0.0.1", ports["ingest"], speed=1.0), 25
-        )
-        span[1] = time.time()
-        assert sent == len(result.frames)
-        await asyncio.sleep(0.6)  # the last batch is tracked
-        await _stop(task)
-        rt.cancel()
-        writer.close()
-
-    asyncio.run(run())
+    span = asyncio.run(_push_and_read_sbs(result, lines, tracker=tracker, feed=feed, speed=1.0))
     assert feed.stats.skipped["unknown_receiver"] == 0  # hub ids are the CSV serials
     mlat = [ln.split(",") for ln in lines if ln.startswith("MLAT,3,")]
     ours = [f for f in mlat if f[4] == "3B7777"]
@@ -148,6 +125,41 @@ def test_serve_multilaterates_simulator_feeders(tmp_path: Path) -> None:
     assert span[0] - 1.0 <= times.min() and times.max() <= span[1] + 1.0
 
 
+async def _push_and_read_sbs(
+    result: SimResult,
+    lines: list[str],
+    *,
+    tracker: Tracker,
+    speed: float,
+    feed: MlatFeed | None = None,
+    start_time_s: float | None = None,
+) -> tuple[float, float]:
+    """Run serve (ingest + SBS out), connect an SBS client, push ``result`` from its feeders,
+    stop serve; ``lines`` collects the SBS lines. Returns the wall-clock span of the push."""
+    task, ready = _start(tracker=tracker, feed=feed, serials={}, sbs=True)
+    ports = await asyncio.wait_for(ready, 10)
+    reader, writer = await asyncio.open_connection("127.0.0.1", ports["sbs"])
+
+    async def read() -> None:
+        while line := await reader.readline():
+            lines.append(line.decode())
+
+    rt = asyncio.create_task(read())
+    await asyncio.sleep(0.2)  # the SBS client is registered before the first frame
+    t0 = time.time()
+    sent = await asyncio.wait_for(
+        push_feeders(result, "127.0.0.1", ports["ingest"], speed=speed, start_time_s=start_time_s),
+        120,  # generous: on a cold numba cache serve compiles its kernels while feeders push
+    )
+    t1 = time.time()
+    assert sent == len(result.frames)
+    await asyncio.sleep(0.6)  # the last batch is tracked
+    await _stop(task)
+    await asyncio.wait_for(rt, 30)  # serve closed the SBS connection
+    writer.close()
+    return t0, t1
+
+
 def _sbs_times(rows: list[list[str]]) -> np.ndarray:
     """UTC seconds of the generated and logged date/time fields of SBS rows."""
     out = []
@@ -165,26 +177,9 @@ def test_serve_sbs_keeps_the_scenario_dates_when_asked() -> None:
     start = result.scenario.start_time_s
     lines: list[str] = []
 
-    async def run() -> None:
-        task, ready = _start(tracker=Tracker(), serials={}, sbs=True)
-        ports = await asyncio.wait_for(ready, 10)
-        reader, writer = await asyncio.open_connection("127.0.0.1", ports["sbs"])
-
-        async def read() -> None:
-            while line := await reader.readline():
-                lines.append(line.decode())
-
-        rt = asyncio.create_task(read())
-        await asyncio.sleep(0.2)
-        await asyncio.wait_for(push_feeders(
-            result, "127.0.0.1", ports["ingest"], speed=math.inf, start_time_s=start,
-        ), 25)
-        await asyncio.sleep(0.6)
-        await _stop(task)
-        await asyncio.wait_for(rt, 5)  # serve closed the SBS connection
-        writer.close()
-
-    asyncio.run(run())
+    asyncio.run(
+        _push_and_read_sbs(result, lines, tracker=Tracker(), speed=math.inf, start_time_s=start)
+    )
     rows = [ln.split(",") for ln in lines]
     assert sum(1 for f in rows if f[1] == "3") >= 10
     times = _sbs_times(rows)
