@@ -8,18 +8,31 @@ of the package (relative path, size, modification time) makes any edit a fresh c
 installed, unchanged package keeps reusing its compiled kernels across runs.
 
 Folders of other fingerprints untouched for :data:`KEEP_DAYS` are removed. A user's own
-``NUMBA_CACHE_DIR`` is respected as it is. The folder is set in the environment (not only in
-numba's config) on purpose: ``overflight`` subprocesses of the same source share it.
+``NUMBA_CACHE_DIR`` is respected as it is.
+
+Nothing happens when ``overflight`` is imported: the cache is configured where kernels are
+defined. Every module with a ``cache=True`` kernel imports numba as
+
+    from overflight._numba_cache import numba  # numba, its cache folder configured
+
+(the module attribute ``numba`` is resolved by :func:`__getattr__`, which calls
+:func:`configure` once per process, before the module's decorators run). Only numba's own
+config is set, never ``os.environ``: subprocesses of the same source compute the same folder.
+The first kernel that is compiled rather than loaded from the cache says so on stderr, once,
+with the folder; how long compiling took is said when the process ends.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 __all__ = ["KEEP_DAYS", "cache_dir", "configure", "source_fingerprint"]
 
@@ -64,7 +77,9 @@ def _prune(current: Path) -> None:
 
 def configure() -> Path | None:
     """Point numba's cache at :func:`cache_dir` unless the user chose one; returns the folder
-    in use (None where the user's own setting stands or the folder cannot be made)."""
+    in use (None where the user's own setting stands or the folder cannot be made).
+
+    Sets ``numba.config.CACHE_DIR`` (importing numba), not the environment."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return None
     try:
@@ -73,9 +88,69 @@ def configure() -> Path | None:
         os.utime(d)
     except OSError:
         return None  # read-only home: numba falls back to caching beside the source
-    os.environ["NUMBA_CACHE_DIR"] = str(d)
-    numba = sys.modules.get("numba")
-    if numba is not None:  # numba was imported first: its config already read the environment
-        numba.config.CACHE_DIR = str(d)
+    import numba
+
+    numba.config.CACHE_DIR = str(d)  # type: ignore[attr-defined]
     _prune(d)
     return d
+
+
+class _CompileNotice:
+    """A numba event listener: the first compile (a cache miss) is announced on stderr, the
+    total compile time is reported at exit. Nested compiles (a kernel's callees) count once."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.depth = 0
+        self.started = 0.0
+        self.seconds = 0.0
+        self.announced = False
+
+    def on_start(self, event: Any) -> None:
+        if self.depth == 0:
+            self.started = time.perf_counter()
+            if not self.announced:
+                self.announced = True
+                where = f", cached in {self.folder}" if self.folder is not None else ""
+                _say(f"overflight: compiling kernels (first run only{where}) ...")
+                atexit.register(self.report)
+        self.depth += 1
+
+    def on_end(self, event: Any) -> None:
+        self.depth = max(0, self.depth - 1)
+        if self.depth == 0:
+            self.seconds += time.perf_counter() - self.started
+
+    def notify(self, event: Any) -> None:
+        """numba's ``Listener.notify`` (this class is registered as a virtual subclass)."""
+        if event.is_start:
+            self.on_start(event)
+        elif event.is_end:
+            self.on_end(event)
+
+    def report(self) -> None:
+        _say(f"overflight: kernels compiled in {self.seconds:.1f} s")
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # stderr closed (a pipe gone, at exit)
+        print(line, file=sys.stderr, flush=True)
+
+
+_numba: Any = None
+
+
+def __getattr__(name: str) -> Any:
+    """``from overflight._numba_cache import numba``: numba, its cache configured (once)."""
+    global _numba
+    if name != "numba":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _numba is None:
+        folder = configure()
+        import numba
+        from numba.core import event
+
+        event.Listener.register(_CompileNotice)  # a virtual subclass: register() checks it
+        event.register("numba:compile", _CompileNotice(folder))  # type: ignore[no-untyped-call]
+        _numba = numba
+    return _numba

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import numpy.typing as npt
+
+from overflight._numba_cache import numba  # numba, its cache folder configured
 
 __all__ = [
     "EARTH_RADIUS_KM",

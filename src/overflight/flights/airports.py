@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,6 +20,7 @@ import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from overflight._numba_cache import numba  # numba, its cache folder configured
 from overflight.flights.geo import EARTH_RADIUS_KM, bearing_deg, to_unit_xyz
 from overflight.flights.records import AirportCandidate
 

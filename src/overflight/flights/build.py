@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from overflight._numba_cache import numba  # numba, its cache folder configured
 from overflight.flights.airports import AirportIndex, default_index
 from overflight.flights.ends import (
     H_ESTIMATED,

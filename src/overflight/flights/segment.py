@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from overflight._numba_cache import numba  # numba, its cache folder configured
 from overflight.flights.geo import haversine_km
 from overflight.flights.table import PositionTable
 from overflight.geo import haversine_km_scalar

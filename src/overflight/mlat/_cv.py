@@ -8,8 +8,9 @@ matrix product costs more in call overhead than the arithmetic.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from overflight._numba_cache import numba  # numba, its cache folder configured
 
 __all__ = ["cv_predict", "cv_update", "mahalanobis2"]
 

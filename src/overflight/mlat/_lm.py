@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from overflight._numba_cache import numba  # numba, its cache folder configured
 from overflight.geo import WGS84_A_M, WGS84_B_M, WGS84_E2, WGS84_EP2
 
 __all__ = ["solve_rows"]

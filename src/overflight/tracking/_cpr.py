@@ -9,9 +9,9 @@ of the kernel calling them does not notice edits in ``modes.cpr`` (see its docst
 
 from __future__ import annotations
 
-import numba
 from numba.extending import register_jitable
 
+from overflight._numba_cache import numba  # numba, its cache folder configured
 from overflight.geo import bearing_deg_scalar as bearing_deg
 from overflight.geo import haversine_m_scalar as greatcircle_m
 from overflight.modes import cpr

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+
+from overflight._numba_cache import numba  # numba, its cache folder configured
 
 __all__ = ["gather_bool", "gather_dictionary", "gather_values"]
 

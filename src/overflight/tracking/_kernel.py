@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from overflight._numba_cache import numba  # numba, its cache folder configured
 from overflight.geo import M_PER_NM
 from overflight.tracking._cpr import (
     airborne_global,

@@ -13,10 +13,10 @@ import functools
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
+from overflight._numba_cache import numba  # numba, its cache folder configured
 from overflight.geo import EARTH_RADIUS_M, M_PER_NM
 from overflight.tracking._cpr import greatcircle_m
 
