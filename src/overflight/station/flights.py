@@ -1,0 +1,259 @@
+"""Live flights inside the station: bounded memory and bounded work however long it runs.
+
+The flight finder (:func:`overflight.flights.build.find_flights`) is a pure function of a
+position table; live, it is re-run at most every ``every_s`` station seconds and only over the
+aircraft that had new positions since (the others' flights cannot have changed). Each
+aircraft's buffer holds the positions since its last closed flight, thinned in cruise (every
+position below :data:`DENSE_BELOW_FT` or on the ground, else one per :data:`CRUISE_EVERY_S`):
+take-off and landing keep every point, a ten-hour cruise costs a few thousand rows.
+
+A flight closes (emitted once) when a later flight of the same aircraft has begun, when the
+aircraft has been silent longer than any gap that could still continue it (:data:`SILENCE_S`),
+or at :meth:`StationFlights.flush`. Take-off and landing events are raised when a leg's
+departure or arrival becomes known (observed or inferred), once per leg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from overflight.flights.records import HOW_INFERRED, HOW_OBSERVED, Flight
+from overflight.flights.table import PositionTable, concat, from_arrow
+
+__all__ = [
+    "CRUISE_EVERY_S",
+    "DENSE_BELOW_FT",
+    "SILENCE_S",
+    "FlightEnd",
+    "StationFlights",
+    "positions_for_flights",
+]
+
+SILENCE_S = 12 * 3600.0
+"""An aircraft silent this long has finished its flight (no gap continues a leg longer)."""
+DENSE_BELOW_FT = 10_000.0
+"""Below this altitude (and on the ground, or with no altitude) every position is kept."""
+CRUISE_EVERY_S = 15.0
+"""Above it, one position per this many seconds is kept for flight detection."""
+
+_KNOWN = (HOW_OBSERVED, HOW_INFERRED)
+
+
+@dataclass(frozen=True, slots=True)
+class FlightEnd:
+    """A take-off or landing that became known: ``kind`` "takeoff" or "landing"."""
+
+    kind: str
+    flight: Flight
+
+
+def positions_for_flights(positions: pa.Table) -> PositionTable:
+    """The tracker's accepted positions (``POSITIONS_SCHEMA``) as a flights
+    :class:`PositionTable` (ICAO addresses only: a non-ICAO address is not an airframe)."""
+    if positions.num_rows == 0:
+        return from_arrow(pa.table({"icao24": pa.array([], pa.uint32()),
+                                    "time_s": pa.array([], pa.float64()),
+                                    "lat_deg": pa.array([], pa.float64()),
+                                    "lon_deg": pa.array([], pa.float64())}))
+    icao = np.asarray(positions.column("non_icao").to_numpy(zero_copy_only=False), bool)
+    if icao.any():
+        positions = positions.filter(pa.array(~icao))
+    keep = [
+        c for c in ("address", "time_s", "lat_deg", "lon_deg", "altitude_ft", "groundspeed_kt",
+                    "track_deg", "vertical_rate_fpm", "on_ground", "callsign")
+        if c in positions.column_names
+    ]
+    sel = positions.select(keep)
+    return from_arrow(sel.rename_columns(["icao24" if c == "address" else c for c in keep]))
+
+
+def _thin(tab: PositionTable, last_bucket: dict[int, int]) -> PositionTable:
+    """Every dense position, one per cruise bucket otherwise (``last_bucket`` carries each
+    aircraft's last kept cruise bucket across calls)."""
+    n = len(tab)
+    if n == 0:
+        return tab
+    with np.errstate(invalid="ignore"):
+        dense = (tab.on_ground == 1) | ~(tab.altitude_ft >= DENSE_BELOW_FT)
+    bucket = np.floor(tab.time_s / CRUISE_EVERY_S).astype(np.int64)
+    new_run = np.ones(n, bool)
+    new_run[1:] = (tab.icao24[1:] != tab.icao24[:-1]) | (bucket[1:] != bucket[:-1])
+    cruise = ~dense & new_run
+    if cruise.any() and last_bucket:
+        idx = np.flatnonzero(cruise)
+        for i in idx.tolist():
+            if last_bucket.get(int(tab.icao24[i])) == int(bucket[i]):
+                cruise[i] = False
+    keep = dense | cruise
+    kept = np.flatnonzero(keep)
+    if kept.size:
+        # each aircraft's newest kept bucket (rows are sorted by address, then time)
+        a = tab.icao24[kept]
+        last = np.flatnonzero(np.append(a[1:] != a[:-1], True))
+        for i in kept[last].tolist():
+            last_bucket[int(tab.icao24[i])] = int(bucket[i])
+    return tab if kept.size == n else tab.take(kept)
+
+
+class StationFlights:
+    """Incremental flights over the station's accepted positions.
+
+    Args:
+        every_s: re-examine the aircraft with new positions at most this often (station s).
+        index, identifier: as for ``find_flights`` (the airport index loads on first need).
+    """
+
+    def __init__(self, every_s: float = 30.0, index: object = None,
+                 identifier: object = None) -> None:
+        self.every_s = every_s
+        self._index = index
+        self._identifier = identifier
+        self._pending: list[PositionTable] = []
+        self._buffer: PositionTable | None = None
+        self._dirty: set[int] = set()
+        self._last_settle_s = -np.inf
+        self._last_bucket: dict[int, int] = {}
+        self._last_seen: dict[int, float] = {}
+        self._sources: dict[int, set[str]] = {}
+        self._ended: dict[int, set[tuple[str, str]]] = {}
+        """Per aircraft, the (kind, flight id) already handed on (kind: takeoff, landing,
+        closed); pruned to the flights still found in its buffer."""
+        self._open: dict[int, tuple[Flight, ...]] = {}
+        self.closed = 0
+        """Flights closed so far (a count: closed flights are handed on, not kept)."""
+
+    # ------------------------------------------------------------------ input
+    def add(self, positions: pa.Table) -> None:
+        """Take one batch of accepted positions (``POSITIONS_SCHEMA``)."""
+        if positions.num_rows == 0:
+            return
+        tab = _thin(positions_for_flights(positions), self._last_bucket)
+        if len(tab) == 0:
+            return
+        self._pending.append(tab)
+        starts, ends = tab.aircraft_bounds()
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            a = int(tab.icao24[s])
+            self._dirty.add(a)
+            self._last_seen[a] = float(tab.time_s[e - 1])
+        src = positions.column("source").to_pylist()
+        addr = positions.column("address").to_pylist()
+        for a, s in set(zip(addr, src, strict=True)):
+            self._sources.setdefault(int(a), set()).add(str(s))
+
+    @property
+    def buffered_rows(self) -> int:
+        """Positions held (buffer and pending), for the memory bound."""
+        return (len(self._buffer) if self._buffer is not None else 0) + sum(
+            len(p) for p in self._pending
+        )
+
+    def open_flights(self, address: int) -> tuple[Flight, ...]:
+        """The aircraft's open (provisional) flights as of the last examination."""
+        return self._open.get(address, ())
+
+    def sources_of(self, address: int) -> tuple[str, ...]:
+        """Position sources seen for the aircraft since its last closed flight."""
+        return tuple(sorted(self._sources.get(address, ())))
+
+    # ------------------------------------------------------------------ work
+    def settle(self, now_s: float, *, final: bool = False) -> tuple[list[Flight], list[FlightEnd]]:
+        """Re-examine what changed (at most every ``every_s`` unless ``final``); return the
+        flights closed and the take-offs / landings that became known."""
+        if not final and now_s - self._last_settle_s < self.every_s:
+            return [], []
+        self._last_settle_s = now_s
+        buf = concat([b for b in [self._buffer, *self._pending] if b is not None]) \
+            if (self._pending or self._buffer is not None) else None
+        self._pending = []
+        if buf is None or len(buf) == 0:
+            self._buffer = buf
+            return [], []
+        silent = {a for a, t in self._last_seen.items() if now_s - t > SILENCE_S}
+        work = self._dirty | silent
+        if final:
+            work = set(self._last_seen)
+        self._dirty = set()
+        if not work:
+            self._buffer = buf
+            return [], []
+        in_work = np.isin(buf.icao24, np.fromiter(work, np.uint32, len(work)))
+        rest = buf.take(np.flatnonzero(~in_work))
+        part = buf.take(np.flatnonzero(in_work))
+        closed, ends, kept = self._examine(part, now_s, final)
+        self._buffer = concat([rest, kept]) if len(kept) else rest
+        self.closed += len(closed)
+        return closed, ends
+
+    def flush(self) -> tuple[list[Flight], list[FlightEnd]]:
+        """Close every remaining flight (end of the input)."""
+        return self.settle(np.inf, final=True)
+
+    def _find(self, tab: PositionTable) -> tuple[list[Flight], npt.NDArray[np.int64] | None, object]:
+        from overflight.flights.build import find_flights
+
+        res = find_flights(tab, self._index, self._identifier)  # type: ignore[arg-type]
+        return list(res.flights), None, res.legs
+
+    def _examine(
+        self, buf: PositionTable, now_s: float, final: bool
+    ) -> tuple[list[Flight], list[FlightEnd], PositionTable]:
+        from overflight.flights.segment import ARR_GAP_GROUND, ARR_LANDING
+
+        flights, _, legs = self._find(buf)
+        keep = np.ones(len(buf), dtype=bool)
+        closed: list[Flight] = []
+        ends: list[FlightEnd] = []
+        opened: dict[int, list[Flight]] = {}
+        found: dict[int, set[str]] = {}
+        for i, f in enumerate(flights):
+            a = int(f.icao24, 16)
+            found.setdefault(a, set()).add(f.id)
+            later = i + 1 < len(flights) and flights[i + 1].icao24 == f.icao24
+            silent = now_s - self._last_seen.get(a, now_s) > SILENCE_S
+            seen = self._ended.setdefault(a, set())
+            for kind, how, t in (("takeoff", f.departure_how, f.departure_time_s),
+                                 ("landing", f.arrival_how, f.arrival_time_s)):
+                if how in _KNOWN and t is not None and (kind, f.id) not in seen:
+                    seen.add((kind, f.id))
+                    ends.append(FlightEnd(kind, f))
+            if final or later or silent:
+                lo = int(np.searchsorted(buf.icao24, buf.icao24[f.row_start], side="left"))
+                hi = int(np.searchsorted(buf.icao24, buf.icao24[f.row_start], side="right"))
+                if silent or final:
+                    keep[lo:hi] = False
+                elif legs.arr_kind[i] in (ARR_LANDING, ARR_GAP_GROUND):  # type: ignore[attr-defined]
+                    keep[lo : int(legs.rows[legs.arr_ground[i]])] = False  # type: ignore[attr-defined]
+                if ("closed", f.id) not in seen:
+                    seen.add(("closed", f.id))
+                    closed.append(f)
+            else:
+                opened.setdefault(a, []).append(f)
+        for a in {int(x) for x in np.unique(buf.icao24).tolist()}:
+            ids = found.get(a, set())
+            self._ended[a] = {k for k in self._ended.get(a, set()) if k[1] in ids}
+            if a in opened:
+                self._open[a] = tuple(opened[a])
+            else:
+                self._open.pop(a, None)
+        kept = buf.take(np.flatnonzero(keep))
+        gone = set(np.unique(buf.icao24).tolist()) - set(np.unique(kept.icao24).tolist())
+        for a in gone:
+            self._forget(int(a))
+        return closed, ends, kept
+
+    def _forget(self, a: int) -> None:
+        self._last_seen.pop(a, None)
+        self._last_bucket.pop(a, None)
+        self._sources.pop(a, None)
+        self._open.pop(a, None)
+        self._ended.pop(a, None)
+
+    def addresses(self) -> Iterable[int]:
+        """Aircraft with positions held."""
+        return self._last_seen.keys()

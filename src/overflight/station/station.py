@@ -1,0 +1,521 @@
+"""The station: the one runtime that turns frames into tracks, fixes, events and flights and
+hands them to subscribers. A file and a live feed go through the same :meth:`Station.process`.
+
+>>> st = Station(StationConfig())                     # doctest: +SKIP
+>>> st.subscribe(print, inline=True)                   # doctest: +SKIP
+>>> st.run_file("capture.bin")                         # doctest: +SKIP
+>>> st.snapshot().aircraft_json()                      # doctest: +SKIP
+
+Per batch: number the frames (``seq``), publish them, decode the tracker's columns, track (with
+MLAT in one-second slices when a receivers table is given), publish accepted and rejected
+positions, fixes, the aircraft whose state changed and the events raised (first seen, emergency,
+callsign or squawk changed), feed live flights (take-off, landing, closed legs), expire aircraft
+not heard for ``expire_after_s``, and refresh the live snapshot when it is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from overflight.frames import FrameBatch
+from overflight.station.config import StationConfig
+from overflight.station.flights import FlightEnd, StationFlights
+from overflight.station.schema import EVENTS_SCHEMA, FIXES_SCHEMA, GONE_SCHEMA, REJECTED_SCHEMA
+from overflight.station.subscriptions import Subscription
+from overflight.station.updates import (
+    Changed,
+    Events,
+    Fixes,
+    Flights,
+    Frames,
+    Gone,
+    Positions,
+    Rejected,
+    Snapshot,
+    SubscriberLike,
+    Update,
+    flights_table,
+)
+
+__all__ = ["Station", "StationStats"]
+
+log = logging.getLogger("overflight.station")
+
+EXPIRE_EVERY_S = 10.0
+"""Expiry runs at most this often (station seconds)."""
+MLAT_SLICE_S = 1.0
+"""With MLAT, a batch is tracked in slices of this many seconds, interleaved with the fixes."""
+
+
+@dataclass(slots=True)
+class StationStats:
+    """Counts since the start (frames numbered, batches processed or dropped, events...)."""
+
+    frames: int = 0
+    batches: int = 0
+    batches_dropped: int = 0
+    frames_dropped: int = 0
+    positions: int = 0
+    rejected: int = 0
+    fixes: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    flights_closed: int = 0
+    gone: int = 0
+    failures: int = 0
+
+
+class Station:
+    """One live runtime: decode, track, multilaterate, identify and find flights; publish.
+
+    Args:
+        config: what to read and serve (:class:`StationConfig`).
+        tracker: an existing tracker to continue (default: a new one from the config).
+        identifier: an :class:`overflight.identity.Identifier` (default: from the config).
+    """
+
+    def __init__(
+        self,
+        config: StationConfig | None = None,
+        *,
+        tracker: Any = None,
+        identifier: Any = None,
+    ) -> None:
+        from overflight.tracking import Tracker
+
+        self.config = config or StationConfig()
+        if tracker is None:
+            kwargs: dict[str, Any] = {}
+            if self.config.max_aircraft is not None:
+                kwargs["max_aircraft"] = self.config.max_aircraft
+            tracker = Tracker(self.config.receiver_lat_lon, **kwargs)
+        self.tracker = tracker
+        self.mlat: Any = None
+        if self.config.receivers_csv is not None:
+            from overflight.pipeline import mlat_feed
+
+            self.mlat = mlat_feed(self.config.receivers_csv)
+        self._identifier = identifier
+        self._identifier_loaded = identifier is not None or not self.config.identify
+        self.flights = (
+            StationFlights(self.config.flights_every_s) if self.config.flights else None
+        )
+        self.stats = StationStats()
+        self._subs: list[Subscription] = []
+        self._seq = 0
+        self._known: dict[int, tuple[int, int]] = {}
+        """Per state key (address | non-ICAO flag): (callsign id, squawk) last published."""
+        self._last_expire_s = -math.inf
+        self._lock = threading.RLock()
+        self._snapshot: Snapshot | None = None
+        self._tracked_hooks: list[Callable[[pa.Table, pa.Table, pa.Table], None]] = []
+        self._supports_seq = _accepts_seq(tracker)
+
+    # ------------------------------------------------------------------ subscribers
+    def subscribe(
+        self,
+        sub: SubscriberLike,
+        *,
+        name: str | None = None,
+        kinds: Iterable[str] | None = None,
+        inline: bool = False,
+        queue_size: int = 1024,
+        block: bool = False,
+    ) -> Subscription:
+        """Register a subscriber (a callable or an object with ``on_update``); see
+        :class:`~overflight.station.subscriptions.Subscription` for the options."""
+        s = Subscription(
+            sub, name=name, kinds=frozenset(kinds) if kinds is not None else None,
+            inline=inline, queue_size=queue_size, block=block,
+        )
+        self._subs.append(s)
+        return s
+
+    @property
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        """Every subscription, failed ones included (their stats say why)."""
+        return tuple(self._subs)
+
+    def on_tracked(self, hook: Callable[[pa.Table, pa.Table, pa.Table], None]) -> None:
+        """Call ``hook(decoded, positions, fixes)`` on the tracking thread right after each
+        tracker update, while the tracker's last-batch state is current (the SBS output uses
+        it to format lines). Keep it cheap."""
+        self._tracked_hooks.append(hook)
+
+    def publish(self, update: Update) -> None:
+        """Hand ``update`` to every subscriber that wants it (never raises)."""
+        for s in self._subs:
+            s.deliver(update)
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def identifier(self) -> Any:
+        """The identity resolver (None when identities are off or unavailable)."""
+        if not self._identifier_loaded:
+            self._identifier_loaded = True
+            try:
+                from overflight.identity import Identifier
+
+                db = self.config.identity_db
+                self._identifier = Identifier(db) if db is not None else Identifier.default()
+            except Exception:
+                log.exception("identities unavailable")
+                self._identifier = None
+        return self._identifier
+
+    def identify(self, address: int) -> Any:
+        """The identity of an ICAO address (None when unknown or identities are off)."""
+        ident = self.identifier
+        if ident is None:
+            return None
+        try:
+            return ident.identify(int(address))
+        except Exception:
+            return None
+
+    # ------------------------------------------------------------------ processing
+    def process(self, batch: FrameBatch) -> None:
+        """Number, publish, decode, track (and multilaterate) one batch of frames, and publish
+        everything that followed from it. Rows must be in arrival order."""
+        n = len(batch)
+        if n == 0:
+            return
+        with self._lock:
+            seq_first = self._seq
+            self._seq += n
+            self.stats.frames += n
+            self.stats.batches += 1
+            self.publish(Frames(batch, seq_first))
+            from overflight.pipeline import decode_frames, time_slices
+
+            table = decode_frames(batch)
+            seq = np.arange(seq_first, seq_first + n, dtype=np.int64)
+            if self.mlat is None:
+                self._track(table, seq)
+            else:
+                for a, b in time_slices(batch.time_s, MLAT_SLICE_S):
+                    whole = (a, b) == (0, n)
+                    part = table if whole else table.slice(a, b - a)
+                    rows = batch if whole else batch.take(np.arange(a, b))
+                    self._track(part, seq[a:b])
+                    self.mlat.add(rows, part, self.tracker)
+                    self._fixes(self.mlat.flush(self.tracker))
+            self._after_batch()
+
+    def _track(self, table: pa.Table, seq: npt.NDArray[np.int64]) -> None:
+        tr = self.tracker
+        positions = tr.update(table, seq=seq) if self._supports_seq else tr.update(table)
+        for hook in self._tracked_hooks:
+            hook(table, positions, _EMPTY_POSITIONS)
+        if positions.num_rows:
+            self.stats.positions += positions.num_rows
+            self.publish(Positions(positions))
+            if self.flights is not None:
+                self.flights.add(positions)
+        self._rejected(table, seq)
+        self._changed(table)
+
+    def _rejected(self, table: pa.Table, seq: npt.NDArray[np.int64]) -> None:
+        from overflight.tracking import OUTCOME_NAMES, REJECTION_REASONS
+
+        out = self.tracker.last_outcomes
+        if out.size != table.num_rows or out.size == 0:
+            return
+        codes = np.array([OUTCOME_NAMES.index(r) for r in REJECTION_REASONS if r in OUTCOME_NAMES])
+        bad = np.flatnonzero(np.isin(out, codes))
+        if bad.size == 0:
+            return
+        self.stats.rejected += int(bad.size)
+        names = np.asarray(OUTCOME_NAMES, dtype=object)
+        t = table.column("time_s").to_numpy(zero_copy_only=False)[bad]
+        addr = table.column("address").to_numpy(zero_copy_only=False)[bad]
+        non_icao = table.column("non_icao").to_numpy(zero_copy_only=False)[bad]
+        rej = pa.Table.from_arrays(
+            [
+                pa.array(seq[bad]),
+                pa.array(t, pa.float64(), mask=np.isnan(t)),
+                pa.array(addr.astype(np.uint32)),
+                pa.array(non_icao.astype(bool)),
+                pa.array(names[out[bad]].tolist(), pa.string()),
+            ],
+            schema=REJECTED_SCHEMA,
+        )
+        self.publish(Rejected(rej))
+
+    def _changed(self, table: pa.Table) -> None:
+        """Publish the aircraft the last update touched, and their first-seen / emergency /
+        callsign / squawk events."""
+        tr = self.tracker
+        rows = tr.last_rows
+        rows = np.unique(rows[rows >= 0]) if rows.size else rows
+        events: list[dict[str, Any]] = []
+        for e in tr.drain_events():
+            if e.kind in ("squawk", "emergency"):
+                events.append(_event(
+                    "emergency", e.time_s, e.address, e.non_icao, callsign=e.callsign,
+                    squawk=e.squawk, lat=e.lat_deg, lon=e.lon_deg,
+                    after=e.emergency if e.kind == "emergency" else e.squawk,
+                ))
+        if rows.size == 0:
+            self._publish_events(events)
+            return
+        st = tr.table.rows
+        rec = st[rows]
+        keys = rec["key"].astype(np.int64)
+        cs = rec["callsign"].astype(np.int64)
+        sq = rec["squawk"].astype(np.int64)
+        seen_t = rec["seen_t"]
+        has_pos = rec["pos_src"] > 0
+        for i, key in enumerate(keys.tolist()):
+            c, s = int(cs[i]), int(sq[i])
+            prev = self._known.get(key)
+            address, non_icao = key & 0xFFFFFF, bool(key >> 24)
+            lat = float(rec["lat"][i]) if has_pos[i] else None
+            lon = float(rec["lon"][i]) if has_pos[i] else None
+            t = float(seen_t[i])
+            callsign = tr.string(c) if c >= 0 else None
+            squawk = f"{s:04d}" if s >= 0 else None
+            if prev is None:
+                events.append(_event("first_seen", t, address, non_icao, callsign=callsign,
+                                     squawk=squawk, lat=lat, lon=lon))
+            else:
+                if prev[0] >= 0 and c >= 0 and prev[0] != c:
+                    events.append(_event("callsign_changed", t, address, non_icao,
+                                         callsign=callsign, squawk=squawk, lat=lat, lon=lon,
+                                         before=tr.string(prev[0]), after=callsign))
+                if prev[1] >= 0 and s >= 0 and prev[1] != s:
+                    events.append(_event("squawk_changed", t, address, non_icao,
+                                         callsign=callsign, squawk=squawk, lat=lat, lon=lon,
+                                         before=f"{prev[1]:04d}", after=squawk))
+            self._known[key] = (c, s)
+        changed = pa.table({
+            "address": pa.array((keys & 0xFFFFFF).astype(np.uint32)),
+            "non_icao": pa.array((keys >> 24).astype(bool)),
+        })
+        self.publish(Changed(changed, float(tr.now_s)))
+        self._publish_events(events)
+
+    def _fixes(self, accepted: pa.Table) -> None:
+        """Publish MLAT fixes the tracker accepted (as positions and as fixes)."""
+        for hook in self._tracked_hooks:
+            hook(_EMPTY_TABLE, _EMPTY_POSITIONS, accepted)
+        if accepted.num_rows == 0:
+            return
+        self.stats.fixes += accepted.num_rows
+        self.stats.positions += accepted.num_rows
+        self.publish(Positions(accepted))
+        cols = accepted.to_pydict()
+        fixes = pa.table(
+            {
+                "address": pa.array(cols["address"], pa.uint32()),
+                "non_icao": pa.array(cols["non_icao"], pa.bool_()),
+                "icao24": pa.array(cols["icao24"], pa.string()),
+                "time_s": pa.array(cols["time_s"], pa.float64()),
+                "lat_deg": pa.array(cols["lat_deg"], pa.float64()),
+                "lon_deg": pa.array(cols["lon_deg"], pa.float64()),
+                "altitude_ft": pa.array(cols["altitude_ft"], pa.float64()),
+                "error_m": pa.array(
+                    cols.get("containment_radius_m", [None] * accepted.num_rows), pa.float64()
+                ),
+                "accepted": pa.array([True] * accepted.num_rows),
+            },
+            schema=FIXES_SCHEMA,
+        )
+        self.publish(Fixes(fixes))
+        if self.flights is not None:
+            self.flights.add(accepted)
+        self._changed(_EMPTY_TABLE)
+
+    def _publish_events(self, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        for e in events:
+            self.stats.events[e["kind"]] = self.stats.events.get(e["kind"], 0) + 1
+        self.publish(Events(pa.Table.from_pylist(events, schema=EVENTS_SCHEMA)))
+
+    def _after_batch(self, *, final: bool = False) -> None:
+        now = float(self.tracker.now_s)
+        if self.flights is not None and (final or not math.isnan(now)):
+            closed, ends = (self.flights.flush() if final
+                            else self.flights.settle(now))
+            self._publish_flights(closed, ends)
+        if not final and not math.isnan(now) and now - self._last_expire_s >= EXPIRE_EVERY_S:
+            self._last_expire_s = now
+            self.expire(now)
+        if self._snapshot is None or time.time() - self._snapshot.wall_s \
+                >= self.config.snapshot_every_s:
+            self._snapshot = self._take_snapshot()
+
+    def _publish_flights(self, closed: list[Any], ends: list[FlightEnd]) -> None:
+        events = []
+        for end in ends:
+            f = end.flight
+            takeoff = end.kind == "takeoff"
+            est = f.departure if takeoff else f.arrival
+            t = f.departure_time_s if takeoff else f.arrival_time_s
+            events.append(_event(
+                end.kind, float(t if t is not None else f.first_seen_s), int(f.icao24, 16),
+                False, callsign=f.callsigns[-1] if f.callsigns else None,
+                lat=est.lat_deg, lon=est.lon_deg, airport=est.code, flight_id=f.id,
+            ))
+        self._publish_events(events)
+        if closed:
+            assert self.flights is not None
+            self.stats.flights_closed += len(closed)
+            srcs = {f.id: self.flights.sources_of(int(f.icao24, 16)) for f in closed}
+            self.publish(Flights(tuple(closed), flights_table(closed, srcs)))
+
+    def expire(self, now_s: float) -> pa.Table:
+        """Drop the state of aircraft not heard for ``expire_after_s``; publish them as gone."""
+        expire = getattr(self.tracker, "expire", None)
+        if expire is None:
+            return GONE_SCHEMA.empty_table()
+        gone: pa.Table = expire(now_s, self.config.expire_after_s)
+        if gone.num_rows:
+            self.stats.gone += gone.num_rows
+            addr = gone.column("address").to_numpy(zero_copy_only=False).astype(np.int64)
+            non = gone.column("non_icao").to_numpy(zero_copy_only=False).astype(np.int64)
+            for k in (addr | (non << 24)).tolist():
+                self._known.pop(int(k), None)
+            self.publish(Gone(gone.select(GONE_SCHEMA.names).cast(GONE_SCHEMA)))
+        if len(self._known) > 2 * max(len(self.tracker), 1024):  # evicted by the tracker's cap
+            keys = set(self.tracker.table.rows["key"].astype(np.int64).tolist())
+            self._known = {k: v for k, v in self._known.items() if k in keys}
+        return gone
+
+    def finish(self) -> None:
+        """End of input: solve what MLAT still holds, close every flight, take a last
+        snapshot. Subscribers stay registered (see :meth:`close`)."""
+        with self._lock:
+            if self.mlat is not None:
+                self._fixes(self.mlat.flush(self.tracker, final=True))
+            self._after_batch(final=True)
+            self._snapshot = self._take_snapshot()
+
+    def close(self) -> None:
+        """Deliver what is queued to every subscriber and stop their threads."""
+        for s in self._subs:
+            s.close()
+
+    # ------------------------------------------------------------------ readers
+    def _take_snapshot(self) -> Snapshot:
+        tr = self.tracker
+        live = tr.live() if not math.isnan(tr.now_s) else []
+        live.sort(key=lambda a: -a.last_seen_s)
+        ids: dict[int, Any] = {}
+        if self.identifier is not None:
+            for a in live:
+                if not a.non_icao:
+                    i = self.identify(a.address)
+                    if i is not None:
+                        ids[a.address] = i
+        return Snapshot(
+            time_s=float(tr.now_s), wall_s=time.time(), messages=int(tr.messages),
+            aircraft=tuple(live), identities=ids, simulated=self.config.simulated,
+        )
+
+    def snapshot(self) -> Snapshot:
+        """The live picture: the latest snapshot, rebuilt when older than
+        ``snapshot_every_s`` (never per request; cheap to call often)."""
+        snap = self._snapshot
+        if snap is not None and time.time() - snap.wall_s < self.config.snapshot_every_s:
+            return snap
+        if not self._lock.acquire(timeout=0.05):  # tracking is busy: the last one will do
+            return snap if snap is not None else self._empty_snapshot()
+        try:
+            self._snapshot = self._take_snapshot()
+            return self._snapshot
+        finally:
+            self._lock.release()
+
+    def _empty_snapshot(self) -> Snapshot:
+        return Snapshot(math.nan, time.time(), 0, (), {}, simulated=self.config.simulated)
+
+    # ------------------------------------------------------------------ runs
+    def run_file(
+        self,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        start_time_s: float | None = None,
+        sample_rate_hz: float = 2.0e6,
+        failure: list[BaseException] | None = None,
+    ) -> Any:
+        """Run a capture (any format ``sources.files.read_batches`` reads) through the station
+        and :meth:`finish`; returns the frame reader (its ``stats`` and ``fault``).
+
+        ``failure``: when given, a read error ends the run quietly and is appended there (the
+        picture from the part read before it stays), else it is raised."""
+        from overflight.sources.files import read_batches
+
+        if fmt == "iq" and start_time_s is None:
+            start_time_s = 0.0
+        reader = read_batches(
+            path, fmt=None if fmt in (None, "auto") else fmt, start_time_s=start_time_s,
+            sample_rate_hz=sample_rate_hz,
+        )
+        batches: Iterable[FrameBatch] = reader
+        if failure is not None:
+            from overflight.cli.app import guarded
+
+            batches = guarded(reader, failure)
+        self.run_batches(batches)
+        return reader
+
+    def run_batches(self, batches: Iterable[FrameBatch]) -> None:
+        """Process every batch, then :meth:`finish`."""
+        for b in batches:
+            self.process(b)
+        self.finish()
+
+    async def run_live(self, *, ready: Callable[[dict[str, int]], None] | None = None) -> None:
+        """Run the configured network inputs and outputs until cancelled (see
+        :mod:`overflight.station.live`)."""
+        from overflight.station.live import run_live
+
+        await run_live(self, ready=ready)
+
+
+def _accepts_seq(tracker: Any) -> bool:
+    import inspect
+
+    try:
+        return "seq" in inspect.signature(tracker.update).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _event(
+    kind: str, time_s: float, address: int, non_icao: bool, *, callsign: str | None = None,
+    squawk: str | None = None, lat: float | None = None, lon: float | None = None,
+    airport: str | None = None, before: str | None = None, after: str | None = None,
+    flight_id: str | None = None,
+) -> dict[str, Any]:
+    icao24 = ("~" if non_icao else "") + f"{address:06x}"
+    return {
+        "event_id": f"{kind}:{icao24}:{round(time_s * 1000)}",
+        "kind": kind, "time_s": time_s, "address": address, "non_icao": non_icao,
+        "icao24": icao24, "callsign": callsign, "squawk": squawk,
+        "lat_deg": lat, "lon_deg": lon, "airport": airport, "before": before, "after": after,
+        "flight_id": flight_id,
+    }
+
+
+def _empty_positions() -> pa.Table:
+    from overflight.tracking import POSITIONS_SCHEMA
+
+    return POSITIONS_SCHEMA.empty_table()
+
+
+_EMPTY_POSITIONS = _empty_positions()
+_EMPTY_TABLE = pa.table({})

@@ -1,0 +1,247 @@
+"""Typed updates the station hands to its subscribers, and the live snapshot readers share.
+
+Every update is frozen and carries one Arrow table in a schema of :mod:`overflight.station.schema`
+(``update.name`` names it), so a subscriber that stores or forwards tables (history, a message
+bus) needs no per-type code, and one that cares about one kind matches on the class::
+
+    def on_update(update: Update) -> None:
+        match update:
+            case Events(table=t): ...
+            case Flights(flights=fs): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from overflight.flights.records import Flight
+from overflight.frames import FrameBatch
+from overflight.station.schema import FLIGHTS_SCHEMA, FRAMES_SCHEMA
+from overflight.tracking.records import AircraftState
+
+__all__ = [
+    "Changed",
+    "Events",
+    "Fixes",
+    "Flights",
+    "Frames",
+    "Gone",
+    "Positions",
+    "Rejected",
+    "Snapshot",
+    "Subscriber",
+    "Update",
+    "flights_table",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Frames:
+    """A batch of frames as heard, with their sequence numbers ``seq_first .. seq_first+n-1``."""
+
+    name: ClassVar[str] = "frames"
+    batch: FrameBatch
+    seq_first: int
+
+    @property
+    def seq(self) -> npt.NDArray[np.int64]:
+        """Sequence number of each frame (int64)."""
+        return np.arange(self.seq_first, self.seq_first + len(self.batch), dtype=np.int64)
+
+    @property
+    def table(self) -> pa.Table:
+        """The frames as :data:`~overflight.station.schema.FRAMES_SCHEMA` (built on demand)."""
+        b = self.batch
+        n = len(b)
+        lengths = b.length_bytes.astype(np.int64)
+        offsets = np.zeros(n + 1, np.int32)
+        np.cumsum(lengths, out=offsets[1:])
+        mask = np.arange(b.data.shape[1])[None, :] < lengths[:, None]
+        raw = pa.BinaryArray.from_buffers(
+            pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(b.data[mask].tobytes())]
+        )
+        t = b.time_s
+        return pa.Table.from_arrays(
+            [
+                pa.array(self.seq),
+                pa.array(t, mask=np.isnan(t)),
+                pa.array(b.receiver),
+                pa.array(b.signal_dbfs, mask=np.isnan(b.signal_dbfs)),
+                pa.array(b.ticks),
+                raw,
+            ],
+            schema=FRAMES_SCHEMA,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    """Positions the tracker accepted (:data:`POSITIONS_SCHEMA`; sources adsb, tisb, adsr,
+    mlat), each naming its frame(s) by ``frame_seq`` / ``pair_frame_seq``."""
+
+    name: ClassVar[str] = "positions"
+    table: pa.Table
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Decoded positions the tracker refused as bad data (:data:`REJECTED_SCHEMA`)."""
+
+    name: ClassVar[str] = "rejected"
+    table: pa.Table
+
+
+@dataclass(frozen=True, slots=True)
+class Fixes:
+    """MLAT fixes offered to the tracker (:data:`FIXES_SCHEMA`)."""
+
+    name: ClassVar[str] = "fixes"
+    table: pa.Table
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """Aircraft whose state changed in one batch: columns ``address`` (uint32), ``non_icao``;
+    ``time_s`` is the station's clock (latest message time, UTC epoch s) after the batch."""
+
+    name: ClassVar[str] = "changed"
+    table: pa.Table
+    time_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """Aircraft that left the station's state (:data:`GONE_SCHEMA`)."""
+
+    name: ClassVar[str] = "gone"
+    table: pa.Table
+
+
+@dataclass(frozen=True, slots=True)
+class Events:
+    """Events (:data:`EVENTS_SCHEMA`): first seen, emergency, callsign / squawk changed,
+    take-off, landing."""
+
+    name: ClassVar[str] = "events"
+    table: pa.Table
+
+
+@dataclass(frozen=True, slots=True)
+class Flights:
+    """Flights (legs) closed by the latest positions, as records and as
+    :data:`FLIGHTS_SCHEMA`."""
+
+    name: ClassVar[str] = "flights"
+    flights: tuple[Flight, ...]
+    table: pa.Table
+    address: tuple[int, ...] = field(default=())
+
+
+Update = Frames | Positions | Rejected | Fixes | Changed | Gone | Events | Flights
+"""Anything the station publishes."""
+
+
+@runtime_checkable
+class Subscriber(Protocol):
+    """What the station calls with each update (a plain callable works too)."""
+
+    def on_update(self, update: Update) -> None: ...
+
+
+SubscriberLike = Subscriber | Callable[[Update], None]
+
+
+def _end(prefix: str, f: Flight) -> dict[str, Any]:
+    est = f.departure if prefix == "departure" else f.arrival
+    return {
+        f"{prefix}_airport": est.code,
+        f"{prefix}_airport_how": est.how,
+        f"{prefix}_airport_name": est.name,
+        f"{prefix}_time_s": f.departure_time_s if prefix == "departure" else f.arrival_time_s,
+        f"{prefix}_how": f.departure_how if prefix == "departure" else f.arrival_how,
+        f"{prefix}_lat_deg": est.lat_deg,
+        f"{prefix}_lon_deg": est.lon_deg,
+    }
+
+
+def flights_table(
+    flights: tuple[Flight, ...] | list[Flight],
+    sources: Mapping[str, tuple[str, ...]] | None = None,
+) -> pa.Table:
+    """Flights as :data:`FLIGHTS_SCHEMA` rows; ``sources`` maps a flight id to the sources
+    of its positions."""
+    rows = []
+    for f in flights:
+        rows.append(
+            {
+                "flight_id": f.id,
+                "address": int(f.icao24, 16),
+                "icao24": f.icao24,
+                "registration": f.registration,
+                "typecode": f.typecode,
+                "callsigns": list(f.callsigns),
+                **_end("departure", f),
+                **_end("arrival", f),
+                "first_seen_s": f.first_seen_s,
+                "last_seen_s": f.last_seen_s,
+                "distance_km": f.distance_km,
+                "max_altitude_ft": f.max_altitude_ft,
+                "observed_fraction": f.observed_fraction,
+                "n_points": f.n_points,
+                "n_messages": f.n_messages,
+                "gaps_s": [[a, b] for a, b in f.gaps],
+                "touch_and_goes": f.touch_and_goes,
+                "position_sources": list((sources or {}).get(f.id, ())),
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=FLIGHTS_SCHEMA)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Snapshot:
+    """The live picture at one moment, immutable: what the HTTP server and other readers use.
+
+    Taken by the station at most every ``snapshot_every_s`` (config), never per request.
+
+    Attributes:
+        time_s: the station's clock (latest message time, UTC epoch seconds; NaN before any).
+        wall_s: wall-clock time the snapshot was taken (epoch seconds).
+        messages: messages applied to some aircraft since the start.
+        aircraft: the live aircraft (readsb's rule: a position in the last 60 s or any
+            message in the last 30 s), most recently seen first.
+        identities: ``address -> identity`` (:class:`overflight.identity.AircraftIdentity`)
+            for ICAO addresses of ``aircraft`` with a known identity.
+        simulated: True when the station's input is simulated (the demo): every answer says so.
+    """
+
+    time_s: float
+    wall_s: float
+    messages: int
+    aircraft: tuple[AircraftState, ...]
+    identities: Mapping[int, Any]
+    simulated: bool = False
+    _json: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def identity(self, a: AircraftState) -> Any:
+        """The identity of ``a`` (None for non-ICAO addresses or unknown)."""
+        return None if a.non_icao else self.identities.get(a.address)
+
+    def aircraft_json(self) -> dict[str, Any]:
+        """readsb's ``aircraft.json`` document (epoch ``now``), built once per snapshot."""
+        doc = self._json.get("doc")
+        if doc is None:
+            from overflight.tracking.aircraft_json import aircraft_json
+
+            now = self.time_s if self.time_s == self.time_s else self.wall_s
+            doc = aircraft_json(self.aircraft, now, self.messages, identify=self.identities.get)
+            if self.simulated:
+                doc["simulated"] = True
+            self._json["doc"] = doc
+        return doc
+
