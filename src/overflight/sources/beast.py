@@ -34,7 +34,10 @@ Signal level: the byte is an amplitude, ``dBFS = 10·log10((b/255)²)``; 0 means
 Parsing is vectorised: runs of ``0x1a`` are paired from their start (a literal byte is always
 doubled, a frame start is never followed by ``0x1a``), so the frame starts of a whole buffer are
 found with a few array operations. A frame cut short by the next frame start is counted as bad and
-parsing resynchronises there; bytes between frames are counted as garbage; nothing raises.
+parsing resynchronises there; bytes between frames are counted as garbage; nothing raises. A run
+of ``0x1a`` longer than any record (:data:`MAX_ESCAPE_RUN`) is cut to that length before parsing
+and the cut bytes counted as garbage, so time and memory stay linear in the input whatever it
+holds, and :class:`BeastParser` never holds more than :data:`MAX_PENDING_BYTES` between reads.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from overflight.frames import FRAME_WIDTH_BYTES, FrameBatch
 __all__ = [
     "ESCAPE",
     "GPS_NS_BITS",
+    "MAX_ESCAPE_RUN",
+    "MAX_PENDING_BYTES",
     "MLAT_TICKS",
     "TICKS_PER_S",
     "UAT_TICKS",
@@ -96,11 +101,16 @@ _RECORD_LEN[_TYPE_RECEIVER] = 2 + 8
 _RECORD_LEN[_TYPE_TIME] = 2 + 8
 _RECORD_LEN[_TYPE_PING] = 2 + 3
 _MAX_RECORD = 2 + 6 + 1 + 14
+MAX_ESCAPE_RUN = 2 * _MAX_RECORD
+"""Longest run of ``0x1a`` bytes kept (46): a record is at most 23 bytes, 46 escaped; a longer
+run is escaped literals no record can hold (garbage), plus at most one frame start."""
+MAX_PENDING_BYTES = 2 * _MAX_RECORD + 1
+"""Most bytes :class:`BeastParser` holds between calls: an incomplete record (at most 2 x 23
+escaped bytes) and one ambiguous trailing ``0x1a``."""
 _PAYLOAD_LEN = np.zeros(256, np.uint8)
 _PAYLOAD_LEN[_TYPE_MODEAC] = 2
 _PAYLOAD_LEN[_TYPE_SHORT] = 7
 _PAYLOAD_LEN[_TYPE_LONG] = 14
-_MAX_LEFTOVER = 4096
 _BE6 = (np.uint64(1) << (np.arange(40, -1, -8, dtype=np.uint64))).astype(np.uint64)
 _BE8 = (np.uint64(1) << (np.arange(56, -1, -8, dtype=np.uint64))).astype(np.uint64)
 
@@ -252,10 +262,75 @@ def _be_int(rows: npt.NDArray[np.uint8], weights: npt.NDArray[np.uint64]) -> npt
     return out
 
 
+def _trailing_escapes(a: npt.NDArray[np.uint8]) -> int:
+    """Length (bytes) of the run of ``0x1a`` that ends ``a``; looks at the tail only."""
+    n = a.size
+    k = 64
+    while True:
+        tail = a[max(0, n - k) :]
+        nz = np.flatnonzero(tail != ESCAPE)
+        if nz.size:
+            return int(tail.size - 1 - nz[-1])
+        if k >= n:
+            return n
+        k *= 8
+
+
+def _has_run_longer(flags: npt.NDArray[np.bool_], k: int) -> bool:
+    """True if ``flags`` has more than ``k`` consecutive True values (log2(k) passes over it)."""
+    r, width, need = flags, 1, k + 1
+    while width * 2 <= need:
+        r = r[:-width] & r[width:]  # r[i]: flags[i : i + 2 * width] all True
+        width *= 2
+    if width < need:
+        r = r[: -(need - width)] & r[need - width :]
+    return bool(r.any())
+
+
+def _cut_escape_runs(
+    a: npt.NDArray[np.uint8],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Shorten every run of ``0x1a`` longer than :data:`MAX_ESCAPE_RUN` bytes to that length
+    (plus one when the run is odd, so pairing and the closing frame start are unchanged).
+
+    The bytes cut are escaped literals beyond what any record can hold: garbage. Returns the
+    shortened bytes, and for each cut run the position (in the shortened bytes) where its kept
+    part starts and the bytes cut up to and including it (cumulative), to map positions back.
+    """
+    none = np.zeros(0, np.int64)
+    is_esc = a == ESCAPE
+    if not _has_run_longer(is_esc, MAX_ESCAPE_RUN):
+        return a, none, none
+    edges = np.flatnonzero(np.diff(is_esc.view(np.int8), prepend=np.int8(0), append=np.int8(0)))
+    starts, ends = edges[0::2], edges[1::2]
+    keep = MAX_ESCAPE_RUN + ((ends - starts) & 1)
+    long = ends - starts > keep
+    if not long.any():
+        return a, none, none
+    starts = starts[long]
+    cut_end = ends[long] - keep[long]  # cut the head of the run (even), keep its tail
+    mark = np.zeros(a.size + 1, np.int8)
+    mark[starts] = 1
+    mark[cut_end] = -1
+    cut = np.cumsum(mark[:-1], dtype=np.int8).view(np.bool_)
+    cum = np.cumsum(cut_end - starts)
+    return a[~cut], cut_end - cum, cum
+
+
+def _uncut(pos: int, kept_at: npt.NDArray[np.int64], cum: npt.NDArray[np.int64]) -> int:
+    """Map a position in the shortened bytes of :func:`_cut_escape_runs` back to the input."""
+    r = int(np.searchsorted(kept_at, pos, side="right")) - 1
+    return pos + (int(cum[r]) if r >= 0 else 0)
+
+
 def parse_beast(
     buf: bytes | bytearray | memoryview, *, receiver: int = 0, final: bool = False
 ) -> BeastChunk:
     """Parse a buffer of Beast bytes into frames; never raises.
+
+    Time and memory are linear in ``len(buf)`` whatever the bytes: a run of ``0x1a`` longer than
+    any record (:data:`MAX_ESCAPE_RUN`) is cut to that length first, the cut bytes counted in
+    ``stats.garbage_bytes``. Garbage and truncation counts are bytes as received (escaped).
 
     Args:
         buf: raw (escaped) bytes, possibly starting or ending mid-frame.
@@ -271,16 +346,20 @@ def parse_beast(
         return empty
     end = n
     if not final:
-        # A trailing run of 0x1a is ambiguous (escape or next frame start): keep it for later.
-        nz = np.flatnonzero(a != ESCAPE)
-        end = int(nz[-1]) + 1 if nz.size else 0
-    body = a[:end]
+        # Runs of 0x1a pair from their start: only the last byte of an odd trailing run is
+        # ambiguous (a frame start, or half of an escaped byte that continues the run).
+        end = n - (_trailing_escapes(a) & 1)
+    body, kept_at, cut_cum = _cut_escape_runs(a[:end])
+    if cut_cum.size:
+        stats.garbage_bytes += int(cut_cum[-1])
+        end = body.size
     esc_pos = np.flatnonzero(body == ESCAPE)
     if esc_pos.size == 0:
         stats.garbage_bytes += end
         if end:
             stats.resyncs += 1
-        return BeastChunk(FrameBatch.empty(), np.zeros(0), end, receiver, stats)
+        return BeastChunk(FrameBatch.empty(), np.zeros(0), _uncut(end, kept_at, cut_cum),
+                          receiver, stats)
 
     # Position of each 0x1a within its run; runs are paired from their start.
     k = np.arange(esc_pos.size)
@@ -296,19 +375,26 @@ def parse_beast(
     keep[esc_pos[drop]] = False
     u = body[keep]
     ulen = u.size
-    raw_of_u = np.flatnonzero(keep)
     # Unescaped index of each marker: raw index minus bytes dropped before it.
+    n_dropped = np.cumsum(drop)
     markers_raw = esc_pos[is_marker]
-    dropped_before = np.cumsum(drop)[is_marker]
-    m = markers_raw - dropped_before  # every dropped byte counted sits before its marker
+    m = markers_raw - n_dropped[is_marker]  # every dropped byte counted sits before its marker
+    # Unescaped index of the kept half of each escaped pair, to map unescaped indexes to raw.
+    pair_u = esc_pos[drop] - n_dropped[drop]
+
+    def raw(j: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Raw (escaped) index of unescaped index ``j`` (``ulen`` maps to ``end``)."""
+        out: npt.NDArray[np.int64] = j + np.searchsorted(pair_u, j, side="left")
+        return out
 
     if m.size and m[0] > 0:
-        stats.garbage_bytes += int(m[0])
+        stats.garbage_bytes += int(markers_raw[0])
         stats.resyncs += 1
     elif m.size == 0:
         stats.garbage_bytes += end
         stats.resyncs += 1
-        return BeastChunk(FrameBatch.empty(), np.zeros(0), end, receiver, stats)
+        return BeastChunk(FrameBatch.empty(), np.zeros(0), _uncut(end, kept_at, cut_cum),
+                          receiver, stats)
 
     padded = np.concatenate([u, np.zeros(_MAX_RECORD + 1, np.uint8)])
     typ = padded[m + 1]
@@ -318,23 +404,22 @@ def parse_beast(
     nxt[:-1] = m[1:]
     nxt[-1] = ulen
     span = nxt - m
+    nxt_raw = np.empty_like(markers_raw)
+    nxt_raw[:-1] = markers_raw[1:]
+    nxt_raw[-1] = end
 
     consumed = end
     last_incomplete = (not has_type[-1]) or (rec_len[-1] > 0 and span[-1] < rec_len[-1])
     n_rec = m.size
     if last_incomplete:
         if final:
-            stats.truncated_bytes += int(span[-1])
-            consumed = n
+            stats.truncated_bytes += int(end - markers_raw[-1])
         else:
-            consumed = int(raw_of_u[m[-1]])
-            if end - consumed > _MAX_LEFTOVER:  # cannot happen for well-formed input; stay bounded
-                stats.garbage_bytes += end - consumed
-                consumed = end
+            consumed = int(markers_raw[-1])  # at most 2 x 23 bytes: a record is incomplete
         n_rec -= 1
-    elif final:
-        consumed = n
+    consumed = n if final else _uncut(consumed, kept_at, cut_cum)
     m, typ, rec_len, span = m[:n_rec], typ[:n_rec], rec_len[:n_rec], span[:n_rec]
+    markers_raw, nxt_raw = markers_raw[:n_rec], nxt_raw[:n_rec]
 
     unknown = rec_len == 0
     short = ~unknown & (span < rec_len)
@@ -342,7 +427,8 @@ def parse_beast(
     stats.unknown_types += int(unknown.sum())
     stats.bad_frames += int(short.sum())
     extra = np.where(good, span - rec_len, 0)
-    stats.garbage_bytes += int(extra.sum()) + int(span[unknown].sum()) + int(span[short].sum())
+    rec_end_raw = np.where(good, raw(m + rec_len), markers_raw)
+    stats.garbage_bytes += int((nxt_raw - rec_end_raw).sum())
     stats.resyncs += int(unknown.sum()) + int(short.sum()) + int((extra > 0).sum())
 
     gm = m[good]
@@ -404,7 +490,10 @@ def parse_beast(
 class BeastParser:
     """Incremental Beast parser for a byte stream: feed chunks, get frames, keep counts.
 
-    Holds the bytes of an incomplete last frame between calls and the sticky receiver id.
+    Holds the bytes of an incomplete last frame between calls (at most
+    :data:`MAX_PENDING_BYTES`) and the sticky receiver id. Frames and counts do not depend on
+    how the stream is cut into reads (except ``resyncs``: a garbage stretch cut by a read counts
+    once per read).
     """
 
     __slots__ = ("_pending", "receiver", "stats", "status", "statuses")
