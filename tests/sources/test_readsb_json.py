@@ -125,3 +125,84 @@ def test_poller_retries_a_refused_connection(server: _Server, document: dict[str
             late.close()
 
     assert asyncio.run(asyncio.wait_for(run(), timeout=20)) == float(document["now"])  # type: ignore[arg-type]
+
+
+def _doc(entry: str, now: str = "1700000000.5") -> str:
+    """A readsb document with one aircraft entry, written as text (hostile values stay raw)."""
+    return '{"now": %s, "messages": 10, "aircraft": [%s, {"hex": "3c6586", "alt_baro": 1000}]}' % (
+        now, entry,
+    )
+
+
+HOSTILE_VALUES = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "9" * 400]
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+@pytest.mark.parametrize("key", ["alt_baro", "alt_geom", "gs", "lat", "rssi", "messages", "seen"])
+def test_non_finite_numbers_are_read_as_absent_and_counted(key: str, value: str) -> None:
+    snap = parse_aircraft_json(_doc('{"hex": "4840d6", "%s": %s}' % (key, value)))
+    assert not isinstance(snap, str)
+    assert [a.icao24 for a in snap.aircraft] == ["4840d6", "3c6586"]
+    a = snap.aircraft[0]
+    assert a.altitude_ft is None and a.on_ground is None
+    assert a.latitude_deg is None and a.rssi_dbfs is None and a.messages is None
+    assert a.time_s == 1700000000.5
+    assert snap.reasons == {"non-finite or huge number": 1}
+    assert snap.aircraft[1].altitude_ft == 1000
+
+
+@pytest.mark.parametrize("value", HOSTILE_VALUES)
+def test_a_document_time_that_is_not_finite_is_a_reason(value: str) -> None:
+    assert parse_aircraft_json(_doc('{"hex": "4840d6"}', now=value)) == "no time"
+
+
+def test_times_that_overflow_skip_the_aircraft() -> None:
+    snap = parse_aircraft_json(_doc('{"hex": "4840d6", "seen": -1.7e308}', now="1.7e308"))
+    assert not isinstance(snap, str)
+    assert [a.icao24 for a in snap.aircraft] == ["3c6586"]
+    assert snap.skipped == 1 and snap.reasons == {"bad time": 1}
+
+
+def test_deep_nesting_and_huge_integers_are_reasons() -> None:
+    deep = '{"now": 1, "aircraft": [' + "[" * 100_000 + "]" * 100_000 + "]}"
+    assert parse_aircraft_json(deep) == "bad json: nested too deep"
+    assert parse_aircraft_json(_doc('{"hex": "4840d6", "gs": %s}' % ("9" * 5000))) == "bad json"
+    assert parse_aircraft_json(b"\xff\xfe{") == "bad json"
+
+
+def test_poller_survives_every_hostile_document_and_counts_it(
+    server: _Server, document: dict[str, object]
+) -> None:
+    """Each hostile document gives a counted reason; the poller goes on to the good one."""
+    from overflight.sources.readsb_json import PollStats
+
+    bodies: list[bytes | None] = [
+        _doc('{"hex": "4840d6", "alt_baro": NaN}', now="NaN").encode(),
+        _doc('{"hex": "4840d6"}', now="Infinity").encode(),
+        _doc('{"hex": "4840d6"}', now="9" * 400).encode(),
+        ('{"now": 1, "aircraft": ' + "[" * 100_000 + "]" * 100_000 + "}").encode(),
+        None,  # 503
+        json.dumps(document).encode(),
+    ]
+    stats = PollStats()
+
+    async def run() -> float:
+        server.body = bodies.pop(0)
+
+        async def advance() -> None:
+            while bodies:
+                await asyncio.sleep(0.05)
+                server.body = bodies.pop(0)
+
+        task = asyncio.create_task(advance())
+        async for snap in poll_aircraft_json(
+            server.url, interval_s=0.01, timeout_s=2.0, stats=stats
+        ):
+            await task
+            return snap.time_s
+        raise AssertionError("the poller ended")
+
+    assert asyncio.run(asyncio.wait_for(run(), timeout=20)) == document["now"]
+    assert stats.unusable["no time"] >= 3
+    assert stats.unusable["bad json: nested too deep"] >= 1
+    assert stats.fetch_errors >= 1 and stats.snapshots == 1
