@@ -129,9 +129,8 @@ def test_poller_retries_a_refused_connection(server: _Server, document: dict[str
 
 def _doc(entry: str, now: str = "1700000000.5") -> str:
     """A readsb document with one aircraft entry, written as text (hostile values stay raw)."""
-    return '{"now": %s, "messages": 10, "aircraft": [%s, {"hex": "3c6586", "alt_baro": 1000}]}' % (
-        now, entry,
-    )
+    other = '{"hex": "3c6586", "alt_baro": 1000}'
+    return '{"now": ' + now + ', "messages": 10, "aircraft": [' + entry + ", " + other + "]}"
 
 
 HOSTILE_VALUES = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "9" * 400]
@@ -140,7 +139,7 @@ HOSTILE_VALUES = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "9" * 400]
 @pytest.mark.parametrize("value", HOSTILE_VALUES)
 @pytest.mark.parametrize("key", ["alt_baro", "alt_geom", "gs", "lat", "rssi", "messages", "seen"])
 def test_non_finite_numbers_are_read_as_absent_and_counted(key: str, value: str) -> None:
-    snap = parse_aircraft_json(_doc('{"hex": "4840d6", "%s": %s}' % (key, value)))
+    snap = parse_aircraft_json(_doc(f'{{"hex": "4840d6", "{key}": {value}}}'))
     assert not isinstance(snap, str)
     assert [a.icao24 for a in snap.aircraft] == ["4840d6", "3c6586"]
     a = snap.aircraft[0]
