@@ -32,7 +32,10 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for the type checker, the module attribute resolved by __getattr__
+    import numba as numba
 
 __all__ = ["KEEP_DAYS", "cache_dir", "configure", "source_fingerprint"]
 

@@ -1,29 +1,55 @@
-"""The Typer application every command module registers on, and the checks commands share.
+"""The Typer application every command module registers on, and what commands share.
 
-The checks turn a newcomer's mistakes (a missing file, a port in use, ``--speed abc``) into a
-one-line usage error (exit status 2) instead of a traceback; :func:`read_failed` does the same
-for input that breaks while it is read (a truncated or corrupt gzip: exit status 1).
-:func:`untrusted` makes text from the air or from user files safe to show in a Rich table.
+Exit status, one rule for every command:
+
+* **0**: done, including input that **ends early** (a truncated or corrupt gzip, a cut Beast
+  stream) after something was read: what was read is used, and one line on stderr says so,
+  ``warning: PATH: the input ends early: REASON (what was done with the part before it)``
+  (:func:`warn_cut`).
+* **1**: unreadable content: nothing usable could be read (a corrupt gzip from its first byte,
+  a file that is not a capture or positions file, a database file not imported at all), or a
+  run that produced nothing it was asked for (``record`` that recorded no frame): one
+  ``error: ...`` line (:func:`read_failed`).
+* **2**: usage errors, before any work: a missing or unreadable path, a directory for a file,
+  a bad option value, a port in use (``typer.BadParameter``).
+
+Every path or file name shown goes through :func:`shown` (plain text: control and invisible
+characters as ``\\xNN``) or :func:`untrusted` (the same, as Rich text with no markup), so a
+file named ``[link=file:x]`` or ``\\x1b[2J`` prints as written and does nothing to the terminal.
+
+Tables go through :func:`print_table`: fitted to a terminal by dropping the least useful
+columns, whole values as TSV when standard output is not a terminal. Long work shows a Rich
+progress display on a terminal (:func:`progress`), nothing when standard error is not a
+terminal or with ``--quiet``.
+
+This module and the command modules import no heavy module (numpy, pyarrow, pandas, scipy,
+numba, the pipeline stages) at their top: ``overflight --help`` must start in a blink.
 """
 
 from __future__ import annotations
 
-import asyncio
 import errno
-import gzip
 import math
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import typer
 from rich.text import Text
 
+if TYPE_CHECKING:
+    import asyncio
+
+    from rich.console import Console
+
 __all__ = [
     "READ_ERRORS",
+    "Column",
     "app",
     "bind_failed",
     "describe_read_error",
@@ -33,8 +59,11 @@ __all__ = [
     "lat_lon",
     "output_dir",
     "output_file",
+    "print_table",
+    "progress",
     "quiet_cancellation",
     "read_failed",
+    "shown",
     "speed_factor",
     "untrusted",
     "warn_cut",
@@ -49,8 +78,22 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from overflight import __version__
+
+        typer.echo(f"overflight {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="print the version and exit", is_eager=True,
+                     callback=_print_version),
+    ] = False,
+) -> None:
     """Decode, track and reconstruct flights from what 1090 MHz receivers hear."""
 
 
@@ -67,9 +110,11 @@ def input_path(path: Path, param_hint: str = "FILE", *, stdin: bool = True) -> P
     if stdin and str(path) == "-":
         return path
     if not path.exists():
-        raise typer.BadParameter(f"{path}: no such file", param_hint=param_hint)
+        raise typer.BadParameter(f"{shown(path)}: no such file", param_hint=param_hint)
     if path.is_dir():
-        raise typer.BadParameter(f"{path}: is a directory, not a file", param_hint=param_hint)
+        raise typer.BadParameter(
+            f"{shown(path)}: is a directory, not a file", param_hint=param_hint
+        )
     if not path.is_file():
         return path  # a named pipe or device: opening it to check would consume or block it
     try:
@@ -77,7 +122,7 @@ def input_path(path: Path, param_hint: str = "FILE", *, stdin: bool = True) -> P
             pass
     except OSError as exc:
         raise typer.BadParameter(
-            f"{path}: cannot read ({exc.strerror or exc})", param_hint=param_hint
+            f"{shown(path)}: cannot read ({exc.strerror or exc})", param_hint=param_hint
         ) from None
     return path
 
@@ -85,29 +130,34 @@ def input_path(path: Path, param_hint: str = "FILE", *, stdin: bool = True) -> P
 def output_dir(path: Path, param_hint: str) -> Path:
     """``path`` as a writable directory, created (with its parents) if need be."""
     if path.exists() and not path.is_dir():
-        raise typer.BadParameter(f"{path}: exists and is not a directory", param_hint=param_hint)
+        raise typer.BadParameter(
+            f"{shown(path)}: exists and is not a directory", param_hint=param_hint
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise typer.BadParameter(
-            f"{path}: cannot create the directory ({exc.strerror or exc})", param_hint=param_hint
+            f"{shown(path)}: cannot create the directory ({exc.strerror or exc})",
+            param_hint=param_hint,
         ) from None
     if not os.access(path, os.W_OK | os.X_OK):
-        raise typer.BadParameter(f"{path}: directory not writable", param_hint=param_hint)
+        raise typer.BadParameter(f"{shown(path)}: directory not writable", param_hint=param_hint)
     return path
 
 
 def output_file(path: Path, param_hint: str) -> Path:
     """``path`` when a file can be written there (its directory exists and is writable)."""
     if path.is_dir():
-        raise typer.BadParameter(f"{path}: is a directory, not a file", param_hint=param_hint)
+        raise typer.BadParameter(
+            f"{shown(path)}: is a directory, not a file", param_hint=param_hint
+        )
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise typer.BadParameter(
-            f"{path}: directory {parent} does not exist", param_hint=param_hint
+            f"{shown(path)}: directory {shown(parent)} does not exist", param_hint=param_hint
         )
     if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise typer.BadParameter(f"{path}: not writable", param_hint=param_hint)
+        raise typer.BadParameter(f"{shown(path)}: not writable", param_hint=param_hint)
     return path
 
 
@@ -115,6 +165,8 @@ def describe_read_error(exc: BaseException) -> str:
     """A short reason for one of :data:`READ_ERRORS`."""
     if isinstance(exc, EOFError):
         return "truncated: the compressed stream ends early"
+    import gzip
+
     if isinstance(exc, (zlib.error, gzip.BadGzipFile)):
         return f"corrupt gzip data ({exc})"
     if isinstance(exc, OSError):
@@ -146,7 +198,8 @@ def warn_cut(path: Path | str, fault: BaseException | None, kept: str) -> None:
         from overflight.sources.gzipread import describe_fault
 
         typer.echo(
-            f"warning: {path}: the input ends early: {describe_fault(fault)} ({kept})", err=True
+            f"warning: {shown(path)}: the input ends early: {describe_fault(fault)} ({kept})",
+            err=True,
         )
 
 
@@ -155,7 +208,8 @@ def read_failed(path: Path | str, exc: BaseException, *, note: str = "") -> type
 
     ``note``: what became of the part read before the failure (appended in parentheses)."""
     typer.echo(
-        f"error: {path}: {describe_read_error(exc)}" + (f" ({note})" if note else ""), err=True
+        f"error: {shown(path)}: {describe_read_error(exc)}" + (f" ({note})" if note else ""),
+        err=True,
     )
     return typer.Exit(1)
 
@@ -225,6 +279,8 @@ def quiet_cancellation() -> None:
 
     Python 3.11's ``asyncio.start_server`` reports a cancelled handler (every connected feeder
     at Ctrl-C or shutdown) as an "exception in callback"; anything else is reported as usual."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
 
     def handler(lp: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
@@ -253,3 +309,147 @@ def untrusted(value: object) -> Text:
     ``\\uNNNN``. ``None`` is shown as nothing."""
     s = "" if value is None else str(value)
     return Text(_HIDDEN.sub(_show, s))
+
+
+def shown(path: object) -> str:
+    """A path or file name (or any untrusted string) as it may be printed: control characters
+    (terminal escape sequences), tabs, newlines and invisible or direction-changing characters
+    as ``\\xNN`` / ``\\uNNNN``. Every path a command prints goes through this function (or
+    :func:`untrusted`, which applies the same rule to Rich text)."""
+    return _HIDDEN.sub(_show, str(path))
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of :func:`print_table`.
+
+    ``priority``: how readily the column is dropped on a narrow terminal, 0 never; columns go
+    from the highest priority down (of equal ones, the rightmost first)."""
+
+    header: str
+    priority: int = 0
+    justify: Literal["left", "right", "center"] = "left"
+    style: str | None = None
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Text):
+        value = value.plain
+    return shown(value)
+
+
+def print_table(
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[object]],
+    *,
+    title: str | None = None,
+    console: Console | None = None,
+) -> None:
+    """Print ``rows`` (one value per column; None prints as nothing; every value is shown
+    literally, see :func:`shown`) to standard output.
+
+    On a terminal: a Rich table fitted to its width. Columns that do not fit are dropped, the
+    highest ``priority`` first, and a caption names them; a value is never cut with "…"
+    (one too wide for the terminal wraps). Otherwise (a pipe, a file): tab-separated values,
+    a header line then one line per row, every value whole, and ``title`` on standard error.
+    ``console``: where to print (default: standard output)."""
+    from rich.console import Console as _Console
+    from rich.table import Table
+
+    out = console if console is not None else _Console()
+    cells = [[_cell(v) for v in row] for row in rows]
+    for row in cells:
+        if len(row) != len(columns):
+            raise ValueError(f"a row has {len(row)} values for {len(columns)} columns")
+    if not out.is_terminal:
+        if title:
+            typer.echo(shown(title), err=True)
+        lines = ["\t".join(shown(c.header) for c in columns)]
+        lines += ["\t".join(row) for row in cells]
+        out.file.write("\n".join(lines) + "\n")
+        out.file.flush()
+        return
+    from rich.cells import cell_len as width_of
+
+    natural = [
+        max([width_of(c.header), *(width_of(row[i]) for row in cells)])
+        for i, c in enumerate(columns)
+    ]
+    keep = list(range(len(columns)))
+
+    def total(idx: list[int]) -> int:  # the default box: a border per column + 2 of padding
+        return sum(natural[i] + 3 for i in idx) + 1
+
+    droppable = sorted(
+        (i for i, c in enumerate(columns) if c.priority > 0),
+        key=lambda i: (columns[i].priority, i),
+        reverse=True,
+    )
+    dropped: list[int] = []
+    for i in droppable:
+        if total(keep) <= out.width:
+            break
+        keep.remove(i)
+        dropped.append(i)
+    caption = None
+    if dropped:
+        names = ", ".join(shown(columns[i].header) for i in sorted(dropped))
+        caption = f"not shown (terminal too narrow): {names}; pipe the output for every column"
+    table = Table(
+        title=untrusted(title) if title else None,
+        caption=untrusted(caption) if caption else None,
+    )
+    for i in keep:
+        c = columns[i]
+        table.add_column(untrusted(c.header), justify=c.justify, style=c.style, overflow="fold")
+    for row in cells:
+        table.add_row(*(Text(row[i]) for i in keep))
+    out.print(table)
+
+
+# ---------------------------------------------------------------------------- progress
+
+
+@contextmanager
+def progress(
+    description: str, *, total: float | None = None, quiet: bool = False, unit: str = ""
+) -> Iterator[Callable[..., None]]:
+    """A Rich progress display on standard error while the block runs (a bar when ``total``
+    is known, a spinner otherwise), removed when done; nothing with ``quiet`` or when standard
+    error is not a terminal. Yields ``step(advance=1, description=None)``: ``description``
+    replaces the text (shown literally, like a file name)."""
+    from rich.console import Console as _Console
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    err = _Console(stderr=True)
+    columns: list[object] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    if unit:
+        columns.append(TextColumn(escape(unit)))
+    columns.append(TimeElapsedColumn())
+    bar = Progress(*columns, console=err, transient=True,  # type: ignore[arg-type]
+                   disable=quiet or not err.is_terminal)
+    with bar:
+        task = bar.add_task(escape(shown(description)), total=total)
+
+        def step(advance: float = 1, description: str | None = None) -> None:
+            if description is None:
+                bar.advance(task, advance)
+            else:
+                bar.update(task, advance=advance, description=escape(shown(description)))
+
+        yield step

@@ -2,34 +2,56 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
-import numpy as np
-import pyarrow as pa
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from overflight.cli.app import app, guarded, input_path, read_failed
-from overflight.frames import FrameBatch
-from overflight.modes import MESSAGE_FIELDS, AddressFilter, batch_stats, decode_batch
+from overflight.cli.app import (
+    app,
+    describe_read_error,
+    guarded,
+    input_path,
+    progress,
+    read_failed,
+    shown,
+    untrusted,
+)
+from overflight.jsonout import dumps
 
-__all__ = ["ReadsbCounter", "decode", "json_lines", "text_lines"]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pyarrow as pa
 
-_READSB_DF = np.zeros(32, dtype=bool)
-_READSB_DF[[0, 4, 5, 11, 16, 17, 18, 20, 21, *range(24, 32)]] = True
-_AP_DF = np.zeros(32, dtype=bool)
-_AP_DF[[0, 4, 5, 16, 20, 21, *range(24, 32)]] = True
-_UNDEFINED_LABEL = "not valid: DF 1-3, 6-10, 12-15, 19, 22, 23 (readsb drops them)"
-_AP_LABEL = "not valid: address/parity, address not confirmed"
-_FIX_LABEL = "not valid: 1-bit fix to an unconfirmed address"
+    from overflight.frames import FrameBatch
+
+__all__ = ["ReadsbCounter", "decode", "json_lines", "text_lines", "with_verdict"]
+
+_UNDEFINED_WHY = "DF 1-3, 6-10, 12-15, 19, 22, 23 (readsb drops them)"
+_AP_WHY = "address/parity, address not confirmed"
+_FIX_WHY = "1-bit fix to an unconfirmed address"
+_UNDEFINED_LABEL = f"not valid: {_UNDEFINED_WHY}"
+_AP_LABEL = f"not valid: {_AP_WHY}"
+_FIX_LABEL = f"not valid: {_FIX_WHY}"
+_READSB_WHYS = (_UNDEFINED_WHY, _AP_WHY, _FIX_WHY)
+
+
+@cache
+def _df_tables() -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """By DF: formats readsb decodes; of those, the address/parity ones."""
+    import numpy as np
+
+    readsb = np.zeros(32, dtype=bool)
+    readsb[[0, 4, 5, 11, 16, 17, 18, 20, 21, *range(24, 32)]] = True
+    ap = np.zeros(32, dtype=bool)
+    ap[[0, 4, 5, 16, 20, 21, *range(24, 32)]] = True
+    return readsb, ap
 
 
 class ReadsbCounter:
@@ -52,11 +74,16 @@ class ReadsbCounter:
         self.confirmed = AddressFilter(ttl_s=ttl_s)
         self.counts: Counter[str] = Counter()
 
-    def add(self, table: pa.Table, batch: FrameBatch) -> None:
-        """Count one decoded batch (``table`` from :func:`decode_batch` of ``batch``)."""
+    def add(self, table: pa.Table, batch: FrameBatch) -> list[str | None]:
+        """Count one decoded batch (``table`` from :func:`decode_batch` of ``batch``); return
+        each row's reason for not being valid (None: valid), the decoder's (``crc``, ...) or one
+        of readsb's rules above, the same words the summary counts under "not valid: "."""
+        import numpy as np
+
         n = table.num_rows
         if n == 0:
-            return
+            return []
+        readsb_df, ap_df = _df_tables()
         reason = table.column("invalid_reason").combine_chunks().dictionary_decode()
         rs = np.asarray(reason.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
         ok = (rs == "") | (rs == "unknown address")
@@ -77,8 +104,8 @@ class ReadsbCounter:
             ca, first = ca[head], first[head]
             pos = np.clip(np.searchsorted(ca, addr), 0, ca.size - 1)
             known |= (ca[pos] == addr) & (first[pos] < np.arange(n))
-        undefined = ok & ~_READSB_DF[df]
-        ap = ok & _READSB_DF[df] & _AP_DF[df] & ~known
+        undefined = ok & ~readsb_df[df]
+        ap = ok & readsb_df[df] & ap_df[df] & ~known
         # A fix that changed the address (the original AA differs) to an unconfirmed one.
         orig = (batch.data[:, 1].astype(np.int64) << 16) | (batch.data[:, 2].astype(np.int64) << 8)
         orig |= batch.data[:, 3].astype(np.int64)
@@ -89,9 +116,16 @@ class ReadsbCounter:
         self.counts[_FIX_LABEL] += int(moved.sum())
         if ci.size:
             self.confirmed.confirm_batch(addr[ci], t[ci])
+        why = rs.copy()
+        why[ok] = None
+        why[undefined] = _UNDEFINED_WHY
+        why[ap] = _AP_WHY
+        why[moved] = _FIX_WHY
+        out: list[str | None] = why.tolist()
+        return out
 
 
-_PASS_THROUGH = ("valid", "invalid_reason", "receiver", "signal_dbfs", "ticks")
+_PASS_THROUGH = ("valid", "invalid_reason", "frame_hex", "receiver", "signal_dbfs", "ticks")
 # compact text output: these columns first, then any other non-null field as name=value
 _LEAD = ("time_s", "df", "icao24", "typecode")
 _SKIP_TEXT = frozenset(
@@ -108,6 +142,7 @@ _SKIP_TEXT = frozenset(
         "signal_dbfs",
         "bds_candidates",
         "invalid_reason",
+        "frame_hex",
         *_LEAD,
     }
 )
@@ -160,8 +195,11 @@ def _json_fragments(col: pa.ChunkedArray, name: str, sep: str = "") -> list[str]
 
     With ``sep`` (extra columns), null cells give "" and others are prefixed by ``sep``.
     """
+    import numpy as np
+    import pyarrow as pa
+
     arr = col.combine_chunks()
-    key = sep + json.dumps(name) + ":"
+    key = sep + dumps(name) + ":"
     null = "" if sep else key + "null"
     n = len(arr)
     out = [null] * n
@@ -171,7 +209,7 @@ def _json_fragments(col: pa.ChunkedArray, name: str, sep: str = "") -> list[str]
     idx = np.flatnonzero(valid).tolist()
     typ = arr.type
     if pa.types.is_dictionary(typ):
-        words = [key + json.dumps(v) for v in arr.dictionary.to_pylist()]
+        words = [key + dumps(v) for v in arr.dictionary.to_pylist()]
         codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False)[valid].tolist()
         for i, c in zip(idx, codes, strict=True):
             out[i] = words[c]
@@ -184,7 +222,7 @@ def _json_fragments(col: pa.ChunkedArray, name: str, sep: str = "") -> list[str]
             k = tuple(v) if isinstance(v, list) else v
             f = memo.get(k)
             if f is None:
-                f = memo[k] = key + json.dumps(v)
+                f = memo[k] = key + dumps(v)
             out[i] = f
         return out
     vals = arr.fill_null(False if pa.types.is_boolean(typ) else 0).to_numpy(zero_copy_only=False)
@@ -206,6 +244,8 @@ def _json_fragments(col: pa.ChunkedArray, name: str, sep: str = "") -> list[str]
 def json_lines(table: pa.Table) -> list[str]:
     """One JSON object per row: every Message field (null where not applicable) and the
     pass-through columns, plus the other Comm-B register fields where set."""
+    from overflight.modes import MESSAGE_FIELDS
+
     present = set(table.column_names)
     names = [n for n in (*MESSAGE_FIELDS, *_PASS_THROUGH) if n != "commb" and n in present]
     extra = [n for n in table.column_names if n not in names and n != "commb"]
@@ -224,7 +264,11 @@ def json_lines(table: pa.Table) -> list[str]:
 
 
 def _text_fragments(col: pa.ChunkedArray, name: str) -> list[str]:
-    """`` name=value`` for every non-null cell of a column, "" for nulls (per non-null cell)."""
+    """`` name=value`` for every non-null cell of a column, "" for nulls (per non-null cell);
+    text shown literally (:func:`shown`)."""
+    import numpy as np
+    import pyarrow as pa
+
     arr = col.combine_chunks()
     n = len(arr)
     out = [""] * n
@@ -235,7 +279,7 @@ def _text_fragments(col: pa.ChunkedArray, name: str) -> list[str]:
     idx = np.flatnonzero(valid).tolist()
     typ = arr.type
     if pa.types.is_dictionary(typ):
-        words = [key + str(v) for v in arr.dictionary.to_pylist()]
+        words = [key + shown(v) for v in arr.dictionary.to_pylist()]
         codes = arr.indices.fill_null(0).to_numpy(zero_copy_only=False)[valid].tolist()
         for i, c in zip(idx, codes, strict=True):
             out[i] = words[c]
@@ -244,7 +288,7 @@ def _text_fragments(col: pa.ChunkedArray, name: str) -> list[str]:
         values = arr.to_pylist()
         for i in idx:
             v = values[i]
-            out[i] = key + (",".join(map(str, v)) if isinstance(v, list) else str(v))
+            out[i] = key + shown(",".join(map(str, v)) if isinstance(v, list) else v)
         return out
     vals = arr.fill_null(False if pa.types.is_boolean(typ) else 0).to_numpy(zero_copy_only=False)
     picked = vals[valid].tolist()
@@ -257,9 +301,17 @@ def _text_fragments(col: pa.ChunkedArray, name: str) -> list[str]:
     return out
 
 
-def text_lines(table: pa.Table) -> list[str]:
-    """One readable line per row: time, DF, address, type code, then every non-null field."""
+def text_lines(table: pa.Table, *, ticks_from_start: bool = False) -> list[str]:
+    """One readable line per row: time, DF, address, type code, [why not valid], then every
+    non-null field. ``ticks_from_start`` (I/Q input without a start time): a row without
+    ``time_s`` shows the seconds since the first sample, from its 12 MHz ticks, as ``+s``."""
     times = table.column("time_s").to_pylist()
+    if ticks_from_start and "ticks" in table.column_names:
+        ticks = table.column("ticks").to_pylist()
+        times = [
+            t if t is not None or k is None else f"+{k / 12e6:.6f}"
+            for t, k in zip(times, ticks, strict=True)
+        ]
     dfs = table.column("df").to_pylist()
     icaos = table.column("icao24").to_pylist()
     tcs = table.column("typecode").to_pylist()
@@ -270,7 +322,7 @@ def text_lines(table: pa.Table) -> list[str]:
     for i, rest in enumerate(zip(*frags, strict=True)):
         t, d, tc, why = times[i], dfs[i], tcs[i], reasons[i]
         lines.append(
-            (f"{t:17.6f}" if t is not None else " " * 17)
+            (f"{t:>17}" if isinstance(t, str) else f"{t:17.6f}" if t is not None else " " * 17)
             + f" DF{d if d is not None else '?':<2} {icaos[i] or '------'} "
             + (f"TC{tc:<2}" if tc is not None else "    ")
             + (f" [{why}]" if why is not None else "")
@@ -279,8 +331,27 @@ def text_lines(table: pa.Table) -> list[str]:
     return lines
 
 
-def _write_rows(table: pa.Table, out: TextIO, as_json: bool) -> None:
-    lines = json_lines(table) if as_json else text_lines(table)
+def with_verdict(table: pa.Table, batch: FrameBatch, why: list[str | None]) -> pa.Table:
+    """``table`` with ``valid`` and ``invalid_reason`` set from ``why`` (see
+    :meth:`ReadsbCounter.add`) and ``frame_hex``, each frame as received (before any fix)."""
+    import pyarrow as pa
+
+    n = table.num_rows
+    hexes = batch.data[:n, :14].tobytes().hex()
+    lengths = batch.length_bytes[:n].tolist()
+    frame_hex = [hexes[28 * i : 28 * i + 2 * int(m)] for i, m in enumerate(lengths)]
+    for name, col in (
+        ("valid", pa.array([w is None for w in why], pa.bool_())),
+        ("invalid_reason", pa.array(why, pa.string())),
+        ("frame_hex", pa.array(frame_hex, pa.string())),
+    ):
+        i = table.schema.get_field_index(name)
+        table = table.append_column(name, col) if i < 0 else table.set_column(i, name, col)
+    return table
+
+
+def _write_rows(table: pa.Table, out: TextIO, as_json: bool, ticks_from_start: bool) -> None:
+    lines = json_lines(table) if as_json else text_lines(table, ticks_from_start=ticks_from_start)
     out.write("\n".join(lines) + ("\n" if lines else ""))
 
 
@@ -318,17 +389,28 @@ def decode(
     summary: Annotated[
         bool, typer.Option("--summary/--no-summary", help="counts on stderr at the end")
     ] = True,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress display on a terminal")
+    ] = False,
 ) -> None:
     """Decode every Mode S / ADS-B frame of FILE and print its fields.
 
-    Addresses recovered from parity are checked against those confirmed by clean DF11/17/18
-    frames earlier in the file (unless --no-filter); rows that fail are kept and marked.
-    The summary counts frames as readsb accepts them, whatever --no-filter: DF 1-3, 6-10,
-    12-15, 19, 22 and 23 are not valid, nor address/parity frames whose address no clean
-    DF17 or DF11 (IID 0) confirmed earlier.
+    Every frame is a row, valid or not: rows and summary follow readsb's rules
+    (mode_s.c). Not valid: a CRC or length failure; DF 1-3, 6-10, 12-15, 19, 22 and 23 (rows
+    kept: DF19/DF22 are military formats worth seeing); an address/parity frame whose address
+    no clean DF17 or DF11 (IID 0) confirmed earlier in the stream; a 1-bit fix that moved a
+    DF11/17/18 to an unconfirmed address. Each row says why ([reason] in text,
+    "invalid_reason" in JSON), and JSON rows carry the frame as received ("frame_hex").
+    --no-filter keeps crc_ok true for address/parity frames whose address is unconfirmed;
+    validity is readsb's either way.
     """
     input_path(Path(file), "FILE")
     _check_input(fmt, sample_rate)
+    from rich.console import Console
+    from rich.table import Table
+
+    from overflight.modes import AddressFilter, batch_stats, decode_batch
+
     err = Console(stderr=True)
     out = sys.stdout
     known = None if no_filter else AddressFilter()
@@ -337,49 +419,39 @@ def decode(
     dfs: Counter[int] = Counter()
     batches, read_stats = _batches(file, fmt, sample_rate)
     failure: list[BaseException] = []
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]decoding[/bold]"),
-        BarColumn(),
-        TextColumn("{task.completed:,} frames"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    ticks_from_start = fmt == "iq"
     try:
-        with progress:
-            task = progress.add_task("decode", total=None)
+        with progress("decoding", unit="frames", quiet=quiet) as step:
             for batch in guarded(batches, failure):
                 table = decode_batch(batch, fix=not no_fix, known_addresses=known)
                 stats = batch_stats(table)
                 totals["frames"] += stats["rows"]
-                for reason, c in stats["reasons"].items():
-                    if reason != "unknown address":  # counted by readsb's rules below
-                        totals[reason] += c
-                if summary:
-                    readsb.add(table, batch)
+                why = readsb.add(table, batch)
+                for reason in why:
+                    if reason is not None and not reason.startswith(_READSB_WHYS):
+                        totals[reason] += 1
                 for d, c in Counter(table.column("df").to_pylist()).items():
                     if d is not None:
                         dfs[int(d)] += c
-                _write_rows(table, out, json_out)
-                progress.advance(task, len(batch))
+                table = with_verdict(table, batch, why)
+                _write_rows(table, out, json_out, ticks_from_start)
+                step(len(batch))
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         return
     if summary:
         t = Table(title="decode summary", show_header=True)
         t.add_column("count")
         t.add_column("value", justify="right")
-        t.add_row("input format", str(read_stats.format))
+        t.add_row("input format", untrusted(read_stats.format))
         t.add_row("frames decoded", f"{totals['frames']:,}")
         t.add_row("valid (as readsb accepts them)", f"{readsb.counts['valid']:,}")
         for label in (_UNDEFINED_LABEL, _AP_LABEL, _FIX_LABEL):
             t.add_row(label, f"{readsb.counts[label]:,}")
         for k, v in sorted(totals.items()):
             if k != "frames":
-                t.add_row(f"invalid: {k}", f"{v:,}")
+                t.add_row(untrusted(f"invalid: {k}"), f"{v:,}")
         for label, v in _input_rows(read_stats):
-            t.add_row(label, f"{v:,}")
+            t.add_row(untrusted(label), f"{v:,}")
         for d, c in sorted(dfs.items()):
             t.add_row(f"DF{d}", f"{c:,}")
         err.print(t)
@@ -394,7 +466,15 @@ def decode(
     )
     if any(k.startswith("broken input") for k in read_stats.skipped):
         typer.echo(
-            f"warning: {file}: the input ends early: truncated or corrupt gzip ({kept})", err=True
+            f"warning: {shown(file)}: the input ends early: truncated or corrupt gzip ({kept})",
+            err=True,
         )
     if failure:
-        raise read_failed(file, failure[0], note=kept)
+        # The exit rule (cli/app.py): what was read is used (0, a warning); nothing read is 1.
+        if not totals["frames"]:
+            raise read_failed(file, failure[0], note=kept)
+        typer.echo(
+            f"warning: {shown(file)}: the input ends early: {describe_read_error(failure[0])} "
+            f"({kept})",
+            err=True,
+        )
