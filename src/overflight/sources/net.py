@@ -26,7 +26,7 @@ import logging
 import math
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +48,7 @@ __all__ = [
     "connect_feed",
     "format_receiver_id",
     "parse_endpoint",
+    "reconnect_delay",
     "serve_ingest",
 ]
 
@@ -312,6 +313,18 @@ async def _pump(
             hub.publish_sbs(recs)
 
 
+def reconnect_delay(
+    backoff_s: float, delivered: bool, min_backoff_s: float, max_backoff_s: float
+) -> tuple[float, float]:
+    """Seconds to wait before reconnecting, and the back-off after that (seconds).
+
+    A connection that delivered frames starts the back-off again at ``min_backoff_s``, however
+    it ended (closed, reset, timed out); failures without data double it up to ``max_backoff_s``.
+    """
+    wait = min_backoff_s if delivered else min(backoff_s, max_backoff_s)
+    return wait, min(wait * 2, max_backoff_s)
+
+
 async def connect_feed(
     host: str,
     port: int,
@@ -322,12 +335,17 @@ async def connect_feed(
     max_backoff_s: float = 30.0,
     idle_timeout_s: float = 120.0,
     connect_timeout_s: float = 10.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
     """Read a receiver forever (until cancelled), reconnecting with exponential backoff.
 
     Args:
         fmt: ``"beast"`` (port 30005), ``"raw"`` (AVR, 30002) or ``"sbs"`` (30003).
+        min_backoff_s, max_backoff_s: first and longest wait before reconnecting (seconds); the
+            wait doubles on each failure and starts again at the minimum after a connection
+            that delivered frames (:func:`reconnect_delay`).
         idle_timeout_s: reconnect when nothing arrives for this long.
+        sleep: how to wait between attempts (seconds; ``asyncio.sleep``).
     """
     peer = f"{host}:{port}"
     stats = hub.stats_for(peer)
@@ -335,6 +353,8 @@ async def connect_feed(
     backoff = min_backoff_s
     while True:
         writer: asyncio.StreamWriter | None = None
+        before = stats.messages
+        why = "closed the connection"
         try:
             async with asyncio.timeout(connect_timeout_s):
                 reader, w = await asyncio.open_connection(host, port)
@@ -342,13 +362,9 @@ async def connect_feed(
             _keepalive(w)
             stats.connects += 1
             log.info("connected to %s (%s)", peer, fmt)
-            before = stats.messages
             await _pump(reader, dec, hub, idle_timeout_s)
-            log.warning("%s closed the connection", peer)
-            if stats.messages > before:
-                backoff = min_backoff_s
         except (OSError, TimeoutError, asyncio.IncompleteReadError) as e:
-            log.warning("%s: %s; retrying in %.1f s", peer, e or type(e).__name__, backoff)
+            why = str(e) or type(e).__name__
         finally:
             dec.close()
             if writer is not None:
@@ -356,8 +372,11 @@ async def connect_feed(
                 writer.close()
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
-        await asyncio.sleep(backoff)
-        backoff = min(backoff * 2, max_backoff_s)
+        wait, backoff = reconnect_delay(
+            backoff, stats.messages > before, min_backoff_s, max_backoff_s
+        )
+        log.warning("%s: %s; retrying in %.1f s", peer, why, wait)
+        await sleep(wait)
 
 
 class IngestServer:
