@@ -14,6 +14,7 @@ import pyarrow as pa
 from overflight.tracking._columns import TRACKER_COLUMNS
 from overflight.tracking.aircraft_json import aircraft_json, aircraft_record
 from overflight.tracking.records import (
+    EXPIRED_SCHEMA,
     POSITIONS_SCHEMA,
     AircraftState,
     Event,
@@ -23,6 +24,7 @@ from overflight.tracking.records import (
 from overflight.tracking.tracker import (
     LIVE_ANY_MESSAGE_S,
     LIVE_POSITION_S,
+    MAX_PENDING_EVENTS,
     OUTCOME_NAMES,
     REFERENCE_NAMES,
     REJECTION_REASONS,
@@ -30,8 +32,10 @@ from overflight.tracking.tracker import (
 )
 
 __all__ = [
+    "EXPIRED_SCHEMA",
     "LIVE_ANY_MESSAGE_S",
     "LIVE_POSITION_S",
+    "MAX_PENDING_EVENTS",
     "OUTCOME_NAMES",
     "POSITIONS_SCHEMA",
     "REFERENCE_NAMES",

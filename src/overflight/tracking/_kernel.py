@@ -196,26 +196,27 @@ def _position_bad(a, src: int) -> None:  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True, nogil=True)
 def _cpr_frame(a, odd: bool):  # type: ignore[no-untyped-def]
-    """The aircraft's stored CPR frame of one parity: (lat, lon, t, src, surface, nic)."""
+    """The aircraft's stored CPR frame of one parity: (lat, lon, t, src, surface, nic, seq)."""
     if odd:
         lat, lon, t = a.cpr_odd_lat, a.cpr_odd_lon, a.cpr_odd_t
-        src, surf, nic = a.cpr_odd_src, a.cpr_odd_surface, a.cpr_odd_nic
+        src, surf, nic, sq = a.cpr_odd_src, a.cpr_odd_surface, a.cpr_odd_nic, a.cpr_odd_seq
     else:
         lat, lon, t = a.cpr_even_lat, a.cpr_even_lon, a.cpr_even_t
-        src, surf, nic = a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic
-    return lat, lon, t, src, surf, nic
+        src, surf, nic, sq = a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic, a.cpr_even_seq
+    return lat, lon, t, src, surf, nic, sq
 
 
 @numba.njit(cache=True, nogil=True)
 def _set_cpr_frame(a, odd: bool, frame) -> None:  # type: ignore[no-untyped-def]
-    """Store ``frame`` (lat, lon, t, src, surface, nic) as the aircraft's frame of one parity."""
-    lat, lon, t, src, surf, nic = frame
+    """Store ``frame`` (lat, lon, t, src, surface, nic, seq) as the aircraft's frame of one
+    parity."""
+    lat, lon, t, src, surf, nic, sq = frame
     if odd:
         a.cpr_odd_lat, a.cpr_odd_lon, a.cpr_odd_t = lat, lon, t
-        a.cpr_odd_src, a.cpr_odd_surface, a.cpr_odd_nic = src, surf, nic
+        a.cpr_odd_src, a.cpr_odd_surface, a.cpr_odd_nic, a.cpr_odd_seq = src, surf, nic, sq
     else:
         a.cpr_even_lat, a.cpr_even_lon, a.cpr_even_t = lat, lon, t
-        a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic = src, surf, nic
+        a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic, a.cpr_even_seq = src, surf, nic, sq
 
 
 @numba.njit(cache=True, nogil=True)
@@ -289,6 +290,7 @@ def track_kernel(
     nav_hdg,
     signal_dbfs,
     receiver,
+    seq,
     direct_lat,
     direct_lon,
     rx_lat,
@@ -309,13 +311,16 @@ def track_kernel(
     out_gnd,
     out_cs,
     out_ref,
+    out_pair,
     ev_idx,
     ev_kind,
 ):
     """Apply messages ``0..n-1`` to the records ``st[rows[i]]``. Returns the number of events.
 
     ``out_code``/``out_lat``/``out_lon`` receive the position outcome of each message;
-    ``out_ref`` the reference (``REF_*``) of each accepted position;
+    ``out_ref`` the reference (``REF_*``) of each accepted position; ``out_pair`` the ``seq``
+    of the other frame of an accepted even/odd pair (-1 otherwise; ``seq``: the caller's
+    sequence number of each message, -1 unknown);
     ``ev_idx``/``ev_kind`` receive (message index, EV_* kind) of each event raised.
     ``ap_lat``/``ap_lon``/``ap_start``: the airport grid (``airports.AirportGrid``; empty to
     disable airport references).
@@ -405,7 +410,7 @@ def track_kernel(
             mnic = nic[i]
             # store the frame, keeping the one it replaces to restore it on bad data
             saved = _cpr_frame(a, odd)
-            _set_cpr_frame(a, odd, (clat, clon, ti, s, 1 if surf else 0, mnic))
+            _set_cpr_frame(a, odd, (clat, clon, ti, s, 1 if surf else 0, mnic, seq[i]))
             other = _cpr_frame(a, not odd)
             o_t, o_src, o_surf = other[2], other[3], other[4]
             if surf:
@@ -583,6 +588,7 @@ def track_kernel(
                 pnic = min(a.cpr_odd_nic, a.cpr_even_nic)
                 _set_position(a, lat, lon, ti, s, surf, pnic, rc[i], at, json_reliable, ref_kind)
                 out_ref[i] = ref_kind
+                out_pair[i] = other[6]
             elif result == LOCAL:
                 _set_position(a, lat, lon, ti, s, surf, mnic, rc[i], at, json_reliable, ref_kind)
                 out_ref[i] = ref_kind
@@ -723,6 +729,7 @@ def empty_outputs(n: int) -> list[np.ndarray]:  # type: ignore[type-arg]
         np.full(n, -1, np.int8),
         np.full(n, -1, np.int32),
         np.zeros(n, np.int8),
+        np.full(n, -1, np.int64),
         np.zeros(n, np.int32),
         np.zeros(n, np.int8),
     ]

@@ -45,13 +45,14 @@ the engine's common timescale and are mapped to UTC through the timescale's root
 
 Aircraft with ADS-B: a fix is not applied while the aircraft has an ADS-B (or ADS-R/TIS-B)
 position younger than ``adsb_hold_s`` (readsb holds MLAT back for 30 s against better sources);
-it is compared with that position instead (:attr:`MlatFeedStats.verify_m`), as mlat-server uses
-ADS-B aircraft to check itself.
+it is compared with that position instead (:attr:`MlatFeedStats.median_verify_m`, from a bounded
+sample), as mlat-server uses ADS-B aircraft to check itself.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -77,6 +78,7 @@ __all__ = [
     "LAYOUT_TOLERANCE_S",
     "MLAT_DFS",
     "SKIP_REASONS",
+    "VERIFY_SAMPLE",
     "MlatFeed",
     "MlatFeedStats",
 ]
@@ -105,6 +107,9 @@ DETECT_SPAN_S = 10.0
 receiver ``"radarcape"`` (a 1 GHz counter passes one frame with probability 0.93; 200 frames
 over ten of its 1.07 s nanosecond cycles, about 5e-7)."""
 
+VERIFY_SAMPLE = 10_000
+"""Most ADS-B comparisons kept (a uniform random sample of all) for their median."""
+
 _TICK_MASK = (1 << 48) - 1
 _BASE_MARGIN_S = 60.0
 _SYNTHETIC_TICKS = (0, 0xFF004D4C4154, 0xFF004D4C4155)  # none, readsb MLAT result, UAT
@@ -117,7 +122,7 @@ _KT_TO_M_S = M_PER_NM / 3600.0
 
 @dataclass(slots=True)
 class MlatFeedStats:
-    """What happened to frames and fixes (counts; ``verify_m``: metres)."""
+    """What happened to frames and fixes (counts; ``verify_m``: metres). Bounded in size."""
 
     frames: int = 0
     """Frames offered (all rows of all batches)."""
@@ -141,8 +146,30 @@ class MlatFeedStats:
     per_aircraft: Counter[str] = field(default_factory=Counter)
     """Accepted fixes per aircraft (icao24)."""
     verify_m: list[float] = field(default_factory=list)
-    """Distance of each compared fix from the aircraft's ADS-B position at the same time
-    (extrapolated by its ground speed and track over at most 2 s), metres."""
+    """Distance of compared fixes from the aircraft's ADS-B position at the same time
+    (extrapolated by its ground speed and track over at most 2 s), metres: every one while
+    fewer than :data:`VERIFY_SAMPLE`, then a uniform random sample of that many (reservoir)."""
+    verify_count: int = 0
+    """Fixes compared with an ADS-B position (all, not only those sampled)."""
+    _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
+
+    def add_verify(self, distance_m: float) -> None:
+        """Count one comparison and keep it in the bounded sample (reservoir sampling)."""
+        self.verify_count += 1
+        if len(self.verify_m) < VERIFY_SAMPLE:
+            self.verify_m.append(distance_m)
+            return
+        k = self._rng.randrange(self.verify_count)
+        if k < VERIFY_SAMPLE:
+            self.verify_m[k] = distance_m
+
+    @property
+    def median_verify_m(self) -> float:
+        """Median distance of compared fixes from their ADS-B positions, metres (NaN: none);
+        exact up to :data:`VERIFY_SAMPLE` comparisons, then the sample's median."""
+        if not self.verify_m:
+            return math.nan
+        return float(np.median(self.verify_m))
 
 
 class MlatFeed:
@@ -523,7 +550,7 @@ class MlatFeed:
             lat0 += math.degrees(d * math.cos(trk) / EARTH_RADIUS_M)
             r_lon = EARTH_RADIUS_M * math.cos(math.radians(lat0))
             lon0 += math.degrees(d * math.sin(trk) / r_lon)
-        self.stats.verify_m.append(float(haversine_m_scalar(lat0, lon0, p.lat_deg, p.lon_deg)))
+        self.stats.add_verify(float(haversine_m_scalar(lat0, lon0, p.lat_deg, p.lon_deg)))
 
 
 def _wrapped(d: npt.NDArray[np.float64], period: float) -> npt.NDArray[np.float64]:

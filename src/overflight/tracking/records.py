@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-__all__ = ["POSITIONS_SCHEMA", "AircraftState", "Event", "FieldStamp", "ReceiverSignal"]
+__all__ = [
+    "EXPIRED_SCHEMA",
+    "POSITIONS_SCHEMA",
+    "AircraftState",
+    "Event",
+    "FieldStamp",
+    "ReceiverSignal",
+]
 
 
 POSITIONS_SCHEMA = pa.schema(
@@ -25,12 +32,32 @@ POSITIONS_SCHEMA = pa.schema(
         pa.field("callsign", pa.string()),
         pa.field("source", pa.string(), nullable=False),
         pa.field("reference", pa.string(), nullable=False),
+        pa.field("frame_seq", pa.int64(), nullable=False),
+        pa.field("pair_frame_seq", pa.int64(), nullable=False),
     ]
 )
 """Accepted positions, one row each (``altitude_ft`` barometric; nulls where unknown).
 
 ``reference``: what resolved the position ("pair": an airborne even/odd pair alone, "aircraft":
-its last position, "receiver", "airport": the one surface candidate near an airport, "mlat")."""
+its last position, "receiver", "airport": the one surface candidate near an airport, "mlat").
+
+Evidence keys (the caller's per-frame sequence numbers, ``Tracker.update(table, seq)``):
+``frame_seq`` is the frame that completed the position (for MLAT the frame given to
+``Tracker.update_mlat(frame_seq=...)``), ``pair_frame_seq`` the other frame of a CPR even/odd
+pair (-1 for a local decode or an MLAT fix); -1 wherever the caller gave no sequence numbers."""
+
+EXPIRED_SCHEMA = pa.schema(
+    [
+        pa.field("address", pa.uint32(), nullable=False),
+        pa.field("non_icao", pa.bool_(), nullable=False),
+        pa.field("icao24", pa.string(), nullable=False),
+        pa.field("first_seen_s", pa.float64()),
+        pa.field("last_seen_s", pa.float64()),
+        pa.field("messages", pa.int64()),
+    ]
+)
+"""Aircraft whose state :meth:`Tracker.expire` removed (times: epoch seconds; ``icao24``: six
+hex digits, without the "~" of non-ICAO addresses, which ``non_icao`` tells)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 Every tracked value carries its update time (``*_t``, epoch seconds, NaN when never set) and
 the source it came from (``*_src``, a :data:`SOURCE_NAMES` code; 0 when never set). Records live
-in one growable structured array so the compiled kernel can update them in place; an
-address-to-row dict finds them. Rows are never removed: the history of every aircraft seen stays.
+in one growable structured array so the compiled kernel can update them in place; a sorted
+address index finds them. :meth:`StateTable.remove` drops records (the table is compacted, order
+kept, the index renumbered), so a long-running tracker that expires silent aircraft stays the
+same size.
 """
 
 from __future__ import annotations
@@ -90,12 +92,14 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         ("cpr_even_src", "u1"),
         ("cpr_even_surface", "u1"),
         ("cpr_even_nic", "i1"),
+        ("cpr_even_seq", "i8"),  # caller's sequence number of the frame, -1 unknown
         ("cpr_odd_lat", "i4"),
         ("cpr_odd_lon", "i4"),
         ("cpr_odd_t", "f8"),
         ("cpr_odd_src", "u1"),
         ("cpr_odd_surface", "u1"),
         ("cpr_odd_nic", "i1"),
+        ("cpr_odd_seq", "i8"),
         # values with time and source
         *_field("alt_baro", "f4"),
         *_field("alt_geom", "f4"),
@@ -151,6 +155,8 @@ def _blank(n: int) -> npt.NDArray[np.void]:
         "pos_nic",
         "cpr_even_nic",
         "cpr_odd_nic",
+        "cpr_even_seq",
+        "cpr_odd_seq",
     ):
         st[name] = -1
     for name in (
@@ -179,10 +185,11 @@ class StateTable:
     up with one ``searchsorted`` and cost 8 bytes per aircraft instead of a dict entry.
     """
 
-    __slots__ = ("_keys", "_n", "_rows_of_keys", "rows")
+    __slots__ = ("_keys", "_min_capacity", "_n", "_rows_of_keys", "rows")
 
     def __init__(self, capacity: int = 1024) -> None:
-        self.rows: npt.NDArray[np.void] = _blank(max(capacity, 16))
+        self._min_capacity = max(capacity, 16)
+        self.rows: npt.NDArray[np.void] = _blank(self._min_capacity)
         self._keys: npt.NDArray[np.uint32] = np.empty(0, np.uint32)
         self._rows_of_keys: npt.NDArray[np.int32] = np.empty(0, np.int32)
         self._n = 0
@@ -236,6 +243,39 @@ class StateTable:
             self._keys, self._rows_of_keys = allk[order], allr[order]
         return np.asarray(lut[codes], np.int32)
 
+    def remove(self, rows: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
+        """Drop the records ``rows``; the others keep their order and move down.
+
+        Returns the new row of every old row (-1 for the removed ones). The allocation shrinks
+        to twice the rows in use (at least the initial capacity) once under a quarter is used.
+        """
+        n = self._n
+        keep = np.ones(n, np.bool_)
+        keep[np.asarray(rows, np.intp)] = False
+        kept = np.flatnonzero(keep)
+        new_of_old = np.full(n, -1, np.int32)
+        m = kept.size
+        new_of_old[kept] = np.arange(m, dtype=np.int32)
+        if m == n:
+            return new_of_old
+        capacity = len(self.rows)
+        if capacity > self._min_capacity and m < capacity // 4:
+            smaller = _blank(max(2 * m, self._min_capacity))
+            smaller[:m] = self.rows[kept]
+            self.rows = smaller
+        else:
+            self.rows[:m] = self.rows[kept]
+            self.rows[m:n] = _blank(n - m)
+        self._n = m
+        alive = new_of_old[self._rows_of_keys] >= 0
+        self._keys = self._keys[alive]
+        self._rows_of_keys = new_of_old[self._rows_of_keys[alive]]
+        return new_of_old
+
     def nbytes(self) -> int:
         """Bytes held by the records in use plus their index entries."""
         return int(self._n * (STATE_DTYPE.itemsize + 8))
+
+    def allocated_nbytes(self) -> int:
+        """Bytes allocated: the whole record array (spare capacity included) plus the index."""
+        return int(self.rows.nbytes + self._keys.nbytes + self._rows_of_keys.nbytes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +32,7 @@ from overflight.tracking._columns import (
 )
 from overflight.tracking.airports import AirportGrid, airport_grid, empty_grid
 from overflight.tracking.records import (
+    EXPIRED_SCHEMA,
     POSITIONS_SCHEMA,
     AircraftState,
     Event,
@@ -63,6 +64,8 @@ LIVE_POSITION_S = 60.0
 """An aircraft stays live this long after its last position (readsb)."""
 LIVE_ANY_MESSAGE_S = 30.0
 """... or this long after its last message of any kind (readsb)."""
+MAX_PENDING_EVENTS = 10_000
+"""Default bound of the events pending since the last :meth:`Tracker.drain_events`."""
 
 _NON_EMERGENCY = {"none", "no emergency", "no_emergency", ""}
 _STAMPED = (
@@ -110,6 +113,16 @@ def _opt(v: float) -> float | None:
     return None if math.isnan(v) else float(v)
 
 
+def _seq_column(seq: npt.ArrayLike | None, n: int) -> npt.NDArray[np.int64]:
+    """Per-row frame sequence numbers as int64 (-1 everywhere when None)."""
+    if seq is None:
+        return np.full(n, -1, np.int64)
+    out = np.asarray(seq, np.int64)
+    if out.shape != (n,):
+        raise ValueError(f"seq has shape {out.shape}, the table {n} rows")
+    return out
+
+
 class Tracker:
     """State of every aircraft heard, updated batch by batch.
 
@@ -123,6 +136,11 @@ class Tracker:
             no receiver position) by the one candidate near a known airport
             (:mod:`overflight.tracking.airports`); the airport list loads on first need. An
             :class:`~overflight.tracking.airports.AirportGrid` gives the airports to use.
+        max_events: events kept pending between :meth:`drain_events` calls; beyond it the
+            oldest are dropped and counted (:attr:`events_dropped`).
+
+    State is kept until :meth:`expire` removes it: a long-running process calls it now and
+    then (the station does) so that it stays the same size.
     """
 
     def __init__(
@@ -133,6 +151,7 @@ class Tracker:
         persistence: int = 4,
         json_reliable: int = 1,
         airports: bool | AirportGrid = True,
+        max_events: int = MAX_PENDING_EVENTS,
     ) -> None:
         self.receiver_lat_lon = receiver_lat_lon
         self.airports = airports
@@ -149,8 +168,12 @@ class Tracker:
         """Position outcomes of all CPR/MLAT messages so far (see ``OUTCOME_NAMES``)."""
         self.references: Counter[str] = Counter()
         """Accepted positions so far by what resolved them (see ``REFERENCE_NAMES``)."""
-        self.events: list[Event] = []
-        """Events raised so far (also see :meth:`drain_events`)."""
+        self.events: deque[Event] = deque(maxlen=max(max_events, 1))
+        """Events raised since the last :meth:`drain_events`, oldest first (bounded)."""
+        self.events_dropped = 0
+        """Events dropped unread because :attr:`events` was full."""
+        self.expired = 0
+        """Aircraft whose state :meth:`expire` removed."""
         self.last_outcomes: npt.NDArray[np.int8] = np.zeros(0, np.int8)
         """Position outcome code of each row of the last batch (index into ``OUTCOME_NAMES``)."""
         self.last_rows: npt.NDArray[np.int32] = np.zeros(0, np.int32)
@@ -168,9 +191,13 @@ class Tracker:
         """Positions rejected as bad data so far, by reason."""
         return {r: self.outcomes.get(r, 0) for r in REJECTION_REASONS}
 
-    def update(self, table: pa.Table) -> pa.Table:
-        """Apply a ``decode_batch`` table (rows in time order); return the accepted positions."""
-        return self._apply(table, None, None)
+    def update(self, table: pa.Table, seq: npt.NDArray[np.int64] | None = None) -> pa.Table:
+        """Apply a ``decode_batch`` table (rows in time order); return the accepted positions.
+
+        ``seq``: the caller's sequence number of each row's frame (int64, one per row), kept as
+        the positions' evidence keys ``frame_seq`` / ``pair_frame_seq`` (-1 when None).
+        """
+        return self._apply(table, None, None, _seq_column(seq, table.num_rows))
 
     def update_mlat(
         self,
@@ -180,11 +207,13 @@ class Tracker:
         lon_deg: npt.ArrayLike,
         altitude_ft: npt.ArrayLike | None = None,
         error_m: npt.ArrayLike | None = None,
+        frame_seq: npt.ArrayLike | None = None,
     ) -> pa.Table:
         """Apply multilaterated positions (source "mlat"); return those accepted.
 
         They pass the same speed gate, with readsb's MLAT margins, and never override fresh
-        ADS-B data.
+        ADS-B data. ``altitude_ft`` (feet), ``error_m`` (metres), ``frame_seq`` (the sequence
+        number of a frame each fix was solved from, kept as the position's ``frame_seq``).
         """
         hexes = [
             str(h).lower().lstrip("~") for h in np.atleast_1d(np.asarray(icao24, dtype=object))
@@ -212,6 +241,7 @@ class Tracker:
             mlat_table,
             np.broadcast_to(np.asarray(lat_deg, np.float64), (n,)).copy(),
             np.broadcast_to(np.asarray(lon_deg, np.float64), (n,)).copy(),
+            _seq_column(frame_seq, n),
         )
 
     def _apply(
@@ -219,8 +249,10 @@ class Tracker:
         table: pa.Table,
         direct_lat: npt.NDArray[np.float64] | None,
         direct_lon: npt.NDArray[np.float64] | None,
+        seq: npt.NDArray[np.int64],
     ) -> pa.Table:
-        """Filter rows, convert the needed columns, run the kernel; ``direct_*``: MLAT fixes."""
+        """Filter rows, convert the needed columns, run the kernel; ``direct_*``: MLAT fixes;
+        ``seq``: each row's frame sequence number (-1 unknown)."""
         n = table.num_rows
         mlat = direct_lat is not None
         head = address_columns(table)
@@ -255,6 +287,7 @@ class Tracker:
             dlon = _ro_array(direct_lon[idx] if compact else direct_lon)
         else:
             dlat = dlon = _ro_full(k, math.nan, np.float64)
+        kseq = _ro_array(seq[idx] if compact else seq)
         rows = np.full(k, -1, np.int32)
         if m:
             rows[at] = self.table.rows_for(head.keys[idx], head.t[idx])
@@ -303,6 +336,7 @@ class Tracker:
             cols.nav_hdg,
             cols.signal_dbfs,
             cols.receiver,
+            kseq,
             dlat,
             dlon,
             rx_lat,
@@ -315,7 +349,7 @@ class Tracker:
             self.json_reliable,
             *outs,
         )
-        code, lat, lon, alt, gs, trk, vr, gnd, cs, ref, ev_idx, ev_kind = outs
+        code, lat, lon, alt, gs, trk, vr, gnd, cs, ref, pair, ev_idx, ev_kind = outs
         if compact:
             self.last_outcomes = np.zeros(n, np.int8)
             self.last_outcomes[idx] = code
@@ -339,7 +373,9 @@ class Tracker:
         accepted = np.flatnonzero(
             (code == _kernel.GLOBAL) | (code == _kernel.LOCAL) | (code == _kernel.DIRECT)
         )
-        return self._positions(accepted, rows, cols, lat, lon, alt, gs, trk, vr, gnd, cs, ref)
+        return self._positions(
+            accepted, rows, cols, lat, lon, alt, gs, trk, vr, gnd, cs, ref, kseq, pair
+        )
 
     def _emergency_flags(self) -> npt.NDArray[np.bool_]:
         """Per interned string: does it name an emergency (extended as strings are added)."""
@@ -380,6 +416,8 @@ class Tracker:
         gnd: npt.NDArray[np.int8],
         cs: npt.NDArray[np.int32],
         ref: npt.NDArray[np.int8],
+        seq: npt.NDArray[np.int64],
+        pair: npt.NDArray[np.int64],
     ) -> pa.Table:
         if accepted.size == 0:
             return POSITIONS_SCHEMA.empty_table()
@@ -419,6 +457,8 @@ class Tracker:
                 pa.DictionaryArray.from_arrays(
                     pa.array(ref[accepted].astype(np.int32), pa.int32()), _REFERENCE_DICTIONARY
                 ).dictionary_decode(),
+                pa.array(seq[accepted], pa.int64()),
+                pa.array(pair[accepted], pa.int64()),
             ],
             schema=POSITIONS_SCHEMA,
         )
@@ -449,14 +489,17 @@ class Tracker:
         t: npt.NDArray[np.float64],
     ) -> None:
         st = self.table.rows
+        events = self.events
         for i, kind in zip(ev_idx.tolist(), ev_kind.tolist(), strict=True):
+            if len(events) == events.maxlen:
+                self.events_dropped += 1
             rec = st[rows[i]]
             key = int(rec["key"])
             sq = int(rec["squawk"])
             em = int(rec["emergency"])
             cs = int(rec["callsign"])
             has_pos = int(rec["pos_src"]) > 0
-            self.events.append(
+            events.append(
                 Event(
                     kind="squawk" if kind == _kernel.EV_SQUAWK else "emergency",
                     time_s=float(t[i]),
@@ -473,8 +516,51 @@ class Tracker:
 
     def drain_events(self) -> list[Event]:
         """Events raised since the last drain, oldest first (the queue is emptied)."""
-        out, self.events = self.events, []
+        out = list(self.events)
+        self.events.clear()
         return out
+
+    # ------------------------------------------------------------------ expiry
+    def expire(self, now_s: float, after_s: float) -> pa.Table:
+        """Remove the state of aircraft not heard (no message at all) for more than ``after_s``
+        seconds before ``now_s`` (epoch seconds); return them (:data:`EXPIRED_SCHEMA`).
+
+        An expired aircraft heard again starts a new state (first seen again, address trust and
+        CPR frames forgotten). Row numbers change: :attr:`last_rows` is renumbered (-1 for the
+        removed ones).
+        """
+        st = self.table.used
+        with np.errstate(invalid="ignore"):
+            gone = np.flatnonzero(~(now_s - st["seen_t"] <= after_s))
+        if gone.size == 0:
+            return EXPIRED_SCHEMA.empty_table()
+        rec = st[gone]
+        keys = rec["key"]
+        out = pa.Table.from_arrays(
+            [
+                pa.array(keys & 0xFFFFFF, pa.uint32()),
+                pa.array((keys & NON_ICAO_FLAG) != 0, pa.bool_()),
+                pa.array([f"{k & 0xFFFFFF:06x}" for k in keys.tolist()], pa.string()),
+                pa.array(rec["first_seen_t"], pa.float64()),
+                pa.array(rec["seen_t"], pa.float64()),
+                pa.array(rec["messages"].astype(np.int64), pa.int64()),
+            ],
+            schema=EXPIRED_SCHEMA,
+        )
+        self._remove_rows(gone)
+        self.expired += int(gone.size)
+        return out
+
+    def _remove_rows(self, rows: npt.NDArray[np.intp]) -> None:
+        """Drop state rows, keeping the row-indexed caches (hex names, last rows) right."""
+        have = len(self._hex)
+        new_of_old = self.table.remove(rows)
+        if have:
+            kept = np.flatnonzero(new_of_old[:have] >= 0)
+            self._hex = self._hex.take(pa.array(kept)) if kept.size else pa.array([], pa.string())
+        lr = self.last_rows
+        if lr.size:
+            self.last_rows = np.where(lr >= 0, new_of_old[np.maximum(lr, 0)], -1).astype(np.int32)
 
     # ------------------------------------------------------------------ output
     def __len__(self) -> int:
@@ -503,7 +589,7 @@ class Tracker:
         return [self.state_of_row(int(r)) for r in self.rows(now_s)]
 
     def all_aircraft(self) -> list[AircraftState]:
-        """Every aircraft ever heard (history is never dropped)."""
+        """Every aircraft held: all heard since the start, less those :meth:`expire` removed."""
         return [self.state_of_row(r) for r in range(len(self.table))]
 
     def get(self, address: int | str, *, non_icao: bool = False) -> AircraftState | None:
