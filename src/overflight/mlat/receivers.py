@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +19,15 @@ import numpy.typing as npt
 
 from overflight.mlat.geodesy import llh_to_ecef
 
-__all__ = ["ClockType", "Receiver", "ReceiverRegistry"]
+__all__ = [
+    "HEIGHT_RANGE_M",
+    "ClockType",
+    "Receiver",
+    "ReceiverRegistry",
+    "RejectedRow",
+    "receiver_from_row",
+    "receiver_problem",
+]
 
 
 class ClockType(enum.Enum):
@@ -99,6 +108,8 @@ class ReceiverRegistry:
             ]
             | None
         ) = None
+        self.rejected: list[RejectedRow] = []
+        """Rows of the table read by :meth:`from_csv` that were left out, with reasons."""
         for r in receivers:
             self.add(r)
 
@@ -203,21 +214,95 @@ class ReceiverRegistry:
 
         ``geoid_offset_m`` is added to every height (heights given above mean sea level need the
         local geoid undulation, about +48 m in central Europe, to become ellipsoidal).
-        Rows that do not parse are skipped.
+
+        A row that cannot be a receiver (missing or non-numeric field, a value that is not
+        finite, latitude outside [-90, 90]°, longitude outside [-180, 180]°, height outside
+        :data:`HEIGHT_RANGE_M`, a serial outside int64 or already used) is left out and listed in
+        :attr:`rejected` with its line number, serial and reason: one bad row never stops the
+        others. The caller decides whether an empty registry is an error. OSError when the file
+        cannot be opened.
         """
         reg = ReceiverRegistry()
-        with open(path, newline="") as fh:
-            for row in csv.DictReader(fh):
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            reader = csv.DictReader(fh)
+            while True:
                 try:
-                    reg.add(
-                        Receiver(
-                            receiver_id=int(row["serial"]),
-                            lat_deg=float(row["latitude"]),
-                            lon_deg=float(row["longitude"]),
-                            height_m=float(row["height"]) + geoid_offset_m,
-                            clock=ClockType.from_name(row.get("type", "") or ""),
-                        )
-                    )
-                except (KeyError, ValueError):
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # e.g. a field over the csv module's size limit
+                    # raised before the line is counted: the row starts on the next line
+                    reg.rejected.append(RejectedRow(reader.line_num + 1, "", f"not CSV: {exc}"))
                     continue
+                r = receiver_from_row(row, geoid_offset_m=geoid_offset_m)
+                if isinstance(r, Receiver) and r.receiver_id in reg:
+                    r = f"serial {r.receiver_id} already used by an earlier row"
+                if isinstance(r, str):
+                    serial = row.get("serial")
+                    reg.rejected.append(
+                        RejectedRow(reader.line_num, serial if isinstance(serial, str) else "", r)
+                    )
+                    continue
+                reg.add(r)
         return reg
+
+
+HEIGHT_RANGE_M = (-1_000.0, 20_000.0)
+"""Receiver heights accepted from a table, metres above the ellipsoid: the lowest ground is
+about -430 m (Dead Sea; geoid about -100 m elsewhere), the highest 8,849 m; a fixed receiver
+outside this range is a typing error (feet, millimetres) and would corrupt every fix it joins."""
+_INT64_MAX = (1 << 63) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """A row of a receivers table that was left out: 1-based line number, serial text, why."""
+
+    line: int
+    serial: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line} (serial {self.serial[:40]!r}): {self.reason}"
+
+
+def receiver_problem(lat_deg: float, lon_deg: float, height_m: float) -> str | None:
+    """Why a position (degrees, metres above the ellipsoid) cannot be a receiver's, or None."""
+    for name, v in (("latitude", lat_deg), ("longitude", lon_deg), ("height", height_m)):
+        if not math.isfinite(v):
+            return f"{name} {v} is not finite"
+    if not -90.0 <= lat_deg <= 90.0:
+        return f"latitude {lat_deg} is outside [-90, 90] degrees"
+    if not -180.0 <= lon_deg <= 180.0:
+        return f"longitude {lon_deg} is outside [-180, 180] degrees"
+    lo, hi = HEIGHT_RANGE_M
+    if not lo <= height_m <= hi:
+        return f"height {height_m} m is outside [{lo:g}, {hi:g}] m"
+    return None
+
+
+def receiver_from_row(row: dict[str, str | None], *, geoid_offset_m: float = 0.0) -> Receiver | str:
+    """A :class:`Receiver` from a ``serial,latitude,longitude,height,type`` row, or why not."""
+    values: list[float] = []
+    for key in ("latitude", "longitude", "height"):
+        text = row.get(key)
+        if text is None or not text.strip():
+            return f"no {key}"
+        try:
+            values.append(float(text))
+        except ValueError:
+            return f"{key} {text[:40]!r} is not a number"
+    lat, lon, h = values[0], values[1], values[2] + geoid_offset_m
+    why = receiver_problem(lat, lon, h)
+    if why is not None:
+        return why
+    serial = row.get("serial")
+    try:
+        rid = int(serial or "")
+    except ValueError:
+        return f"serial {(serial or '')[:40]!r} is not an integer"
+    if not -_INT64_MAX - 1 <= rid <= _INT64_MAX:
+        return "serial outside the 64-bit range"
+    kind = row.get("type")
+    clock = ClockType.from_name(kind if isinstance(kind, str) else "")
+    return Receiver(rid, lat, lon, h, clock=clock)
