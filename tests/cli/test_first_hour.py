@@ -91,3 +91,66 @@ def test_decode_iq_rows_show_their_time(shared: Callable[[str], Path]) -> None:
     assert lines and all(re.match(r"\s*\+\d+\.\d{6} DF", line) for line in lines), lines[:3]
     times = [float(line.split()[0]) for line in lines]
     assert times == sorted(times) and times[-1] > 0
+
+
+# ------------------------------------------------------------------------------ 1 tables
+
+
+def test_flights_piped_prints_whole_values_as_tsv(shared: Callable[[str], Path],
+                                                  tmp_path: Path) -> None:
+    """Not a terminal: a header line and one tab-separated line per leg, nothing cut."""
+    res = run("flights", "--input", str(shared(FULL_FLIGHT)),
+              env={"OVERFLIGHT_HOME": str(tmp_path), "COLUMNS": "60"})
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].split("\t") == ["icao24", "callsign", "from", "departure (UTC)", "to",
+                                    "arrival (UTC)", "km", "max ft", "seen"]
+    assert lines[1].split("\t")[:6] == [
+        "393322", "AFR34ZG", "LFPG (observed)", "2024-07-06T06:59:21Z (observed)",
+        "LFBO (observed)", "2024-07-06T07:58:42Z (observed)"]
+    assert len(lines) == 2 and "…" not in res.output
+    assert "1 legs in full_flight_short.jsonl.gz (8,259 positions)" in res.stderr
+
+
+def test_flights_on_a_narrow_terminal_drops_columns_not_characters(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A 100-column terminal: the table fits, no value is cut, the columns left out are
+    named; the legs' ends stay."""
+    res = run("flights", "--input", str(shared(FULL_FLIGHT)), "--quiet",
+              env={"OVERFLIGHT_HOME": str(tmp_path), "COLUMNS": "100", "TTY_COMPATIBLE": "1",
+})
+    assert res.exit_code == 0, res.output
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", res.stdout)  # the header's bold
+    assert "…" not in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    for whole in ("393322", "LFPG (observed)", "2024-07-06T06:59:21Z (observed)", "LFBO"):
+        assert whole in out, out
+    caption = " ".join(out.split())
+    assert "not shown (terminal too narrow): callsign, arrival (UTC), km, max ft, seen" in caption
+    wide = run("flights", "--input", str(shared(FULL_FLIGHT)), "--quiet",
+               env={"OVERFLIGHT_HOME": str(tmp_path), "COLUMNS": "200", "TTY_COMPATIBLE": "1"})
+    assert "not shown" not in wide.stdout and "AFR34ZG" in wide.stdout
+
+
+def test_flights_formats_in_help_are_the_readers() -> None:
+    from overflight.cli.flights import FORMATS
+    from overflight.flights.readers import FORMATS as READERS
+
+    assert FORMATS == READERS
+
+
+# ------------------------------------------------------------------------------ 2 progress
+
+
+def test_progress_on_a_terminal_only(shared: Callable[[str], Path], tmp_path: Path) -> None:
+    """flights shows a transient progress display on a terminal's stderr; --quiet and a
+    non-terminal show none."""
+    args = ("flights", "--input", str(shared(FULL_FLIGHT)))
+    env = {"OVERFLIGHT_HOME": str(tmp_path), "TTY_COMPATIBLE": "1", "COLUMNS": "200"}
+    shown = run(*args, env=env)
+    assert shown.exit_code == 0 and "reading full_flight_short.jsonl.gz" in shown.stderr
+    quiet = run(*args, "--quiet", env=env)
+    assert quiet.exit_code == 0 and "reading" not in quiet.stderr
+    piped = run(*args, env={"OVERFLIGHT_HOME": str(tmp_path)})
+    assert piped.exit_code == 0 and "reading" not in piped.stderr and "\x1b" not in piped.output

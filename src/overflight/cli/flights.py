@@ -1,28 +1,45 @@
 """``overflight flights``: legs found in a capture or a trajectory file, with their airports.
 
-A file that breaks while it is read (a truncated or corrupt gzip) gives the legs of the part
-read before the break, then a one-line error (exit status 1); a file that is not a positions
-file or capture at all gives a one-line error (exit status 1); a missing file or an unknown
-``--format`` is a usage error (exit status 2).
+The exit status follows the rule in :mod:`overflight.cli.app`: a file that breaks while it is
+read (a truncated or corrupt gzip) gives the legs of the part read before the break and a
+one-line warning (exit status 0), or, when nothing before the break can be used, a one-line
+error (1); a file that is not a positions file or capture at all gives a one-line error (1); a
+missing file or an unknown ``--format`` is a usage error (2).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from overflight.cli.app import READ_ERRORS, app, input_path, read_failed, untrusted
-from overflight.flights import CaptureUnsupportedError, find_flights
-from overflight.flights.readers import FORMATS, PositionsRead, read_file
-from overflight.flights.records import iso_utc
-from overflight.flights.table import Skipped
+from overflight.cli.app import (
+    READ_ERRORS,
+    Column,
+    app,
+    describe_read_error,
+    input_path,
+    print_table,
+    progress,
+    read_failed,
+    shown,
+    untrusted,
+)
+from overflight.jsonout import dumps
 
-__all__ = ["flights"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from overflight.flights.readers import PositionsRead
+    from overflight.flights.records import Flight
+    from overflight.flights.table import Skipped
+
+__all__ = ["FORMATS", "flights"]
+
+FORMATS = ("auto", "capture", "decoded", "traffic", "readsb", "fr24", "csv", "parquet")
+"""``overflight.flights.readers.FORMATS``, written here so that ``--help`` needs no reader (a
+test checks that the two agree)."""
 
 _CONTENT_ERRORS: tuple[type[BaseException], ...] = (
     ValueError, LookupError, TypeError, AttributeError, RecursionError,
@@ -45,15 +62,19 @@ def _why(exc: BaseException) -> str:
 def _read(path: Path, fmt: str) -> PositionsRead:
     """The positions of ``path`` (for a file that broke while read, those of the part before the
     fault, with the fault); a ``typer.Exit`` for a file that cannot be used."""
+    from overflight.flights import CaptureUnsupportedError
+    from overflight.flights.readers import read_file
+
     try:
         return read_file(path, fmt)
     except CaptureUnsupportedError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {shown(exc)}", err=True)
         raise typer.Exit(2) from None
     except READ_ERRORS as exc:
         raise read_failed(path, exc) from None
     except _CONTENT_ERRORS as exc:
-        typer.echo(f"error: {path}: not a positions file or capture ({_why(exc)})", err=True)
+        typer.echo(f"error: {shown(path)}: not a positions file or capture ({_why(exc)})",
+                   err=True)
         raise typer.Exit(1) from None
 
 
@@ -101,57 +122,88 @@ def flights(
         Path | None,
         typer.Option("--db", help="aircraft store for registrations (default: as 'overflight db')"),
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress display on a terminal")
+    ] = False,
 ) -> None:
     """List the flights (legs) found in FILE with departure and arrival airports and times.
 
+    On a terminal, a table fitted to its width (the least useful columns left out when narrow);
+    piped or redirected, tab-separated values with a header line, every value whole.
     Rows without an address, time or position are counted and skipped."""
     input_path(input, "--input", stdin=False)
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not one of {', '.join(FORMATS)}",
+        raise typer.BadParameter(f"{shown(fmt)!r} is not one of {', '.join(FORMATS)}",
                                  param_hint="--format")
+    from overflight.flights import find_flights
+
     identifier = _identifier(db)
-    got = _read(input, fmt)
-    tab, broken = got.table, got.broken
-    res = find_flights(tab, identifier=identifier)
-    kept = f"the legs above are from the {len(tab):,} positions read before it"
+    with progress(f"reading {input.name}", quiet=quiet) as step:
+        got = _read(input, fmt)
+        tab, broken = got.table, got.broken
+        step(description=f"finding legs in {len(tab):,} positions")
+        res = find_flights(tab, identifier=identifier)
     if broken is not None and len(tab) == 0:
         raise read_failed(input, broken, note="nothing before it could be used")
     if as_json:
         for f in res.flights:
-            typer.echo(json.dumps(f.to_dict()))
+            typer.echo(dumps(f.to_dict()))
     else:
-        table = Table(
-            # file names and strings from files and the air are untrusted: shown literally
-            title=untrusted(f"{len(res.flights)} legs in {input.name} ({len(tab):,} positions)")
-        )
-        known = any(f.registration or f.typecode for f in res.flights)  # from the store
-        for col in ("icao24", *(("registration", "type") if known else ()), "callsign", "from",
-                    "departure (UTC)", "to", "arrival (UTC)", "km", "max ft", "seen"):
-            table.add_column(col)
-        for f in res.flights:
-            table.add_row(
-                untrusted(f.icao24),
-                *((untrusted(f.registration), untrusted(f.typecode)) if known else ()),
-                untrusted(",".join(f.callsigns)),
-                _where(f.departure.code, f.departure.kind, f.departure.how),
-                f"{iso_utc(f.departure_time_s) or '?'} ({f.departure_how})",
-                _where(f.arrival.code, f.arrival.kind, f.arrival.how),
-                f"{iso_utc(f.arrival_time_s) or '?'} ({f.arrival_how})",
-                f"{f.distance_km:,.0f}",
-                "" if f.max_altitude_ft is None else f"{f.max_altitude_ft:,.0f}",
-                f"{f.observed_fraction:.0%}",
-            )
-        Console().print(table)
+        title = f"{len(res.flights)} legs in {input.name} ({len(tab):,} positions)"
+        _print_legs(res.flights, title)
     if tab.skipped.total:
         typer.echo(f"skipped rows: {_skipped_text(tab.skipped)}", err=True)
     if got.input_skipped:
-        typer.echo("skipped input: " + untrusted(", ".join(
-            f"{why}: {n:,}" for why, n in got.input_skipped.items())).plain, err=True)
+        typer.echo("skipped input: " + shown(", ".join(
+            f"{why}: {n:,}" for why, n in got.input_skipped.items())), err=True)
     if len(tab) == 0 and broken is None:
-        typer.echo(f"note: no positions found in {untrusted(input.name).plain}: is it a "
+        typer.echo(f"note: no positions found in {shown(input.name)}: is it a "
                    f"positions file or a capture? (formats: {', '.join(FORMATS)})", err=True)
-    if broken is not None:
-        raise read_failed(input, broken, note=kept)
+    if broken is not None:  # the exit rule (cli/app.py): what was read is used, exit status 0
+        where = "above are" if not as_json else "are"
+        typer.echo(
+            f"warning: {shown(input)}: the input ends early: {describe_read_error(broken)} "
+            f"(the legs {where} from the {len(tab):,} positions read before it)",
+            err=True,
+        )
+
+
+# Columns by usefulness: the legs' ends first, then who; distance, altitude, coverage last.
+_LEG_COLUMNS = (
+    Column("icao24"),
+    Column("registration", priority=4),
+    Column("type", priority=5),
+    Column("callsign", priority=3),
+    Column("from"),
+    Column("departure (UTC)", priority=1),
+    Column("to"),
+    Column("arrival (UTC)", priority=2),
+    Column("km", priority=6, justify="right"),
+    Column("max ft", priority=7, justify="right"),
+    Column("seen", priority=8, justify="right"),
+)
+
+
+def _print_legs(legs: Sequence[Flight], title: str) -> None:
+    from overflight.flights.records import iso_utc
+
+    known = any(f.registration or f.typecode for f in legs)  # from the store
+    columns = [c for c in _LEG_COLUMNS if known or c.header not in ("registration", "type")]
+    rows = []
+    for f in legs:
+        rows.append((
+            f.icao24,
+            *((f.registration, f.typecode) if known else ()),
+            ",".join(f.callsigns),
+            _where(f.departure.code, f.departure.kind, f.departure.how),
+            f"{iso_utc(f.departure_time_s) or '?'} ({f.departure_how})",
+            _where(f.arrival.code, f.arrival.kind, f.arrival.how),
+            f"{iso_utc(f.arrival_time_s) or '?'} ({f.arrival_how})",
+            f"{f.distance_km:,.0f}",
+            "" if f.max_altitude_ft is None else f"{f.max_altitude_ft:,.0f}",
+            f"{f.observed_fraction:.0%}",
+        ))
+    print_table(columns, rows, title=title)
 
 
 def _where(code: str | None, kind: str, how: str) -> str:
