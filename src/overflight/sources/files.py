@@ -2,7 +2,9 @@
 
 Formats are detected from the content: Beast binary (first byte ``0x1a``), otherwise text lines
 (AVR, bare hex, CSV, JSON lines: see :mod:`.text`); gzip is opened transparently. Malformed lines
-and frames are counted in :attr:`FrameReader.stats` with a reason and skipped, never raised.
+and frames are counted in :attr:`FrameReader.stats` with a reason and skipped, never raised. A
+line longer than :data:`~overflight.sources.text.MAX_LINE_BYTES` (4 KiB, as for network feeds) is
+skipped as it streams past (``line too long``), so memory stays bounded by the read size.
 
 A truncated or corrupt gzip is read up to the fault (:mod:`.gzipread`): every byte decompressed
 before it reaches the parser (a cut last Beast frame is counted in ``stats.beast.truncated_bytes``,
@@ -37,7 +39,7 @@ from overflight.sources.beast import ESCAPE, BeastParser, BeastStats, signal_byt
 from overflight.sources.clock import TickClock
 from overflight.sources.gzipread import GZIP_MAGIC, GzipPrefixFile
 from overflight.sources.iq import DemodStats, IQDemodulator
-from overflight.sources.text import parse_text_line
+from overflight.sources.text import LINE_TOO_LONG, MAX_LINE_BYTES, LineSplitter, parse_text_line
 
 __all__ = [
     "CUT_LINE",
@@ -258,21 +260,34 @@ class FrameReader(Iterator[FrameBatch]):
         sigs: list[int] = []
         skipped = self.stats.skipped
         clock = TickClock(start_time_s=self.start_time_s or 0.0)
-        for line in f:
-            if line[-1:] != b"\n" and _fault(f) is not None:  # the last line, cut by the fault
-                skipped[CUT_LINE] += 1
-                continue
-            r = parse_text_line(line)
-            if isinstance(r, str):
-                skipped[r] += 1
-                continue
-            frames.append(r[0])
-            times.append(r[1])
-            ticks.append(r[2])
-            sigs.append(r[3])
-            if len(frames) >= self.batch_size:
-                yield from self._split(self._text_batch(frames, times, ticks, sigs, clock))
-                frames, times, ticks, sigs = [], [], [], []
+        # Lines over MAX_LINE_BYTES are skipped as they stream past, never held whole.
+        lines = LineSplitter(MAX_LINE_BYTES)
+        while True:
+            data = f.read(_READ_SIZE)
+            got = lines.feed(data) if data else []
+            if not data:
+                last = lines.close()
+                if last is not None and _fault(f) is not None:  # the last line, cut by the fault
+                    skipped[CUT_LINE] += 1
+                elif last is not None:
+                    got = [last]
+            if lines.too_long:
+                skipped[LINE_TOO_LONG] += lines.too_long
+                lines.too_long = 0
+            for line in got:
+                r = parse_text_line(line)
+                if isinstance(r, str):
+                    skipped[r] += 1
+                    continue
+                frames.append(r[0])
+                times.append(r[1])
+                ticks.append(r[2])
+                sigs.append(r[3])
+                if len(frames) >= self.batch_size:
+                    yield from self._split(self._text_batch(frames, times, ticks, sigs, clock))
+                    frames, times, ticks, sigs = [], [], [], []
+            if not data:
+                break
         if frames:
             yield from self._split(self._text_batch(frames, times, ticks, sigs, clock))
 

@@ -21,7 +21,7 @@ import re
 
 from overflight.sources.avr import frame_from_hex, parse_avr_line
 
-__all__ = ["TextFrame", "parse_text_line"]
+__all__ = ["LINE_TOO_LONG", "MAX_LINE_BYTES", "LineSplitter", "TextFrame", "parse_text_line"]
 
 TextFrame = tuple[bytes, float, int, int]
 """``(frame bytes, time_s (NaN if absent), counter ticks (0), signal byte (0))``."""
@@ -32,6 +32,62 @@ _JSON_TIME = re.compile(rb'"(?:timestamp|time_s|time|ts|t)"\s*:\s*"?(-?[0-9][0-9
 _FRAME_KEYS = ("frame", "rawmsg", "raw", "hex", "msg")
 _TIME_KEYS = ("timestamp", "time_s", "time", "ts", "t")
 _NAN = math.nan
+
+MAX_LINE_BYTES = 4096
+"""Longest text line read (bytes, without its newline), as for network feeds: the longest frame
+line of any format is under 200 bytes; a longer line is skipped without being held in memory."""
+LINE_TOO_LONG = "line too long"
+"""Skip reason of a line longer than :data:`MAX_LINE_BYTES`."""
+
+
+class LineSplitter:
+    """Splits a byte stream fed in pieces into lines of at most ``max_bytes`` (newline removed).
+
+    Holds at most ``max_bytes`` between calls: a longer line is dropped as it arrives, counted
+    once in :attr:`too_long`, and reading goes on with the next line. Memory is bounded by the
+    piece size, whatever the input.
+    """
+
+    __slots__ = ("_part", "_skipping", "max_bytes", "too_long")
+
+    def __init__(self, max_bytes: int = MAX_LINE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.too_long = 0
+        """Lines longer than ``max_bytes`` skipped so far."""
+        self._part = b""
+        self._skipping = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The lines completed by ``data``, in order, without their newlines."""
+        parts = data.split(b"\n")
+        rest = parts.pop()  # after the last newline: the start of the next line
+        out: list[bytes] = []
+        for i, line in enumerate(parts):
+            if i == 0:
+                if self._skipping:  # the end of a long line, already counted
+                    self._skipping = False
+                    continue
+                line = self._part + line
+                self._part = b""
+            if len(line) > self.max_bytes:
+                self.too_long += 1
+            else:
+                out.append(line)
+        if not parts:
+            if self._skipping:
+                return out
+            rest = self._part + rest
+        if len(rest) > self.max_bytes:
+            self.too_long += 1
+            self._skipping = True
+            rest = b""
+        self._part = rest
+        return out
+
+    def close(self) -> bytes | None:
+        """End of stream: the last line if it had no newline (None if none, or skipped)."""
+        part, self._part, self._skipping = self._part, b"", False
+        return part or None
 
 
 def _is_hex(b: bytes) -> bool:
