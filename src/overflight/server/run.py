@@ -1,0 +1,88 @@
+"""Run the server with uvicorn inside an existing asyncio loop, beside the station."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Callable, Generator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["DEFAULT_HTTP_HOST", "DEFAULT_HTTP_PORT", "public_bind_warning", "serve_http"]
+
+log = logging.getLogger("overflight.server")
+
+DEFAULT_HTTP_HOST = "127.0.0.1"
+DEFAULT_HTTP_PORT = 8080
+
+
+def public_bind_warning(host: str) -> str | None:
+    """A warning when ``host`` is not a loopback address (None for loopback)."""
+    h = host.strip("[]")
+    if h == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(h).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return (f"the HTTP server listens on {host}, not only on this machine: anyone who can "
+            "reach it sees the live picture and the API (use 127.0.0.1 to keep it local)")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handlers: the caller owns the process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def serve_http(
+    app: ASGIApp,
+    host: str = DEFAULT_HTTP_HOST,
+    port: int = DEFAULT_HTTP_PORT,
+    *,
+    ready: Callable[[int], None] | None = None,
+    log_level: str = "warning",
+    shutdown_timeout_s: float = 3.0,
+) -> None:
+    """Serve ``app`` on ``host:port`` (port 0: any free port) until cancelled.
+
+    ``ready(port)`` is called with the bound port once the server accepts connections. A
+    non-loopback ``host`` is logged as a warning (:func:`public_bind_warning`). Raises OSError
+    when the port cannot be bound. On cancellation open connections get ``shutdown_timeout_s``
+    to finish, then the server is closed and the cancellation goes on.
+    """
+    warning = public_bind_warning(host)
+    if warning is not None:
+        log.warning("%s", warning)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, log_config=None, access_log=False,
+        lifespan="on", proxy_headers=False, server_header=False,
+        timeout_graceful_shutdown=max(1, round(shutdown_timeout_s)), ws_max_size=65536,
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped it
+                raise OSError(f"the HTTP server on {host}:{port} did not start")
+            await asyncio.sleep(0.01)
+        if ready is not None:
+            bound = port
+            for s in server.servers:
+                for sock in s.sockets:
+                    bound = sock.getsockname()[1]
+                    break
+            ready(bound)
+        await asyncio.shield(task)
+    finally:
+        if not task.done():
+            server.should_exit = True
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(task, shutdown_timeout_s + 2.0)
