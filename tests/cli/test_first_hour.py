@@ -154,3 +154,80 @@ def test_progress_on_a_terminal_only(shared: Callable[[str], Path], tmp_path: Pa
     assert quiet.exit_code == 0 and "reading" not in quiet.stderr
     piped = run(*args, env={"OVERFLIGHT_HOME": str(tmp_path)})
     assert piped.exit_code == 0 and "reading" not in piped.stderr and "\x1b" not in piped.output
+
+
+# ------------------------------------------------------------------------------ 5 db lookup
+
+USER_CSV_HEADER = (
+    "$ICAO,$Registration,$Operator,$Type,$ICAO Type,#CMPG,$Tag 1,$#Tag 2,$#Tag 3,Category,$#Link"
+)
+
+
+def test_lookup_before_any_import_says_military_is_unknown(tmp_path: Path) -> None:
+    """No registry: 1551E0 (an Il-62 of the Russian Air Force) is not "military: no"; an
+    address in one of readsb's military blocks is military, with the block."""
+    env = {"OVERFLIGHT_HOME": str(tmp_path / "home")}
+    res = run("db", "lookup", "1551E0", env=env)
+    assert res.exit_code == 0, res.output
+    rows = dict(line.split("\t") for line in res.stdout.splitlines())
+    assert rows["military"] == "unknown (no registry imported; run `overflight db import`)"
+    assert rows["registration"] == "RA-86496 (derived from the address)"
+    res = run("db", "lookup", "3AA123", env=env)
+    rows = dict(line.split("\t") for line in res.stdout.splitlines())
+    assert rows["military"].startswith(
+        "yes (address block 3AA000-3AFFFF, France military (readsb's military ranges)"), rows
+
+
+def test_lookup_opinions_is_a_table_of_sources(shared: Callable[[str], Path],
+                                               tmp_path: Path) -> None:
+    env = {"OVERFLIGHT_HOME": str(tmp_path / "home")}
+    mine = tmp_path / "mine.csv"
+    mine.write_text(USER_CSV_HEADER + "\n1551E0,RA-86496,Mine,Il-62,IL62,Mil,,,,Test,\n")
+    for f, extra in ((shared("aircraft-plane-alert-db/plane-alert-db.csv"), ()),
+                     (mine, ("--source", "mine"))):
+        assert run("db", "import", str(f), *extra, env=env).exit_code == 0
+    res = run("db", "lookup", "1551E0", "--opinions", env=env)
+    assert res.exit_code == 0, res.output
+    assert "RegistryRecord" not in res.output
+    lines = res.stdout.splitlines()
+    at = lines.index("field\tmine (user)\tplane-alert-db (watchlist)")
+    table = {line.split("\t")[0]: line.split("\t")[1:] for line in lines[at + 1:]}
+    assert table["operator"] == ["Mine", "Russian Air Force"]
+    assert table["registration"] == ["RA-86496", "RA-86496"]
+    assert table["military"] == ["yes", "yes"]
+    assert "1551E0: every source's record" in res.stderr
+
+
+# ------------------------------------------------------------------------------ 10 db path
+
+
+def test_store_and_cache_are_announced_listed_and_removable(shared: Callable[[str], Path],
+                                                            tmp_path: Path) -> None:
+    home, cache_home = tmp_path / "home", tmp_path / "cache"
+    kernels = cache_home / "overflight" / "numba" / "0123456789abcdef"
+    kernels.mkdir(parents=True)
+    (kernels / "k.nbi").write_bytes(b"x" * 1000)
+    env = {"OVERFLIGHT_HOME": str(home), "XDG_CACHE_HOME": str(cache_home)}
+    alerts = str(shared("aircraft-plane-alert-db/plane-alert-db.csv"))
+    res = run("db", "import", alerts, env=env)
+    assert res.exit_code == 0, res.output
+    assert f"creating the aircraft store at {home / 'aircraft.sqlite'}" in res.stderr
+    res = run("db", "import", alerts, env=env)
+    assert "creating" not in res.output  # said on first use only
+    res = run("db", "path", env=env)
+    assert res.exit_code == 0, res.output
+    store_line, cache_line = res.stdout.splitlines()
+    assert re.fullmatch(rf"store: {re.escape(str(home / 'aircraft.sqlite'))} \([\d.,]+ MB\)",
+                        store_line), store_line
+    assert cache_line == f"cache: {cache_home / 'overflight'} (0.0 MB)"
+    res = run("db", "path", "--remove", env=env, input="n\n")
+    assert res.exit_code == 1 and (home / "aircraft.sqlite").exists()
+    res = run("db", "path", "--remove", "--yes", env=env)
+    assert res.exit_code == 0, res.output
+    assert not (home / "aircraft.sqlite").exists() and not (home / "aircraft.index.arrow").exists()
+    assert not (cache_home / "overflight").exists()
+    res = run("db", "path", env=env)
+    assert res.stdout.splitlines() == [
+        f"store: {home / 'aircraft.sqlite'} (not created yet)",
+        f"cache: {cache_home / 'overflight'} (empty)",
+    ]
