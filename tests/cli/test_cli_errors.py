@@ -623,7 +623,7 @@ def test_mlat_bad_sets_are_left_out(locards: Path, junk: dict[str, Path]) -> Non
         "id,timeAtServer,aircraft,latitude,longitude,baroAltitude,geoAltitude,"
         "numMeasurements,measurements\n")
     (locards / "set_3.csv").write_text("id,x\n1,2\n3,4\n")
-    res = run("mlat", "eval", str(locards), env={"COLUMNS": "160"})
+    res = run("mlat", "eval", str(locards), "--detail", env={"COLUMNS": "160"})
     assert res.exit_code == 1, res.output
     text = flat(res)
     assert "Traceback" not in res.output

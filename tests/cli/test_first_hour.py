@@ -231,3 +231,31 @@ def test_store_and_cache_are_announced_listed_and_removable(shared: Callable[[st
         f"store: {home / 'aircraft.sqlite'} (not created yet)",
         f"cache: {cache_home / 'overflight'} (empty)",
     ]
+
+
+# ------------------------------------------------------------------------------ 4 mlat eval
+
+
+def test_mlat_eval_headline_first_sets_with_detail(shared: Callable[[str], Path],
+                                                   tmp_path: Path) -> None:
+    """The real set_8 (63 transmissions): the first line is the headline; the per-set rows
+    and the KF/RTS filters only with --detail."""
+    d = tmp_path / "locards"
+    d.mkdir()
+    for name in ("sensors.csv", "set_8.csv"):
+        (d / name).symlink_to(shared(f"mlat-locards-sample/{name}"))
+    res = run("mlat", "eval", str(d))
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert re.fullmatch(
+        r"headline \(all sets; held-out receiver biases; barometric altitude; each fix alone\): "
+        r"median [\d.]+ m, p90 [\d.]+ m horizontal error; \d+ of 63 fixes solved \([\d.]+%\)",
+        lines[0]), lines[0]
+    table = [line.split("\t") for line in lines[1:]]
+    assert table[0][:4] == ["set", "altitude", "timing", "filter"]
+    assert len(table) == 1 + 8 and {r[0] for r in table[1:]} == {"overall"}
+    assert {r[3] for r in table[1:]} == {"-"}
+    detail = run("mlat", "eval", str(d), "--detail")
+    rows = [line.split("\t") for line in detail.stdout.splitlines()[2:]]
+    assert {r[0] for r in rows} == {"set_8", "overall"} and {r[3] for r in rows} == {"-", "KF", "RTS"}
+    assert len(rows) == 2 * 24
