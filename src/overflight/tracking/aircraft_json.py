@@ -61,14 +61,25 @@ class IdentityLike(Protocol):
     def db_flags(self) -> int: ...
 
 
-def _r1(v: float) -> float:
-    return round(v, 1)
+def _num(v: float | None) -> float | None:
+    """``v`` when it is a finite number, else None (NaN and ±Infinity are left out)."""
+    return v if v is not None and math.isfinite(v) else None
+
+
+def _put(out: dict[str, Any], key: str, v: float | None, digits: int | None) -> None:
+    """``out[key] = round(v, digits)`` when ``v`` is finite; nothing otherwise (as readsb)."""
+    f = _num(v)
+    if f is not None:
+        out[key] = round(f) if digits is None else round(f, digits)
 
 
 def aircraft_record(
     a: AircraftState, now_s: float, *, keep_old: bool = False, identity: IdentityLike | None = None
 ) -> dict[str, Any]:
-    """One aircraft as readsb writes it in ``aircraft.json``.
+    """One aircraft as readsb writes it in ``aircraft.json``; never a non-finite number.
+
+    A value that is not a finite number (NaN, ±Infinity) is left out with its key, as readsb
+    does, so the record is strict JSON (``json.dumps(..., allow_nan=False)``).
 
     Args:
         a: the tracked state.
@@ -97,51 +108,47 @@ def aircraft_record(
             out["dbFlags"] = int(identity.db_flags)
     if a.on_ground and fresh("on_ground"):
         out["alt_baro"] = "ground"
-    elif a.altitude_baro_ft is not None and fresh("altitude_baro_ft"):
-        out["alt_baro"] = round(a.altitude_baro_ft)
-    if a.altitude_gnss_ft is not None and fresh("altitude_gnss_ft"):
-        out["alt_geom"] = round(a.altitude_gnss_ft)
-    if a.groundspeed_kt is not None and fresh("groundspeed_kt"):
-        out["gs"] = _r1(a.groundspeed_kt)
-    if a.ias_kt is not None and fresh("ias_kt"):
-        out["ias"] = round(a.ias_kt)
-    if a.tas_kt is not None and fresh("tas_kt"):
-        out["tas"] = round(a.tas_kt)
-    if a.track_deg is not None and fresh("track_deg"):
-        out["track"] = round(a.track_deg, 2)
-    if a.baro_rate_fpm is not None and fresh("baro_rate_fpm"):
-        out["baro_rate"] = round(a.baro_rate_fpm)
-    if a.geom_rate_fpm is not None and fresh("geom_rate_fpm"):
-        out["geom_rate"] = round(a.geom_rate_fpm)
+    elif fresh("altitude_baro_ft"):
+        _put(out, "alt_baro", a.altitude_baro_ft, None)
+    # (public field, JSON key, digits: None rounds to an integer)
+    for public, key, digits in (
+        ("altitude_gnss_ft", "alt_geom", None),
+        ("groundspeed_kt", "gs", 1),
+        ("ias_kt", "ias", None),
+        ("tas_kt", "tas", None),
+        ("track_deg", "track", 2),
+        ("baro_rate_fpm", "baro_rate", None),
+        ("geom_rate_fpm", "geom_rate", None),
+    ):
+        if fresh(public):
+            _put(out, key, getattr(a, public), digits)
     if a.squawk is not None and fresh("squawk"):
         out["squawk"] = a.squawk
     if a.emergency is not None and fresh("emergency"):
         out["emergency"] = a.emergency
     if a.category is not None:
         out["category"] = a.category
-    if a.selected_altitude_ft is not None and fresh("selected_altitude_ft"):
-        out["nav_altitude_mcp"] = round(a.selected_altitude_ft)
-    if a.selected_heading_deg is not None and fresh("selected_heading_deg"):
-        out["nav_heading"] = round(a.selected_heading_deg, 2)
+    if fresh("selected_altitude_ft"):
+        _put(out, "nav_altitude_mcp", a.selected_altitude_ft, None)
+    if fresh("selected_heading_deg"):
+        _put(out, "nav_heading", a.selected_heading_deg, 2)
+    lat, lon, pos_t = _num(a.lat_deg), _num(a.lon_deg), _num(a.position_time_s)
     pos_ok = (
-        a.lat_deg is not None
-        and a.lon_deg is not None
-        and a.position_time_s is not None
+        lat is not None
+        and lon is not None
+        and pos_t is not None
         and a.reliable
-        and (keep_old or now_s - a.position_time_s <= FIELD_EXPIRE_S)
+        and (keep_old or now_s - pos_t <= FIELD_EXPIRE_S)
     )
     if pos_ok:
-        assert a.lat_deg is not None and a.lon_deg is not None and a.position_time_s is not None
-        out["lat"] = round(a.lat_deg, 6)
-        out["lon"] = round(a.lon_deg, 6)
+        assert lat is not None and lon is not None and pos_t is not None
+        out["lat"] = round(lat, 6)
+        out["lon"] = round(lon, 6)
         if a.nic is not None:
             out["nic"] = a.nic
-        if a.rc_m is not None and not math.isnan(a.rc_m):
-            if a.position_source == "mlat":
-                out["mlat_error_m"] = round(a.rc_m, 1)
-            else:
-                out["rc"] = round(a.rc_m)
-        out["seen_pos"] = _r1(max(now_s - a.position_time_s, 0.0))
+        _put(out, "mlat_error_m" if a.position_source == "mlat" else "rc", a.rc_m,
+             1 if a.position_source == "mlat" else None)
+        _put(out, "seen_pos", max(now_s - pos_t, 0.0), 1)
     if a.adsb_version is not None:
         out["version"] = a.adsb_version
     if a.nac_p is not None and fresh("nac_p"):
@@ -163,8 +170,11 @@ def aircraft_record(
     out["mlat"] = sorted(mlat)
     out["tisb"] = sorted(tisb)
     out["messages"] = a.messages
-    out["seen"] = _r1(max(now_s - a.last_seen_s, 0.0))
-    out["rssi"] = _r1(a.rssi_dbfs) if a.rssi_dbfs is not None else -49.5
+    _put(out, "seen", max(now_s - a.last_seen_s, 0.0), 1)
+    if a.rssi_dbfs is None:
+        out["rssi"] = -49.5  # readsb's floor when it has no level
+    else:
+        _put(out, "rssi", a.rssi_dbfs, 1)
     return out
 
 
@@ -176,9 +186,14 @@ def aircraft_json(
     keep_old: bool = False,
     identify: Callable[[int], IdentityLike | None] | None = None,
 ) -> dict[str, Any]:
-    """The whole ``aircraft.json`` document: ``{now, messages, aircraft: [...]}``."""
+    """The whole ``aircraft.json`` document: ``{now, messages, aircraft: [...]}``, strict JSON
+    (``now`` is left out when not finite: a tracker that saw no frame has no time)."""
     records = []
     for a in aircraft:
         ident = identify(a.address) if (identify is not None and not a.non_icao) else None
         records.append(aircraft_record(a, now_s, keep_old=keep_old, identity=ident))
-    return {"now": round(now_s, 1), "messages": int(messages), "aircraft": records}
+    doc: dict[str, Any] = {}
+    _put(doc, "now", now_s, 1)  # left out when not finite (a tracker that saw no frame)
+    doc["messages"] = int(messages)
+    doc["aircraft"] = records
+    return doc
