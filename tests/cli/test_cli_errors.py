@@ -253,8 +253,9 @@ def test_record_errors(junk: dict[str, Path], tmp_path: Path, busy_port: int) ->
 def test_record_unreachable_receiver_is_retried_not_fatal(tmp_path: Path) -> None:
     res = run("record", "--out", str(tmp_path / "rec"), "--connect", "127.0.0.1:1",
               "--duration", "0.8")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # retried until the end; nothing recorded is an error
     assert "recorded 0 frames" in res.output and "Traceback" not in res.output
+    assert "error: recorded nothing" in res.output
 
 
 # ------------------------------------------------------------------------------ serve

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
@@ -260,3 +266,68 @@ def test_mlat_eval_headline_first_sets_with_detail(shared: Callable[[str], Path]
     assert {r[0] for r in rows} == {"set_8", "overall"}
     assert {r[3] for r in rows} == {"-", "KF", "RTS"}
     assert len(rows) == 2 * 24
+
+
+# ------------------------------------------------------------------------------ 7 replay, record
+
+
+@contextmanager
+def replaying(*args: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """``overflight replay ARGS --to 127.0.0.1:0`` as a process, and the port it serves on."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "overflight", "replay", *args, "--to", "127.0.0.1:0"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        m = re.search(r"serving Beast on 127\.0\.0\.1:(\d+)", line)
+        assert m, line
+        yield proc, int(m.group(1))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _receive(port: int, at_least: int | None = None) -> int:
+    """Bytes read from the server until it closes, or until ``at_least`` have come."""
+    got = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        while at_least is None or got < at_least:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+    return got
+
+
+def test_replay_once_then_with_loop_for_client_after_client(shared: Callable[[str], Path]) -> None:
+    """Without --loop: one pass for the first client, then the command ends (exit 0). With
+    --loop: pass after pass, and a second client after the first one left is served too."""
+    cap = str(shared(SAMPLE))
+    with replaying(cap, "--speed", "max") as (proc, port):
+        one_pass = _receive(port)
+        assert proc.wait(timeout=60) == 0
+    assert one_pass > 1000
+    with replaying(cap, "--speed", "max", "--loop") as (proc, port):
+        assert _receive(port, at_least=3 * one_pass) >= 3 * one_pass  # three passes and more
+        time.sleep(0.3)
+        assert proc.poll() is None  # the first client went; still serving
+        assert _receive(port, at_least=one_pass) >= one_pass
+
+
+def test_record_that_recorded_nothing_fails_clearly(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = run("record", "--out", str(tmp_path / "rec"), "--connect", f"127.0.0.1:{port}",
+              "--duration", "0.5")
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output
+    assert re.search(rf"error: recorded nothing in [\d.]+ s: no frame came from 127\.0\.0\.1:"
+                     rf"{port} \(is the receiver running, and sending beast\?\)", res.stderr)

@@ -1,19 +1,20 @@
-"""``overflight record``: record a live feed to rotating Beast files (a black box)."""
+"""``overflight record``: record a live feed to rotating Beast files (a black box).
+
+A run that recorded no frame (receivers unreachable or silent) ends with one error line and exit
+status 1 (the rule of :mod:`overflight.cli.app`: nothing usable is an error)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from overflight.cli.app import app, bind_failed, endpoint, output_dir, quiet_cancellation
-from overflight.sources.net import FeedHub, connect_feed, serve_ingest
-from overflight.sources.record import BeastRecorder
+from overflight.cli.app import app, bind_failed, endpoint, output_dir, quiet_cancellation, shown
 
 __all__ = ["record"]
 
@@ -60,8 +61,14 @@ def record(
     if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
         raise typer.BadParameter("want a number of seconds > 0", param_hint="--duration")
     output_dir(out, "--out")
+    import asyncio
+
+    from overflight.sources.net import FeedHub, connect_feed, serve_ingest
+    from overflight.sources.record import BeastRecorder
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     rec = BeastRecorder(out, max_bytes=max(1, int(max_mb * (1 << 20))), rotate_hourly=hourly)
+    started = time.monotonic()
 
     async def main() -> None:
         quiet_cancellation()
@@ -94,10 +101,20 @@ def record(
             rec.close()
             for st in hub.receivers.values():
                 typer.echo(
-                    f"{st.peer}: {st.messages} messages, {st.bad_frames} bad, "
+                    f"{shown(st.peer)}: {st.messages} messages, {st.bad_frames} bad, "
                     f"{st.resyncs} resyncs", err=True,
                 )
-            typer.echo(f"recorded {rec.frames} frames to {len(rec.files)} file(s)", err=True)
+            typer.echo(f"recorded {rec.frames} frames to {len(rec.files)} file(s) in "
+                       f"{shown(out)}", err=True)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+    if rec.frames == 0:
+        sources = ", ".join([*(f"{h}:{p}" for h, p in receivers),
+                             *([f"feeders on {ingest[0]}:{ingest[1]}"] if ingest else [])])
+        typer.echo(
+            f"error: recorded nothing in {time.monotonic() - started:.1f} s: no frame came from "
+            f"{shown(sources)} (is the receiver running, and sending {fmt}?)",
+            err=True,
+        )
+        raise typer.Exit(1)

@@ -1,12 +1,15 @@
-"""``overflight replay``: serve a capture file as a live Beast / raw receiver."""
+"""``overflight replay``: serve a capture file as a live Beast / raw receiver.
+
+Without ``--loop`` the file is played once (for the first client, unless ``--no-wait``) and the
+command ends; with ``--loop`` it is played again and again, waiting whenever no client is
+connected, until Ctrl-C: a receiver that stays up while trackers come and go."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,16 +20,20 @@ from overflight.cli.app import (
     endpoint,
     input_path,
     read_failed,
+    shown,
     speed_factor,
     warn_cut,
 )
-from overflight.sources.net import FanoutServer
-from overflight.sources.replay import replay_file
+
+if TYPE_CHECKING:
+    from overflight.sources.net import FanoutServer
 
 __all__ = ["replay"]
 
 
 async def _start(fmt: str, where: tuple[str, int], param_hint: str) -> FanoutServer:
+    from overflight.sources.net import FanoutServer
+
     server = FanoutServer(fmt)
     try:
         await server.start(*where)
@@ -54,9 +61,13 @@ def replay(
         str, typer.Option(help="1 = recorded pace, N = N times faster, 'max' = no pacing")
     ] = "1",
     wait: Annotated[bool, typer.Option(help="start when the first client connects")] = True,
-    loop: Annotated[bool, typer.Option(help="start over at the end")] = False,
+    loop: Annotated[bool, typer.Option(
+        help="play again and again (waiting whenever no client is connected) until Ctrl-C")
+    ] = False,
 ) -> None:
-    """Play FILE to downstream clients as a live receiver would (Beast, optionally raw)."""
+    """Play FILE to downstream clients as a live receiver would (Beast, optionally raw).
+
+    Without --loop, FILE is played once, for the first client, and the command ends."""
     input_path(file, "FILE")
     pace = speed_factor(speed)
     beast_at = endpoint(to, "--to")
@@ -64,6 +75,9 @@ def replay(
     if loop and str(file) == "-":
         raise typer.BadParameter("standard input cannot be replayed in a loop", param_hint="--loop")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    import asyncio
+
+    from overflight.sources.replay import replay_file
 
     async def main() -> None:
         outs = [await _start("beast", beast_at, "--to")]
@@ -77,6 +91,7 @@ def replay(
                 )
             )
             typer.echo(f"serving {where}" + ("; waiting for a client" if wait else ""), err=True)
+            passes = 0
             while True:
                 while wait and not any(o.clients for o in outs):
                     await asyncio.sleep(0.05)
@@ -84,12 +99,15 @@ def replay(
                     st = await replay_file(str(file), outs, speed=pace)
                 except READ_ERRORS as exc:
                     raise read_failed(file, exc, note="the frames before it were sent") from None
-                typer.echo(f"replayed {st.frames:,} frames ({st.span_s:.1f} s recorded)", err=True)
+                passes += 1
+                typer.echo(f"replayed {st.frames:,} frames ({st.span_s:.1f} s recorded)"
+                           + (f", pass {passes}" if loop else ""), err=True)
                 warn_cut(file, st.fault, "the frames before it were sent")
                 if st.frames == 0:
-                    typer.echo(f"warning: no frames in {file}: is it a capture?", err=True)
+                    typer.echo(f"warning: no frames in {shown(file)}: is it a capture?", err=True)
                     break
                 if not loop:
+                    typer.echo("done (--loop plays it again and again)", err=True)
                     break
         finally:
             for o in outs:
