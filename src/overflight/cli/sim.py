@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from overflight.cli.app import app, bind_failed, endpoint, output_file, speed_factor, untrusted
+from overflight.cli.app import (
+    app,
+    bind_failed,
+    endpoint,
+    output_file,
+    shown,
+    speed_factor,
+    untrusted,
+)
 
 __all__ = ["sim"]
 
@@ -64,8 +68,6 @@ def sim(
     records carry the scenario moved to the wall clock. --scenario-time sends the scenario's
     own recorded times instead, to compare live output with the truth table.
     """
-    from overflight.sim import builtin_scenario, simulate
-
     if out is None and serve is None and push is None:
         raise typer.BadParameter("give --out FILE.beast, --serve HOST:PORT and/or --push HOST:PORT")
     if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
@@ -80,10 +82,16 @@ def sim(
         receivers = output_file(
             receivers or stem.with_name(stem.name + ".receivers.csv"), "--receivers"
         )
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from overflight.sim import builtin_scenario, simulate
+
     try:
         sc = builtin_scenario(scenario, seed=seed, duration_s=duration_s)
     except KeyError as e:
-        raise typer.BadParameter(str(e.args[0]), param_hint="SCENARIO") from None
+        raise typer.BadParameter(shown(e.args[0]), param_hint="SCENARIO") from None
     err = Console(stderr=True)
     t0 = time.perf_counter()
     result = simulate(sc)
@@ -95,14 +103,16 @@ def sim(
             result.write_truth_csv(truth)
             result.write_receivers_csv(receivers)
         except OSError as exc:
-            typer.echo(f"error: cannot write: {exc}", err=True)
+            typer.echo(f"error: cannot write: {shown(exc)}", err=True)
             raise typer.Exit(1) from None
-        err.print(f"wrote {len(result.frames):,} frames ({n:,} bytes) to {out}", markup=False)
-        err.print(f"truth: {truth}  receivers: {receivers}", markup=False)
+        err.print(untrusted(f"wrote {len(result.frames):,} frames ({n:,} bytes) to {out}"))
+        err.print(untrusted(f"truth: {truth}  receivers: {receivers}"))
 
     tx = result.truth
     table = Table(
-        title=f"{sc.name}: {sc.duration_s:.0f} s, seed {sc.seed}, simulated in {elapsed:.2f} s"
+        title=untrusted(
+            f"{sc.name}: {sc.duration_s:.0f} s, seed {sc.seed}, simulated in {elapsed:.2f} s"
+        )
     )
     for c in ("aircraft", "callsign", "equipage", "transmissions", "frames heard", "DF"):
         table.add_column(c)
@@ -142,6 +152,8 @@ def sim(
     from overflight.sim.serve import push_feeders, serve_fanout
 
     start_s = sc.start_time_s if scenario_time else None  # None: the wall clock at play start
+
+    import asyncio
 
     async def main() -> None:
         tasks = []
