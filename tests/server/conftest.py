@@ -158,13 +158,17 @@ def running_server(config: StationConfig, **app_kw: Any) -> Iterator[LiveServer]
             await asyncio.gather(*tasks)
         finally:
             for t in tasks:
-                t.cancel()
+                if not t.done() and not t.cancelling():
+                    t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    main_task: list[asyncio.Task[None]] = []
 
     def run() -> None:
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(main())
+            main_task.append(loop.create_task(main()))
+            loop.run_until_complete(main_task[0])
         except asyncio.CancelledError:
             pass
         except BaseException as exc:
@@ -180,8 +184,7 @@ def running_server(config: StationConfig, **app_kw: Any) -> Iterator[LiveServer]
     try:
         yield srv
     finally:
-        for t in asyncio.all_tasks(loop):
-            loop.call_soon_threadsafe(t.cancel)
+        loop.call_soon_threadsafe(main_task[0].cancel)
         th.join(60)
 
 

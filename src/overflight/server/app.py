@@ -76,6 +76,7 @@ def create_app(
     *,
     live_period_s: float = 1.0,
     max_ws_clients: int = 1000,
+    ws_send_timeout_s: float = 10.0,
     web_root: Path | str | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     extra_paths: Mapping[str, Any] | None = None,
@@ -87,6 +88,8 @@ def create_app(
         station: where the live picture comes from.
         live_period_s: WebSocket clients get at most one message per this many seconds.
         max_ws_clients: WebSocket connections beyond this are refused.
+        ws_send_timeout_s: a WebSocket client that has not taken a message after this long is
+            dropped.
         web_root: a folder served at ``/`` (after every API route), e.g. a web map.
         extra_routes: more routes (e.g. the history API's), mounted before ``web_root``.
         extra_paths: their OpenAPI paths.
@@ -95,7 +98,8 @@ def create_app(
     """
     version = _version()
     cache = ViewCache(station)
-    live = LiveHub(cache, period_s=live_period_s, max_clients=max_ws_clients)
+    live = LiveHub(cache, period_s=live_period_s, max_clients=max_ws_clients,
+                   send_timeout_s=ws_send_timeout_s)
     spec = openapi_document(version, extra_paths)
     spec_bytes = dumps(spec).encode()
     docs = docs_html(spec)

@@ -84,5 +84,11 @@ async def serve_http(
     finally:
         if not task.done():
             server.should_exit = True
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(task, shutdown_timeout_s + 2.0)
+            try:
+                await asyncio.wait({task}, timeout=shutdown_timeout_s + 2.0)
+            finally:  # cancelled again, or the graceful shutdown took too long
+                if not task.done():
+                    server.force_exit = True
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await asyncio.wait({task}, timeout=2.0)
