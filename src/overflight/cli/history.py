@@ -398,3 +398,103 @@ def info_cmd(db: _Db = None) -> None:
         typer.echo(f"runs: {runs}")
     finally:
         store.close()
+
+
+@history_app.command("archive")
+def archive_cmd(
+    before: Annotated[str, typer.Option("--before", help="move whole UTC days before this "
+                                        "date (YYYY-MM-DD) to Parquet", show_default=False)],
+    db: _Db = None,
+) -> None:
+    """Move old days to Parquet files (hive style, day=YYYY-MM-DD) beside the database;
+    queries read both. DuckDB, Polars, pandas and Spark read the files without Overflight."""
+    from overflight.history.archive import archive
+    from overflight.history.query import QueryError, parse_day
+
+    try:
+        d = parse_day(before)
+    except QueryError as exc:
+        _fail(str(exc))
+    store = db_or_exit(db)
+    try:
+        moved = archive(store, d)
+    except OSError as exc:
+        _fail(f"archive failed ({exc.strerror or exc}); the database is unchanged for the "
+              "days not archived", 1)
+    finally:
+        store.close()
+    typer.echo(f"archived to {shown(store.archive_dir)}: "
+               + ", ".join(f"{v:,} {k}" for k, v in moved.items()))
+
+
+@history_app.command("prune")
+def prune_cmd(
+    keep: Annotated[list[str], typer.Option(
+        "--keep", help="TABLE=DAYS: keep this many days of a table (frames, positions, fixes, "
+        "rejected, events, flights); repeat per table", show_default=False)],
+    db: _Db = None,
+) -> None:
+    """Retention: delete rows older than the days kept, per table (raw frames can be kept
+    shorter than positions), in the database and the archive."""
+    import math
+
+    from overflight.history.archive import prune
+    from overflight.history.store import TIME_COLUMN
+
+    days: dict[str, float] = {}
+    for k in keep:
+        name, _, value = k.partition("=")
+        try:
+            v = float(value)
+        except ValueError:
+            v = math.nan
+        if name not in TIME_COLUMN or not (v >= 0 and math.isfinite(v)):
+            raise typer.BadParameter(f"{k!r}: want TABLE=DAYS with TABLE one of "
+                                     f"{', '.join(TIME_COLUMN)}", param_hint="--keep")
+        days[name] = v
+    store = db_or_exit(db)
+    try:
+        gone = prune(store, days)
+    finally:
+        store.close()
+    typer.echo("deleted: " + ", ".join(f"{v:,} {k}" for k, v in gone.items()))
+
+
+@history_app.command("rebuild")
+def rebuild_cmd(
+    start: _From = None,
+    end: _To = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="compare with the stored positions, write nothing")] = False,
+    db: _Db = None,
+) -> None:
+    """Positions, fixes, events and flights again from the stored frames, run by run (the
+    runs with frames in the window), replacing the stored ones; says whether the positions
+    came out the same."""
+    from overflight.history.rebuild import rebuild, runs_in_window
+
+    t0, t1 = _window(start, end)
+    store = db_or_exit(db)
+    status = 0
+    try:
+        runs = runs_in_window(store, t0, t1)
+        if not runs:
+            typer.echo("no stored frames in that window", err=True)
+        for run in runs:
+            try:
+                r = rebuild(store, run, replace=not check)
+            except ValueError as exc:
+                typer.echo(f"error: {shown(exc)}", err=True)
+                status = 1
+                continue
+            same = "identical" if r.identical else (
+                f"different ({r.only_before:,} stored positions not rebuilt, "
+                f"{r.only_after:,} new)")
+            typer.echo(f"run {r.run_id}: {r.frames:,} frames; positions {r.positions_before:,} "
+                       f"stored, {r.positions_after:,} rebuilt: {same}; flights "
+                       f"{r.flights_before} -> {r.flights_after}"
+                       + ("" if r.replaced else " (checked, nothing written)"))
+    finally:
+        store.close()
+    if status:
+        raise typer.Exit(status)

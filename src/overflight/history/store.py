@@ -15,7 +15,7 @@ Tables (times are UTC epoch seconds, ``DOUBLE``; the key of an aircraft is ``add
                  vertical_rate_fpm, on_ground, source`` (adsb, mlat, tisb, adsr...),
                  ``reference, squawk, callsign, nic, nac_p, frame_seq, pair_frame_seq`` (the
                  frames it came from; -1 none). Columns the station does not publish yet are
-                 NULL.
+                 NULL. ``run_id`` names the run that stored it.
 ``fixes``        MLAT fixes with their horizontal 1-sigma error (m) and whether the tracker took
                  them.
 ``rejected``     decoded positions the tracker refused, with the reason and the frame.
@@ -26,7 +26,7 @@ Tables (times are UTC epoch seconds, ``DOUBLE``; the key of an aircraft is ``add
 ``runs``         one row per ingest / live run / rebuild: what was read and its first ``seq``.
 ``batches``      the frame batches of each run in order (so a rebuild replays the same batches).
 ``flushes``      one row per commit with running totals (its last row matches the tables).
-``archived``     days moved to Parquet, per table.
+``archived``     days moved to Parquet, per table, with their file (relative to the archive).
 ``meta``         ``schema_version`` and what wrote the file.
 
 A crash (kill -9) loses at most the last uncommitted flush: every flush is one DuckDB
@@ -102,16 +102,16 @@ def _end(prefix: str) -> str:
 TABLES: dict[str, str] = {
     "frames": "seq BIGINT NOT NULL, time_s DOUBLE, receiver UBIGINT NOT NULL, "
               "signal_dbfs FLOAT, ticks UBIGINT NOT NULL, raw BLOB NOT NULL",
-    "positions": ", ".join(f"{n} {t}" for n, t in POSITION_COLUMNS),
+    "positions": ", ".join(f"{n} {t}" for n, t in POSITION_COLUMNS) + ", run_id INTEGER",
     "fixes": "time_s DOUBLE NOT NULL, address UINTEGER NOT NULL, non_icao BOOLEAN NOT NULL, "
              "lat_deg DOUBLE NOT NULL, lon_deg DOUBLE NOT NULL, altitude_ft DOUBLE, "
-             "error_m DOUBLE, accepted BOOLEAN NOT NULL, receivers UBIGINT[]",
+             "error_m DOUBLE, accepted BOOLEAN NOT NULL, receivers UBIGINT[], run_id INTEGER",
     "rejected": "seq BIGINT NOT NULL, time_s DOUBLE, address UINTEGER NOT NULL, "
                 "non_icao BOOLEAN NOT NULL, reason VARCHAR NOT NULL",
     "events": "event_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, time_s DOUBLE NOT NULL, "
               "address UINTEGER NOT NULL, non_icao BOOLEAN NOT NULL, callsign VARCHAR, "
               "squawk VARCHAR, lat_deg DOUBLE, lon_deg DOUBLE, airport VARCHAR, "
-              "before VARCHAR, after VARCHAR, flight_id VARCHAR",
+              "before VARCHAR, after VARCHAR, flight_id VARCHAR, run_id INTEGER",
     "flights": "flight_id VARCHAR NOT NULL, address UINTEGER NOT NULL, registration VARCHAR, "
                "typecode VARCHAR, callsigns VARCHAR[], "
                f"{_end('departure')}, {_end('arrival')}, "
@@ -128,8 +128,8 @@ TABLES: dict[str, str] = {
     "flushes": "flush_id BIGINT NOT NULL, run_id INTEGER NOT NULL, wall_s DOUBLE NOT NULL, "
                "frames BIGINT NOT NULL, positions BIGINT NOT NULL, fixes BIGINT NOT NULL, "
                "rejected BIGINT NOT NULL, events BIGINT NOT NULL, flights BIGINT NOT NULL",
-    "archived": "tbl VARCHAR NOT NULL, day DATE NOT NULL, rows BIGINT NOT NULL, "
-                "archived_wall_s DOUBLE NOT NULL",
+    "archived": "tbl VARCHAR NOT NULL, day DATE NOT NULL, file VARCHAR NOT NULL, "
+                "rows BIGINT NOT NULL, archived_wall_s DOUBLE NOT NULL",
     "meta": "key VARCHAR PRIMARY KEY, value VARCHAR",
 }
 """Every table and its columns (DuckDB types)."""
@@ -264,12 +264,12 @@ class HistoryStore:
         return [str(r[0]) for r in rows]
 
     def archive_files(self, table: str) -> list[str]:
-        """The Parquet files of ``table``'s archived days (those committed as archived)."""
-        out: list[str] = []
-        for day in self.archived_days(table):
-            d = self.archive_dir / table / f"day={day}"
-            out += sorted(str(p) for p in d.glob("*.parquet"))
-        return out
+        """The Parquet files of ``table``'s archived days (only those committed as archived:
+        a file written by an archive run that did not finish is ignored)."""
+        rows = self.con.execute(
+            "SELECT file FROM archived WHERE tbl = $t ORDER BY day, file", {"t": table}
+        ).fetchall()
+        return [str(self.archive_dir / str(r[0])) for r in rows]
 
     def source(self, table: str, params: dict[str, Any], columns: str = "*") -> str:
         """SQL for ``table`` as one relation: the database's rows and its archived Parquet days

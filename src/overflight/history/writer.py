@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from overflight.history.store import POSITION_COLUMNS, HistoryStore, first_row, open_history
 
-__all__ = ["HistoryWriter", "WriterStats", "store_receivers"]
+__all__ = ["HistoryWriter", "WriterStats", "insert_table", "positions_select", "store_receivers"]
 
 log = logging.getLogger("overflight.history")
 
@@ -56,35 +56,37 @@ def _nulltype(t: str) -> str:
     return t.replace(" NOT NULL", "")
 
 
-def _positions_select(schema: pa.Schema) -> str:
+def positions_select(schema: pa.Schema) -> str:
+    """The SELECT list that maps a station positions table to the ``positions`` columns
+    (``$off``: frame number shift, ``$run``: run id)."""
     names = set(schema.names)
     out = []
     for name, typ in POSITION_COLUMNS:
         t = _nulltype(typ)
         if name in ("frame_seq", "pair_frame_seq"):
-            out.append(f"CASE WHEN {name} >= 0 THEN {name} + $off ELSE -1 END" if name in names
-                       else "-1")
+            e = (f"CASE WHEN {name} >= 0 THEN {name} + $off ELSE -1 END" if name in names
+                 else "-1")
         elif name in names:
-            out.append(f"TRY_CAST({name} AS {t})" if name in ("nic", "nac_p", "squawk")
-                       else name)
+            e = f"TRY_CAST({name} AS {t})" if name in ("nic", "nac_p", "squawk") else name
         elif name == "source":
-            out.append("'unknown'")
+            e = "'unknown'"
         else:
-            out.append(f"NULL::{t}")
-    return ", ".join(out)
+            e = f"NULL::{t}"
+        out.append(f"{e} AS {name}")
+    return ", ".join(out) + ", $run::INTEGER AS run_id"
 
 
 _SELECT: dict[str, Callable[[pa.Schema], str]] = {
     "frames": lambda s: "seq + $off, time_s, receiver, signal_dbfs, ticks, raw",
-    "positions": _positions_select,
+    "positions": positions_select,
     "fixes": lambda s: (
         "time_s, address, non_icao, lat_deg, lon_deg, altitude_ft, error_m, accepted, "
-        + ("receivers" if "receivers" in s.names else "NULL::UBIGINT[]")
+        + ("receivers" if "receivers" in s.names else "NULL::UBIGINT[]") + ", $run::INTEGER"
     ),
     "rejected": lambda s: "seq + $off, time_s, address, non_icao, reason",
     "events": lambda s: (
         "event_id, kind, time_s, address, non_icao, callsign, squawk, lat_deg, lon_deg, "
-        "airport, before, after, flight_id"
+        "airport, before, after, flight_id, $run::INTEGER"
     ),
     "flights": lambda s: (
         "flight_id, address, registration, typecode, callsigns, "
@@ -94,6 +96,24 @@ _SELECT: dict[str, Callable[[pa.Schema], str]] = {
         "n_points, n_messages, gaps_s, touch_and_goes, position_sources, $run::INTEGER"
     ),
 }
+
+
+def insert_table(con: Any, name: str, t: pa.Table, *, seq_offset: int, run_id: int) -> None:
+    """``INSERT INTO name SELECT ... FROM t`` for a station table ``t`` of kind ``name``:
+    frame numbers shifted by ``seq_offset``, rows tagged with ``run_id``, columns the
+    station does not publish (yet) NULL."""
+    view = f"_u_{name}"
+    con.register(view, t)
+    try:
+        sql = f"INSERT INTO {name} SELECT {_SELECT[name](t.schema)} FROM {view}"
+        params: dict[str, Any] = {}
+        if "$off" in sql:
+            params["off"] = seq_offset
+        if "$run" in sql:
+            params["run"] = run_id
+        con.execute(sql, params)
+    finally:
+        con.unregister(view)
 
 
 def store_receivers(store: HistoryStore, run_id: int, receivers_csv: Path | str) -> int:
@@ -279,18 +299,7 @@ class HistoryWriter:
                 log.exception("history on_flush callback failed")
 
     def _insert(self, con: Any, name: str, t: pa.Table) -> None:
-        view = f"_u_{name}"
-        con.register(view, t)
-        try:
-            sql = f"INSERT INTO {name} SELECT {_SELECT[name](t.schema)} FROM {view}"
-            params: dict[str, Any] = {}
-            if "$off" in sql:
-                params["off"] = self.seq_offset
-            if "$run" in sql:
-                params["run"] = self.run_id
-            con.execute(sql, params)
-        finally:
-            con.unregister(view)
+        insert_table(con, name, t, seq_offset=self.seq_offset, run_id=self.run_id)
 
     def _fail(self, exc: BaseException, buf: list[tuple[str, pa.Table]]) -> None:
         for name, t in buf:
