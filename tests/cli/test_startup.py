@@ -1,0 +1,103 @@
+"""Issue 11: the command starts in a blink and importing the package changes nothing.
+
+Each check runs a fresh interpreter: what a module imports at its top shows in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("numpy", "pyarrow", "pandas", "scipy", "numba")
+
+
+def _python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=120, env={**base, **(env or {})}, check=False)
+
+
+def test_import_overflight_has_no_side_effects(tmp_path: Path) -> None:
+    """No NUMBA_CACHE_DIR set, no cache folder made, no numpy imported."""
+    res = _python(
+        """
+        import os, sys
+        import overflight
+        assert overflight.__version__ == "0.1.0", overflight.__version__
+        print("NUMBA_CACHE_DIR" in os.environ, [m for m in sys.modules if m == "numpy"])
+        """,
+        env={"XDG_CACHE_HOME": str(tmp_path)},
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["False", "[]"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["--version"], ["decode", "--help"], ["db", "--help"], ["db", "lookup", "--help"],
+     ["flights", "--help"], ["mlat", "--help"], ["replay", "--help"], ["record", "--help"],
+     ["sim", "--help"], ["track", "--help"], ["serve", "--help"]],
+)
+def test_help_imports_no_heavy_module(argv: list[str]) -> None:
+    """The whole command line (every command module is imported to list the commands) and the
+    help of a command import none of numpy, pyarrow, pandas, scipy, numba."""
+    res = _python(
+        f"""
+        import sys
+        sys.argv = ["overflight", *{argv!r}]
+        from overflight.cli import main
+        try:
+            main()
+        except SystemExit as e:
+            assert not e.code, e.code
+        print("HEAVY", *sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)
+        """
+    )
+    assert res.returncode == 0, res.stderr
+    heavy = next(line for line in res.stderr.splitlines() if line.startswith("HEAVY"))
+    assert heavy == "HEAVY", heavy
+
+
+_KERNEL = """
+from overflight._numba_cache import numba
+
+
+@numba.njit(cache=True)
+def twice(x):
+    return 2 * x
+"""
+
+
+def test_first_compile_is_announced_once(tmp_path: Path) -> None:
+    """A kernel module that imports numba through _numba_cache: numba's cache is this source
+    version's folder under the user's cache directory (the environment untouched); the first
+    run says it compiles, and where, and how long it took; the next run loads the cache and
+    says nothing."""
+    (tmp_path / "kmod.py").write_text(_KERNEL)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+    code = """
+        import os, sys
+        import kmod
+        from overflight._numba_cache import cache_dir
+        assert kmod.twice(21) == 42
+        assert "NUMBA_CACHE_DIR" not in os.environ
+        assert kmod.numba.config.CACHE_DIR == str(cache_dir()), kmod.numba.config.CACHE_DIR
+        print(cache_dir())
+        """
+    first = _python(code, env)
+    assert first.returncode == 0, first.stderr
+    folder = first.stdout.strip()
+    assert folder.startswith(str(tmp_path / "cache" / "overflight" / "numba"))
+    lines = first.stderr.splitlines()
+    assert lines[0] == f"overflight: compiling kernels (first run only, cached in {folder}) ..."
+    assert lines[-1].startswith("overflight: kernels compiled in ") and lines[-1].endswith(" s")
+    assert sum("compiling" in line for line in lines) == 1
+    second = _python(code, env)
+    assert second.returncode == 0, second.stderr
+    assert "compil" not in second.stderr
