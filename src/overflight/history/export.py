@@ -195,7 +195,7 @@ def positions_kml(
     for (addr, non), rows in _groups(_rows(positions)).items():
         extra = names(addr, non) if names is not None else {}
         callsigns = sorted({r["callsign"] for r in rows if r.get("callsign")})
-        label = " ".join([_hex(addr, non), *callsigns[:3],
+        label = " ".join([_hex(addr, non), *callsigns[:8],
                           *(str(v) for v in extra.values() if v)])
         desc = (f"{len(rows)} positions from {iso(rows[0]['time_s'])} to "
                 f"{iso(rows[-1]['time_s'])}; sources "
