@@ -1,8 +1,10 @@
 """A newcomer's mistakes and bad input: one clear line and an exit status, never a traceback.
 
 Usage errors (a missing file, a bad option value, a port in use) exit with 2; input that breaks
-while it is read (a truncated gzip) prints what was read and exits with 1; junk is counted and
-skipped (exit 0). Untrusted strings (user database files, the air) are shown literally.
+while it is read (a truncated gzip) is used up to the break with a warning (exit 0), or is an
+error (1) when nothing before the break could be read; junk is counted and skipped (exit 0),
+and an input with nothing usable at all is an error (1). The rule is cli/app.py's. Untrusted
+strings (user database files, the air) are shown literally.
 """
 
 from __future__ import annotations
@@ -221,7 +223,7 @@ def test_replay_errors(shared: Callable[[str], Path], junk: dict[str, Path],
 
 def test_replay_junk_and_truncated(junk: dict[str, Path], truncated_gz: Path) -> None:
     res = run("replay", str(junk["text"]), "--no-wait", "--speed", "max", "--to", "127.0.0.1:0")
-    assert res.exit_code == 0 and "no frames in" in res.output, res.output
+    assert res.exit_code == 1 and "no frames found" in res.output, res.output
     res = run("replay", str(truncated_gz), "--no-wait", "--speed", "max", "--to", "127.0.0.1:0")
     assert res.exit_code == 0, res.output  # the frames before the cut are all replayed
     assert "replayed 4,367 frames" in flat(res) and "Aborted" not in res.output
@@ -369,15 +371,16 @@ def test_decode_junk_is_counted_not_fatal(junk: dict[str, Path]) -> None:
     text = decode_text(res)  # resynchronised on Beast escapes, every skipped byte counted
     assert "input format beast" in text and "input skipped: Beast garbage bytes 99,794" in text
     assert "frames decoded 6" in text
-    for key in ("text", "empty"):
+    for key in ("text", "empty"):  # nothing usable at all: exit 1 (the rule in cli/app.py)
         res = run("decode", str(junk[key]))
-        assert res.exit_code == 0, res.output
+        assert res.exit_code == 1, res.output
         text = decode_text(res)
-        assert "frames decoded 0" in text and "no frames found: is this a capture?" in text
+        assert "frames decoded 0" in text
+        assert f"error: {junk[key]}: no frames found: is this a capture?" in text
     text = flat(run("decode", str(junk["text"])))
     assert "input skipped: header 2" in text and "input skipped: non-hex 1" in text
-    res = run("decode", str(junk["gzjunk"]))  # well-formed gzip of random bytes
-    assert res.exit_code == 0 and "Beast garbage bytes" in decode_text(res), res.output
+    res = run("decode", str(junk["gzjunk"]))  # well-formed gzip of random bytes: no frame
+    assert res.exit_code == 1 and "Beast garbage bytes" in decode_text(res), res.output
 
 
 def test_decode_corrupt_gzip(junk: dict[str, Path]) -> None:
@@ -460,10 +463,10 @@ def test_flights_usage_errors(junk: dict[str, Path], shared: Callable[[str], Pat
 def test_flights_junk_is_counted_not_fatal(junk: dict[str, Path], tmp_path: Path,
                                            key: str) -> None:
     res = run_flights("--input", str(junk[key]), home=tmp_path)
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # nothing usable at all (the rule in cli/app.py)
     text = flights_text(res)
     assert "0 legs" in text and "(0 positions)" in text
-    assert "no positions found" in text
+    assert f"error: {junk[key]}: no positions found" in text
 
 
 def test_flights_content_errors(junk: dict[str, Path], tmp_path: Path) -> None:

@@ -331,3 +331,74 @@ def test_record_that_recorded_nothing_fails_clearly(tmp_path: Path) -> None:
     assert "Traceback" not in res.output
     assert re.search(rf"error: recorded nothing in [\d.]+ s: no frame came from 127\.0\.0\.1:"
                      rf"{port} \(is the receiver running, and sending beast\?\)", res.stderr)
+
+
+# ------------------------------------------------------------------------------ 8 file names
+
+EVIL_NAMES = ("[link=file:evil]x.bin", "a\x1b[2Jb.bin", "c\x1b]0;pwn\x07d.bin")
+
+
+def _inert(res: Result, name: str) -> None:
+    """Nothing of ``name`` acts on a terminal: no escape character, no hyperlink; the name is
+    shown with its control characters as \\xNN."""
+    out = res.output
+    assert "\x1b]" not in out and "\x07" not in out and "\x1b[2J" not in out, repr(out)
+    shown_name = name.replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+    assert shown_name in " ".join(out.replace("│", " ").split()) or shown_name in out, out
+
+
+def test_file_names_are_inert_on_the_terminal(shared: Callable[[str], Path],
+                                              tmp_path: Path) -> None:
+    """Hostile file names in tables (a Rich terminal), messages and usage errors of decode,
+    flights, db lookup --db, mlat eval and record --out."""
+    env = {"TTY_COMPATIBLE": "1", "COLUMNS": "250", "OVERFLIGHT_HOME": str(tmp_path / "h")}
+    for name in EVIL_NAMES:
+        cap = tmp_path / name
+        cap.write_bytes(shared(SAMPLE).read_bytes()[:2000])
+        res = run("flights", "--input", str(cap), "--quiet", env=env)
+        assert res.exit_code == 0, res.output
+        assert "\x1b]8;" not in res.output  # no OSC-8 hyperlink in the table title
+        _inert(res, name)
+        res = run("decode", str(cap), "--quiet", env=env)
+        assert res.exit_code == 0, res.output
+        missing = tmp_path / "nope" / name
+        for args in (("decode", str(missing)), ("flights", "--input", str(missing)),
+                     ("db", "lookup", "1551E0", "--db", str(cap)),
+                     ("mlat", "eval", str(missing)), ("mlat", "eval", str(cap)),
+                     ("record", "--out", str(cap), "--connect", ":1")):
+            res = run(*args, env=env)
+            assert res.exit_code == 2, (args, res.output)
+            _inert(res, name)
+        res = run("db", "lookup", "1551E0", "--db", str(missing), env=env)  # a note, not an error
+        _inert(res, name)
+
+
+# ------------------------------------------------------------------------------ 9 exit status
+
+
+def test_an_input_that_ends_early_is_used_and_exits_0(shared: Callable[[str], Path],
+                                                      tmp_path: Path) -> None:
+    """One rule for decode, flights, replay and db import: what was read before the cut is
+    used, one warning line says the input ends early, exit status 0; a file cut before anything
+    could be read is an error (1)."""
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(shared(FULL_FLIGHT).read_bytes()[:100_000])
+    reg = tmp_path / "aircraft.csv.gz"
+    reg.write_bytes(shared("aircraft-db-tar1090/aircraft.csv.gz").read_bytes()[:300_000])
+    env = {"OVERFLIGHT_HOME": str(tmp_path / "home")}
+    for args, path in ((("decode", str(cut)), cut), (("flights", "--input", str(cut)), cut),
+                       (("replay", str(cut), "--no-wait", "--speed", "max", "--to",
+                         "127.0.0.1:0"), cut),
+                       (("db", "import", str(reg)), reg)):
+        res = run(*args, env=env)
+        assert res.exit_code == 0, (args, res.output)
+        warnings = [line for line in res.stderr.splitlines() if "ends early" in line]
+        assert len(warnings) == 1 and warnings[0].startswith(
+            f"warning: {path}: the input ends early: "), (args, warnings)
+    head = tmp_path / "head.jsonl.gz"
+    head.write_bytes(shared(FULL_FLIGHT).read_bytes()[:12])  # the gzip header only
+    for args in (("decode", str(head)), ("flights", "--input", str(head)),
+                 ("replay", str(head), "--no-wait", "--speed", "max", "--to", "127.0.0.1:0")):
+        res = run(*args, env=env)
+        assert res.exit_code == 1, (args, res.output)
+        assert f"error: {head}: " in res.stderr, res.stderr

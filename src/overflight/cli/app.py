@@ -2,14 +2,16 @@
 
 Exit status, one rule for every command:
 
-* **0**: done, including input that **ends early** (a truncated or corrupt gzip, a cut Beast
-  stream) after something was read: what was read is used, and one line on stderr says so,
+* **0**: the input was read and something in it was used; junk beside it is counted and
+  skipped. Input that **ends early** (a truncated or corrupt gzip, a cut Beast stream) after
+  something was read: what was read is used, and one line on stderr says so,
   ``warning: PATH: the input ends early: REASON (what was done with the part before it)``
   (:func:`warn_cut`).
-* **1**: unreadable content: nothing usable could be read (a corrupt gzip from its first byte,
-  a file that is not a capture or positions file, a database file not imported at all), or a
-  run that produced nothing it was asked for (``record`` that recorded no frame): one
-  ``error: ...`` line (:func:`read_failed`).
+* **1**: nothing usable in the content: no frame (or position) found in the whole input, a
+  corrupt or cut gzip with nothing before the fault, a file that is not what its format needs
+  (``flights``: not a positions file), a database file of which nothing could be imported; or a
+  run that produced nothing it was asked for (``record`` that recorded no frame). One
+  ``error: PATH: ...`` line (:func:`read_failed`). (Raw I/Q without a burst is a quiet sky: 0.)
 * **2**: usage errors, before any work: a missing or unreadable path, a directory for a file,
   a bad option value, a port in use (``typer.BadParameter``).
 

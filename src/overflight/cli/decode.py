@@ -455,22 +455,27 @@ def decode(
         for d, c in sorted(dfs.items()):
             t.add_row(f"DF{d}", f"{c:,}")
         err.print(t)
-        if totals["frames"] == 0 and read_stats.format != "iq" and not failure:
-            err.print(
-                "no frames found: is this a capture? (raw I/Q needs --format iq)", markup=False
-            )
+    broken = failure or any(k.startswith("broken input") for k in read_stats.skipped)
+    if totals["frames"] == 0 and read_stats.format != "iq" and not broken:
+        # Nothing usable at all (I/Q without a burst is a quiet sky, not an error): exit 1.
+        typer.echo(f"error: {shown(file)}: no frames found: is this a capture? (raw I/Q needs "
+                   "--format iq)", err=True)
+        raise typer.Exit(1)
     kept = (
         f"the {totals['frames']:,} frames before it were decoded"
         if totals["frames"]
         else "nothing before it could be read"
     )
     if any(k.startswith("broken input") for k in read_stats.skipped):
+        # The exit rule (cli/app.py): what was read is used (0, a warning); nothing read is 1.
+        word = "warning" if totals["frames"] else "error"
         typer.echo(
-            f"warning: {shown(file)}: the input ends early: truncated or corrupt gzip ({kept})",
+            f"{word}: {shown(file)}: the input ends early: truncated or corrupt gzip ({kept})",
             err=True,
         )
+        if not totals["frames"] and not failure:
+            raise typer.Exit(1)
     if failure:
-        # The exit rule (cli/app.py): what was read is used (0, a warning); nothing read is 1.
         if not totals["frames"]:
             raise read_failed(file, failure[0], note=kept)
         typer.echo(

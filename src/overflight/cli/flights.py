@@ -3,8 +3,9 @@
 The exit status follows the rule in :mod:`overflight.cli.app`: a file that breaks while it is
 read (a truncated or corrupt gzip) gives the legs of the part read before the break and a
 one-line warning (exit status 0), or, when nothing before the break can be used, a one-line
-error (1); a file that is not a positions file or capture at all gives a one-line error (1); a
-missing file or an unknown ``--format`` is a usage error (2).
+error (1); a file that is not a positions file or capture at all, or one without a single
+position, gives a one-line error (1); a missing file or an unknown ``--format`` is a usage
+error (2).
 """
 
 from __future__ import annotations
@@ -156,9 +157,10 @@ def flights(
     if got.input_skipped:
         typer.echo("skipped input: " + shown(", ".join(
             f"{why}: {n:,}" for why, n in got.input_skipped.items())), err=True)
-    if len(tab) == 0 and broken is None:
-        typer.echo(f"note: no positions found in {shown(input.name)}: is it a "
-                   f"positions file or a capture? (formats: {', '.join(FORMATS)})", err=True)
+    if len(tab) == 0 and broken is None:  # nothing usable at all: exit 1
+        typer.echo(f"error: {shown(input)}: no positions found: is it a positions file or a "
+                   f"capture? (formats: {', '.join(FORMATS)})", err=True)
+        raise typer.Exit(1)
     if broken is not None:  # the exit rule (cli/app.py): what was read is used, exit status 0
         where = "above are" if not as_json else "are"
         typer.echo(

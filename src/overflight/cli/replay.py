@@ -102,10 +102,13 @@ def replay(
                 passes += 1
                 typer.echo(f"replayed {st.frames:,} frames ({st.span_s:.1f} s recorded)"
                            + (f", pass {passes}" if loop else ""), err=True)
+                if st.frames == 0 and st.fault is not None:  # nothing could be read: exit 1
+                    raise read_failed(file, st.fault, note="nothing before it could be read")
                 warn_cut(file, st.fault, "the frames before it were sent")
-                if st.frames == 0:
-                    typer.echo(f"warning: no frames in {shown(file)}: is it a capture?", err=True)
-                    break
+                if st.frames == 0:  # nothing usable at all: exit 1
+                    typer.echo(f"error: {shown(file)}: no frames found: is it a capture?",
+                               err=True)
+                    raise typer.Exit(1)
                 if not loop:
                     typer.echo("done (--loop plays it again and again)", err=True)
                     break
