@@ -14,15 +14,15 @@ Frame sequence numbers are made unique across runs: the run's frames start at th
 next free ``seq`` (the station counts from 0 in every run), and every ``frame_seq`` /
 ``pair_frame_seq`` / rejected ``seq`` is shifted by the same offset.
 
-When a flush fails (a full disk, an I/O error), storing stops with one loud error on standard
-error and in the log; later updates are counted as not stored (:attr:`WriterStats.not_stored`)
-and the station, which never waits for a failed subscriber, keeps its live picture running.
+When a flush fails (a full disk, an I/O error), storing stops with one loud error in the log
+(on standard error when logging is not configured); later updates are counted as not stored
+(:attr:`WriterStats.not_stored`), and the station, which never waits for a failed subscriber,
+keeps its live picture running.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -310,12 +310,7 @@ class HistoryWriter:
         msg = (f"error: history: storing stopped ({self.stats.failed}); not stored: "
                f"{lost or 'nothing yet'}; what was committed before is intact. Free disk "
                f"space (or fix the error) and restart to store again.")
-        log.error(msg)
-        try:
-            sys.stderr.write(msg + "\n")
-            sys.stderr.flush()
-        except Exception:
-            pass
+        log.error(msg)  # without a logging setup, Python's last-resort handler prints it
 
     def close(self) -> None:
         """Commit what is buffered, stop the timer and close the database (when owned)."""

@@ -1,0 +1,257 @@
+"""History benchmark: insert rate and the four investigation queries, Overflight's store beside
+DuckDB over plain Parquet (no layout), in the same run.
+
+The store is the real CDG→Toulouse flight of ``shared/data`` (tracked by the station) replayed
+with shifted addresses, times and places until it holds ``--positions`` positions over
+``--days`` UTC days (issue 12 asks 100 million; on a small shared machine the default is
+4 million, so every figure is also printed per million positions to extrapolate), with one
+flight per replayed copy between airports drawn from 40 ICAO codes.
+
+Measured:
+
+* insert: positions through :class:`~overflight.history.HistoryWriter` (the station's path:
+  Arrow batches of 50,000 rows, one transaction per flush) with DuckDB on one thread;
+* one aircraft's day, one area (2° x 2°) for one hour, an airport's day: median of 7 runs,
+  in the database as written (arrival order), after ``archive`` (Parquet days sorted by
+  address), and with DuckDB over one plain Parquet file of the same rows in arrival order;
+* disk bytes per position of each.
+
+    python bench/history.py [--positions 4000000] [--days 4] [--dir /tmp/ofbench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+AIRPORTS = [f"L{c1}{c2}{c3}" for c1 in "FE" for c2 in "BGLM" for c3 in "ABCDE"]
+
+
+def _real_flight() -> tuple[pa.Table, pa.Table]:
+    from overflight.datapaths import shared_file
+    from overflight.station import Station, StationConfig
+
+    path = shared_file("modes-traffic-samples/full_flight_short.jsonl.gz")
+    if path is None:
+        sys.exit("shared data modes-traffic-samples/full_flight_short.jsonl.gz is missing")
+    st = Station(StationConfig())
+    pos: list[pa.Table] = []
+    fl: list[pa.Table] = []
+
+    def sub(u: Any) -> None:
+        if u.name == "positions":
+            pos.append(u.table)
+        elif u.name == "flights":
+            fl.append(u.table)
+
+    st.subscribe(sub, inline=True)
+    st.run_file(path)
+    st.close()
+    return pa.concat_tables(pos), pa.concat_tables(fl)
+
+
+def _replay(flight: pa.Table, flights: pa.Table, n_positions: int, days: int,
+            day0: date) -> tuple[pa.Table, pa.Table]:
+    rng = np.random.default_rng(12)
+    m = flight.num_rows
+    copies = max(1, n_positions // m)
+    t = flight.column("time_s").to_numpy()
+    t = t - t[0]
+    lat = flight.column("lat_deg").to_numpy()
+    lon = flight.column("lon_deg").to_numpy()
+    base = datetime(day0.year, day0.month, day0.day, tzinfo=UTC).timestamp()
+    start = base + rng.integers(0, days, copies) * 86400.0 + rng.uniform(0, 86400 - t[-1],
+                                                                         copies)
+    dlat = rng.uniform(-8, 8, copies)
+    dlon = rng.uniform(-15, 15, copies)
+    addr = (0x400000 + np.arange(copies)).astype(np.uint32)
+    idx = np.tile(np.arange(m), copies)
+    k = np.repeat(np.arange(copies), m)
+    cols = {name: flight.column(name).take(pa.array(idx)) for name in flight.schema.names}
+    cols["address"] = pa.array(addr[k])
+    cols["icao24"] = pa.array([f"{a:06x}" for a in addr]).take(pa.array(k))
+    cols["time_s"] = pa.array(start[k] + t[idx])
+    cols["lat_deg"] = pa.array(lat[idx] + dlat[k])
+    cols["lon_deg"] = pa.array(lon[idx] + dlon[k])
+    cols["frame_seq"] = pa.array(np.arange(idx.size, dtype=np.int64) * 2)
+    cols["pair_frame_seq"] = pa.array(np.arange(idx.size, dtype=np.int64) * 2 + 1)
+    table = pa.table([cols[n] for n in flight.schema.names], schema=flight.schema)
+    table = table.take(pc.sort_indices(table, [("time_s", "ascending")]))
+    f = flights.slice(0, 1).to_pylist()[0]
+    rows = []
+    for i in range(copies):
+        dep, arr = rng.choice(len(AIRPORTS), 2, replace=False)
+        shift = start[i] - flight.column("time_s")[0].as_py()
+        rows.append({**f, "flight_id": f"{int(addr[i]):06x}-{int(start[i])}",
+                     "address": int(addr[i]), "icao24": f"{int(addr[i]):06x}",
+                     "departure_airport": AIRPORTS[dep], "arrival_airport": AIRPORTS[arr],
+                     "departure_time_s": f["departure_time_s"] + shift,
+                     "arrival_time_s": f["arrival_time_s"] + shift,
+                     "first_seen_s": f["first_seen_s"] + shift,
+                     "last_seen_s": f["last_seen_s"] + shift})
+    ft = pa.Table.from_pylist(rows, schema=flights.schema)
+    return table, ft
+
+
+class _U:
+    def __init__(self, name: str, table: pa.Table) -> None:
+        self.name = name
+        self.table = table
+
+
+def _median_ms(fn: Callable[[], Any], runs: int = 7) -> tuple[float, Any]:
+    out = fn()  # warm
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = fn()
+        ts.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(ts), out
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--positions", type=int, default=4_000_000)
+    ap.add_argument("--days", type=int, default=4)
+    ap.add_argument("--dir", type=Path, default=None)
+    args = ap.parse_args()
+    import duckdb
+
+    from overflight.history import HistoryWriter, open_history
+    from overflight.history.archive import archive
+    from overflight.history.query import Area, History
+
+    work = args.dir or Path(tempfile.mkdtemp(prefix="ofbench-"))
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    day0 = date(2024, 7, 6)
+    print(f"building {args.positions:,} positions over {args.days} days from the real flight "
+          "...", file=sys.stderr)
+    flight, flights = _real_flight()
+    pos, fl = _replay(flight, flights, args.positions, args.days, day0)
+    n = pos.num_rows
+    per_m = 1e6 / n
+    print(f"{n:,} positions, {fl.num_rows:,} flights, {args.days} days; machine: "
+          f"{os.cpu_count()} CPUs; DuckDB {duckdb.__version__}", file=sys.stderr)
+
+    # ---------------------------------------------------------------- insert (one thread)
+    db = work / "history.duckdb"
+    store = open_history(db, threads=1)
+    w = HistoryWriter(store, kind="serve", flush_every_s=3600, max_rows=1_000_000)
+    chunk = 50_000
+    t0 = time.perf_counter()
+    for a in range(0, n, chunk):
+        w.on_update(_U("positions", pos.slice(a, chunk)))
+    w.on_update(_U("flights", fl))
+    w.flush()
+    insert_s = time.perf_counter() - t0
+    w.owns_store = False
+    w.close()
+    store.con.execute("CHECKPOINT")
+    store.con.execute("SET threads TO 2")
+    db_bytes = _size(db)
+
+    addr = int(pos.column("address")[n // 2].as_py())  # an aircraft flying at mid-store
+    t_any = float(pos.column("time_s")[n // 2].as_py())
+    d = datetime.fromtimestamp(t_any, UTC).date()
+    d0 = datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp()
+    d1 = d0 + 86400
+    h0 = float(np.floor(t_any / 3600) * 3600)
+    lat = float(pos.column("lat_deg")[n // 2].as_py())
+    lon = float(pos.column("lon_deg")[n // 2].as_py())
+    area = Area(lat - 1, lon - 1, lat + 1, lon + 1)
+    code = AIRPORTS[3]
+    h = History(store)
+
+    def ours() -> dict[str, tuple[float, Any]]:
+        return {
+            "aircraft day": _median_ms(lambda: h.positions(addr, False, d0, d1).num_rows),
+            "area hour": _median_ms(lambda: h.area(area, h0, h0 + 3600).num_rows),
+            "airport day": _median_ms(lambda: (lambda x: x.departures.num_rows
+                                               + x.arrivals.num_rows)(h.airport_day(code, d))),
+        }
+
+    hot = ours()
+    # ---------------------------------------------------------------- plain Parquet peer
+    plain = work / "plain_positions.parquet"
+    plain_f = work / "plain_flights.parquet"
+    pa_pq = __import__("pyarrow.parquet", fromlist=["write_table"])
+    pa_pq.write_table(pos, plain)
+    pa_pq.write_table(fl, plain_f)
+    peer_con = duckdb.connect()
+    peer_con.execute("SET threads TO 2")
+
+    def peer(sql: str, params: dict[str, Any]) -> Callable[[], int]:
+        return lambda: len(peer_con.execute(sql, params).fetchall())
+
+    peer_res = {
+        "aircraft day": _median_ms(peer(
+            f"SELECT * FROM read_parquet('{plain}') WHERE address = $a AND time_s >= $t0 "
+            "AND time_s < $t1 ORDER BY time_s", {"a": addr, "t0": d0, "t1": d1})),
+        "area hour": _median_ms(peer(
+            f"SELECT address, count(*), min(time_s), max(time_s) FROM read_parquet('{plain}') "
+            "WHERE time_s >= $t0 AND time_s < $t1 AND lat_deg BETWEEN $s AND $n AND lon_deg "
+            "BETWEEN $w AND $e GROUP BY address",
+            {"t0": h0, "t1": h0 + 3600, "s": area.south, "n": area.north, "w": area.west,
+             "e": area.east})),
+        "airport day": _median_ms(peer(
+            f"SELECT * FROM read_parquet('{plain_f}') WHERE (departure_airport = $c AND "
+            "departure_time_s >= $t0 AND departure_time_s < $t1) OR (arrival_airport = $c "
+            "AND arrival_time_s >= $t0 AND arrival_time_s < $t1)",
+            {"c": code, "t0": d0, "t1": d1})),
+    }
+    # ---------------------------------------------------------------- archived layout
+    archive(store, day0 + timedelta(days=args.days + 1), tables=("positions", "flights"))
+    arch = ours()
+    arch_bytes = _size(store.archive_dir / "positions")
+    h.close()
+
+    plain_bytes = _size(plain)
+    print()
+    print(f"history benchmark: {n:,} positions ({n / 1e6:.1f} M; issue target 100 M: "
+          "figures per million extrapolate linearly for scans, the archived layout's "
+          "aircraft query stays near constant), 2 DuckDB threads for queries")
+    print(f"insert (one thread, HistoryWriter, 50k-row Arrow batches): {n / insert_s / 1e6:.2f} "
+          f"M positions/s ({insert_s:.1f} s; target >= 1 M/s)")
+    print()
+    head = (f"{'query':<14} {'overflight db':>14} {'archived':>10} {'plain parquet':>14} "
+            f"{'rows':>8}  target")
+    print(head)
+    print("-" * len(head))
+    targets = {"aircraft day": "<= 50 ms", "area hour": "<= 500 ms", "airport day": "<= 200 ms"}
+    for k in hot:
+        print(f"{k:<14} {hot[k][0]:>11.1f} ms {arch[k][0]:>7.1f} ms {peer_res[k][0]:>11.1f} ms "
+              f"{hot[k][1]:>8}  {targets[k]}")
+    print()
+    print("per million positions (ms):  " + ", ".join(
+        f"{k}: db {hot[k][0] * per_m:.1f} / archived {arch[k][0] * per_m:.1f} / plain "
+        f"{peer_res[k][0] * per_m:.1f}" for k in hot))
+    print(f"disk bytes per position: db {db_bytes / n:.1f} (positions + flights, one file), "
+          f"archived Parquet {arch_bytes / n:.1f}, plain Parquet {plain_bytes / n:.1f}")
+    assert hot["aircraft day"][1] == arch["aircraft day"][1] == peer_res["aircraft day"][1]
+    assert hot["area hour"][1] == arch["area hour"][1] == peer_res["area hour"][1]
+    if args.dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
