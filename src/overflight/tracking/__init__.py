@@ -22,24 +22,30 @@ from overflight.tracking.records import (
     ReceiverSignal,
 )
 from overflight.tracking.tracker import (
+    CONFIRM_WITHIN_S,
     LIVE_ANY_MESSAGE_S,
     LIVE_POSITION_S,
+    MAX_AIRCRAFT,
     MAX_PENDING_EVENTS,
     OUTCOME_NAMES,
     REFERENCE_NAMES,
     REJECTION_REASONS,
+    SEEN_ONCE_SLOTS,
     Tracker,
 )
 
 __all__ = [
+    "CONFIRM_WITHIN_S",
     "EXPIRED_SCHEMA",
     "LIVE_ANY_MESSAGE_S",
     "LIVE_POSITION_S",
+    "MAX_AIRCRAFT",
     "MAX_PENDING_EVENTS",
     "OUTCOME_NAMES",
     "POSITIONS_SCHEMA",
     "REFERENCE_NAMES",
     "REJECTION_REASONS",
+    "SEEN_ONCE_SLOTS",
     "TRACKER_COLUMNS",
     "AircraftState",
     "Event",

@@ -12,6 +12,27 @@ It walks a batch of messages in input order and updates the aircraft records of
 * every decoded position passes readsb's speed gate; a failure restores the frame store, counts a
   rejection and lowers both reliability counters (at zero the position is dropped and pairing
   starts over), so one bad decode cannot move an aircraft.
+
+Beyond readsb, against a second transmitter using the aircraft's address (issue 17):
+
+* frames are never paired across sources that disagree. While the aircraft has a trusted
+  position (the speed gate applies), a CPR pair that fails (impossible, zone, range, speed) is
+  judged by its new frame alone: decoded locally against the trusted position, does it pass the
+  speed gate? If so the stored partner was the odd one out and is forgotten (the new frame is
+  decoded locally); if not the new frame is rejected as a **conflict**. A local decode that
+  fails the gate is a conflict too. Without a trusted position, a pair whose even and odd
+  frames decode (globally) farther apart than the aircraft could fly between them is a
+  conflict (the partner is forgotten, the new frame waits for its own).
+* a conflict never moves the aircraft and, while its position was confirmed in the last
+  :data:`TRUST_HOLD_S` seconds, costs no reliability (readsb's counters would let a spoofer
+  sending as often as the aircraft drop the real track); it is counted on the aircraft
+  (``conflicts``, and ``conflict_n`` in a :data:`CONFLICT_WINDOW_S` window: "conflicting sources"
+  from :data:`CONFLICT_FLAG_COUNT` on) with the sequence number of the last conflicting frame.
+* a rejected frame changes nothing else (its on-ground bit and altitude are not applied).
+* an emergency (squawk 7500/7600/7700, or an ADS-B emergency state) raises an event only when
+  confirmed: the same value in two messages at most :data:`CONFIRM_S` apart, from an address
+  with no conflict in the last :data:`CONFLICT_WINDOW_S` (a real emergency goes on being sent,
+  so it is raised once the address is quiet); once per value until another value is confirmed.
 """
 
 from __future__ import annotations
@@ -32,7 +53,17 @@ from overflight.tracking._cpr import (
 )
 from overflight.tracking.airports import AIRPORT_RADIUS_M, nearest_airport
 
-__all__ = ["OUTCOME_NAMES", "REFERENCE_NAMES", "empty_outputs", "track_kernel"]
+__all__ = [
+    "CONFIRM_S",
+    "CONFLICT_FLAG_COUNT",
+    "CONFLICT_WINDOW_S",
+    "OUTCOME_NAMES",
+    "REFERENCE_NAMES",
+    "TRUST_HOLD_S",
+    "conflicting",
+    "empty_outputs",
+    "track_kernel",
+]
 
 # outcome codes per message (index into OUTCOME_NAMES)
 NONE = 0
@@ -48,6 +79,7 @@ SKIP_ZONE = 9
 SKIP_LOCAL = 10
 SKIP_OLDER = 11
 SKIP_AIRPORT_AMBIGUOUS = 12
+REJ_CONFLICT = 13
 
 OUTCOME_NAMES = (
     "none",
@@ -63,11 +95,13 @@ OUTCOME_NAMES = (
     "local_ambiguous",
     "older_or_worse_source",
     "airport_ambiguous",
+    "conflict",
 )
 """Per-message position outcome: accepted (global, local, direct = MLAT), rejected (speed, bogus,
-range, surface_reference) or not decodable yet (no_reference, zone_boundary, local_ambiguous,
-older_or_worse_source, airport_ambiguous: a surface pair without reference near more than one
-airport)."""
+range, surface_reference, conflict: a CPR frame that disagrees with the aircraft's trusted
+position or with the other frame of its pair, see the module docstring) or not decodable yet
+(no_reference, zone_boundary, local_ambiguous, older_or_worse_source, airport_ambiguous: a
+surface pair without reference near more than one airport)."""
 
 # reference of an accepted position (index into REFERENCE_NAMES)
 REF_PAIR = 1
@@ -88,6 +122,19 @@ _KT_TO_MS = M_PER_NM / 3600.0
 EV_SQUAWK = 1
 EV_EMERGENCY = 2
 
+TRUST_HOLD_S = 10.0
+"""A position confirmed this recently (seconds) loses no reliability to conflicting frames."""
+CONFLICT_WINDOW_S = 60.0
+"""Conflicts closer together than this (seconds) add up on the aircraft's ``conflict_n``."""
+CONFLICT_FLAG_COUNT = 3
+"""From this many conflicts within the window an address is "conflicting sources"."""
+PAIR_SPEED_M_S = 600.0
+PAIR_MARGIN_M = 2_000.0
+"""An even and an odd frame of one aircraft decode at most ``PAIR_MARGIN_M`` plus
+``PAIR_SPEED_M_S`` (1,170 kt) per second between them apart."""
+CONFIRM_S = 30.0
+"""An emergency value is confirmed by a second message within this many seconds."""
+
 
 @numba.njit(cache=True, nogil=True)
 def _accept(field_t: float, field_src: int, t: float, src: int) -> bool:
@@ -103,6 +150,75 @@ def _accept(field_t: float, field_src: int, t: float, src: int) -> bool:
 
 
 @numba.njit(cache=True, nogil=True)
+def _gate_active(a, t: float, src: int) -> bool:  # type: ignore[no-untyped-def]
+    """Does the speed gate apply: a trusted position recent enough (readsb's exemptions)?"""
+    if a.pos_src == 0 or math.isnan(a.pos_t):
+        return False
+    if a.rel_odd < 1 and a.rel_even < 1:
+        return False
+    elapsed = max(t - a.pos_t, 0.0)
+    if elapsed > 120.0 or src > a.pos_src:
+        return False
+    return not (src <= MLAT and elapsed > 25.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _conflict(a, t: float, seq: int) -> None:  # type: ignore[no-untyped-def]
+    """Count a conflicting frame (sequence number ``seq``) on the aircraft."""
+    a.conflicts += 1
+    if math.isnan(a.conflict_t) or t - a.conflict_t > CONFLICT_WINDOW_S:
+        a.conflict_n = 0
+    if a.conflict_n < 65535:
+        a.conflict_n += 1
+    a.conflict_t = t
+    a.conflict_seq = seq
+
+
+@numba.njit(cache=True, nogil=True)
+def conflicting(a, t: float) -> bool:  # type: ignore[no-untyped-def]
+    """Is the address "conflicting sources" at time ``t``?"""
+    return bool(a.conflict_n >= CONFLICT_FLAG_COUNT and t - a.conflict_t <= CONFLICT_WINDOW_S)
+
+
+@numba.njit(cache=True, nogil=True)
+def _recent_conflict(a, t: float) -> bool:  # type: ignore[no-untyped-def]
+    """Did the address send a conflicting frame in the last ``CONFLICT_WINDOW_S``?"""
+    return bool(a.conflict_n > 0 and t - a.conflict_t <= CONFLICT_WINDOW_S)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fits_track(a, clat, clon, odd, surf, t, src, json_reliable):  # type: ignore[no-untyped-def]
+    """Does one CPR frame, decoded locally against the trusted position, pass the speed gate?"""
+    lat, lon, status = local_position(clat, clon, odd, surf, a.lat, a.lon)
+    if status != 0 or _bogus(lat, lon):
+        return False
+    ok, _ = _speed_check(a, lat, lon, t, src, surf, json_reliable)
+    return ok
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_consistent(a, surf, ref_lat, ref_lon, dt):  # type: ignore[no-untyped-def]
+    """Do the stored even and odd frames decode (each globally) near enough to each other?"""
+    if surf:
+        la0, lo0, s0 = surface_global(
+            a.cpr_even_lat, a.cpr_even_lon, a.cpr_odd_lat, a.cpr_odd_lon, False, ref_lat, ref_lon
+        )
+        la1, lo1, s1 = surface_global(
+            a.cpr_even_lat, a.cpr_even_lon, a.cpr_odd_lat, a.cpr_odd_lon, True, ref_lat, ref_lon
+        )
+    else:
+        la0, lo0, s0 = airborne_global(
+            a.cpr_even_lat, a.cpr_even_lon, a.cpr_odd_lat, a.cpr_odd_lon, False
+        )
+        la1, lo1, s1 = airborne_global(
+            a.cpr_even_lat, a.cpr_even_lon, a.cpr_odd_lat, a.cpr_odd_lon, True
+        )
+    if s0 != 0 or s1 != 0:
+        return True  # the pair's own decode reports it
+    return greatcircle_m(la0, lo0, la1, lo1) <= PAIR_MARGIN_M + abs(dt) * PAIR_SPEED_M_S
+
+
+@numba.njit(cache=True, nogil=True)
 def _speed_check(
     a,
     lat: float,
@@ -113,19 +229,9 @@ def _speed_check(
     json_reliable: int,
 ) -> tuple[bool, bool]:
     """readsb's speed_check. Returns (in range, ignore: a failure that costs no reliability)."""
-    if a.pos_src == 0 or math.isnan(a.pos_t):
+    if not _gate_active(a, t, src):
         return True, False
-    if a.rel_odd < 1 and a.rel_even < 1:
-        return True, False
-    elapsed = t - a.pos_t
-    if elapsed < 0.0:
-        elapsed = 0.0
-    if elapsed > 120.0:
-        return True, False
-    if src > a.pos_src:
-        return True, False
-    if src <= MLAT and elapsed > 25.0:
-        return True, False
+    elapsed = max(t - a.pos_t, 0.0)
     surf = surface and a.pos_surface == 1
     speed = 150.0 if surf else 900.0
     gs_age = t - a.gs_t
@@ -217,6 +323,15 @@ def _set_cpr_frame(a, odd: bool, frame) -> None:  # type: ignore[no-untyped-def]
     else:
         a.cpr_even_lat, a.cpr_even_lon, a.cpr_even_t = lat, lon, t
         a.cpr_even_src, a.cpr_even_surface, a.cpr_even_nic, a.cpr_even_seq = src, surf, nic, sq
+
+
+@numba.njit(cache=True, nogil=True)
+def _drop_cpr_frame(a, odd: bool) -> None:  # type: ignore[no-untyped-def]
+    """Forget the stored frame of one parity (it will not be paired)."""
+    if odd:
+        a.cpr_odd_src = 0
+    else:
+        a.cpr_even_src = 0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -371,10 +486,6 @@ def track_kernel(
             og = 1
         elif has_cpr[i] and not surface[i] and s > MLAT:
             og = 0
-        if og >= 0 and _accept(a.on_ground_t, a.on_ground_src, ti, s):
-            a.on_ground = og
-            a.on_ground_t = ti
-            a.on_ground_src = s
 
         # ---------------- position ----------------
         code = NONE
@@ -408,6 +519,7 @@ def track_kernel(
             clat = cpr_lat[i]
             clon = cpr_lon[i]
             mnic = nic[i]
+            gate = _gate_active(a, ti, s)  # a trusted position the frames must agree with
             # store the frame, keeping the one it replaces to restore it on bad data
             saved = _cpr_frame(a, odd)
             _set_cpr_frame(a, odd, (clat, clon, ti, s, 1 if surf else 0, mnic, seq[i]))
@@ -421,8 +533,10 @@ def track_kernel(
             lat = math.nan
             lon = math.nan
             ref_kind = 0
-            result = -1  # -1: nothing decoded yet, -2: bad, >=0 accepted kind
+            result = -1  # -1: nothing decoded yet, -2: bad, -5: pair disagrees, >=0 accepted
             ignore = False
+            suspect = False  # the pair failed with a trusted position: judge the new frame
+            pair_lat = pair_lon = 0.0  # a surface pair's reference
             if clat == 0 and clon == 0:
                 code = REJ_BOGUS
                 result = -3
@@ -476,6 +590,7 @@ def track_kernel(
                                 elif found > 1:
                                     status = -8
                     if status == 0:
+                        pair_lat, pair_lon = ref_lat, ref_lon
                         lat, lon, status = surface_global(
                             a.cpr_even_lat,
                             a.cpr_even_lon,
@@ -498,14 +613,20 @@ def track_kernel(
                     code = SKIP_AIRPORT_AMBIGUOUS
                 elif status == -1:
                     code = SKIP_ZONE
+                    suspect = gate
                 elif status == -2:
                     if code == NONE:
                         code = REJ_BOGUS
                     result = -2
+                    suspect = gate
                 elif _bogus(lat, lon):
                     code = REJ_BOGUS
                     result = -2
                     ignore = True
+                    suspect = gate
+                elif not gate and not _pair_consistent(a, surf, pair_lat, pair_lon, ti - o_t):
+                    code = REJ_CONFLICT
+                    result = -5
                 elif (
                     have_rx
                     and max_range_m > 0.0
@@ -513,17 +634,33 @@ def track_kernel(
                 ):
                     code = REJ_RANGE
                     result = -2
+                    suspect = gate
                 else:
                     ok, ignore = _speed_check(a, lat, lon, ti, s, surf, json_reliable)
                     if not ok:
                         code = REJ_SPEED
                         result = -2
+                        suspect = True
                     elif _accept(a.pos_t, a.pos_src, ti, s):
                         result = GLOBAL
                         code = GLOBAL
                     else:
                         code = SKIP_OLDER
                         result = -4
+                if suspect:
+                    if _fits_track(a, clat, clon, odd, surf, ti, s, json_reliable):
+                        if result == -2:
+                            # the stored partner is the odd one out: forget it, decode alone
+                            _drop_cpr_frame(a, not odd)
+                            _conflict(a, ti, other[6])
+                            code = NONE
+                            result = -1
+                            ignore = False
+                    else:
+                        code = REJ_CONFLICT
+                        result = -2
+                        ignore = ti - a.pos_t <= TRUST_HOLD_S
+                        _conflict(a, ti, seq[i])
             if result == -1:
                 # local decode relative to the aircraft, or (airborne) to the receiver
                 limit = 0.0
@@ -558,8 +695,11 @@ def track_kernel(
                     else:
                         ok, ignore = _speed_check(a, lat, lon, ti, s, surf, json_reliable)
                         if not ok:
-                            code = REJ_SPEED
+                            # the gate applied: the frame disagrees with the trusted position
+                            code = REJ_CONFLICT
                             result = -2
+                            ignore = ignore or ti - a.pos_t <= TRUST_HOLD_S
+                            _conflict(a, ti, seq[i])
                         elif _accept(a.pos_t, a.pos_src, ti, s):
                             result = LOCAL
                             code = LOCAL
@@ -570,6 +710,12 @@ def track_kernel(
             out_code[i] = code
             out_lat[i] = lat
             out_lon[i] = lon
+            if result == -5:
+                # frames that cannot be one aircraft's, nothing trusted to tell which is right:
+                # the new frame waits for a partner of its own
+                _drop_cpr_frame(a, not odd)
+                _conflict(a, ti, other[6])
+                continue
             if result == -2 or result == -3:
                 # bad data: restore the frame store, the rest of this message is not trusted
                 _set_cpr_frame(a, odd, saved)
@@ -594,6 +740,10 @@ def track_kernel(
                 out_ref[i] = ref_kind
 
         # ---------------- other fields ----------------
+        if og >= 0 and _accept(a.on_ground_t, a.on_ground_src, ti, s):
+            a.on_ground = og
+            a.on_ground_t = ti
+            a.on_ground_src = s
         v = alt_baro[i]
         if not math.isnan(v) and _accept(a.alt_baro_t, a.alt_baro_src, ti, s):
             a.alt_baro = v
@@ -649,19 +799,29 @@ def track_kernel(
             a.callsign_src = s
         iv = squawk[i]
         if iv >= 0 and _accept(a.squawk_t, a.squawk_src, ti, s):
-            if (iv == 7500 or iv == 7600 or iv == 7700) and a.squawk != iv:
-                ev_idx[n_ev] = i
-                ev_kind[n_ev] = EV_SQUAWK
-                n_ev += 1
+            confirmed = a.squawk == iv and ti - a.squawk_t <= CONFIRM_S
+            if iv == 7500 or iv == 7600 or iv == 7700:
+                if confirmed and a.squawk_alert != iv and not _recent_conflict(a, ti):
+                    ev_idx[n_ev] = i
+                    ev_kind[n_ev] = EV_SQUAWK
+                    n_ev += 1
+                    a.squawk_alert = iv
+            elif confirmed:
+                a.squawk_alert = -1
             a.squawk = iv
             a.squawk_t = ti
             a.squawk_src = s
         iv = emergency[i]
         if iv >= 0 and _accept(a.emergency_t, a.emergency_src, ti, s):
-            if emerg_flag[iv] and a.emergency != iv:
-                ev_idx[n_ev] = i
-                ev_kind[n_ev] = EV_EMERGENCY
-                n_ev += 1
+            confirmed = a.emergency == iv and ti - a.emergency_t <= CONFIRM_S
+            if emerg_flag[iv]:
+                if confirmed and a.emergency_alert != iv and not _recent_conflict(a, ti):
+                    ev_idx[n_ev] = i
+                    ev_kind[n_ev] = EV_EMERGENCY
+                    n_ev += 1
+                    a.emergency_alert = iv
+            elif confirmed:
+                a.emergency_alert = -1
             a.emergency = iv
             a.emergency_t = ti
             a.emergency_src = s

@@ -104,7 +104,10 @@ class AircraftState:
     ``stamps`` maps each set field name to its :class:`FieldStamp`. ``position_*`` describe
     the last accepted position (``position_reference``: what resolved it, as in
     :data:`POSITIONS_SCHEMA`); ``reliable`` tells whether readsb's reliability counters vouch
-    for it.
+    for it. ``conflicts`` counts the CPR frames rejected as disagreeing with its trusted
+    position or their pair (another transmitter using the address, or corrupt frames);
+    ``conflicting`` ("conflicting sources") is set while they come often (3 within a minute,
+    ``tracking._kernel``).
     """
 
     icao24: str
@@ -146,3 +149,5 @@ class AircraftState:
     rssi_dbfs: float | None
     receivers: tuple[ReceiverSignal, ...] = ()
     stamps: dict[str, FieldStamp] = field(default_factory=dict)
+    conflicts: int = 0
+    conflicting: bool = False

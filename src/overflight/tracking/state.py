@@ -24,6 +24,7 @@ __all__ = [
     "SOURCE_CODES",
     "SOURCE_NAMES",
     "STATE_DTYPE",
+    "SeenOnce",
     "StateTable",
 ]
 
@@ -85,6 +86,11 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         ("rel_odd", "i1"),
         ("rel_even", "i1"),  # readsb pos_reliable counters
         ("gs_last_pos", "f4"),
+        # frames disagreeing with the trusted position or their pair (_kernel's "conflict")
+        ("conflicts", "u4"),  # all so far
+        ("conflict_n", "u2"),  # in the current window (_kernel.CONFLICT_WINDOW_S)
+        ("conflict_t", "f8"),  # the last one
+        ("conflict_seq", "i8"),  # its frame's sequence number (-1 unknown)
         # CPR frames waiting for their partner (src 0: none)
         ("cpr_even_lat", "i4"),
         ("cpr_even_lon", "i4"),
@@ -111,7 +117,9 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         *_field("ias", "f4"),
         *_field("callsign", "i4"),  # interned string id, -1 none
         *_field("squawk", "i2"),  # 4 octal digits read as a decimal number (7700), -1 none
+        ("squawk_alert", "i2"),  # emergency squawk an event was raised for, -1 none
         *_field("emergency", "i2"),  # interned string id
+        ("emergency_alert", "i2"),  # emergency state an event was raised for, -1 none
         *_field("category", "i2"),  # interned string id
         *_field("on_ground", "i1"),  # 1 ground, 0 airborne, -1 unknown
         *_field("nic", "i1"),
@@ -157,6 +165,9 @@ def _blank(n: int) -> npt.NDArray[np.void]:
         "cpr_odd_nic",
         "cpr_even_seq",
         "cpr_odd_seq",
+        "conflict_seq",
+        "squawk_alert",
+        "emergency_alert",
     ):
         st[name] = -1
     for name in (
@@ -221,8 +232,20 @@ class StateTable:
         """Row of each key, creating records for new keys (first seen at their first time)."""
         codes, uniq = pd.factorize(keys, sort=False)
         uniq = np.asarray(uniq, np.uint32)
-        lut = self.lookup(uniq)
-        new = np.flatnonzero(lut < 0)
+        return self.rows_for_codes(codes, uniq, self.lookup(uniq), times_s)
+
+    def rows_for_codes(
+        self,
+        codes: npt.NDArray[np.intp],
+        uniq: npt.NDArray[np.uint32],
+        lut: npt.NDArray[np.int32],
+        times_s: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.int32]:
+        """:meth:`rows_for` of keys already factorized (``pd.factorize``: ``uniq[codes]`` are
+        the keys, in order of first appearance) and looked up (``lut``: -1 for new keys, to be
+        created; -2 for keys not to create, which ``codes`` must not name)."""
+        lut = lut.copy()
+        new = np.flatnonzero(lut == -1)
         if new.size:
             # factorize numbers keys in order of first appearance: first index per code
             first = np.empty(len(uniq), np.int64)
@@ -276,6 +299,72 @@ class StateTable:
         """Bytes held by the records in use plus their index entries."""
         return int(self._n * (STATE_DTYPE.itemsize + 8))
 
+    def oldest_silent(
+        self, count: int, before_s: float, exclude: npt.NDArray[np.integer]
+    ) -> npt.NDArray[np.intp]:
+        """Up to ``count`` rows silent the longest, all last heard before ``before_s``
+        (epoch seconds), none of the rows ``exclude``."""
+        seen = self.rows["seen_t"][: self._n].copy()
+        seen[np.asarray(exclude, np.intp)] = np.inf
+        cand = np.flatnonzero(seen < before_s)
+        if cand.size > count:
+            cand = cand[np.argpartition(seen[cand], count - 1)[:count]]
+        return cand
+
     def allocated_nbytes(self) -> int:
         """Bytes allocated: the whole record array (spare capacity included) plus the index."""
         return int(self.rows.nbytes + self._keys.nbytes + self._rows_of_keys.nbytes)
+
+
+class SeenOnce:
+    """Addresses heard once, each with the time it was heard: a bounded probation set.
+
+    An address is tracked (given a record) only when a second message confirms it within
+    ``window_s`` seconds (readsb's rule against addresses made up by bit errors or a flood of
+    fake ones). Held sorted by key (``searchsorted`` lookups); at most ``capacity`` entries, the
+    oldest dropped first (:attr:`overflowed` counts them).
+    """
+
+    __slots__ = ("_keys", "_t", "capacity", "overflowed", "window_s")
+
+    def __init__(self, capacity: int, window_s: float) -> None:
+        self.capacity = max(capacity, 1)
+        self.window_s = window_s
+        self.overflowed = 0
+        """Entries dropped because the set was full."""
+        self._keys: npt.NDArray[np.uint32] = np.empty(0, np.uint32)
+        self._t: npt.NDArray[np.float64] = np.empty(0, np.float64)
+
+    def __len__(self) -> int:
+        return int(self._keys.size)
+
+    def nbytes(self) -> int:
+        """Bytes held by the entries."""
+        return int(self._keys.nbytes + self._t.nbytes)
+
+    def times(self, keys: npt.NDArray[np.uint32]) -> npt.NDArray[np.float64]:
+        """When each key was heard (epoch seconds), NaN for keys not held."""
+        if self._keys.size == 0:
+            return np.full(keys.shape, np.nan)
+        pos = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
+        return np.where(self._keys[pos] == keys, self._t[pos], np.nan)
+
+    def update(
+        self,
+        remove: npt.NDArray[np.uint32],
+        add: npt.NDArray[np.uint32],
+        add_t: npt.NDArray[np.float64],
+        now_s: float,
+    ) -> None:
+        """Forget ``remove`` (confirmed) and entries older than the window before ``now_s``;
+        hold ``add`` (distinct keys) heard at ``add_t`` (replacing their earlier time)."""
+        keep = ~np.isin(self._keys, remove) & ~np.isin(self._keys, add)
+        keep &= self._t >= now_s - self.window_s
+        keys = np.concatenate([self._keys[keep], add])
+        t = np.concatenate([self._t[keep], add_t])
+        if keys.size > self.capacity:
+            newest = np.argpartition(t, keys.size - self.capacity)[keys.size - self.capacity :]
+            self.overflowed += int(keys.size - self.capacity)
+            keys, t = keys[newest], t[newest]
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._t = keys[order], t[order]

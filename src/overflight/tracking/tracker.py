@@ -44,21 +44,25 @@ from overflight.tracking.state import (
     NON_ICAO_FLAG,
     SOURCE_CODES,
     SOURCE_NAMES,
+    SeenOnce,
     StateTable,
 )
 
 __all__ = [
+    "CONFIRM_WITHIN_S",
     "LIVE_ANY_MESSAGE_S",
     "LIVE_POSITION_S",
+    "MAX_AIRCRAFT",
     "OUTCOME_NAMES",
     "REFERENCE_NAMES",
     "REJECTION_REASONS",
+    "SEEN_ONCE_SLOTS",
     "Tracker",
 ]
 
 OUTCOME_NAMES = _kernel.OUTCOME_NAMES
 REFERENCE_NAMES = _kernel.REFERENCE_NAMES
-REJECTION_REASONS = ("speed", "bogus", "range", "surface_reference")
+REJECTION_REASONS = ("speed", "bogus", "range", "surface_reference", "conflict")
 """Outcomes that reject a decoded position as bad data (the rest are accepted or pending)."""
 LIVE_POSITION_S = 60.0
 """An aircraft stays live this long after its last position (readsb)."""
@@ -66,6 +70,12 @@ LIVE_ANY_MESSAGE_S = 30.0
 """... or this long after its last message of any kind (readsb)."""
 MAX_PENDING_EVENTS = 10_000
 """Default bound of the events pending since the last :meth:`Tracker.drain_events`."""
+MAX_AIRCRAFT = 100_000
+"""Default cap of the aircraft held (:class:`Tracker` ``max_aircraft``)."""
+CONFIRM_WITHIN_S = 60.0
+"""An address heard once is tracked when a second message comes within this many seconds."""
+SEEN_ONCE_SLOTS = 65_536
+"""Default bound of the addresses waiting for their second message."""
 
 _NON_EMERGENCY = {"none", "no emergency", "no_emergency", ""}
 _STAMPED = (
@@ -138,6 +148,16 @@ class Tracker:
             :class:`~overflight.tracking.airports.AirportGrid` gives the airports to use.
         max_events: events kept pending between :meth:`drain_events` calls; beyond it the
             oldest are dropped and counted (:attr:`events_dropped`).
+        max_aircraft: most aircraft held. A new aircraft beyond it takes the record of the one
+            silent longest, if that one was silent for over ``LIVE_ANY_MESSAGE_S`` (counted in
+            :attr:`evicted`); else it is refused (:attr:`refused`, its messages in
+            ``dropped["table_full"]``).
+        confirm_within_s: an address heard once gets no record until a second message (any
+            usable one: DF11/17/18 with a clean CRC, or a reply whose parity address is
+            vouched for) comes within this many seconds, as readsb does; meanwhile it waits in
+            a bounded set (:attr:`seen_once`, ``seen_once_slots`` addresses) and its message is
+            counted in ``dropped["unconfirmed"]``. Two messages of one batch confirm each other
+            (both are applied). None tracks every address from its first message.
 
     State is kept until :meth:`expire` removes it: a long-running process calls it now and
     then (the station does) so that it stays the same size.
@@ -152,6 +172,9 @@ class Tracker:
         json_reliable: int = 1,
         airports: bool | AirportGrid = True,
         max_events: int = MAX_PENDING_EVENTS,
+        max_aircraft: int = MAX_AIRCRAFT,
+        confirm_within_s: float | None = CONFIRM_WITHIN_S,
+        seen_once_slots: int = SEEN_ONCE_SLOTS,
     ) -> None:
         self.receiver_lat_lon = receiver_lat_lon
         self.airports = airports
@@ -174,6 +197,15 @@ class Tracker:
         """Events dropped unread because :attr:`events` was full."""
         self.expired = 0
         """Aircraft whose state :meth:`expire` removed."""
+        self.max_aircraft = max(max_aircraft, 1)
+        self.evicted = 0
+        """Aircraft whose state was removed to make room for a new one (``max_aircraft``)."""
+        self.refused = 0
+        """New aircraft not tracked because the table was full of live ones."""
+        self.seen_once: SeenOnce | None = (
+            None if confirm_within_s is None else SeenOnce(seen_once_slots, confirm_within_s)
+        )
+        """Addresses heard once, waiting for a second message (None: no probation)."""
         self.last_outcomes: npt.NDArray[np.int8] = np.zeros(0, np.int8)
         """Position outcome code of each row of the last batch (index into ``OUTCOME_NAMES``)."""
         self.last_rows: npt.NDArray[np.int32] = np.zeros(0, np.int32)
@@ -264,7 +296,7 @@ class Tracker:
             self.dropped["untrusted_address"] += int(
                 np.count_nonzero(head.usable) - np.count_nonzero(keep)
             )
-        idx = np.flatnonzero(keep)
+        idx, codes, uniq, lut = self._admit(head.keys, head.t, np.flatnonzero(keep), not mlat)
         m = idx.size
         # few rows left: convert only those; else convert all and let the kernel skip the rest
         compact = m < _COMPACT_BELOW * n
@@ -290,7 +322,7 @@ class Tracker:
         kseq = _ro_array(seq[idx] if compact else seq)
         rows = np.full(k, -1, np.int32)
         if m:
-            rows[at] = self.table.rows_for(head.keys[idx], head.t[idx])
+            rows[at] = self.table.rows_for_codes(codes, uniq, lut, head.t[idx])
             self.table.rows["trusted"][rows[at][head.trusts[idx]]] = 1
         self.messages += m
         outs = _kernel.empty_outputs(k)
@@ -376,6 +408,108 @@ class Tracker:
         return self._positions(
             accepted, rows, cols, lat, lon, alt, gs, trk, vr, gnd, cs, ref, kseq, pair
         )
+
+    def _admit(
+        self,
+        keys: npt.NDArray[np.uint32],
+        t: npt.NDArray[np.float64],
+        idx: npt.NDArray[np.intp],
+        probation: bool,
+    ) -> tuple[
+        npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.uint32], npt.NDArray[np.int32]
+    ]:
+        """Which usable rows ``idx`` reach a record: known addresses, and new ones confirmed by
+        a second message (``probation``) for which there is room (``max_aircraft``).
+
+        Returns the rows kept, their address codes into the distinct addresses, those
+        addresses and their records (-1: to create, -2: not tracked; for
+        :meth:`StateTable.rows_for_codes`).
+        """
+        k = keys[idx]
+        codes, uniq = pd.factorize(k, sort=False)
+        codes = np.asarray(codes, np.intp)
+        uniq = np.asarray(uniq, np.uint32)
+        lut = self.table.lookup(uniq)
+        new = lut < 0
+        if not new.any():
+            return idx, codes, uniq, lut
+        tk = t[idx]
+        admit = np.ones(idx.size, np.bool_)
+        if probation and self.seen_once is not None:
+            admit = self._probation(codes, uniq, tk, new)
+            waiting = np.ones(len(uniq), np.bool_)
+            waiting[codes[admit]] = False
+            waiting &= new
+            lut[waiting] = -2
+            new &= ~waiting
+        n_new = int(np.count_nonzero(new))
+        room = self.max_aircraft - len(self.table)
+        if n_new > room:
+            silent = self.table.oldest_silent(
+                n_new - room, float(np.max(tk)) - LIVE_ANY_MESSAGE_S, lut[lut >= 0]
+            )
+            if silent.size:
+                self._remove_rows(silent)
+                self.evicted += int(silent.size)
+                room += int(silent.size)
+                relook = self.table.lookup(uniq)
+                lut = np.where(lut < 0, lut, relook).astype(np.int32)
+            if n_new > room:
+                # the addresses that appeared last in the batch wait for room
+                full = np.flatnonzero(new)[max(room, 0) :]
+                lut[full] = -2
+                gone = np.zeros(len(uniq), np.bool_)
+                gone[full] = True
+                refused = admit & gone[codes]
+                self.refused += int(full.size)
+                self.dropped["table_full"] += int(np.count_nonzero(refused))
+                admit &= ~refused
+        if admit.all():
+            return idx, codes, uniq, lut
+        return idx[admit], codes[admit], uniq, lut
+
+    def _probation(
+        self,
+        codes: npt.NDArray[np.intp],
+        uniq: npt.NDArray[np.uint32],
+        t: npt.NDArray[np.float64],
+        new: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.bool_]:
+        """Rows admitted by readsb's seen-twice rule; updates :attr:`seen_once`.
+
+        A new address's rows count from the first that another of its messages (the one
+        before it in this batch, or the one held in :attr:`seen_once`) precedes by at most the
+        window, that earlier message of the batch included. Addresses still unconfirmed wait
+        with the time of their last message.
+        """
+        seen = self.seen_once
+        assert seen is not None
+        admit = np.ones(codes.size, np.bool_)
+        sel = np.flatnonzero(new[codes])
+        order = sel[np.argsort(codes[sel], kind="stable")]
+        ks, ts = codes[order], t[order]
+        start = np.r_[True, ks[1:] != ks[:-1]]
+        prev = np.empty_like(ts)
+        prev[1:] = ts[:-1]
+        prev[start] = seen.times(uniq[ks[start]])
+        with np.errstate(invalid="ignore"):
+            ok = np.abs(ts - prev) <= seen.window_s
+        run = np.cumsum(start) - 1
+        cum = np.cumsum(ok)
+        # confirmations so far in the address's run
+        in_run: npt.NDArray[np.int64] = cum - (cum - ok)[start][run]
+        good: npt.NDArray[np.bool_] = in_run > 0
+        first = np.flatnonzero(ok & (in_run == 1) & ~start)
+        good[first - 1] = True  # the batch's message the first confirmation pairs with
+        admit[order] = good
+        confirmed = np.zeros(len(uniq), np.bool_)
+        confirmed[ks[good]] = True
+        end = np.r_[start[1:], True]
+        waiting = ks[end & ~confirmed[ks]]
+        last_t = ts[end & ~confirmed[ks]]
+        seen.update(uniq[confirmed], uniq[waiting], last_t, float(np.max(t)))
+        self.dropped["unconfirmed"] += int(np.count_nonzero(~good))
+        return admit
 
     def _emergency_flags(self) -> npt.NDArray[np.bool_]:
         """Per interned string: does it name an emergency (extended as strings are added)."""
@@ -695,4 +829,6 @@ class Tracker:
             rssi_dbfs=rssi,
             receivers=receivers,
             stamps=stamps,
+            conflicts=int(a["conflicts"]),
+            conflicting=bool(_kernel.conflicting(a, self.now_s)),
         )
