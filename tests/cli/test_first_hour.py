@@ -402,3 +402,22 @@ def test_an_input_that_ends_early_is_used_and_exits_0(shared: Callable[[str], Pa
         res = run(*args, env=env)
         assert res.exit_code == 1, (args, res.output)
         assert f"error: {head}: " in res.stderr, res.stderr
+
+
+def test_progress_for_db_import_and_mlat_eval(shared: Callable[[str], Path],
+                                              tmp_path: Path) -> None:
+    """db import and mlat eval show their progress on a terminal only, not with --quiet."""
+    d = tmp_path / "locards"
+    d.mkdir()
+    for name in ("sensors.csv", "set_8.csv"):
+        (d / name).symlink_to(shared(f"mlat-locards-sample/{name}"))
+    alerts = str(shared("aircraft-plane-alert-db/plane-alert-db.csv"))
+    tty = {"OVERFLIGHT_HOME": str(tmp_path / "h"), "TTY_COMPATIBLE": "1", "COLUMNS": "200"}
+    for args, words in ((("db", "import", alerts), "importing plane-alert-db.csv"),
+                        (("mlat", "eval", str(d)), "solving set_8 (63 transmissions)")):
+        res = run(*args, env=tty)
+        assert res.exit_code == 0 and words in res.stderr, (args, res.stderr)
+        res = run(*args, "--quiet", env=tty)
+        assert res.exit_code == 0 and words not in res.stderr, (args, res.stderr)
+        res = run(*args, env={"OVERFLIGHT_HOME": str(tmp_path / "h")})
+        assert res.exit_code == 0 and words not in res.stderr, (args, res.stderr)

@@ -304,9 +304,11 @@ def path_cmd(
         "--remove", help="delete the aircraft store (and its index) and the kernel cache")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="with --remove: do not ask")] = False,
 ) -> None:
-    """Where Overflight keeps its files, and their sizes: the aircraft store (written by 'db
-    import', about 100 MB with the full tar1090-db) and the compiled-kernel cache (written on
-    the first run of a command that tracks, finds flights or multilaterates).
+    """Where Overflight keeps its files (aircraft store, kernel cache) and their sizes.
+
+    The aircraft store is written by 'db import' (about 100 MB with the full tar1090-db), the
+    compiled-kernel cache on the first run of a command that tracks, finds flights or
+    multilaterates.
 
     --remove deletes both (asking first unless --yes); they are rebuilt when needed: the store
     by 'overflight db import', the cache by the next run. Other files beside the store (a
