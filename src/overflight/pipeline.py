@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -12,7 +13,7 @@ import pyarrow as pa
 
 from overflight.frames import FrameBatch
 from overflight.sources.sbs import SbsRecord
-from overflight.tracking import POSITIONS_SCHEMA, TRACKER_COLUMNS, Tracker
+from overflight.tracking import TRACKER_COLUMNS, Tracker
 from overflight.tracking.mlat_feed import MlatFeed
 from overflight.tracking.sbs import sbs_records
 
@@ -22,13 +23,12 @@ __all__ = [
     "decode_frames",
     "mlat_feed",
     "mlat_sbs_records",
+    "sbs_hook",
     "time_slices",
     "track_batches",
     "track_file",
 ]
 
-_NO_POSITIONS = POSITIONS_SCHEMA.empty_table()
-_NO_POSITIONS_TABLE = pa.table({})
 MLAT_SLICE_S = 1.0
 """With MLAT, a batch is tracked in slices of this many seconds, interleaved with the fixes."""
 
@@ -76,27 +76,25 @@ def time_slices(time_s: npt.NDArray[np.float64], slice_s: float) -> list[tuple[i
     return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
-def _track_with_mlat(
-    tr: Tracker,
-    batch: FrameBatch,
-    table: pa.Table,
-    mlat: MlatFeed,
-    emit: Callable[[pa.Table, pa.Table, pa.Table], None] | None,
-) -> None:
-    """Track ``batch`` slice by slice, feeding MLAT and applying its fixes in between.
+def _station(
+    tracker: Tracker | None, mlat: MlatFeed | None, on_positions: Callable[[pa.Table], None] | None
+) -> Any:
+    """A station around ``tracker`` and ``mlat`` (no flights, no identities: the caller's
+    tracker is the product), handing accepted positions to ``on_positions``."""
+    from overflight.station import Positions, Station, StationConfig
 
-    ``emit(table_slice, positions, mlat_positions)`` after each slice's tracking (no fixes),
-    then with the fixes (an empty table slice)."""
-    for a, b in time_slices(batch.time_s, MLAT_SLICE_S):
-        part = table if (a, b) == (0, len(batch)) else table.slice(a, b - a)
-        rows = batch if (a, b) == (0, len(batch)) else batch.take(np.arange(a, b))
-        positions = tr.update(part)
-        if emit is not None:  # before the fixes change the tracker's view of its last batch
-            emit(part, positions, _NO_POSITIONS)
-        mlat.add(rows, part, tr)
-        fixes = mlat.flush(tr)
-        if emit is not None and fixes.num_rows:
-            emit(_NO_POSITIONS_TABLE, _NO_POSITIONS, fixes)
+    st = Station(
+        StationConfig(flights=False, identify=False),
+        tracker=tracker if tracker is not None else Tracker(),
+        mlat=mlat,
+    )
+    if on_positions is not None:
+        def positions(u: Any) -> None:
+            if isinstance(u, Positions):
+                on_positions(u.table)
+
+        st.subscribe(positions, name="on_positions", kinds=("positions",), inline=True)
+    return st
 
 
 def track_batches(
@@ -106,34 +104,22 @@ def track_batches(
     on_positions: Callable[[pa.Table], None] | None = None,
     mlat: MlatFeed | None = None,
 ) -> Iterator[Tracker]:
-    """Decode and track each batch in turn (live feed or file); yields the tracker after each.
+    """Decode and track each batch in turn through a :class:`~overflight.station.Station`;
+    yields the tracker after each.
 
     With ``mlat`` the frames also go to multilateration (slices of :data:`MLAT_SLICE_S`) and
     its fixes into the tracker (source ``mlat``); ``on_positions`` then also receives those.
     When the batches end, the receptions still waiting are solved and the tracker yielded once
     more."""
-    tr = tracker if tracker is not None else Tracker()
-
-    def emit(_part: pa.Table, positions: pa.Table, fixes: pa.Table) -> None:
-        if on_positions is not None:
-            for p in (positions, fixes):
-                if p.num_rows:
-                    on_positions(p)
-
+    st = _station(tracker, mlat, on_positions)
     for batch in batches:
         if len(batch) == 0:
             continue
-        if mlat is not None:
-            _track_with_mlat(tr, batch, decode_frames(batch), mlat, emit)
-            yield tr
-            continue
-        positions = tr.update(decode_frames(batch))
-        if on_positions is not None and positions.num_rows:
-            on_positions(positions)
-        yield tr
+        st.process(batch)
+        yield st.tracker
     if mlat is not None:
-        emit(_NO_POSITIONS_TABLE, _NO_POSITIONS, mlat.flush(tr, final=True))
-        yield tr
+        st.finish()
+        yield st.tracker
 
 
 def track_file(
@@ -146,7 +132,8 @@ def track_file(
     fmt: str | None = None,
     sample_rate_hz: float = 2.0e6,
 ) -> Tracker:
-    """Replay a capture (any format ``sources.files.read_batches`` reads) into a new tracker.
+    """Replay a capture (any format ``sources.files.read_batches`` reads) into a new tracker,
+    through a :class:`~overflight.station.Station` (as ``overflight track`` does).
 
     ``mlat``: multilaterate with these receivers (frames need receiver ids and counters, as
     an aggregated Beast capture has them); see :func:`mlat_feed`. ``fmt``: force an input
@@ -154,19 +141,9 @@ def track_file(
     samples at ``sample_rate_hz`` samples per second, 2.0e6 or 2.4e6; without
     ``start_time_s`` its times count from 0 at the first sample, as other formats with only a
     relative clock do, since rows without a time cannot be tracked)."""
-    from overflight.sources.files import read_batches
-
-    if fmt == "iq" and start_time_s is None:
-        start_time_s = 0.0
-    tracker = Tracker(receiver_lat_lon)
-    reader = read_batches(
-        path,
-        start_time_s=start_time_s,
-        fmt=None if fmt == "auto" else fmt,
-        sample_rate_hz=sample_rate_hz,
-    )
-    for _ in track_batches(reader, tracker, on_positions=on_positions, mlat=mlat):
-        pass
+    st = _station(Tracker(receiver_lat_lon), mlat, on_positions)
+    st.run_file(path, fmt=fmt, start_time_s=start_time_s, sample_rate_hz=sample_rate_hz)
+    tracker: Tracker = st.tracker
     return tracker
 
 
@@ -193,7 +170,8 @@ def mlat_sbs_records(positions: pa.Table) -> list[SbsRecord]:
 
 
 class TrackingSink:
-    """A feed hub sink: decode and track every published batch, optionally emitting SBS.
+    """A feed hub sink: decode and track every published batch through a
+    :class:`~overflight.station.Station`, optionally emitting SBS.
 
     Args:
         tracker: the tracker to update (a new one without receiver position by default).
@@ -214,29 +192,32 @@ class TrackingSink:
         on_positions: Callable[[pa.Table], None] | None = None,
         mlat: MlatFeed | None = None,
     ) -> None:
-        self.tracker = tracker if tracker is not None else Tracker()
-        self.on_sbs = on_sbs
-        self.wants_sbs = wants_sbs
-        self.on_positions = on_positions
+        self.station = _station(tracker, mlat, on_positions)
+        self.tracker: Tracker = self.station.tracker
         self.mlat = mlat
-
-    def _emit(self, table: pa.Table, positions: pa.Table, fixes: pa.Table) -> None:
-        for p in (positions, fixes):
-            if self.on_positions is not None and p.num_rows:
-                self.on_positions(p)
-        if self.on_sbs is not None and (self.wants_sbs is None or self.wants_sbs()):
-            records = sbs_records(self.tracker, table, positions) if table.num_rows else []
-            if fixes.num_rows:
-                records += mlat_sbs_records(fixes)
-            if records:
-                self.on_sbs(records)
+        if on_sbs is not None:
+            self.station.on_tracked(sbs_hook(self.station, on_sbs, wants_sbs))
 
     def __call__(self, batch: FrameBatch) -> None:
-        if len(batch) == 0:
+        self.station.process(batch)
+
+
+def sbs_hook(
+    station: Any,
+    on_sbs: Callable[[list[SbsRecord]], None],
+    wants_sbs: Callable[[], bool] | None = None,
+) -> Callable[[pa.Table, pa.Table, pa.Table], None]:
+    """A :meth:`Station.on_tracked` hook formatting SBS records of each tracker update (MLAT
+    fixes as ``MSG,3`` marked ``MLAT``) and handing them to ``on_sbs``; records are built only
+    when ``wants_sbs()`` says someone reads them."""
+
+    def hook(table: pa.Table, positions: pa.Table, fixes: pa.Table) -> None:
+        if wants_sbs is not None and not wants_sbs():
             return
-        table = decode_frames(batch)
-        if self.mlat is not None:
-            _track_with_mlat(self.tracker, batch, table, self.mlat, self._emit)
-            return
-        positions = self.tracker.update(table)
-        self._emit(table, positions, _NO_POSITIONS)
+        records = sbs_records(station.tracker, table, positions) if table.num_rows else []
+        if fixes.num_rows:
+            records += mlat_sbs_records(fixes)
+        if records:
+            on_sbs(records)
+
+    return hook

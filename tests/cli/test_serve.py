@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from overflight.cli.serve import _run
 from overflight.sim import mlat_demo, simulate
 from overflight.sim.serve import beast_chunks
+from overflight.station import Station, StationConfig
+from overflight.station.live import run_live
 from overflight.tracking import Tracker
 
 SAMPLE = "modes-traffic-samples/sample_dump1090.bin"
@@ -40,12 +41,14 @@ def test_shutdown_closes_every_connection(
     async def body() -> None:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[dict[str, int]] = loop.create_future()
-        task = asyncio.create_task(_run(
-            beast_in=[], raw_in=[], listen_beast=0,
-            outputs=(("beast", 0), ("raw", 0), ("sbs", 0)), bind=HOST, record_dir=None,
-            stats_every_s=0.1, tracker=Tracker(), feed=None, serials={},
-            ready=ready.set_result,
-        ))
+        station = Station(
+            StationConfig(listen_beast=0, beast_out=0, raw_out=0, sbs_out=0, bind=HOST,
+                          identify=False),
+            tracker=Tracker(),
+        )
+        task = asyncio.create_task(
+            run_live(station, ready=ready.set_result, stats_every_s=0.1)
+        )
         ports = await ready
         clients = {
             fmt: await asyncio.open_connection(HOST, ports[fmt]) for fmt in ("beast", "raw", "sbs")

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from overflight.cli.serve import _run
 from overflight.frames import FrameBatch
 from overflight.pipeline import mlat_feed
 from overflight.sim import mlat_demo, simulate
 from overflight.sim.result import SimResult
 from overflight.sim.serve import push_feeders
 from overflight.sources.files import read_batches
+from overflight.station import Station, StationConfig
+from overflight.station.live import run_live
 from overflight.tracking import Tracker
 from overflight.tracking.mlat_feed import MlatFeed
 
@@ -39,11 +40,12 @@ def _start(
 ) -> tuple[asyncio.Task[None], asyncio.Future[dict[str, int]]]:
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[dict[str, int]] = loop.create_future()
-    task = asyncio.create_task(_run(
-        beast_in=[], raw_in=[], listen_beast=0, outputs=(("sbs", 0 if sbs else None),),
-        bind="127.0.0.1", record_dir=record_dir, stats_every_s=3600.0, tracker=tracker,
-        feed=feed, serials=serials, ready=ready.set_result,
-    ))
+    station = Station(
+        StationConfig(listen_beast=0, sbs_out=0 if sbs else None, bind="127.0.0.1",
+                      record_dir=record_dir, receiver_ids=serials, identify=False),
+        tracker=tracker, mlat=feed,
+    )
+    task = asyncio.create_task(run_live(station, ready=ready.set_result, stats_every_s=3600.0))
     return task, ready
 
 

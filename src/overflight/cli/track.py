@@ -2,95 +2,30 @@
 
 from __future__ import annotations
 
-import importlib
-import json
 import math
-import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from overflight.cli.app import (
+    Column,
     app,
-    guarded,
     input_path,
     lat_lon,
+    print_table,
     read_failed,
+    shown,
     untrusted,
     warn_cut,
 )
-from overflight.pipeline import mlat_feed, track_batches
-from overflight.sources.files import FrameReader, read_batches
-from overflight.tracking import AircraftState, Tracker, aircraft_json
+
+if TYPE_CHECKING:
+    from overflight.sources.files import FrameReader
+    from overflight.tracking import AircraftState
 
 __all__ = ["track"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Ident:
-    registration: str | None = None
-    type_code: str | None = None
-    description: str | None = None
-    operator: str | None = None
-    country: str | None = None
-    military: bool = False
-    db_flags: int = 0
-
-
-class _Identities:
-    """``overflight.identity.Identifier`` when available, else country/military by address."""
-
-    def __init__(self, identifier: Any = None) -> None:
-        self._identifier: Any = identifier
-        self._ranges: Any = None
-        if identifier is None:
-            try:
-                ident_mod = importlib.import_module("overflight.identity")
-                cls = getattr(ident_mod, "Identifier", None)
-                if cls is not None:
-                    self._identifier = cls.default()
-            except Exception:
-                self._identifier = None
-        try:
-            self._ranges = importlib.import_module("overflight.identity.ranges")
-        except Exception:
-            self._ranges = None
-
-    def __call__(self, address: int) -> _Ident:
-        if self._identifier is not None:
-            try:
-                i = self._identifier.identify(address)
-                flags = int(getattr(i, "db_flags", 0) or 0)
-                mil = bool(getattr(i, "military", False)) or bool(flags & 1)
-                return _Ident(
-                    getattr(i, "registration", None),
-                    getattr(i, "type_code", None),
-                    getattr(i, "description", None),
-                    getattr(i, "operator", None),
-                    getattr(i, "country", None),
-                    mil,
-                    flags | (1 if mil else 0),
-                )
-            except Exception:
-                pass
-        if self._ranges is None:
-            return _Ident()
-        block = self._ranges.country_of(address)
-        mil = self._ranges.military_block_of(address) is not None
-        return _Ident(
-            country=getattr(block, "country", None), military=mil, db_flags=1 if mil else 0
-        )
-
-
-def _median(v: list[float]) -> float:
-    s = sorted(v)
-    k = len(s) // 2
-    return s[k] if len(s) % 2 else (s[k - 1] + s[k]) / 2
 
 
 def _fmt(v: float | None, digits: int = 0) -> str:
@@ -111,45 +46,45 @@ def _position_source(a: AircraftState) -> str:
     )
 
 
-def _table(states: list[AircraftState], ident: _Identities, title: str) -> Table:
-    t = Table(title=title)
-    for col in (
-        "hex",
-        "reg",
-        "type",
-        "callsign",
-        "country",
-        "mil",
-        "lat",
-        "lon",
-        "pos",
-        "alt ft",
-        "gs kt",
-        "msgs",
-        "last seen",
-    ):
-        t.add_column(
-            col, justify="right" if col in ("msgs", "alt ft", "gs kt", "lat", "lon") else "left"
-        )
+_COLUMNS = (
+    Column("hex"),
+    Column("reg", 3),
+    Column("type", 4),
+    Column("callsign", 2),
+    Column("country", 6),
+    Column("mil", 5),
+    Column("lat", 1, "right"),
+    Column("lon", 1, "right"),
+    Column("pos", 7),
+    Column("alt ft", 2, "right"),
+    Column("gs kt", 6, "right"),
+    Column("msgs", 3, "right"),
+    Column("last seen", 8),
+)
+"""Columns of the table; the higher the priority, the sooner dropped on a narrow terminal."""
+
+
+def _rows(states: list[AircraftState], identify: Any) -> list[list[object]]:
+    rows: list[list[object]] = []
     for a in sorted(states, key=lambda s: -s.messages):
-        i = ident(a.address) if not a.non_icao else _Ident()
-        alt = "ground" if a.on_ground else _fmt(a.altitude_baro_ft)
-        t.add_row(
+        i = identify(a.address) if not a.non_icao else None
+        mil = bool(getattr(i, "military", False) or (getattr(i, "db_flags", 0) or 0) & 1)
+        rows.append([
             ("~" if a.non_icao else "") + a.icao24,
-            untrusted(i.registration),  # strings from files and the air are shown literally
-            untrusted(i.type_code),
-            untrusted(a.callsign),
-            untrusted(i.country),
-            "MIL" if i.military else "",
+            getattr(i, "registration", None),
+            getattr(i, "type_code", None),
+            a.callsign,
+            getattr(i, "country", None),
+            "MIL" if mil else "",
             _fmt(a.lat_deg, 4),
             _fmt(a.lon_deg, 4),
             _position_source(a),
-            alt,
+            "ground" if a.on_ground else _fmt(a.altitude_baro_ft),
             _fmt(a.groundspeed_kt),
             f"{a.messages:,}",
             _when(a.last_seen_s),
-        )
-    return t
+        ])
+    return rows
 
 
 def _when(time_s: float | None) -> str:
@@ -234,92 +169,109 @@ def track(
         typer.Option("--db", help="aircraft store for identities (default: as 'overflight db')"),
     ] = None,
 ) -> None:
-    """Replay a capture through the tracker and print the final picture with identities.
+    """Replay a capture through the station and print the final picture with identities.
 
     With --receivers, aircraft without ADS-B positions get MLAT positions (type "mlat" in
     JSON, with mlat_error_m: horizontal 1-sigma error in metres). Unreadable lines and frames
     are counted and skipped; the counts are printed under the table.
     """
-    from overflight.cli.db import open_identifier
+    from overflight.cli.serve import build_station
+    from overflight.station import Events, StationConfig
 
     input_path(path, "PATH")
     if sample_rate not in (2.0e6, 2.4e6):
         raise typer.BadParameter("want 2.0e6 or 2.4e6 (RTL-SDR rates)", param_hint="--sample-rate")
     if start_time is not None and not math.isfinite(start_time):
         raise typer.BadParameter("want UTC epoch seconds", param_hint="--start-time")
-    rx = lat_lon(receiver, "--receiver") if receiver else None
-    feed = None
     if receivers is not None:
         input_path(receivers, "--receivers", stdin=False)
-        try:
-            feed = mlat_feed(receivers)
-        except (OSError, ValueError, UnicodeError) as exc:
-            why = str(exc) if str(receivers) in str(exc) else f"{receivers}: {exc}"
-            raise typer.BadParameter(
-                f"not a receivers CSV: {why}", param_hint="--receivers"
-            ) from None
-    ident = _Identities(open_identifier(db) if db is not None else None)
-    tracker = Tracker(rx)
-    if fmt == "iq" and start_time is None:
-        start_time = 0.0  # the demodulator leaves times unset without it: seconds into the file
-    reader = read_batches(
-        path,
-        fmt=None if fmt == "auto" else fmt,
-        start_time_s=start_time,
-        sample_rate_hz=sample_rate,
+    identifier = None
+    if db is not None:
+        from overflight.cli.db import open_identifier
+
+        identifier = open_identifier(db)
+    config = StationConfig(
+        receivers_csv=receivers,
+        receiver_lat_lon=lat_lon(receiver, "--receiver") if receiver else None,
+        identity_db=db, flights=False, expire_after_s=math.inf,
     )
+    station = build_station(config)
+    if identifier is not None:
+        station._identifier, station._identifier_loaded = identifier, True
+    emergencies: list[dict[str, Any]] = []
+
+    def on_events(u: Any) -> None:
+        if isinstance(u, Events):
+            emergencies.extend(e for e in u.table.to_pylist() if e["kind"] == "emergency")
+
+    station.subscribe(on_events, name="events", kinds=("events",), inline=True)
     failure: list[BaseException] = []
-    for _ in track_batches(guarded(reader, failure), tracker, mlat=feed):
-        pass
+    reader = station.run_file(path, fmt=fmt, start_time_s=start_time,
+                              sample_rate_hz=sample_rate, failure=failure)
+    station.close()
+    tracker = station.tracker
     states = tracker.all_aircraft()
+    if reader.stats.frames == 0 and not failure and reader.fault is None:
+        raise read_failed(path, ValueError(
+            f"no frames found ({reader.stats.format}): is this a capture? "
+            "(raw I/Q needs --format iq; SBS and aircraft.json are decoded state, "
+            "read live with 'overflight serve --connect-sbs')"))
     tracked = f"the {reader.stats.frames:,} frames before it were tracked"
     if as_json:
-        doc = aircraft_json(
-            states,
-            tracker.now_s if not math.isnan(tracker.now_s) else 0.0,
-            tracker.messages,
-            keep_old=True,
-            identify=lambda a: ident(a),
-        )
-        typer.echo(json.dumps(doc, indent=None, separators=(",", ":")))
+        from overflight.jsonout import dumps
+        from overflight.tracking import aircraft_json
+
+        now = tracker.now_s if not math.isnan(tracker.now_s) else 0.0
+        doc = aircraft_json(states, now, tracker.messages, keep_old=True,
+                            identify=station.identify)
+        typer.echo(dumps(doc))
         typer.echo(_input_summary(reader, failed=bool(failure)), err=True)
         warn_cut(path, reader.fault, tracked)
         if failure:
             raise read_failed(path, failure[0], note=_PARTIAL)
         return
-    console = Console() if sys.stdout.isatty() else Console(width=160)
-    title = f"{path.name}: {len(states)} aircraft, {tracker.messages:,} messages"
-    console.print(_table(states, ident, title))
-    console.print(untrusted(_input_summary(reader, failed=bool(failure))))
+    from rich.console import Console
+
+    console = Console()
+    title = f"{shown(path.name)}: {len(states)} aircraft, {tracker.messages:,} messages"
+    print_table(_COLUMNS, _rows(states, station.identify), title=title, console=console)
+    err = Console(stderr=True) if not console.is_terminal else console
+    err.print(untrusted(_input_summary(reader, failed=bool(failure))))
     rej = {k: v for k, v in tracker.rejections.items() if v}
-    accepted = tracker.outcomes.get("global", 0) + tracker.outcomes.get("local", 0)
-    console.print(
-        f"positions accepted: {accepted:,} (by reference: {dict(tracker.references) or 'none'})"
-        f"; rejected: {rej or 'none'}; dropped messages: {dict(tracker.dropped) or 'none'}",
+    refs = _refs(tracker.references)
+    err.print(
+        f"positions accepted: {sum(refs.values()):,} (by reference: "
+        f"{refs or 'none'}); rejected: {rej or 'none'}; "
+        f"dropped messages: {dict(tracker.dropped) or 'none'}",
         markup=False,
     )
+    feed = station.mlat
     if feed is not None:
         st = feed.stats
         skipped = {k: v for k, v in st.skipped.items() if v}
-        console.print(
+        med = getattr(st, "median_verify_m", None)
+        med = med() if callable(med) else med
+        err.print(
             f"MLAT: {st.receptions:,} receptions from {len(feed.registry)} receivers, "
             f"{st.fixes:,} fixes, {st.applied:,} applied "
             f"({dict(st.per_aircraft) or 'none'}), {st.adsb_preferred:,} of ADS-B aircraft"
-            + (
-                f" (median {_median(st.verify_m):.0f} m from their ADS-B position)"
-                if st.verify_m
-                else ""
-            )
+            + (f" (median {med:.0f} m from their ADS-B position)"
+               if med is not None and not math.isnan(med) else "")
             + f"; refused {st.refused:,}; skipped frames: {skipped or 'none'}",
             markup=False,
         )
         for rid in sorted(feed.engine.bad_receivers):
-            console.print(f"[bold yellow]MLAT receiver {rid} excluded[/] (timing or position)")
-    for e in tracker.events:
-        console.print(
-            f"[bold red]EVENT[/] {e.kind} {e.icao24} squawk={e.squawk} "
-            f"emergency={e.emergency} t={e.time_s:.1f}"
-        )
+            err.print(f"[bold yellow]MLAT receiver {rid} excluded[/] (timing or position)")
+    for e in emergencies:
+        err.print(untrusted(
+            f"EVENT emergency {e['icao24']} squawk={e['squawk']} "
+            f"state={e['after']} t={e['time_s']:.1f}"
+        ))
     warn_cut(path, reader.fault, tracked)
     if failure:
         raise read_failed(path, failure[0], note=_PARTIAL)
+
+
+def _refs(references: Any) -> dict[str, int]:
+    """Accepted positions by what resolved them (MLAT fixes are counted apart)."""
+    return {k: v for k, v in dict(references).items() if v and k != "mlat"}

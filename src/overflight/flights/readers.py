@@ -288,43 +288,57 @@ def _decoded_table(text: str) -> PositionTable:
     return from_columns(cols, time_unit_s=1.0)
 
 
+def receivers_beside(path: Path | str) -> Path | None:
+    """The receivers table written beside a capture (``demo.beast`` -> ``demo.receivers.csv``,
+    as ``overflight sim`` writes them), if there is one."""
+    p = Path(path)
+    for cand in (p.with_suffix(".receivers.csv"), p.parent / f"{p.name}.receivers.csv"):
+        if cand.is_file():
+            return cand
+    return None
+
+
 def read_capture(
     path: Path | str,
     receiver_lat_lon: tuple[float, float] | None = None,
     start_time_s: float | None = None,
+    receivers_csv: Path | str | None = None,
 ) -> PositionsRead:
     """A raw capture (any format of ``overflight.sources.files``: Beast, AVR, hex, CSV or JSON lines
-    with a ``frame`` field), decoded by ``overflight.modes`` and tracked by ``overflight.tracking``.
+    with a ``frame`` field), run through the station (decoded, tracked, and multilaterated with
+    ``receivers_csv`` — by default the receivers table beside the capture, see
+    :func:`receivers_beside` — so Mode S-only aircraft have MLAT positions).
 
     Only the frames are used (decoded fields already present in JSON lines are ignored). Positions
-    are the tracker's accepted positions (``POSITIONS_SCHEMA``); ``input_skipped`` counts the input
-    the frame reader skipped; a broken gzip gives the positions of the frames before its fault
-    and the fault (``broken``). Raises :class:`CaptureUnsupportedError` when those modules cannot
-    be imported.
+    are the tracker's accepted positions (``POSITIONS_SCHEMA``, ADS-B and MLAT); ``input_skipped``
+    counts the input the frame reader skipped; a broken gzip gives the positions of the frames
+    before its fault and the fault (``broken``). Raises :class:`CaptureUnsupportedError` when
+    those modules cannot be imported.
     """
     try:
-        pipeline = importlib.import_module("overflight.pipeline")
-        tracking = importlib.import_module("overflight.tracking")
-        files = importlib.import_module("overflight.sources.files")
+        station_mod = importlib.import_module("overflight.station")
     except ImportError as exc:  # pragma: no cover - depends on sibling modules
         raise CaptureUnsupportedError(
-            f"capture input needs overflight.sources/modes/tracking: {exc}"
+            f"capture input needs overflight.station: {exc}"
         ) from exc
     parts: list[pa.Table] = []
-    reader = files.read_batches(path, start_time_s=start_time_s)
-    tracker = tracking.Tracker(receiver_lat_lon)
-    try:
-        for _ in pipeline.track_batches(reader, tracker, on_positions=parts.append):
-            pass
-    except Exception as exc:  # a gzip broken before its first byte: nothing to read
-        if exc is not reader.fault:
-            raise
+    rx = receivers_csv if receivers_csv is not None else receivers_beside(path)
+    station = station_mod.Station(station_mod.StationConfig(
+        receiver_lat_lon=receiver_lat_lon, receivers_csv=Path(rx) if rx else None,
+        flights=False, identify=False,
+    ))
+    station.subscribe(lambda u: parts.append(u.table), kinds=("positions",), inline=True)
+    failure: list[BaseException] = []
+    reader = station.run_file(path, start_time_s=start_time_s, failure=failure)
+    if failure and failure[0] is not reader.fault:
+        raise failure[0]
     skipped = _input_skipped(reader.stats)
     if not parts:
         return PositionsRead(_empty(), reader.fault, skipped)
     positions = pa.concat_tables(parts)
     # ``address`` is the 24-bit address as uint32 (``icao24`` is its text form).
-    keep = [c for c in positions.column_names if c not in ("icao24", "non_icao", "source")]
+    keep = [c for c in positions.column_names
+            if c not in ("icao24", "non_icao", "source", "frame_seq", "pair_frame_seq")]
     renamed = ["icao24" if c == "address" else c for c in keep]
     tab = from_arrow(positions.select(keep).rename_columns(renamed))
     return PositionsRead(tab, reader.fault, skipped)

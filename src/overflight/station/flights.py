@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from overflight.flights.records import HOW_INFERRED, HOW_OBSERVED, Flight
@@ -28,6 +28,7 @@ from overflight.flights.table import PositionTable, concat, from_arrow
 __all__ = [
     "CRUISE_EVERY_S",
     "DENSE_BELOW_FT",
+    "SETTLE_S",
     "SILENCE_S",
     "FlightEnd",
     "StationFlights",
@@ -40,6 +41,9 @@ DENSE_BELOW_FT = 10_000.0
 """Below this altitude (and on the ground, or with no altitude) every position is kept."""
 CRUISE_EVERY_S = 15.0
 """Above it, one position per this many seconds is kept for flight detection."""
+SETTLE_S = 90.0
+"""A take-off or landing is announced once the aircraft has been heard this long after it (or
+its flight closed), so that the roll-out or climb-out has fixed the runway and the airport."""
 
 _KNOWN = (HOW_OBSERVED, HOW_INFERRED)
 
@@ -114,7 +118,8 @@ class StationFlights:
         self._index = index
         self._identifier = identifier
         self._pending: list[PositionTable] = []
-        self._buffer: PositionTable | None = None
+        self._buffers: dict[int, PositionTable] = {}
+        """Per aircraft, the positions since its last closed flight (thinned)."""
         self._dirty: set[int] = set()
         self._last_settle_s = -np.inf
         self._last_bucket: dict[int, int] = {}
@@ -126,6 +131,8 @@ class StationFlights:
         self._open: dict[int, tuple[Flight, ...]] = {}
         self.closed = 0
         """Flights closed so far (a count: closed flights are handed on, not kept)."""
+        self.closed_sources: dict[str, tuple[str, ...]] = {}
+        """Position sources of the flights closed by the last :meth:`settle` (by flight id)."""
 
     # ------------------------------------------------------------------ input
     def add(self, positions: pa.Table) -> None:
@@ -149,9 +156,7 @@ class StationFlights:
     @property
     def buffered_rows(self) -> int:
         """Positions held (buffer and pending), for the memory bound."""
-        return (len(self._buffer) if self._buffer is not None else 0) + sum(
-            len(p) for p in self._pending
-        )
+        return sum(len(b) for b in self._buffers.values()) + sum(len(p) for p in self._pending)
 
     def open_flights(self, address: int) -> tuple[Flight, ...]:
         """The aircraft's open (provisional) flights as of the last examination."""
@@ -167,26 +172,25 @@ class StationFlights:
         flights closed and the take-offs / landings that became known."""
         if not final and now_s - self._last_settle_s < self.every_s:
             return [], []
+        self.closed_sources = {}
         self._last_settle_s = now_s
-        buf = concat([b for b in [self._buffer, *self._pending] if b is not None]) \
-            if (self._pending or self._buffer is not None) else None
-        self._pending = []
-        if buf is None or len(buf) == 0:
-            self._buffer = buf
-            return [], []
         silent = {a for a, t in self._last_seen.items() if now_s - t > SILENCE_S}
-        work = self._dirty | silent
-        if final:
-            work = set(self._last_seen)
+        work = set(self._last_seen) if final else self._dirty | silent
         self._dirty = set()
-        if not work:
-            self._buffer = buf
+        parts = [self._buffers.pop(a) for a in work if a in self._buffers]
+        if self._pending:  # every pending row belongs to a dirty aircraft
+            parts += self._pending
+            self._pending = []
+        if not parts:
             return [], []
-        in_work = np.isin(buf.icao24, np.fromiter(work, np.uint32, len(work)))
-        rest = buf.take(np.flatnonzero(~in_work))
-        part = buf.take(np.flatnonzero(in_work))
-        closed, ends, kept = self._examine(part, now_s, final)
-        self._buffer = concat([rest, kept]) if len(kept) else rest
+        buf = concat(parts)
+        if len(buf) == 0:
+            return [], []
+        closed, ends, kept = self._examine(buf, now_s, final)
+        starts, stops = kept.aircraft_bounds()
+        for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+            # a copy (fancy indexing): a view would keep the whole concatenation alive
+            self._buffers[int(kept.icao24[a])] = kept.take(np.arange(a, b))
         self.closed += len(closed)
         return closed, ends
 
@@ -194,18 +198,18 @@ class StationFlights:
         """Close every remaining flight (end of the input)."""
         return self.settle(np.inf, final=True)
 
-    def _find(self, tab: PositionTable) -> tuple[list[Flight], npt.NDArray[np.int64] | None, object]:
+    def _find(self, tab: PositionTable) -> tuple[list[Flight], Any]:
         from overflight.flights.build import find_flights
 
         res = find_flights(tab, self._index, self._identifier)  # type: ignore[arg-type]
-        return list(res.flights), None, res.legs
+        return list(res.flights), res.legs
 
     def _examine(
         self, buf: PositionTable, now_s: float, final: bool
     ) -> tuple[list[Flight], list[FlightEnd], PositionTable]:
         from overflight.flights.segment import ARR_GAP_GROUND, ARR_LANDING
 
-        flights, _, legs = self._find(buf)
+        flights, legs = self._find(buf)
         keep = np.ones(len(buf), dtype=bool)
         closed: list[Flight] = []
         ends: list[FlightEnd] = []
@@ -217,21 +221,25 @@ class StationFlights:
             later = i + 1 < len(flights) and flights[i + 1].icao24 == f.icao24
             silent = now_s - self._last_seen.get(a, now_s) > SILENCE_S
             seen = self._ended.setdefault(a, set())
+            done = final or later or silent
+            heard_until = self._last_seen.get(a, now_s)
             for kind, how, t in (("takeoff", f.departure_how, f.departure_time_s),
                                  ("landing", f.arrival_how, f.arrival_time_s)):
-                if how in _KNOWN and t is not None and (kind, f.id) not in seen:
+                if how in _KNOWN and t is not None and (kind, f.id) not in seen \
+                        and (done or heard_until - t >= SETTLE_S):
                     seen.add((kind, f.id))
                     ends.append(FlightEnd(kind, f))
-            if final or later or silent:
+            if done:
                 lo = int(np.searchsorted(buf.icao24, buf.icao24[f.row_start], side="left"))
                 hi = int(np.searchsorted(buf.icao24, buf.icao24[f.row_start], side="right"))
                 if silent or final:
                     keep[lo:hi] = False
-                elif legs.arr_kind[i] in (ARR_LANDING, ARR_GAP_GROUND):  # type: ignore[attr-defined]
-                    keep[lo : int(legs.rows[legs.arr_ground[i]])] = False  # type: ignore[attr-defined]
+                elif legs.arr_kind[i] in (ARR_LANDING, ARR_GAP_GROUND):
+                    keep[lo : int(legs.rows[legs.arr_ground[i]])] = False
                 if ("closed", f.id) not in seen:
                     seen.add(("closed", f.id))
                     closed.append(f)
+                    self.closed_sources[f.id] = self.sources_of(a)
             else:
                 opened.setdefault(a, []).append(f)
         for a in {int(x) for x in np.unique(buf.icao24).tolist()}:

@@ -19,10 +19,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
 from overflight.frames import FrameBatch
 
@@ -159,6 +159,19 @@ class TrackingThread:
         self._thread.join(timeout_s)
 
 
+def _on_loop(loop: asyncio.AbstractEventLoop, server: FanoutServer) -> Callable[[list[Any]], None]:
+    """``server.send_sbs(records)`` scheduled on the event loop (from the tracking thread)."""
+
+    def send(records: list[Any]) -> None:
+        loop.call_soon_threadsafe(server.send_sbs, records)
+
+    return send
+
+
+def _has_clients(server: FanoutServer) -> bool:
+    return bool(server.clients)
+
+
 def _last_seen(t: float) -> str:
     return "never" if math.isnan(t) else f"{time.time() - t:.0f} s ago"
 
@@ -197,25 +210,6 @@ def log_stats(hub: FeedHub, station: Station) -> None:
             )
 
 
-def _sbs_hook(station: Station, loop: asyncio.AbstractEventLoop,
-              sbs: FanoutServer) -> Callable[[pa.Table, pa.Table, pa.Table], None]:
-    from overflight.pipeline import mlat_sbs_records
-    from overflight.tracking.sbs import sbs_records
-
-    def hook(table: pa.Table, positions: pa.Table, fixes: pa.Table) -> None:
-        if not sbs.clients:
-            return
-        records: list[Any] = (
-            sbs_records(station.tracker, table, positions) if table.num_rows else []
-        )
-        if fixes.num_rows:
-            records += mlat_sbs_records(fixes)
-        if records:
-            loop.call_soon_threadsafe(sbs.send_sbs, records)
-
-    return hook
-
-
 async def run_live(
     station: Station, *, ready: Callable[[dict[str, int]], None] | None = None,
     stats_every_s: float = STATS_EVERY_S,
@@ -224,6 +218,7 @@ async def run_live(
 
     Raises OSError when a port cannot be bound (the caller says which option)."""
     from overflight.cli.app import quiet_cancellation
+    from overflight.pipeline import sbs_hook
     from overflight.sources.net import FanoutServer, FeedHub, connect_feed, serve_ingest
 
     quiet_cancellation()
@@ -258,7 +253,7 @@ async def run_live(
             ports[fmt] = o.port
             log.info("serving %s on %s:%d", fmt, cfg.bind, o.port)
             if fmt == "sbs":
-                station.on_tracked(_sbs_hook(station, loop, o))
+                station.on_tracked(sbs_hook(station, _on_loop(loop, o), partial(_has_clients, o)))
             else:
                 hub.subscribe(o)  # forwarding needs no decoding: straight from the hub
         if cfg.record_dir is not None:
@@ -267,8 +262,6 @@ async def run_live(
             rec = BeastRecorder(cfg.record_dir)
             hub.subscribe(named(rec))
         hub.subscribe(named(coalescer))
-        if cfg.connect_sbs:
-            hub.subscribe_sbs(station.process_sbs_threadsafe)
         worker.start()
         started = True
         tasks.append(asyncio.create_task(coalescer.run(cfg.batch_period_s)))
@@ -286,8 +279,6 @@ async def run_live(
         tasks += [asyncio.create_task(connect_feed(h, p, hub)) for h, p in cfg.connect]
         tasks += [asyncio.create_task(connect_feed(h, p, hub, fmt="raw"))
                   for h, p in cfg.connect_raw]
-        tasks += [asyncio.create_task(connect_feed(h, p, hub, fmt="sbs"))
-                  for h, p in cfg.connect_sbs]
         if ready is not None:
             ready(ports)
         while True:

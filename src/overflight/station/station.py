@@ -54,8 +54,6 @@ log = logging.getLogger("overflight.station")
 
 EXPIRE_EVERY_S = 10.0
 """Expiry runs at most this often (station seconds)."""
-MLAT_SLICE_S = 1.0
-"""With MLAT, a batch is tracked in slices of this many seconds, interleaved with the fixes."""
 
 
 @dataclass(slots=True)
@@ -82,6 +80,8 @@ class Station:
         config: what to read and serve (:class:`StationConfig`).
         tracker: an existing tracker to continue (default: a new one from the config).
         identifier: an :class:`overflight.identity.Identifier` (default: from the config).
+        mlat: an :class:`~overflight.tracking.mlat_feed.MlatFeed` (default: from the config's
+            receivers table, if any).
     """
 
     def __init__(
@@ -90,6 +90,7 @@ class Station:
         *,
         tracker: Any = None,
         identifier: Any = None,
+        mlat: Any = None,
     ) -> None:
         from overflight.tracking import Tracker
 
@@ -100,8 +101,8 @@ class Station:
                 kwargs["max_aircraft"] = self.config.max_aircraft
             tracker = Tracker(self.config.receiver_lat_lon, **kwargs)
         self.tracker = tracker
-        self.mlat: Any = None
-        if self.config.receivers_csv is not None:
+        self.mlat: Any = mlat
+        if mlat is None and self.config.receivers_csv is not None:
             from overflight.pipeline import mlat_feed
 
             self.mlat = mlat_feed(self.config.receivers_csv)
@@ -196,7 +197,8 @@ class Station:
             self.stats.frames += n
             self.stats.batches += 1
             self.publish(Frames(batch, seq_first))
-            from overflight.pipeline import decode_frames, time_slices
+            self._expire_before(batch)
+            from overflight.pipeline import MLAT_SLICE_S, decode_frames, time_slices
 
             table = decode_frames(batch)
             seq = np.arange(seq_first, seq_first + n, dtype=np.int64)
@@ -349,9 +351,6 @@ class Station:
             closed, ends = (self.flights.flush() if final
                             else self.flights.settle(now))
             self._publish_flights(closed, ends)
-        if not final and not math.isnan(now) and now - self._last_expire_s >= EXPIRE_EVERY_S:
-            self._last_expire_s = now
-            self.expire(now)
         if self._snapshot is None or time.time() - self._snapshot.wall_s \
                 >= self.config.snapshot_every_s:
             self._snapshot = self._take_snapshot()
@@ -372,8 +371,19 @@ class Station:
         if closed:
             assert self.flights is not None
             self.stats.flights_closed += len(closed)
-            srcs = {f.id: self.flights.sources_of(int(f.icao24, 16)) for f in closed}
+            srcs = {f.id: self.flights.closed_sources.get(f.id, ()) for f in closed}
             self.publish(Flights(tuple(closed), flights_table(closed, srcs)))
+
+    def _expire_before(self, batch: FrameBatch) -> None:
+        """Expire at the batch's first time (before it is tracked: an aircraft heard again after
+        a long silence is first seen again), at most every :data:`EXPIRE_EVERY_S`."""
+        t = batch.time_s
+        if t.size == 0 or np.isnan(t).all():
+            return
+        t0 = float(np.nanmin(t))
+        if t0 - self._last_expire_s >= EXPIRE_EVERY_S:
+            self._last_expire_s = t0
+            self.expire(t0)
 
     def expire(self, now_s: float) -> pa.Table:
         """Drop the state of aircraft not heard for ``expire_after_s``; publish them as gone."""
