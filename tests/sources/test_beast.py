@@ -214,3 +214,25 @@ def test_gps_timestamps_of_a_radarcape_feed_over_a_real_socket(
     # the records, at the latest once they span detect_ref_s (5 s, by frame 100 here).
     assert np.abs(got.time_s[100:] - t[100:]).max() < 1e-6
     assert np.isfinite(got.time_s).all()
+
+
+def test_a_time_record_cut_from_its_frame_by_a_read_still_dates_it(
+    shared: Callable[[str], Path],
+) -> None:
+    """``0x1a 0xe9`` dates the next frame. A read that ends after the record but before (or
+    inside) its frame used to lose the time (the frame was then dated by the arrival clock: a
+    replayed 2024 flight got one frame in 2026). Every cut gives the one-shot times."""
+    from overflight.sources.beast import BeastParser, encode_beast
+    from overflight.sources.files import read_batches
+
+    b = next(iter(read_batches(shared("modes-traffic-samples/full_flight_short.jsonl.gz"),
+                               batch_size=120)))
+    data = encode_beast(b, time_records=True)
+    whole = BeastParser().feed(data, final=True).record_time_s
+    assert np.allclose(whole, b.time_s, rtol=0, atol=1e-6)  # microseconds on the wire
+    for cut in range(1, 2 * 25):
+        p = BeastParser()
+        parts = [p.feed(data[:cut]), p.feed(data[cut:]), p.close()]
+        got = np.concatenate([c.record_time_s for c in parts])
+        assert np.array_equal(got, whole), cut
+        assert p.stats.time_records == len(b)

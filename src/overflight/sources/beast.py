@@ -457,7 +457,11 @@ def parse_beast(
     new_receiver = int(rid_all[-1]) if gm.size else receiver
     status_receiver = int(rid_all[is_status[-1]]) if is_status.size else receiver
 
-    # A time record dates the next frame record only.
+    # A time record dates the next frame record only: one that ends the chunk (its frame not
+    # here yet) is left pending and parsed again with the next read, so no cut loses it.
+    if not final and gm.size and good[-1] and gt[-1] == _TYPE_TIME and extra[-1] == 0:
+        consumed = _uncut(int(markers_raw[-1]), kept_at, cut_cum)
+        stats.time_records -= 1
     rec_time = np.full(gm.size, np.nan)
     if is_time.any():
         tpos = np.flatnonzero(is_time)

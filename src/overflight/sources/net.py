@@ -492,6 +492,9 @@ class FanoutServer:
         fmt: ``"beast"`` (like port 30005), ``"raw"`` (AVR ``*HEX;``, 30002) or ``"sbs"`` (30003).
         queue_chunks: per-client bound; a client whose queue is full is dropped.
         receiver_ids: Beast only: add ``0xe3`` receiver-id records (for aggregators).
+        time_records: Beast only: put a ``0x1a 0xe9`` time record (the frame's recorded UTC
+            time) before every frame with a known time, so a downstream Overflight keeps the
+            recorded timescale (replay); readsb and dump1090 skip the record.
         sbs_records: SBS only: turns a frame batch into records (the tracker supplies it).
     """
 
@@ -503,12 +506,14 @@ class FanoutServer:
         receiver_ids: bool = False,
         sbs_records: Callable[[FrameBatch], Iterable[SbsRecord]] | None = None,
         write_timeout_s: float = 10.0,
+        time_records: bool = False,
     ) -> None:
         if fmt not in ("beast", "raw", "sbs"):
             raise ValueError(f"unknown output format {fmt!r}")
         self.fmt = fmt
         self.queue_chunks = queue_chunks
         self.receiver_ids = receiver_ids
+        self.time_records = time_records
         self.sbs_records = sbs_records
         self.write_timeout_s = write_timeout_s
         self.clients: dict[str, _Client] = {}
@@ -535,7 +540,8 @@ class FanoutServer:
     def encode(self, batch: FrameBatch) -> bytes:
         """The bytes sent for ``batch`` in this server's format."""
         if self.fmt == "beast":
-            return encode_beast(batch, receiver_ids=self.receiver_ids)
+            return encode_beast(batch, receiver_ids=self.receiver_ids,
+                                time_records=True if self.time_records else None)
         if self.fmt == "raw":
             return encode_avr(batch)
         if self.sbs_records is None:

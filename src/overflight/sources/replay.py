@@ -169,9 +169,17 @@ async def replay_file(
     on_batch: Callable[[FrameBatch], None] | None = None,
     high_water: int = 32,
     max_jump_s: float = MAX_JUMP_S,
+    time_records: bool = True,
 ) -> ReplayStats:
     """Send a capture to ``outputs`` paced by its recorded times (see module docstring); a
-    jump of the recorded time by more than ``max_jump_s`` seconds is not waited for."""
+    jump of the recorded time by more than ``max_jump_s`` seconds is not waited for.
+
+    ``time_records``: Beast outputs carry each frame's recorded time (``0x1a 0xe9``), so a
+    downstream Overflight tracks the capture on its own timescale whatever the speed (readsb
+    and dump1090 skip the record)."""
+    for o in outputs:
+        if o.fmt == "beast":
+            o.time_records = time_records
     stats = ReplayStats()
     start = time.monotonic()
     first_t = math.nan
