@@ -101,3 +101,17 @@ def test_first_compile_is_announced_once(tmp_path: Path) -> None:
     second = _python(code, env)
     assert second.returncode == 0, second.stderr
     assert "compil" not in second.stderr
+
+
+def test_every_cached_kernel_module_configures_the_cache() -> None:
+    """A module that defines a ``cache=True`` kernel takes numba from _numba_cache (which sets
+    the per-source-version folder first); with a plain ``import numba`` its kernels would be
+    cached beside the source, where an edit to a module they call leaves them stale."""
+    src = Path(__file__).resolve().parents[2] / "src" / "overflight"
+    missing = [
+        str(p.relative_to(src))
+        for p in sorted(src.rglob("*.py"))
+        if "cache=True" in (text := p.read_text(encoding="utf-8"))
+        and "from overflight._numba_cache import numba" not in text
+    ]
+    assert missing == []
