@@ -154,3 +154,18 @@ def test_each_answer_says_what_supports_it(h: History) -> None:
     assert "receiver" in s.text()
     seqs = set(p.column("frame_seq").to_pylist())
     assert min(seqs) >= 0 and max(seqs) < 57_793
+
+
+def test_a_registration_derived_from_a_heard_address_finds_it(ingested: Ingested) -> None:
+    from overflight.identity import Identifier
+
+    h = History(open_history(ingested.db, read_only=True), Identifier(None))  # no registry
+    try:
+        for text in ("F-GMZC", "fgmzc"):
+            ref = h.resolve(text)
+            assert (ref.matched, ref.addresses) == ("registration", ((ADDRESS, False),))
+        assert h.track("F-GMZC").positions.num_rows > 8000
+        with pytest.raises(QueryError, match="unknown"):
+            h.resolve("F-HBXX")  # a French registration never heard here
+    finally:
+        h.close()

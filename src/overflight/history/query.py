@@ -259,7 +259,8 @@ class History:
     def resolve(self, text: str, start_s: float | None = None,
                 end_s: float | None = None) -> AircraftRef:
         """``HEX`` (six hex digits, ``~`` for a non-ICAO address), a registration (from the
-        aircraft store, or derived such as N-numbers) or a callsign heard in the window.
+        aircraft store, else the registration derived from an address heard in the window:
+        N-numbers, French blocks...) or a callsign heard in the window.
         QueryError when it names nothing known."""
         s = text.strip()
         if not s or len(s) > 16 or any(ord(c) < 32 or ord(c) == 127 for c in s):
@@ -273,6 +274,9 @@ class History:
             regs = ()
         if regs:
             return AircraftRef(s, "registration", tuple((int(a), False) for a in regs))
+        derived = self._derived_registration(s, start_s, end_s)
+        if derived:
+            return AircraftRef(s, "registration", tuple((a, False) for a in derived))
         params: dict[str, Any] = {"cs": s.upper()}
         where = _window_sql("time_s", start_s, end_s, params)
         rows = self.store.cursor().execute(
@@ -284,6 +288,32 @@ class History:
                                min(float(r[2]) for r in rows), max(float(r[3]) for r in rows))
         raise QueryError(f"{text!r}: unknown: not a hex address, no registration in the "
                          "aircraft store, no callsign heard in that window")
+
+    def _derived_registration(self, text: str, start_s: float | None,
+                              end_s: float | None) -> list[int]:
+        """Addresses heard in the window whose registration (registry or derived from the
+        address, e.g. French and US blocks) is ``text``."""
+        import numpy as np
+
+        from overflight.identity.registry import registration_key
+
+        key = registration_key(text)
+        if not key:
+            return []
+        params: dict[str, Any] = {}
+        where = _window_sql("time_s", start_s, end_s, params)
+        rows = self.store.cursor().execute(
+            f"SELECT DISTINCT address FROM {self._src('positions', params)} "
+            f"WHERE NOT non_icao AND {where}", params).fetchall()
+        if not rows:
+            return []
+        addrs = np.array([int(r[0]) for r in rows], np.int64)
+        try:
+            regs = self.identifier.identify_many(addrs).registration
+        except Exception:
+            return []
+        return sorted(int(a) for a, r in zip(addrs.tolist(), regs.tolist(), strict=True)
+                      if r and registration_key(str(r)) == key)
 
     # ------------------------------------------------------------------ track
     def positions(self, address: int, non_icao: bool = False, start_s: float | None = None,

@@ -98,6 +98,25 @@ _SELECT: dict[str, Callable[[pa.Schema], str]] = {
 }
 
 
+def _merged(buf: list[tuple[str, pa.Table]]) -> list[tuple[str, pa.Table]]:
+    """The buffered tables, those of one kind concatenated (one INSERT per kind: DuckDB
+    writes a large insert straight to its blocks instead of through the log); tables whose
+    schemas cannot be unified stay apart."""
+    by: dict[str, list[pa.Table]] = {}
+    for name, t in buf:
+        by.setdefault(name, []).append(t)
+    out: list[tuple[str, pa.Table]] = []
+    for name, ts in by.items():
+        if len(ts) == 1:
+            out.append((name, ts[0]))
+            continue
+        try:
+            out.append((name, pa.concat_tables(ts, promote_options="permissive")))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            out.extend((name, t) for t in ts)
+    return out
+
+
 def insert_table(con: Any, name: str, t: pa.Table, *, seq_offset: int, run_id: int) -> None:
     """``INSERT INTO name SELECT ... FROM t`` for a station table ``t`` of kind ``name``:
     frame numbers shifted by ``seq_offset``, rows tagged with ``run_id``, columns the
@@ -268,7 +287,7 @@ class HistoryWriter:
         added = dict.fromkeys(STORED_KINDS, 0)
         try:
             with self.store.transaction():
-                for name, t in buf:
+                for name, t in _merged(buf):
                     self._insert(con, name, t)
                     added[name] += t.num_rows
                 if batches:
