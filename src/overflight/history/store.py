@@ -214,8 +214,12 @@ def _classify(path: Path, exc: BaseException) -> HistoryError:
 class HistoryStore:
     """An open history database.
 
-    ``con`` is the DuckDB connection; readers on other threads use :meth:`cursor` (DuckDB
-    connections are not shared between threads). ``archive_dir`` holds the Parquet days.
+    ``con`` is the DuckDB connection (the writer's); readers on other threads use
+    :meth:`cursor` (a DuckDB connection is not shared between threads; its cursors are
+    connections to the same database, safe to use beside a writer in the same process).
+    Another process can open the file only while no process writes it (DuckDB's file lock):
+    a server that stores live serves history through the same store
+    (``History(writer.store)``). ``archive_dir`` holds the Parquet days.
     """
 
     path: Path
@@ -266,7 +270,7 @@ class HistoryStore:
     def archive_files(self, table: str) -> list[str]:
         """The Parquet files of ``table``'s archived days (only those committed as archived:
         a file written by an archive run that did not finish is ignored)."""
-        rows = self.con.execute(
+        rows = self.cursor().execute(  # a cursor: readers call this from their own threads
             "SELECT file FROM archived WHERE tbl = $t ORDER BY day, file", {"t": table}
         ).fetchall()
         return [str(self.archive_dir / str(r[0])) for r in rows]

@@ -174,6 +174,9 @@ class HistoryWriter:
         on_flush: called after each commit with the writer's stats (progress, tests).
         seq_first: the run's first frame sequence number (default: the database's next free).
         owns_store: :meth:`close` closes ``store`` (False: the caller keeps it open).
+        retention_days: days kept per table (``{"frames": 7, "positions": 365}``), applied
+            (:func:`overflight.history.archive.prune`) at the start and then every
+            ``retention_every_s`` wall seconds; None keeps everything.
     """
 
     name = "history"
@@ -191,6 +194,8 @@ class HistoryWriter:
         on_flush: Callable[[WriterStats], None] | None = None,
         seq_first: int | None = None,
         owns_store: bool = True,
+        retention_days: Mapping[str, float] | None = None,
+        retention_every_s: float = 3600.0,
     ) -> None:
         self.store = store
         self.owns_store = owns_store
@@ -219,6 +224,10 @@ class HistoryWriter:
                  "ver": _version()})
             if receivers_csv is not None:
                 store_receivers(store, self.run_id, receivers_csv)
+        self.retention_days = dict(retention_days) if retention_days else None
+        self.retention_every_s = float(retention_every_s)
+        self.pruned: dict[str, int] = {}
+        self._last_prune = -float("inf")
         self._totals = dict.fromkeys(STORED_KINDS, 0)
         self._timer: threading.Thread | None = None
         self._stop = threading.Event()
@@ -311,11 +320,27 @@ class HistoryWriter:
         for k, v in added.items():
             self.stats.stored[k] += v
         self.stats.flushes += 1
+        self._retain()
         if self.on_flush is not None:
             try:
                 self.on_flush(self.stats)
             except Exception:
                 log.exception("history on_flush callback failed")
+
+    def _retain(self) -> None:
+        if self.retention_days is None:
+            return
+        now = time.monotonic()
+        if now - self._last_prune < self.retention_every_s:
+            return
+        self._last_prune = now
+        from overflight.history.archive import prune
+
+        try:
+            for k, v in prune(self.store, self.retention_days).items():
+                self.pruned[k] = self.pruned.get(k, 0) + v
+        except Exception:
+            log.exception("history: retention failed (storing goes on)")
 
     def _insert(self, con: Any, name: str, t: pa.Table) -> None:
         insert_table(con, name, t, seq_offset=self.seq_offset, run_id=self.run_id)
