@@ -125,8 +125,10 @@ def track_cmd(
     db: _Db = None,
     identity_db: _IdentityDb = None,
 ) -> None:
-    """One aircraft's positions. KML replays in Google Earth's time slider; 'trace' is
-    readsb's trace_full JSON for tar1090."""
+    """One aircraft's positions (table, CSV, GeoJSON, KML, JSON lines, trace).
+
+    KML replays in Google Earth's time slider; 'trace' is readsb's trace_full JSON for
+    tar1090."""
     from overflight.history import export
     from overflight.history.query import QueryError
 
@@ -224,8 +226,10 @@ def flights_cmd(
     db: _Db = None,
     identity_db: _IdentityDb = None,
 ) -> None:
-    """An aircraft's flights: airports and times of both ends, each with how it is known
-    (observed / inferred / estimated / unknown), and the sources of their positions."""
+    """An aircraft's flights, with airports and times.
+
+    Each end says how it is known (observed / inferred / estimated / unknown); the sources of
+    the positions behind each flight are listed."""
     from overflight.history.export import flights_jsonl
     from overflight.history.query import QueryError
 
@@ -385,7 +389,7 @@ def aircraft_cmd(
 
 @history_app.command("info")
 def info_cmd(db: _Db = None) -> None:
-    """Where the database is, its schema version, rows per table, runs and archived days."""
+    """Where the database is, its schema version, rows per table and runs."""
     store = db_or_exit(db, read_only=True)
     try:
         meta = store.meta()
@@ -406,8 +410,10 @@ def archive_cmd(
                                         "date (YYYY-MM-DD) to Parquet", show_default=False)],
     db: _Db = None,
 ) -> None:
-    """Move old days to Parquet files (hive style, day=YYYY-MM-DD) beside the database;
-    queries read both. DuckDB, Polars, pandas and Spark read the files without Overflight."""
+    """Move whole days before a date to Parquet (queries read both).
+
+    Hive style (TABLE/day=YYYY-MM-DD/*.parquet) beside the database: DuckDB, Polars, pandas
+    and Spark read the files without Overflight."""
     from overflight.history.archive import archive
     from overflight.history.query import QueryError, parse_day
 
@@ -434,8 +440,9 @@ def prune_cmd(
         "rejected, events, flights); repeat per table", show_default=False)],
     db: _Db = None,
 ) -> None:
-    """Retention: delete rows older than the days kept, per table (raw frames can be kept
-    shorter than positions), in the database and the archive."""
+    """Retention: delete rows older than the days kept, per table.
+
+    Raw frames can be kept shorter than positions; the database and the archive are pruned."""
     import math
 
     from overflight.history.archive import prune
@@ -468,9 +475,10 @@ def rebuild_cmd(
         "--check", help="compare with the stored positions, write nothing")] = False,
     db: _Db = None,
 ) -> None:
-    """Positions, fixes, events and flights again from the stored frames, run by run (the
-    runs with frames in the window), replacing the stored ones; says whether the positions
-    came out the same."""
+    """Positions, fixes, events and flights again from the stored frames.
+
+    Run by run (the runs with frames in the window), replacing the stored ones; says whether
+    the positions came out the same (bit for bit when the tracker has not changed)."""
     from overflight.history.rebuild import rebuild, runs_in_window
 
     t0, t1 = _window(start, end)

@@ -49,8 +49,10 @@ def ingest(
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="one line on stderr per commit (running totals)")] = False,
 ) -> None:
-    """Run captures through the station (decode, track, MLAT, flights) and store every frame,
-    position, fix, event and flight in the history database."""
+    """Store captures in the history database (see 'overflight history').
+
+    The station decodes, tracks, multilaterates (with --receivers) and finds flights; every
+    frame, position, fix, event and flight is stored. A file already stored is skipped."""
     import math
 
     from overflight.cli.history import db_or_exit
