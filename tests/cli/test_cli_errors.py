@@ -126,19 +126,30 @@ def test_track_bad_options(shared: Callable[[str], Path], junk: dict[str, Path])
                        "not an Overflight aircraft store")
 
 
-@pytest.mark.parametrize("key", ["random", "text", "empty", "gzjunk"])
-def test_track_junk_is_counted_not_fatal(junk: dict[str, Path], key: str) -> None:
-    res = run("track", str(junk[key]))
+def test_track_random_bytes_are_read_as_beast_with_the_garbage_counted(
+    junk: dict[str, Path],
+) -> None:
+    res = run("track", str(junk["random"]))
     assert res.exit_code == 0, res.output
+    text = flat(res)
+    # resynchronised, counted (bytes as on the wire: 100,000 = garbage + frames)
+    assert "input: beast" in text and "99,796 garbage bytes" in text
     assert "Traceback" not in res.output
-    assert "input: " in res.output
 
 
-def test_track_random_bytes_are_counted(junk: dict[str, Path]) -> None:
-    text = flat(run("track", str(junk["random"])))
-    assert "input: beast" in text and "99,794 garbage bytes" in text  # resynchronised, counted
-    text = flat(run("track", str(junk["text"])))
-    assert "no frames found" in text and "skipped lines" in text
+@pytest.mark.parametrize(("key", "needle"), [
+    ("text", "skipped lines"), ("empty", "no frames found"), ("gzjunk", "garbage bytes"),
+])
+def test_track_input_it_cannot_use_is_one_line_error_exit_1(
+    junk: dict[str, Path], key: str, needle: str
+) -> None:
+    """Nothing usable: exit 1 with one ``error:`` line (cli/app.py's rule), what was skipped
+    still counted; never the empty picture with exit 0."""
+    res = run("track", str(junk[key]))
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output
+    text = flat(res)
+    assert "error:" in text and needle in text
 
 
 def test_track_truncated_beast_keeps_what_was_read(
@@ -369,7 +380,7 @@ def test_decode_junk_is_counted_not_fatal(junk: dict[str, Path]) -> None:
     res = run("decode", str(junk["random"]))
     assert res.exit_code == 0, res.output
     text = decode_text(res)  # resynchronised on Beast escapes, every skipped byte counted
-    assert "input format beast" in text and "input skipped: Beast garbage bytes 99,794" in text
+    assert "input format beast" in text and "input skipped: Beast garbage bytes 99,796" in text
     assert "frames decoded 6" in text
     for key in ("text", "empty"):  # nothing usable at all: exit 1 (the rule in cli/app.py)
         res = run("decode", str(junk[key]))

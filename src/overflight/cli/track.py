@@ -211,11 +211,11 @@ def track(
     station.close()
     tracker = station.tracker
     states = tracker.all_aircraft()
-    if reader.stats.frames == 0 and not failure and reader.fault is None:
-        raise read_failed(path, ValueError(
-            f"no frames found ({reader.stats.format}): is this a capture? "
-            "(raw I/Q needs --format iq; SBS and aircraft.json are decoded state, "
-            "read live with 'overflight serve --connect-sbs')"))
+    if reader.stats.frames == 0 and reader.stats.format != "iq":
+        # nothing usable (exit 1, cli/app.py's rule); what was skipped is still counted
+        typer.echo(_input_summary(reader, failed=True), err=True)
+        raise read_failed(path, failure[0] if failure else ValueError(
+            "no frames found: is this a capture? (raw I/Q needs --format iq)"))
     tracked = f"the {reader.stats.frames:,} frames before it were tracked"
     if as_json:
         from overflight.jsonout import dumps

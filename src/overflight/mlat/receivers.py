@@ -220,7 +220,7 @@ class ReceiverRegistry:
         :data:`HEIGHT_RANGE_M`, a serial outside int64 or already used) is left out and listed in
         :attr:`rejected` with its line number, serial and reason: one bad row never stops the
         others. The caller decides whether an empty registry is an error. OSError when the file
-        cannot be opened.
+        cannot be opened; UnicodeError when no row is usable and the file is not text.
         """
         reg = ReceiverRegistry()
         with open(path, newline="", encoding="utf-8", errors="replace") as fh:
@@ -244,7 +244,23 @@ class ReceiverRegistry:
                     )
                     continue
                 reg.add(r)
+        if len(reg) == 0 and _not_text(path):
+            raise UnicodeError(f"{path}: not UTF-8 text")
         return reg
+
+
+def _not_text(path: str | Path) -> bool:
+    """Whether the start of the file is binary (NUL bytes, or not UTF-8): said as such when no
+    row of it could be a receiver, rather than "no receiver rows"."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if b"\0" in head:
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(head) - 4  # a character cut by the 64 KiB read is not binary
+    return False
 
 
 HEIGHT_RANGE_M = (-1_000.0, 20_000.0)
