@@ -59,7 +59,7 @@ def test_callsign_reg_type_squawk(live: LiveServer) -> None:
     assert hexes(v2(live, "/v2/reg/PH-HXB")) == ["48520a"]
     assert hexes(v2(live, "/v2/reg/oo-ssi")) == ["44ce69"]
     assert hexes(v2(live, "/v2/type/B738")) == ["48520a"]
-    assert hexes(v2(live, "/v2/type/a320")) == ["440062"]
+    assert hexes(v2(live, "/v2/type/a319")) == ["44ce69"]
     assert v2(live, "/v2/type/A388")["total"] == 0
     assert hexes(v2(live, "/v2/sqk/5516")) == ["48520a"]
     assert hexes(v2(live, "/v2/sqk/1000")) == ["3981e4"]

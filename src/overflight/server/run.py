@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import socket
 from collections.abc import Callable, Generator
 
 import uvicorn
@@ -31,6 +32,24 @@ def public_bind_warning(host: str) -> str | None:
         pass
     return (f"the HTTP server listens on {host}, not only on this machine: anyone who can "
             "reach it sees the live picture and the API (use 127.0.0.1 to keep it local)")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket bound to ``host:port`` (raises OSError)."""
+    infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM,
+                               flags=socket.AI_PASSIVE)
+    family, kind, proto, _, addr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(addr)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class _Server(uvicorn.Server):
@@ -66,20 +85,17 @@ async def serve_http(
         timeout_graceful_shutdown=max(1, round(shutdown_timeout_s)), ws_max_size=65536,
     )
     server = _Server(config)
-    task = asyncio.create_task(server.serve())
+    sock = _bind(host, port)  # our own socket: a bind error is an OSError here, not an exit
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
             if task.done():
-                task.result()  # raises what stopped it
+                if not task.cancelled() and isinstance(task.exception(), Exception):
+                    task.result()
                 raise OSError(f"the HTTP server on {host}:{port} did not start")
             await asyncio.sleep(0.01)
         if ready is not None:
-            bound = port
-            for s in server.servers:
-                for sock in s.sockets:
-                    bound = sock.getsockname()[1]
-                    break
-            ready(bound)
+            ready(sock.getsockname()[1])
         await asyncio.shield(task)
     finally:
         if not task.done():
@@ -92,3 +108,4 @@ async def serve_http(
                     task.cancel()
                     with contextlib.suppress(BaseException):
                         await asyncio.wait({task}, timeout=2.0)
+        sock.close()
