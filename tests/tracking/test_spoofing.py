@@ -103,6 +103,30 @@ def test_two_sources_from_the_first_frame_are_never_paired_with_each_other() -> 
     assert tr.drain_events() == []
 
 
+def test_an_even_and_an_odd_frame_from_two_places_are_not_paired() -> None:
+    """A Paris even frame and an odd frame sent for (-18, -170) decode together (as the old
+    tracker did) to (36.9, -105.2), in Colorado: neither place. No trusted position yet, so
+    the pair is judged alone: its two frames cannot be one aircraft's (a conflict)."""
+    t0 = PARIS.t0_s
+    frames = [
+        (t0, encode_airborne_position(PARIS.address, *PARIS.at(t0), 36000, False)),
+        (t0 + 0.5, encode_airborne_position(PARIS.address, -18.0, -170.0, 36000, True)),
+        (t0 + 1.0, encode_airborne_position(PARIS.address, *PARIS.at(t0 + 1.0), 36000, True)),
+        (t0 + 1.5, encode_airborne_position(PARIS.address, *PARIS.at(t0 + 1.5), 36000, False)),
+    ]
+    tab, _ = stream(frames)
+    tr, pos = _track(tab)
+    assert [OUTCOME_NAMES[c] for c in tr.last_outcomes] == [
+        "no_reference",
+        "conflict",
+        "no_reference",
+        "global",
+    ]
+    assert pos.num_rows == 1 and error_m(PARIS, pos).max() < 100.0
+    a = tr.get(PARIS.address)
+    assert a is not None and a.conflicts == 1
+
+
 def test_a_confirmed_emergency_of_an_aircraft_without_conflicts_is_raised() -> None:
     real = real_frames(PARIS, 30.0, "AFR1234")
     claims = [

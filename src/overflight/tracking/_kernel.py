@@ -24,8 +24,11 @@ Beyond readsb, against a second transmitter using the aircraft's address (issue 
   frames decode (globally) farther apart than the aircraft could fly between them is a
   conflict (the partner is forgotten, the new frame waits for its own).
 * a conflict never moves the aircraft and, while its position was confirmed in the last
-  :data:`TRUST_HOLD_S` seconds, costs no reliability (readsb's counters would let a spoofer
-  sending as often as the aircraft drop the real track); it is counted on the aircraft
+  :data:`TRUST_HOLD_S` seconds with fewer than :data:`CONFLICT_HOLD_COUNT` conflicts since,
+  costs no reliability (readsb's counters would let a spoofer sending as often as the aircraft
+  drop the real track). A wrong trusted position that nothing confirms any more still gives way
+  as in readsb (after the hold, or after that many conflicts when times are compressed, as in
+  a capture of snipped bursts). A conflict is counted on the aircraft
   (``conflicts``, and ``conflict_n`` in a :data:`CONFLICT_WINDOW_S` window: "conflicting sources"
   from :data:`CONFLICT_FLAG_COUNT` on) with the sequence number of the last conflicting frame.
 * a rejected frame changes nothing else (its on-ground bit and altitude are not applied).
@@ -56,6 +59,7 @@ from overflight.tracking.airports import AIRPORT_RADIUS_M, nearest_airport
 __all__ = [
     "CONFIRM_S",
     "CONFLICT_FLAG_COUNT",
+    "CONFLICT_HOLD_COUNT",
     "CONFLICT_WINDOW_S",
     "OUTCOME_NAMES",
     "REFERENCE_NAMES",
@@ -123,7 +127,9 @@ EV_SQUAWK = 1
 EV_EMERGENCY = 2
 
 TRUST_HOLD_S = 10.0
-"""A position confirmed this recently (seconds) loses no reliability to conflicting frames."""
+"""A position confirmed this recently (seconds) loses no reliability to conflicting frames..."""
+CONFLICT_HOLD_COUNT = 16
+"""... unless this many conflicts came since it was last confirmed."""
 CONFLICT_WINDOW_S = 60.0
 """Conflicts closer together than this (seconds) add up on the aircraft's ``conflict_n``."""
 CONFLICT_FLAG_COUNT = 3
@@ -172,6 +178,14 @@ def _conflict(a, t: float, seq: int) -> None:  # type: ignore[no-untyped-def]
         a.conflict_n += 1
     a.conflict_t = t
     a.conflict_seq = seq
+    if a.conflict_run < 65535:
+        a.conflict_run += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _trust_holds(a, t: float) -> bool:  # type: ignore[no-untyped-def]
+    """Does the trusted position hold against a conflict (no reliability lost)?"""
+    return bool(t - a.pos_t <= TRUST_HOLD_S and a.conflict_run < CONFLICT_HOLD_COUNT)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -359,6 +373,7 @@ def _set_position(
     a.pos_surface = 1 if surface else 0
     a.pos_ref = ref
     a.positions += 1
+    a.conflict_run = 0
     a.addr_type = addr_type
     a.addr_type_t = t
     if src <= MLAT or (a.rel_odd >= json_reliable and a.rel_even >= json_reliable):
@@ -659,8 +674,8 @@ def track_kernel(
                     else:
                         code = REJ_CONFLICT
                         result = -2
-                        ignore = ti - a.pos_t <= TRUST_HOLD_S
                         _conflict(a, ti, seq[i])
+                        ignore = _trust_holds(a, ti)
             if result == -1:
                 # local decode relative to the aircraft, or (airborne) to the receiver
                 limit = 0.0
@@ -698,8 +713,8 @@ def track_kernel(
                             # the gate applied: the frame disagrees with the trusted position
                             code = REJ_CONFLICT
                             result = -2
-                            ignore = ignore or ti - a.pos_t <= TRUST_HOLD_S
                             _conflict(a, ti, seq[i])
+                            ignore = ignore or _trust_holds(a, ti)
                         elif _accept(a.pos_t, a.pos_src, ti, s):
                             result = LOCAL
                             code = LOCAL

@@ -91,6 +91,7 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         ("conflict_n", "u2"),  # in the current window (_kernel.CONFLICT_WINDOW_S)
         ("conflict_t", "f8"),  # the last one
         ("conflict_seq", "i8"),  # its frame's sequence number (-1 unknown)
+        ("conflict_run", "u2"),  # since the position was last confirmed
         # CPR frames waiting for their partner (src 0: none)
         ("cpr_even_lat", "i4"),
         ("cpr_even_lon", "i4"),
