@@ -128,11 +128,18 @@ def test_archive_is_parquet_that_others_read_and_queries_still_see(fresh: Path) 
     store = open_history(fresh)
     h = History(store)
     want = h.track("393322").positions
+    t0, t1 = 1720250000.0, 1720251000.0  # 07:13-07:30Z
+    want_window = h.track("393322", t0, t1).positions
     moved = archive(store, date(2024, 7, 7))
     assert moved["positions"] == want.num_rows and moved["frames"] == 57_793
     assert store.con.execute("SELECT count(*) FROM positions").fetchall()[0][0] == 0
     got = h.track("393322").positions
     assert got.equals(want)
+    # a window reads only the archived days it touches, and finds the same rows
+    assert h.track("393322", t0, t1).positions.equals(want_window)
+    assert want_window.num_rows > 100
+    assert h.track("393322", t0 + 86400, t1 + 86400).positions.num_rows == 0
+    assert h.airport_day("LFBO", date(2024, 7, 6)).arrivals.num_rows == 1
     assert h.flights_of("393322")[1].column("arrival_airport").to_pylist() == ["LFBO"]
     assert h.support(got).frames == h.support(want).frames > 8000
     folder = store.archive_dir / "positions"

@@ -252,8 +252,9 @@ class History:
     def _q(self, sql: str, params: dict[str, Any]) -> pa.Table:
         return self.store.cursor().sql(sql, params=params).to_arrow_table()
 
-    def _src(self, table: str, params: dict[str, Any]) -> str:
-        return self.store.source(table, params)
+    def _src(self, table: str, params: dict[str, Any], start_s: float | None = None,
+             end_s: float | None = None) -> str:
+        return self.store.source(table, params, start_s=start_s, end_s=end_s)
 
     # ------------------------------------------------------------------ who
     def resolve(self, text: str, start_s: float | None = None,
@@ -281,7 +282,7 @@ class History:
         where = _window_sql("time_s", start_s, end_s, params)
         rows = self.store.cursor().execute(
             f"SELECT address, non_icao, min(time_s), max(time_s) FROM "
-            f"{self._src('positions', params)} WHERE callsign = $cs AND {where} "
+            f"{self._src('positions', params, start_s, end_s)} WHERE callsign = $cs AND {where} "
             "GROUP BY address, non_icao ORDER BY 3", params).fetchall()
         if rows:
             return AircraftRef(s, "callsign", tuple((int(a), bool(n)) for a, n, _, _ in rows),
@@ -303,7 +304,7 @@ class History:
         params: dict[str, Any] = {}
         where = _window_sql("time_s", start_s, end_s, params)
         rows = self.store.cursor().execute(
-            f"SELECT DISTINCT address FROM {self._src('positions', params)} "
+            f"SELECT DISTINCT address FROM {self._src('positions', params, start_s, end_s)} "
             f"WHERE NOT non_icao AND {where}", params).fetchall()
         if not rows:
             return []
@@ -322,8 +323,9 @@ class History:
         check_window(start_s, end_s)
         params: dict[str, Any] = {"a": int(address), "n": bool(non_icao)}
         where = _window_sql("time_s", start_s, end_s, params)
+        src = self._src("positions", params, start_s, end_s)
         return self._q(
-            f"SELECT {', '.join(POSITION_FIELDS)} FROM {self._src('positions', params)} "
+            f"SELECT {', '.join(POSITION_FIELDS)} FROM {src} "
             f"WHERE address = $a AND non_icao = $n AND {where} ORDER BY time_s", params)
 
     def track(self, text: str, start_s: float | None = None,
@@ -351,7 +353,9 @@ class History:
         cur = self.store.cursor()
         cur.register("_p", positions.select(["frame_seq", "pair_frame_seq"]))
         params: dict[str, Any] = {}
-        frames = self._src("frames", params)
+        t = positions.column("time_s")
+        lo, hi = pc_min_max(t)
+        frames = self._src("frames", params, lo - 86400.0, hi + 86400.0)
         row = first_row(cur.execute(
             "WITH s AS (SELECT frame_seq AS seq FROM _p WHERE frame_seq >= 0 UNION "
             "SELECT pair_frame_seq FROM _p WHERE pair_frame_seq >= 0), "
@@ -382,7 +386,7 @@ class History:
             w.append("first_seen_s < $t1")
         where = " AND ".join(w) if w else "TRUE"
         return self._q(
-            f"SELECT * EXCLUDE (run_id) FROM {self._src('flights', params)} "
+            f"SELECT * EXCLUDE (run_id) FROM {self._src('flights', params, start_s, end_s)} "
             f"WHERE list_contains($addrs::UINTEGER[], address) AND {where} "
             "QUALIFY row_number() OVER (PARTITION BY flight_id ORDER BY run_id DESC) = 1 "
             "ORDER BY first_seen_s", params)
@@ -404,7 +408,7 @@ class History:
         for end in ("departure", "arrival"):
             params: dict[str, Any] = {"c": code, "t0": t0, "t1": t1}
             out[end] = self._q(
-                f"SELECT * EXCLUDE (run_id) FROM {self._src('flights', params)} "
+                f"SELECT * EXCLUDE (run_id) FROM {self._src('flights', params, t0, t1)} "
                 f"WHERE {end}_airport = $c AND {end}_time_s >= $t0 AND {end}_time_s < $t1 "
                 "QUALIFY row_number() OVER (PARTITION BY flight_id ORDER BY run_id DESC) = 1 "
                 f"ORDER BY {end}_time_s", params)
@@ -435,7 +439,7 @@ class History:
             "min(time_s) AS first_s, max(time_s) AS last_s, count(*) AS positions, "
             "min(altitude_ft) AS min_altitude_ft, max(altitude_ft) AS max_altitude_ft, "
             "list_sort(list_distinct(list(source))) AS sources "
-            f"FROM {self._src('positions', params)} WHERE {where} "
+            f"FROM {self._src('positions', params, start_s, end_s)} WHERE {where} "
             f"AND lat_deg BETWEEN $s AND $n AND {lon} AND {circle} "
             "GROUP BY address, non_icao ORDER BY first_s, address", params)
 
@@ -448,8 +452,9 @@ class History:
         where = _window_sql("time_s", start_s, end_s, params)
         lon = ("lon_deg BETWEEN $w AND $e" if area.west <= area.east
                else "(lon_deg >= $w OR lon_deg <= $e)")
+        src = self._src("positions", params, start_s, end_s)
         return self._q(
-            f"SELECT {', '.join(POSITION_FIELDS)} FROM {self._src('positions', params)} "
+            f"SELECT {', '.join(POSITION_FIELDS)} FROM {src} "
             f"WHERE {where} AND lat_deg BETWEEN $s AND $n AND {lon} ORDER BY time_s", params)
 
     # ------------------------------------------------------------------ who was seen
@@ -462,7 +467,7 @@ class History:
         return self._q(
             "SELECT address, non_icao, list_sort(list_distinct(list(callsign))) AS callsigns, "
             "min(time_s) AS first_s, max(time_s) AS last_s, count(*) AS positions "
-            f"FROM {self._src('positions', params)} WHERE {where} "
+            f"FROM {self._src('positions', params, start_s, end_s)} WHERE {where} "
             "GROUP BY address, non_icao ORDER BY first_s, address", params)
 
     def aircraft(self, start_s: float | None, end_s: float | None, *, military: bool = False,
@@ -508,6 +513,14 @@ class History:
                 .append_column("type_code", pa.array(cols.type_code[idx].tolist(), pa.string()))
                 .append_column("country", pa.array(cols.country[idx].tolist(), pa.string()))
                 .append_column("military", pa.array(np.asarray(cols.military, bool)[idx])))
+
+
+def pc_min_max(column: Any) -> tuple[float, float]:
+    """Smallest and largest value of a numeric Arrow column."""
+    import pyarrow.compute as pc
+
+    mm = pc.min_max(column)
+    return float(mm["min"].as_py()), float(mm["max"].as_py())
 
 
 def _known_airport(code: str) -> bool:

@@ -35,6 +35,7 @@ transaction, written to DuckDB's write-ahead log and replayed when the file is n
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -267,18 +268,28 @@ class HistoryStore:
             {"t": table}).fetchall()
         return [str(r[0]) for r in rows]
 
-    def archive_files(self, table: str) -> list[str]:
+    def archive_files(self, table: str, start_s: float | None = None,
+                      end_s: float | None = None) -> list[str]:
         """The Parquet files of ``table``'s archived days (only those committed as archived:
-        a file written by an archive run that did not finish is ignored)."""
+        a file written by an archive run that did not finish is ignored); with a window, only
+        the days it touches (flights: from the day before, a flight may span midnight)."""
+        lo = -(10**9) if start_s is None else math.floor(start_s / 86400.0)
+        hi = 10**9 if end_s is None else math.floor(end_s / 86400.0)
+        if table == "flights":
+            lo -= 1
         rows = self.cursor().execute(  # a cursor: readers call this from their own threads
-            "SELECT file FROM archived WHERE tbl = $t ORDER BY day, file", {"t": table}
+            "SELECT file FROM archived WHERE tbl = $t AND "
+            "day BETWEEN DATE '1970-01-01' + $lo::INTEGER AND DATE '1970-01-01' + $hi::INTEGER "
+            "ORDER BY day, file", {"t": table, "lo": max(lo, -(10**6)), "hi": min(hi, 10**6)}
         ).fetchall()
         return [str(self.archive_dir / str(r[0])) for r in rows]
 
-    def source(self, table: str, params: dict[str, Any], columns: str = "*") -> str:
+    def source(self, table: str, params: dict[str, Any], columns: str = "*",
+               start_s: float | None = None, end_s: float | None = None) -> str:
         """SQL for ``table`` as one relation: the database's rows and its archived Parquet days
-        (``params`` receives the file list as a parameter)."""
-        files = self.archive_files(table) if table in TIME_COLUMN else []
+        (those the window ``start_s``..``end_s`` touches; ``params`` receives the file list as
+        a parameter)."""
+        files = self.archive_files(table, start_s, end_s) if table in TIME_COLUMN else []
         if not files:
             return f"(SELECT {columns} FROM {table})"
         key = f"_files_{table}"
