@@ -169,3 +169,33 @@ def test_a_registration_derived_from_a_heard_address_finds_it(ingested: Ingested
             h.resolve("F-HBXX")  # a French registration never heard here
     finally:
         h.close()
+
+
+def test_who_was_seen_by_military_type_and_watchlist(ingested: Ingested, tmp_path) -> None:
+    from overflight.identity import Identifier
+    from overflight.identity.store import import_file, open_store
+
+    csv_path = tmp_path / "watch.csv"
+    csv_path.write_text(
+        "$ICAO,$Registration,$Operator,$Type,$ICAO Type,#CMPG,$Tag 1,$#Tag 2,$#Tag 3,"
+        "Category,$#Link\n"
+        "393322,F-GMZC,Air France,Airbus A321,A321,Mil,Ferry,,,Watched,https://example.org\n",
+        encoding="utf-8")
+    store_path = tmp_path / "aircraft.sqlite"
+    con = open_store(store_path)
+    import_file(con, csv_path, source="mine")
+    con.close()
+    h = History(open_history(ingested.db, read_only=True), Identifier(store_path))
+    try:
+        t0, t1 = parse_time("2024-07-06"), parse_time("2024-07-07")
+        assert h.aircraft(t0, t1, military=True).column("address").to_pylist() == [ADDRESS]
+        assert h.aircraft(t0, t1, type_code="a321").column("type_code").to_pylist() == ["A321"]
+        assert h.aircraft(t0, t1, type_code="B738").num_rows == 0
+        wl = h.aircraft(t0, t1, watchlist="watched")
+        assert wl.column("registration").to_pylist() == ["F-GMZC"]
+        assert h.aircraft(t0, t1, watchlist="nothing").num_rows == 0
+        assert h.aircraft(t0, t1, military=True, country="France").num_rows == 1
+        assert h.aircraft(parse_time("2024-07-07"), parse_time("2024-07-08"),
+                          military=True).num_rows == 0
+    finally:
+        h.close()
