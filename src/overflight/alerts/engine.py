@@ -1,0 +1,890 @@
+"""The alert engine: a station subscriber that evaluates rules over the live update stream.
+
+Work is done on whole columns of each update, never per position in Python:
+
+* **positions**: each row's aircraft slot by a sorted-key search, each aircraft's last
+  position of the batch, every (aircraft, area) pair inside an area from a spatial index in C
+  (:class:`~overflight.alerts.places.AreaIndex`), crossings as set differences of sorted
+  integer keys against the previous state. Python runs only per crossing (rare).
+* **events** (first seen, take-off, landing, emergency, callsign / squawk changed): few rows;
+  the rules of the event's kind are filtered by the aircraft's selection row (a boolean
+  vector over the rules, computed once per aircraft from its identity via inverted indexes).
+* **integrity** (NIC / NACp of the tracked state after each tracker update, from the hook
+  :meth:`AlertEngine.attach` installs): drops found by comparing columns with the last values.
+* **silent**: aircraft whose last position was inside an area and who have not been heard
+  for N minutes (station clock), checked every few station seconds.
+
+One alert per rule, aircraft and occurrence (the alert id is a hash of the three: a replay
+gives the same ids); a cool-down per rule and aircraft suppresses the next occurrences for
+``cooldown_min``. Each alert carries its evidence: the aircraft's positions around the
+trigger with the frames (by station ``seq``) that made them, their receivers and bytes.
+Times are the station's (message times, UTC epoch seconds), so a replayed capture alerts as
+the live feed did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from overflight.alerts.places import AreaIndex, airport_country, country_at
+from overflight.alerts.rules import Area, Rule, RuleSet, attr_getter
+
+__all__ = ["Alert", "AlertEngine", "EngineStats", "Integrity"]
+
+log = logging.getLogger("overflight.alerts")
+
+SILENT_CHECK_EVERY_S = 5.0
+COMPACT_EVERY_S = 600.0
+KEEP_AIRCRAFT_S = 2 * 3600.0
+SOURCES = ("adsb", "mlat", "tisb", "adsr", "modes", "other")
+_SOURCES_ARR = pa.array(SOURCES[:-1])
+_EVENT_KIND = {"first_seen": "first_seen", "takeoff": "took_off", "landing": "landed",
+               "emergency": "emergency", "callsign_changed": "callsign_changed",
+               "squawk_changed": "squawk_changed"}
+
+
+@dataclass(frozen=True, slots=True)
+class Integrity:
+    """The GNSS integrity of the aircraft an update touched (the hook's own update): columns
+    ``key`` (address | non-ICAO << 24, int64), ``time_s``, ``nic``, ``nac_p`` (-1 unknown)."""
+
+    name: ClassVar[str] = "integrity"
+    table: pa.Table
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert. ``id`` is stable (rule, aircraft, occurrence); ``detail`` is plain text
+    (untrusted parts included: escape it where it is shown); ``evidence`` holds
+    ``positions`` (with ``frame_seq`` / ``pair_frame_seq``), ``frames`` (``seq, time_s,
+    receiver, raw`` hex) and ``receivers``."""
+
+    id: str
+    rule: str
+    kind: str
+    time_s: float
+    address: int
+    non_icao: bool
+    icao24: str
+    callsign: str | None
+    registration: str | None
+    type_code: str | None
+    operator: str | None
+    country_code: str | None
+    military: bool
+    lat_deg: float | None
+    lon_deg: float | None
+    airport: str | None
+    flight_id: str | None
+    detail: str
+    notify: tuple[str, ...]
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (strict JSON through ``overflight.jsonout.dumps``)."""
+        return {
+            "id": self.id, "rule": self.rule, "kind": self.kind, "time_s": self.time_s,
+            "time": _iso(self.time_s), "address": self.address, "non_icao": self.non_icao,
+            "icao24": self.icao24, "callsign": self.callsign,
+            "registration": self.registration, "type_code": self.type_code,
+            "operator": self.operator, "country_code": self.country_code,
+            "military": self.military, "lat_deg": self.lat_deg, "lon_deg": self.lon_deg,
+            "airport": self.airport, "flight_id": self.flight_id, "detail": self.detail,
+            "notify": list(self.notify), "evidence": self.evidence,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Alert:
+        return cls(
+            id=d["id"], rule=d["rule"], kind=d["kind"], time_s=float(d["time_s"]),
+            address=int(d["address"]), non_icao=bool(d["non_icao"]), icao24=d["icao24"],
+            callsign=d.get("callsign"), registration=d.get("registration"),
+            type_code=d.get("type_code"), operator=d.get("operator"),
+            country_code=d.get("country_code"), military=bool(d.get("military")),
+            lat_deg=d.get("lat_deg"), lon_deg=d.get("lon_deg"), airport=d.get("airport"),
+            flight_id=d.get("flight_id"), detail=d.get("detail", ""),
+            notify=tuple(d.get("notify", ())), evidence=d.get("evidence") or {},
+        )
+
+
+def _iso(t: float) -> str:
+    if not math.isfinite(t):
+        return ""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """Counts since the start: updates by kind, positions and events evaluated, alerts fired,
+    occurrences suppressed by the cool-down, seconds spent evaluating, rule reloads."""
+
+    updates: dict[str, int] = field(default_factory=dict)
+    positions: int = 0
+    events: int = 0
+    alerts: int = 0
+    suppressed: int = 0
+    eval_s: float = 0.0
+    reloads: int = 0
+    sink_failures: int = 0
+
+
+_EXACT = ("military", "watchlist", "watch_class", "category", "tag", "country", "type",
+          "address")
+_GLOB = ("operator", "registration")
+
+
+class _Compiled:
+    """A rule set prepared for evaluation: rules by kind, inverted selection indexes, the
+    distinct areas and their rules."""
+
+    def __init__(self, rs: RuleSet, gen: int) -> None:
+        self.gen = gen
+        self.rules = rs.rules
+        R = len(rs.rules)
+        self.R = R
+        self.by_kind: dict[str, npt.NDArray[np.intp]] = {}
+        for i, r in enumerate(rs.rules):
+            self.by_kind.setdefault(r.kind, np.zeros(0, np.intp))
+            self.by_kind[r.kind] = np.append(self.by_kind[r.kind], i)
+        self.has: dict[str, npt.NDArray[np.bool_]] = {}
+        self.inv: dict[str, dict[Any, npt.NDArray[np.intp]]] = {}
+        for f in _EXACT:
+            has = np.zeros(R, bool)
+            inv: dict[Any, list[int]] = {}
+            for i, r in enumerate(rs.rules):
+                v = getattr(r.select, f)
+                if v is None:
+                    continue
+                has[i] = True
+                for x in (v if isinstance(v, frozenset) else (v,)):
+                    inv.setdefault(x, []).append(i)
+            self.has[f] = has
+            self.inv[f] = {k: np.array(v, np.intp) for k, v in inv.items()}
+        self.glob: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for f in _GLOB:
+            lst = [(i, getattr(r.select, f)) for i, r in enumerate(rs.rules)
+                   if getattr(r.select, f) is not None]
+            self.glob[f] = lst
+            self.has[f] = np.zeros(R, bool)
+            for i, _ in lst:
+                self.has[f][i] = True
+        self.has_cs = np.array([r.select.callsign is not None for r in rs.rules], bool)
+        self._cs_cache: dict[str, npt.NDArray[np.bool_]] = {}
+        # areas
+        keys: dict[tuple[Any, ...], int] = {}
+        areas: list[Area] = []
+        self.rule_area = np.full(R, -1, np.intp)
+        for i, r in enumerate(rs.rules):
+            a = r.area
+            if a is None:
+                continue
+            k = a.key
+            if k not in keys:
+                keys[k] = len(areas)
+                areas.append(a)
+            self.rule_area[i] = keys[k]
+        self.index = AreaIndex(areas) if areas else None
+        self.A = max(1, len(areas))
+        self.area_rules: dict[str, list[npt.NDArray[np.intp]]] = {}
+        for kind in ("entered", "left"):
+            ids = self.by_kind.get(kind, np.zeros(0, np.intp))
+            self.area_rules[kind] = [ids[self.rule_area[ids] == a] for a in range(self.A)]
+        self.silent: list[tuple[int, float, npt.NDArray[np.intp]]] = []
+        groups: dict[tuple[int, float], list[int]] = {}
+        for i in self.by_kind.get("silent", np.zeros(0, np.intp)).tolist():
+            groups.setdefault((int(self.rule_area[i]), float(rs.rules[i].params["minutes"])),
+                              []).append(i)
+        for (ga, gm), gids in groups.items():
+            self.silent.append((ga, gm * 60.0, np.array(gids, np.intp)))
+        self.max_silent_s = max((s for _, s, _ in self.silent), default=0.0)
+        integ = self.by_kind.get("integrity", np.zeros(0, np.intp))
+        self.integrity: list[tuple[str, int, npt.NDArray[np.intp]]] = []
+        tg: dict[tuple[str, int], list[int]] = {}
+        for i in integ.tolist():
+            for which in ("nic_below", "nacp_below"):
+                if which in rs.rules[i].params:
+                    tg.setdefault((which, int(rs.rules[i].params[which])), []).append(i)
+        for (which, th), tids in tg.items():
+            self.integrity.append((which, th, np.array(tids, np.intp)))
+
+    def select_row(self, address: int, ident: Any) -> npt.NDArray[np.bool_]:
+        """Which rules select this aircraft, callsign conditions aside (bool over rules)."""
+        import fnmatch
+
+        sel = np.ones(self.R, bool)
+        g = attr_getter(ident)
+        cats = {str(c).lower() for c in (g("categories") or ())}
+        wc = g("watch_class")
+        values: dict[str, tuple[Any, ...]] = {
+            "military": (bool(g("military")),),
+            "watchlist": (bool(cats or wc),),
+            "watch_class": ((wc or "").lower(),),
+            "category": tuple(cats),
+            "tag": tuple(str(c).lower() for c in (g("tags") or ())),
+            "country": ((g("country_code") or "").upper(),),
+            "type": ((g("type_code") or "").upper(),),
+            "address": (address,),
+        }
+        for f in _EXACT:
+            has = self.has[f]
+            if not has.any():
+                continue
+            ok = ~has
+            for v in values[f]:
+                idx = self.inv[f].get(v)
+                if idx is not None:
+                    ok[idx] = True
+            sel &= ok
+        for f, lst in self.glob.items():
+            if not lst:
+                continue
+            text = (g(f) or "")
+            text = text.lower() if f == "operator" else text.upper()
+            ok = ~self.has[f]
+            if text:
+                for i, pats in lst:
+                    if any(fnmatch.fnmatchcase(text, p) for p in pats):
+                        ok[i] = True
+            sel &= ok
+        return sel
+
+    def callsign_row(self, callsign: str | None) -> npt.NDArray[np.bool_]:
+        """Which rules the callsign conditions allow (bool over rules)."""
+        key = (callsign or "").strip().upper()
+        row = self._cs_cache.get(key)
+        if row is None:
+            row = ~self.has_cs
+            for i in np.flatnonzero(self.has_cs).tolist():
+                row[i] = self.rules[i].select.matches_callsign(key or None)
+            if len(self._cs_cache) > 100_000:
+                self._cs_cache.clear()
+            self._cs_cache[key] = row
+        return row
+
+
+class AlertEngine:
+    """Evaluates a :class:`RuleSet` over station updates and hands each :class:`Alert` to
+    ``sink`` (on the engine's thread; keep it quick: the service stores and queues it).
+
+    Args:
+        rules: the validated rules (swap them with :meth:`set_rules`).
+        identify: ``address -> AircraftIdentity | None`` (default: the station's, when
+            attached; else no identities).
+        sink: called with every alert.
+        recent: how many alerts :attr:`recent` keeps.
+        position_ring, frame_ring: how many recent positions and frames are kept for
+            evidence.
+    """
+
+    name = "alerts"
+    KINDS = frozenset({"frames", "positions", "changed", "events", "integrity"})
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        *,
+        identify: Callable[[int], Any] | None = None,
+        sink: Callable[[Alert], None] | None = None,
+        recent: int = 1000,
+        position_ring: int = 1 << 18,
+        frame_ring: int = 1 << 18,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._gen = 0
+        self._c = _Compiled(rules, 0)
+        self.rules = rules
+        self.identify = identify
+        self.sink = sink
+        self.stats = EngineStats()
+        self.recent: deque[Alert] = deque(maxlen=recent)
+        self.now_s = -math.inf
+        # aircraft slots
+        self._cap = 0
+        self._n = 0
+        self._keys_sorted = np.zeros(0, np.int64)
+        self._slots_sorted = np.zeros(0, np.int32)
+        self._key = np.zeros(0, np.int64)
+        self._heard = np.zeros(0, np.float64)
+        self._had_pos = np.zeros(0, bool)
+        self._area_gen = np.zeros(0, np.int32)
+        self._cs = np.zeros(0, np.int32)
+        self._nic = np.zeros(0, np.int8)
+        self._nacp = np.zeros(0, np.int8)
+        self._ident: dict[int, Any] = {}
+        self._sel: dict[int, npt.NDArray[np.bool_]] = {}
+        self._grow(1024)
+        # callsign interning
+        self._cs_values: list[str] = []
+        self._cs_index: dict[str, int] = {}
+        self._cs_arrow = pa.array([], pa.string())
+        # geofence state: sorted slot * A + area keys currently inside
+        self._inside = np.zeros(0, np.int64)
+        # dedupe and cool-down
+        self._fired: dict[str, float] = {}
+        self._last_fire: dict[tuple[str, int], float] = {}
+        self._silent_fired: dict[tuple[str, int], float] = {}
+        self._last_silent_check = -math.inf
+        self._last_compact = -math.inf
+        # evidence rings
+        self._pr = position_ring
+        self._p_key = np.full(position_ring, -1, np.int64)
+        self._p_t = np.full(position_ring, np.nan)
+        self._p_lat = np.zeros(position_ring)
+        self._p_lon = np.zeros(position_ring)
+        self._p_alt = np.full(position_ring, np.nan)
+        self._p_seq = np.full(position_ring, -1, np.int64)
+        self._p_pair = np.full(position_ring, -1, np.int64)
+        self._p_src = np.zeros(position_ring, np.int8)
+        self._p_next = 0
+        self._fr = frame_ring
+        self._f_seq = np.full(frame_ring, -1, np.int64)
+        self._f_t = np.full(frame_ring, np.nan)
+        self._f_rx = np.zeros(frame_ring, np.uint64)
+        self._f_len = np.zeros(frame_ring, np.uint8)
+        self._f_raw = np.zeros((frame_ring, 14), np.uint8)
+
+    # ------------------------------------------------------------------ rules
+    def set_rules(self, rules: RuleSet) -> None:
+        """Use ``rules`` from the next update on. Aircraft already inside an area when the
+        rules change do not 'enter' it again; dedupe and cool-down carry over by rule name."""
+        with self._lock:
+            self._gen += 1
+            self._c = _Compiled(rules, self._gen)
+            self.rules = rules
+            self._inside = np.zeros(0, np.int64)
+            self._sel.clear()
+            self.stats.reloads += 1
+
+    @property
+    def wants_integrity(self) -> bool:
+        return bool(self._c.integrity)
+
+    # ------------------------------------------------------------------ wiring
+    def attach(self, station: Any, *, queue_size: int = 4096, block: bool | None = None) -> Any:
+        """Subscribe to ``station`` (as "alerts") and install the integrity hook; returns the
+        subscription. ``block`` (default: True for file runs, False live) waits for room in
+        the queue instead of dropping updates."""
+        if self.identify is None:
+            self.identify = station.identify
+        if block is None:
+            block = not station.config.is_live
+        sub = station.subscribe(self, name="alerts", kinds=self.KINDS, queue_size=queue_size,
+                                block=block)
+
+        def hook(decoded: pa.Table, positions: pa.Table, fixes: pa.Table) -> None:
+            if not self.wants_integrity:
+                return
+            tr = station.tracker
+            rows = tr.last_rows
+            if rows.size == 0 or decoded.num_rows == 0:
+                return
+            rows = np.unique(rows[rows >= 0])
+            if rows.size == 0:
+                return
+            rec = tr.table.rows[rows]
+            sub.deliver(Integrity(pa.table({
+                "key": pa.array(rec["key"].astype(np.int64)),
+                "time_s": pa.array(rec["seen_t"].astype(np.float64)),
+                "nic": pa.array(rec["nic"].astype(np.int8)),
+                "nac_p": pa.array(rec["nac_p"].astype(np.int8)),
+            })))
+
+        station.on_tracked(hook)
+        return sub
+
+    # ------------------------------------------------------------------ updates
+    def on_update(self, update: Any) -> None:
+        """Evaluate one station update (any kind; those it does not use are ignored)."""
+        name = getattr(update, "name", None)
+        if name not in self.KINDS:
+            return
+        t0 = time.perf_counter()
+        with self._lock:
+            self.stats.updates[name] = self.stats.updates.get(name, 0) + 1
+            c = self._c
+            if name == "frames":
+                self._frames(update)
+            elif name == "positions":
+                self._positions(update.table, c)
+            elif name == "changed":
+                self._changed(update.table, float(update.time_s), c)
+            elif name == "events":
+                self._events(update.table, c)
+            elif name == "integrity":
+                self._integrity(update.table, c)
+            self._housekeeping(c)
+        self.stats.eval_s += time.perf_counter() - t0
+
+    __call__ = on_update
+
+    # ------------------------------------------------------------------ slots
+    def _grow(self, cap: int) -> None:
+        def g(a: npt.NDArray[Any], fill: Any) -> npt.NDArray[Any]:
+            out = np.full(cap, fill, a.dtype)
+            out[: a.size] = a
+            return out
+
+        self._key = g(self._key, -1)
+        self._heard = g(self._heard, -np.inf)
+        self._had_pos = g(self._had_pos, False)
+        self._area_gen = g(self._area_gen, -1)
+        self._cs = g(self._cs, -1)
+        self._nic = g(self._nic, -1)
+        self._nacp = g(self._nacp, -1)
+        self._cap = cap
+
+    def _slots(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
+        ks = self._keys_sorted
+        if ks.size:
+            pos = np.minimum(np.searchsorted(ks, keys), ks.size - 1)
+            found = ks[pos] == keys
+        else:
+            pos = np.zeros(keys.size, np.intp)
+            found = np.zeros(keys.size, bool)
+        if found.all():
+            return self._slots_sorted[pos]
+        new = np.unique(keys[~found])
+        need = self._n + new.size
+        if need > self._cap:
+            self._grow(max(need, 2 * self._cap))
+        slots = np.arange(self._n, need, dtype=np.int32)
+        self._key[self._n:need] = new
+        self._n = need
+        allk = np.concatenate([ks, new])
+        alls = np.concatenate([self._slots_sorted, slots])
+        order = np.argsort(allk, kind="stable")
+        self._keys_sorted = allk[order]
+        self._slots_sorted = alls[order]
+        return self._slots(keys)
+
+    def _identity(self, slot: int) -> Any:
+        if slot in self._ident:
+            return self._ident[slot]
+        key = int(self._key[slot])
+        ident = None
+        if self.identify is not None and not key >> 24:
+            try:
+                ident = self.identify(key & 0xFFFFFF)
+            except Exception:
+                ident = None
+        self._ident[slot] = ident
+        return ident
+
+    def _selected(self, slot: int, rules: npt.NDArray[np.intp], c: _Compiled,
+                  callsign: str | None = None) -> list[int]:
+        if rules.size == 0:
+            return []
+        row = self._sel.get(slot)
+        if row is None:
+            row = c.select_row(int(self._key[slot]) & 0xFFFFFF, self._identity(slot))
+            self._sel[slot] = row
+        ok = rules[row[rules]]
+        if ok.size and c.has_cs[ok].any():
+            cs = callsign if callsign is not None else self._callsign(slot)
+            ok = ok[c.callsign_row(cs)[ok]]
+        return [int(i) for i in ok]
+
+    def _callsign(self, slot: int) -> str | None:
+        i = int(self._cs[slot])
+        return self._cs_values[i] if i >= 0 else None
+
+    def _intern(self, col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int32]:
+        """Global ids of a string column (-1 for nulls / blanks), new values added."""
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(pa.string())
+        idx = pc.index_in(col, value_set=self._cs_arrow)
+        missing = pc.and_(pc.is_null(idx), pc.is_valid(col))
+        if pc.any(missing).as_py():
+            for s in pc.unique(col.filter(missing)).to_pylist():
+                if s is not None and s not in self._cs_index:
+                    self._cs_index[s] = len(self._cs_values)
+                    self._cs_values.append(s)
+            self._cs_arrow = pa.array(self._cs_values, pa.string())
+            idx = pc.index_in(col, value_set=self._cs_arrow)
+        return np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), np.int32)
+
+    # ------------------------------------------------------------------ frames / positions
+    def _frames(self, update: Any) -> None:
+        b = update.batch
+        n = len(b)
+        if n == 0:
+            return
+        seq = np.arange(update.seq_first, update.seq_first + n, dtype=np.int64)
+        if n > self._fr:
+            seq, sl = seq[-self._fr:], slice(n - self._fr, n)
+        else:
+            sl = slice(0, n)
+        i = seq % self._fr
+        self._f_seq[i] = seq
+        self._f_t[i] = b.time_s[sl]
+        self._f_rx[i] = b.receiver[sl]
+        self._f_len[i] = b.length_bytes[sl]
+        self._f_raw[i] = b.data[sl, :14]
+
+    def _positions(self, t: pa.Table, c: _Compiled) -> None:
+        n = t.num_rows
+        if n == 0:
+            return
+        self.stats.positions += n
+
+        def col(name: str, dtype: Any, fill: Any = np.nan) -> Any:
+            a = t.column(name)
+            if a.null_count:
+                a = a.fill_null(fill)
+            return np.asarray(a.to_numpy(), dtype)
+
+        addr = col("address", np.int64, 0)
+        non = col("non_icao", np.int64, 0)
+        keys = addr | (non << 24)
+        tt = col("time_s", np.float64)
+        lat = col("lat_deg", np.float64)
+        lon = col("lon_deg", np.float64)
+        slots = self._slots(keys)
+        # evidence ring
+        m = min(n, self._pr)
+        ri = (self._p_next + np.arange(m)) % self._pr
+        rows = slice(n - m, n)
+        self._p_key[ri] = keys[rows]
+        self._p_t[ri] = tt[rows]
+        self._p_lat[ri] = lat[rows]
+        self._p_lon[ri] = lon[rows]
+        if "altitude_ft" in t.column_names:
+            self._p_alt[ri] = col("altitude_ft", np.float64)[rows]
+        if "frame_seq" in t.column_names:
+            self._p_seq[ri] = col("frame_seq", np.int64, -1)[rows]
+            self._p_pair[ri] = col("pair_frame_seq", np.int64, -1)[rows]
+        if "source" in t.column_names:
+            src = pc.index_in(t.column("source"), value_set=_SOURCES_ARR).fill_null(
+                len(SOURCES) - 1)
+            self._p_src[ri] = np.asarray(src.to_numpy(), np.int8)[rows]
+        self._p_next = int((self._p_next + m) % self._pr)
+        # clock, callsigns
+        np.maximum.at(self._heard, slots, tt)
+        tmax = float(np.nanmax(tt))
+        if tmax > self.now_s:
+            self.now_s = tmax
+        if "callsign" in t.column_names and t.column("callsign").null_count < n:
+            ids = self._intern(t.column("callsign"))
+            ok = ids >= 0
+            self._cs[slots[ok]] = ids[ok]
+        if c.index is not None:
+            self._areas(slots, tt, lat, lon, c)
+        else:
+            self._had_pos[slots] = True
+
+    def _areas(self, slots: npt.NDArray[np.int32], tt: npt.NDArray[np.float64],
+               lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
+               c: _Compiled) -> None:
+        assert c.index is not None
+        n = slots.size
+        us, first = np.unique(slots[::-1], return_index=True)
+        last = n - 1 - first
+        plat, plon, pt = lat[last], lon[last], tt[last]
+        pi, ai = c.index.pairs(plat, plon)
+        A = c.A
+        new = np.unique(us[pi].astype(np.int64) * A + ai)
+        inside = self._inside
+        m = np.isin(inside // A, us) if inside.size else np.zeros(0, bool)
+        old = inside[m]
+        entered = np.setdiff1d(new, old, assume_unique=True)
+        left = np.setdiff1d(old, new, assume_unique=True)
+        self._inside = np.union1d(inside[~m], new) if inside.size else new
+        stale = us[(self._area_gen[us] != c.gen) & self._had_pos[us]]
+        self._area_gen[us] = c.gen
+        self._had_pos[us] = True
+        for kind, ks in (("entered", entered), ("left", left)):
+            if ks.size == 0:
+                continue
+            if stale.size:
+                ks = ks[~np.isin(ks // A, stale)]
+            for k in ks.tolist():
+                slot, area = divmod(int(k), A)
+                rules = c.area_rules[kind][area]
+                if rules.size == 0:
+                    continue
+                j = int(np.searchsorted(us, slot))
+                for r in self._selected(slot, rules, c):
+                    a = c.rules[r].area
+                    what = "entered" if kind == "entered" else "left"
+                    self._fire(c, r, slot, float(pt[j]), float(plat[j]), float(plon[j]),
+                               f"{what} {a.describe() if a else 'the area'}",
+                               occurrence=f"{kind}:{round(float(pt[j]) * 1000)}")
+
+    # ------------------------------------------------------------------ other updates
+    def _changed(self, t: pa.Table, now: float, c: _Compiled) -> None:
+        if t.num_rows == 0 or not math.isfinite(now):
+            return
+        addr = np.asarray(t.column("address").to_numpy(), np.int64)
+        non = np.asarray(t.column("non_icao").to_numpy(zero_copy_only=False), np.int64)
+        slots = self._slots(addr | (non << 24))
+        np.maximum.at(self._heard, slots, now)
+        if now > self.now_s:
+            self.now_s = now
+
+    def _integrity(self, t: pa.Table, c: _Compiled) -> None:
+        if t.num_rows == 0:
+            return
+        slots = self._slots(np.asarray(t.column("key").to_numpy(), np.int64))
+        tt = np.asarray(t.column("time_s").to_numpy(), np.float64)
+        for col, prev_arr in (("nic", self._nic), ("nac_p", self._nacp)):
+            cur = np.asarray(t.column(col).to_numpy(), np.int8)
+            prev = prev_arr[slots]
+            name = "nic_below" if col == "nic" else "nacp_below"
+            for k, th, rules in c.integrity:
+                if k != name:
+                    continue
+                drop = np.flatnonzero((prev >= th) & (cur >= 0) & (cur < th))
+                for j in drop.tolist():
+                    s = int(slots[j])
+                    label = "NIC" if col == "nic" else "NACp"
+                    for r in self._selected(s, rules, c):
+                        self._fire(c, r, s, float(tt[j]), None, None,
+                                   f"GNSS integrity dropped: {label} {int(prev[j])} -> "
+                                   f"{int(cur[j])} (below {th})",
+                                   occurrence=f"{col}:{round(float(tt[j]) * 1000)}")
+            ok = cur >= 0
+            prev_arr[slots[ok]] = cur[ok]
+
+    def _events(self, t: pa.Table, c: _Compiled) -> None:
+        if t.num_rows == 0:
+            return
+        self.stats.events += t.num_rows
+        for e in t.to_pylist():
+            kind = _EVENT_KIND.get(e["kind"])
+            if kind is None:
+                continue
+            key = int(e["address"]) | (int(bool(e["non_icao"])) << 24)
+            slot = int(self._slots(np.array([key], np.int64))[0])
+            cs = e.get("callsign")
+            if cs:
+                ids = self._intern(pa.array([cs], pa.string()))
+                self._cs[slot] = ids[0]
+            ts = float(e["time_s"])
+            if ts > self.now_s:
+                self.now_s = ts
+            rules = c.by_kind.get(kind)
+            if rules is None:
+                continue
+            for r in self._selected(slot, rules, c, cs):
+                self._event_rule(c, r, slot, kind, e)
+
+    def _event_rule(self, c: _Compiled, r: int, slot: int, kind: str, e: dict[str, Any]
+                    ) -> None:
+        rule: Rule = c.rules[r]
+        p = rule.params
+        t = float(e["time_s"])
+        lat, lon = e.get("lat_deg"), e.get("lon_deg")
+        ev_id = str(e.get("event_id") or "")
+        airport = e.get("airport")
+        if kind == "first_seen":
+            day = datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d")
+            self._fire(c, r, slot, t, lat, lon, "first seen today", occurrence=f"day:{day}",
+                       event_id=ev_id)
+            return
+        if kind in ("took_off", "landed"):
+            country = airport_country(airport)
+            if country is None and lat is not None and lon is not None and (
+                    "country" in p or p.get("outside_country_of_registration")):
+                country = country_at([lat], [lon])[0]
+            if "airport" in p and (airport or "").upper() not in p["airport"]:
+                return
+            if "country" in p and country not in p["country"]:
+                return
+            reg_country = getattr(self._identity(slot), "country_code", None)
+            if p.get("outside_country_of_registration") and (
+                    not country or not reg_country or country == str(reg_country).upper()):
+                return
+            verb = "took off from" if kind == "took_off" else "landed at"
+            where = airport or (f"{lat:.4f}, {lon:.4f}" if lat is not None and lon is not None
+                                else "an unknown place")
+            detail = f"{verb} {where}" + (f" ({country})" if country else "")
+            if p.get("outside_country_of_registration"):
+                detail += f", registered in {reg_country}"
+            self._fire(c, r, slot, t, lat, lon, detail,
+                       occurrence=f"{kind}:{e.get('flight_id') or ev_id}", airport=airport,
+                       flight_id=e.get("flight_id"), event_id=ev_id)
+            return
+        if kind == "emergency":
+            code = str(e.get("after") or e.get("squawk") or "").lower()
+            if "squawk" in p and code not in p["squawk"]:
+                return
+            self._fire(c, r, slot, t, lat, lon, f"emergency: {code or 'declared'}",
+                       occurrence=f"emergency:{code}:{ev_id}", event_id=ev_id)
+            return
+        if kind in ("callsign_changed", "squawk_changed"):
+            after = e.get("after")
+            if "to" in p and after not in p["to"]:
+                return
+            what = "callsign" if kind == "callsign_changed" else "squawk"
+            self._fire(c, r, slot, t, lat, lon,
+                       f"{what} changed: {e.get('before')} -> {after}",
+                       occurrence=f"{kind}:{ev_id}", event_id=ev_id)
+
+    # ------------------------------------------------------------------ silent, upkeep
+    def _housekeeping(self, c: _Compiled) -> None:
+        now = self.now_s
+        if not math.isfinite(now):
+            return
+        if c.silent and now - self._last_silent_check >= SILENT_CHECK_EVERY_S:
+            self._last_silent_check = now
+            self._silent(c, now)
+        if now - self._last_compact >= COMPACT_EVERY_S:
+            self._last_compact = now
+            self._compact(c, now)
+
+    def _silent(self, c: _Compiled, now: float) -> None:
+        inside = self._inside
+        if inside.size == 0:
+            return
+        slot = (inside // c.A).astype(np.intp)
+        area = inside % c.A
+        quiet = now - self._heard[slot]
+        for a, after_s, rules in c.silent:
+            hit = np.flatnonzero((area == a) & (quiet >= after_s))
+            for j in hit.tolist():
+                s = int(slot[j])
+                heard = float(self._heard[s])
+                for r in self._selected(s, rules, c):
+                    name = c.rules[r].name
+                    if self._silent_fired.get((name, s)) == heard:
+                        continue
+                    self._silent_fired[(name, s)] = heard
+                    last = self._last_position(int(self._key[s]))
+                    area_obj = c.rules[r].area
+                    self._fire(c, r, s, heard + after_s,
+                               last[0] if last else None, last[1] if last else None,
+                               f"silent for {after_s / 60:g} min after being seen in "
+                               f"{area_obj.describe() if area_obj else 'the area'}",
+                               occurrence=f"silent:{round(heard * 1000)}")
+
+    def _last_position(self, key: int) -> tuple[float, float] | None:
+        idx = np.flatnonzero(self._p_key == key)
+        if idx.size == 0:
+            return None
+        j = idx[np.nanargmax(self._p_t[idx])]
+        return float(self._p_lat[j]), float(self._p_lon[j])
+
+    def _compact(self, c: _Compiled, now: float) -> None:
+        keep_s = max(KEEP_AIRCRAFT_S, c.max_silent_s + 3600.0)
+        horizon = 2 * 86400.0
+        self._fired = {k: v for k, v in self._fired.items() if now - v < horizon}
+        self._last_fire = {k: v for k, v in self._last_fire.items() if now - v < horizon}
+        n = self._n
+        alive = self._heard[:n] >= now - keep_s
+        if alive.all():
+            return
+        old = np.flatnonzero(alive).astype(np.int32)
+        remap = np.full(max(n, 1), -1, np.int64)
+        remap[old] = np.arange(old.size)
+        for name in ("_key", "_heard", "_had_pos", "_area_gen", "_cs", "_nic", "_nacp"):
+            a = getattr(self, name)
+            b = np.full(self._cap, _FILL[name], a.dtype)
+            b[: old.size] = a[old]
+            setattr(self, name, b)
+        self._n = int(old.size)
+        order = np.argsort(self._key[: self._n], kind="stable")
+        self._keys_sorted = self._key[: self._n][order]
+        self._slots_sorted = order.astype(np.int32)
+        self._ident = {int(remap[s]): v for s, v in self._ident.items() if remap[s] >= 0}
+        self._sel = {int(remap[s]): v for s, v in self._sel.items() if remap[s] >= 0}
+        self._silent_fired = {(nm, int(remap[s])): v for (nm, s), v in
+                              self._silent_fired.items() if remap[s] >= 0}
+        if self._inside.size:
+            s = self._inside // c.A
+            a = self._inside % c.A
+            ns = remap[s]
+            ok = ns >= 0
+            self._inside = np.sort(ns[ok] * c.A + a[ok])
+
+    # ------------------------------------------------------------------ firing
+    def _evidence(self, key: int, t: float) -> dict[str, Any]:
+        idx = np.flatnonzero(self._p_key == key)
+        positions: list[dict[str, Any]] = []
+        frames: list[dict[str, Any]] = []
+        rx: set[int] = set()
+        if idx.size:
+            tt = self._p_t[idx]
+            order = np.argsort(np.abs(tt - t), kind="stable")[:8]
+            sel = idx[order]
+            sel = sel[np.argsort(self._p_t[sel], kind="stable")]
+            seqs: list[int] = []
+            for j in sel.tolist():
+                alt = float(self._p_alt[j])
+                positions.append({
+                    "time_s": float(self._p_t[j]), "lat_deg": float(self._p_lat[j]),
+                    "lon_deg": float(self._p_lon[j]),
+                    "altitude_ft": alt if math.isfinite(alt) else None,
+                    "source": SOURCES[int(self._p_src[j])],
+                    "frame_seq": int(self._p_seq[j]), "pair_frame_seq": int(self._p_pair[j]),
+                })
+                seqs += [int(self._p_seq[j]), int(self._p_pair[j])]
+            for s in sorted({q for q in seqs if q >= 0}):
+                i = s % self._fr
+                if self._f_seq[i] != s:
+                    frames.append({"seq": s})
+                    continue
+                ft = float(self._f_t[i])
+                r = int(self._f_rx[i])
+                rx.add(r)
+                frames.append({"seq": s, "time_s": ft if math.isfinite(ft) else None,
+                               "receiver": r,
+                               "raw": self._f_raw[i, : int(self._f_len[i])].tobytes().hex()})
+        return {"positions": positions, "frames": frames, "receivers": sorted(rx)}
+
+    def _fire(self, c: _Compiled, r: int, slot: int, t: float, lat: float | None,
+              lon: float | None, detail: str, *, occurrence: str, airport: str | None = None,
+              flight_id: str | None = None, event_id: str | None = None) -> None:
+        rule = c.rules[r]
+        key = int(self._key[slot])
+        icao24 = ("~" if key >> 24 else "") + f"{key & 0xFFFFFF:06x}"
+        aid = "al-" + hashlib.sha256(
+            f"{rule.name}\x1f{icao24}\x1f{occurrence}".encode()).hexdigest()[:24]
+        if aid in self._fired:
+            return
+        self._fired[aid] = t
+        last = self._last_fire.get((rule.name, key))
+        if last is not None and 0 <= t - last < rule.cooldown_s:
+            self.stats.suppressed += 1
+            return
+        self._last_fire[(rule.name, key)] = t
+        ident = self._identity(slot)
+        g = attr_getter(ident)
+        ev = self._evidence(key, t)
+        if event_id:
+            ev["event_id"] = event_id
+        alert = Alert(
+            id=aid, rule=rule.name, kind=rule.kind, time_s=t, address=key & 0xFFFFFF,
+            non_icao=bool(key >> 24), icao24=icao24, callsign=self._callsign(slot),
+            registration=g("registration"), type_code=g("type_code"), operator=g("operator"),
+            country_code=g("country_code"), military=bool(g("military")),
+            lat_deg=lat, lon_deg=lon, airport=airport, flight_id=flight_id, detail=detail,
+            notify=rule.notify, evidence=ev,
+        )
+        self.stats.alerts += 1
+        self.recent.append(alert)
+        if self.sink is not None:
+            try:
+                self.sink(alert)
+            except Exception:
+                self.stats.sink_failures += 1
+                log.exception("alert sink failed")
+
+
+_FILL: dict[str, Any] = {"_key": -1, "_heard": -np.inf, "_had_pos": False, "_area_gen": -1,
+                         "_cs": -1, "_nic": -1, "_nacp": -1}
