@@ -100,7 +100,7 @@ def test_each_hostile_value_in_each_parameter(
             url = path
             for other in names:
                 url = url.replace("{" + other + "}", quote(value, safe="") if other == name
-                                  else {"lat": "43.6", "lon": "1.2", "radius": "50"}.get(
+                                  else {"lat": "43.6", "lon": "1.2", "radius_nm": "50"}.get(
                                       other, "48520a"))
             _check(client.get(url), url[:200])
 
@@ -110,7 +110,7 @@ def test_other_methods_are_refused_as_json(
     method: str, spec: dict[str, Any], client: httpx.Client
 ) -> None:
     for path in spec["paths"]:
-        url = path.replace("{lat}", "1").replace("{lon}", "2").replace("{radius}", "3")
+        url = path.replace("{lat}", "1").replace("{lon}", "2").replace("{radius_nm}", "3")
         url = _PARAM.sub("48520a", url)
         r = client.request(method, url, content=b"\x00" * 100)
         assert r.status_code == 405, (method, url)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -74,3 +75,29 @@ def test_a_public_bind_is_logged_as_a_warning(caplog: pytest.LogCaptureFixture) 
     with caplog.at_level(logging.WARNING, logger="overflight.server"):
         asyncio.run(main())
     assert any("0.0.0.0" in r.getMessage() for r in caplog.records)
+
+
+def test_simulated_input_is_said_in_every_answer(capture: Path) -> None:
+    st = Station(StationConfig(identify=False, simulated=True))
+    st.run_file(capture)
+    app = create_app(st)
+
+    async def main() -> dict[str, object]:
+        got: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(serve_http(app, "127.0.0.1", 0, ready=got.set_result))
+        port = await asyncio.wait_for(got, 30)
+        out: dict[str, object] = {}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+            for path in ("/data/aircraft.json", "/data/receiver.json", "/v2/hex/48520a",
+                         "/v2/mil"):
+                out[path] = (await c.get(path)).json()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return out
+
+    docs = asyncio.run(main())
+    for path, doc in docs.items():
+        assert isinstance(doc, dict) and doc.get("simulated") is True, path
+    hexes = [a["hex"] for a in docs["/v2/hex/48520a"]["ac"]]  # type: ignore[index]
+    assert hexes == ["48520a"]

@@ -108,9 +108,9 @@ BAD = [
     ("/v2/point/nan/0/10", "lat"),
     ("/v2/point/0/-180.5/10", "lon"),
     ("/v2/point/0/inf/10", "lon"),
-    ("/v2/point/0/0/-1", "radius"),
-    ("/v2/point/0/0/1e999", "radius"),
-    ("/v2/point/0/0/ten", "radius"),
+    ("/v2/point/0/0/-1", "radius_nm"),
+    ("/v2/point/0/0/1e999", "radius_nm"),
+    ("/v2/point/0/0/ten", "radius_nm"),
 ]
 
 

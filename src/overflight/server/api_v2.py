@@ -112,7 +112,7 @@ def routes(cache: ViewCache) -> list[Route]:
         p = request.path_params
         lat = _number("lat", p["lat"], -90.0, 90.0, "a latitude from -90 to 90 degrees")
         lon = _number("lon", p["lon"], -180.0, 180.0, "a longitude from -180 to 180 degrees")
-        radius = _number("radius", p["radius"], 0.0, math.inf,
+        radius = _number("radius_nm", p["radius_nm"], 0.0, math.inf,
                          "a radius of 0 nautical miles or more")
         view = await cache.get()
         idx, dst, dirs = view.within(lat, lon, min(radius, MAX_RADIUS_NM))
@@ -135,5 +135,5 @@ def routes(cache: ViewCache) -> list[Route]:
             "squawk", _SQUAWK, "a squawk of four octal digits", lambda v: v.by_squawk),
             methods=get),
         Route("/v2/mil", mil, methods=get),
-        Route("/v2/point/{lat}/{lon}/{radius}", point, methods=get),
+        Route("/v2/point/{lat}/{lon}/{radius_nm}", point, methods=get),
     ]

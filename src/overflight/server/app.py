@@ -74,6 +74,7 @@ def _version() -> str:
 def create_app(
     station: SnapshotSource,
     *,
+    refresh_s: float = 1.0,
     live_period_s: float = 1.0,
     max_ws_clients: int = 1000,
     ws_send_timeout_s: float = 10.0,
@@ -86,6 +87,8 @@ def create_app(
 
     Args:
         station: where the live picture comes from.
+        refresh_s: the live picture served is refreshed at most this often (seconds; readsb
+            writes aircraft.json once a second).
         live_period_s: WebSocket clients get at most one message per this many seconds.
         max_ws_clients: WebSocket connections beyond this are refused.
         ws_send_timeout_s: a WebSocket client that has not taken a message after this long is
@@ -97,7 +100,7 @@ def create_app(
     ``app.state.views`` is the :class:`ViewCache`, ``app.state.live`` the :class:`LiveHub`.
     """
     version = _version()
-    cache = ViewCache(station)
+    cache = ViewCache(station, refresh_s=refresh_s)
     live = LiveHub(cache, period_s=live_period_s, max_clients=max_ws_clients,
                    send_timeout_s=ws_send_timeout_s)
     spec = openapi_document(version, extra_paths)

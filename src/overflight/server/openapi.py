@@ -119,13 +119,13 @@ def openapi_document(version: str, extra_paths: Mapping[str, Any] | None = None)
         "/v2/mil": _v2_op("military aircraft (dbFlags bit 1)"),
         "/v2/sqk/{squawk}": _v2_op("aircraft by squawk", _param(
             "squawk", "four octal digits", {"type": "string", "pattern": "^[0-7]{4}$"})),
-        "/v2/point/{lat}/{lon}/{radius}": _v2_op(
+        "/v2/point/{lat}/{lon}/{radius_nm}": _v2_op(
             "aircraft within a radius of a point, nearest first (radius capped at 250 nm)",
             _param("lat", "latitude (degrees)", {"type": "number", "minimum": -90,
                                                  "maximum": 90}),
             _param("lon", "longitude (degrees)", {"type": "number", "minimum": -180,
                                                   "maximum": 180}),
-            _param("radius", "radius (nautical miles, capped at 250)",
+            _param("radius_nm", "radius (nautical miles, capped at 250)",
                    {"type": "number", "minimum": 0})),
     }
     if extra_paths:

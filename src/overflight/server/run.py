@@ -83,6 +83,7 @@ async def serve_http(
         app, host=host, port=port, log_level=log_level, log_config=None, access_log=False,
         lifespan="on", proxy_headers=False, server_header=False,
         timeout_graceful_shutdown=max(1, round(shutdown_timeout_s)), ws_max_size=65536,
+        ws_per_message_deflate=False,  # one compression per client per message: CPU x clients
     )
     server = _Server(config)
     sock = _bind(host, port)  # our own socket: a bind error is an OSError here, not an exit

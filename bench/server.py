@@ -1,0 +1,323 @@
+"""The HTTP server's hot paths: building ``aircraft.json`` for 10,000 aircraft, ``/v2/point``
+requests per second with 100 concurrent clients, and WebSocket fan-out to many clients while
+ingest runs (the station's ingest rate beside the same feed with no clients).
+
+Traffic: real frames of the A321 flight in ``full_flight_short`` (a cruise window), tiled to
+many aircraft with shifted addresses as ``bench/track.py`` does, tracked by a real station; the
+10,000 aircraft are the tracker's own states (no identities: the store would add r/t/desc).
+
+The HTTP server runs in its own process (the clients in this one), the WebSocket clients in
+their own process, so that the figures are the server's, not the clients'. Every figure is
+measured in this run; readsb's own ``aircraft.json`` write time is printed when a ``readsb``
+binary is on the PATH, else why not.
+
+Run: ``python bench/server.py [--aircraft 10000] [--seconds 10] [--ws-clients 100,500]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import multiprocessing as mp
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from overflight.frames import FrameBatch
+from overflight.jsonout import dumps
+from overflight.sources.beast import encode_beast
+from overflight.station import Snapshot, Station, StationConfig
+from track import chunks, load_flight, tile
+
+CRUISE_FROM_S = 1800.0
+"""Start of the window taken from the flight (seconds after its first frame): cruise."""
+
+
+def traffic(aircraft: int, window_s: float) -> FrameBatch:
+    """``aircraft`` copies of a ``window_s`` cruise window of the real flight, same times."""
+    frames, times = load_flight()
+    t0 = times[0] + CRUISE_FROM_S
+    sel = np.flatnonzero((times >= t0) & (times < t0 + window_s))
+    one = FrameBatch.from_bytes([bytes.fromhex(frames[i]) for i in sel], time_s=times[sel])
+    return tile(one, aircraft, 0.0)
+
+
+def tracked_snapshot(aircraft: int) -> Snapshot:
+    st = Station(StationConfig(identify=False, flights=False))
+    for part in chunks(traffic(aircraft, 30.0)):
+        st.process(part)
+    st.finish()
+    return st.snapshot()
+
+
+def best_ms(fn: Any, repeat: int = 5) -> float:
+    out = float("inf")
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        out = min(out, time.perf_counter() - t0)
+    return out * 1000.0
+
+
+# --------------------------------------------------------------------------- aircraft.json
+def bench_json(snap: Snapshot) -> None:
+    from overflight.server.views import SnapshotView
+
+    def fresh() -> Snapshot:  # a new object: nothing cached from the last run
+        return Snapshot(snap.time_s, snap.wall_s, snap.messages, snap.aircraft, snap.identities)
+
+    n = len(snap.aircraft)
+    with_pos = sum(1 for a in snap.aircraft if a.lat_deg is not None)
+    doc = fresh().aircraft_json()
+    size = len(dumps(doc))
+    build = best_ms(lambda: fresh().aircraft_json())
+    ser = best_ms(lambda: dumps(doc))
+    view = best_ms(lambda: SnapshotView(fresh()))
+    v = SnapshotView(fresh())
+    lat, lon = 47.0, 2.0
+    point = best_ms(lambda: v.v2_body(*v.within(lat, lon, 250.0)[:1], time.perf_counter(),
+                                      dst_nm=v.within(lat, lon, 250.0)[1],
+                                      dir_deg=v.within(lat, lon, 250.0)[2]), 3)
+    print(f"\naircraft.json for {n:,} aircraft ({with_pos:,} with a position), "
+          f"{size / 1e6:.1f} MB (target: build at most 10 ms)")
+    print(f"  document (tracking.aircraft_json, dict per aircraft)  {build:8.1f} ms")
+    print(f"  strict JSON text (jsonout.dumps)                       {ser:8.1f} ms")
+    print(f"  whole server view (document + bytes + v2 indexes)     {view:8.1f} ms "
+          f"(once per snapshot, off the event loop)")
+    print("  serving it: a cached bytes object per request           ~0 ms")
+    print(f"  /v2/point 250 nm answer from the view (first, uncached) {point:8.1f} ms")
+    readsb = shutil.which("readsb")
+    if readsb is None:
+        print("  readsb: not measured: no readsb binary here (Debian 12 has no readsb package; "
+              "it is built from source by its install script, which needs the network)")
+    else:
+        print(f"  readsb: found at {readsb}, but its aircraft.json write time is not reported "
+              "by readsb itself; not measured")
+
+
+# --------------------------------------------------------------------------- /v2/point
+class _Static:
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+        self.config = StationConfig()
+
+    def snapshot(self) -> Snapshot:
+        return self.snap
+
+
+def _serve_child(snap: Snapshot, conn: Any) -> None:
+    from overflight.server import create_app, serve_http
+
+    app = create_app(_Static(snap))
+
+    async def main() -> None:
+        await serve_http(app, "127.0.0.1", 0, ready=conn.send)
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(main())
+
+
+async def _client(port: int, paths: list[str], until: float, counts: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    i = 0
+    try:
+        while time.perf_counter() < until:
+            path = paths[i % len(paths)]
+            i += 1
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            status = int(head.split(b" ", 2)[1])
+            body = await reader.readexactly(length)
+            if status != 200:
+                raise RuntimeError(f"{path}: {status} {body[:200]!r}")
+            counts[0] += 1
+            counts[1] += body.count(b'"hex"')
+    finally:
+        writer.close()
+
+
+def bench_point(snap: Snapshot, clients: int, seconds: float) -> None:
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_child, args=(snap, child), daemon=True)
+    proc.start()
+    port = parent.recv()
+    rng = random.Random(1)
+    print(f"\n/v2/point with {clients} concurrent clients (keep-alive), server in its own "
+          f"process, {seconds:g} s each:")
+    try:
+        for radius in (25.0, 100.0, 250.0):
+            paths = [f"/v2/point/{rng.uniform(41, 49):.4f}/{rng.uniform(-3, 8):.4f}/{radius:g}"
+                     for _ in range(1000)]
+            counts = [0, 0]
+
+            async def run(paths: list[str] = paths, counts: list[int] = counts) -> float:
+                # warm: the first request builds the view
+                await _client(port, paths[:1], time.perf_counter() + 0.001, [0, 0])
+                t0 = time.perf_counter()
+                until = t0 + seconds
+                await asyncio.gather(*(_client(port, paths, until, counts)
+                                       for _ in range(clients)))
+                return time.perf_counter() - t0
+
+            elapsed = asyncio.run(run())
+            print(f"  radius {radius:5.0f} nm: {counts[0] / elapsed:8,.0f} requests/s, "
+                  f"{counts[1] / max(counts[0], 1):6.1f} aircraft per answer")
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
+# --------------------------------------------------------------------------- WebSocket fan-out
+def ws_clients_main(port: int, n: int, seconds: float) -> None:
+    """(child process) ``n`` WebSocket clients reading everything for ``seconds``."""
+    import websockets
+
+    counts = [0, 0, 0]
+
+    async def one() -> None:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws/aircraft", max_size=None,
+                                      open_timeout=60) as ws:
+            counts[2] += 1
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    async for m in ws:
+                        counts[0] += 1
+                        counts[1] += len(m)
+
+    async def main() -> None:
+        await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+
+    asyncio.run(main())
+    print(f"{counts[2]} {counts[0]} {counts[1]}", flush=True)
+
+
+def _ingest_run(data: bytes, frames: int, clients: int, timeout_s: float) -> dict[str, float]:
+    from overflight.server import create_app, serve_http
+
+    st = Station(StationConfig(listen_beast=0, identify=False, flights=False,
+                               snapshot_every_s=0.5))
+    app = create_app(st)
+    ports: dict[str, int] = {}
+    out: dict[str, float] = {}
+
+    async def main() -> None:
+        ready = asyncio.Event()
+        http: list[int] = []
+
+        def on_live(p: dict[str, int]) -> None:
+            ports.update(p)
+            if http:
+                ready.set()
+
+        def on_http(p: int) -> None:
+            http.append(p)
+            if ports:
+                ready.set()
+
+        tasks = [asyncio.create_task(st.run_live(ready=on_live)),
+                 asyncio.create_task(serve_http(app, "127.0.0.1", 0, ready=on_http))]
+        await asyncio.wait_for(ready.wait(), 60)
+        proc = None
+        if clients:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--ws-child", str(http[0]), str(clients),
+                str(timeout_s), stdout=subprocess.PIPE)
+            hub = app.state.live
+            t_wait = time.perf_counter()
+            while hub.stats.connected < clients and time.perf_counter() - t_wait < 60:
+                await asyncio.sleep(0.1)
+            out["connected"] = hub.stats.connected
+
+        def feed() -> None:
+            with socket.create_connection(("127.0.0.1", ports["ingest"])) as s:
+                s.sendall(data)
+
+        t0 = time.perf_counter()
+        feeder = asyncio.create_task(asyncio.to_thread(feed))
+        while st.stats.frames + st.stats.frames_dropped < frames \
+                and time.perf_counter() - t0 < timeout_s:
+            await asyncio.sleep(0.01)
+        out["seconds"] = time.perf_counter() - t0
+        out["frames"] = st.stats.frames
+        out["dropped"] = st.stats.frames_dropped
+        await feeder
+        if proc is not None:
+            out["messages"] = app.state.live.stats.messages
+            out["skipped"] = app.state.live.stats.skipped
+            out["ws_dropped"] = app.state.live.stats.dropped
+            proc.kill()
+            await proc.wait()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    return out
+
+
+def bench_ws(aircraft: int, window_s: float, client_counts: list[int]) -> None:
+    batch = traffic(aircraft, window_s)
+    data = b"".join(encode_beast(p, time_records=np.ones(len(p), bool)) for p in chunks(batch))
+    n = len(batch)
+    print(f"\nWebSocket fan-out while ingest runs: {n:,} frames of {aircraft:,} aircraft pushed "
+          f"at full speed into the live station (one process: ingest, tracking, HTTP):")
+    _ingest_run(data, n, 0, 120)  # warm-up: kernels, page cache
+    base = None
+    for clients in [0, *client_counts]:
+        r = _ingest_run(data, n, clients, 120)
+        rate = r["frames"] / r["seconds"]
+        base = rate if clients == 0 else base
+        extra = ""
+        if clients:
+            extra = (f", {int(r.get('connected', 0))} connected, {int(r['messages']):,} messages "
+                     f"sent, {int(r['skipped'])} skipped, {int(r['ws_dropped'])} dropped")
+        change = "" if base is None or clients == 0 else f" ({(rate / base - 1) * 100:+.1f}%)"
+        print(f"  {clients:4d} clients: {rate:10,.0f} frames/s ingested{change}, "
+              f"{int(r['dropped']):,} frames dropped{extra}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--ws-child":
+        ws_clients_main(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+        return
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--aircraft", type=int, default=10_000)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--clients", type=int, default=100)
+    ap.add_argument("--ws-clients", default="100,500")
+    ap.add_argument("--ws-aircraft", type=int, default=1000)
+    ap.add_argument("--ws-window-s", type=float, default=120.0)
+    ap.add_argument("--skip", default="", help="comma list of json,point,ws to skip")
+    args = ap.parse_args()
+    skip = set(args.skip.split(","))
+    print(f"machine: {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+    snap = tracked_snapshot(args.aircraft)
+    if "json" not in skip:
+        bench_json(snap)
+    if "point" not in skip:
+        bench_point(snap, args.clients, args.seconds)
+    if "ws" not in skip:
+        bench_ws(args.ws_aircraft, args.ws_window_s,
+                 [int(x) for x in args.ws_clients.split(",") if x])
+
+
+if __name__ == "__main__":
+    main()
