@@ -1,4 +1,5 @@
-"""``overflight sim [SCENARIO]``: simulated multi-receiver traffic to a Beast file or sockets."""
+"""``overflight sim [SCENARIO]``: simulated multi-receiver traffic to a Beast file, a directory of
+recordings, or sockets."""
 
 from __future__ import annotations
 
@@ -14,21 +15,59 @@ from overflight.cli.app import (
     app,
     bind_failed,
     endpoint,
+    output_dir,
     output_file,
     shown,
     speed_factor,
     untrusted,
 )
 
-__all__ = ["sim"]
+__all__ = ["BUILTIN_NAMES", "sim"]
+
+BUILTIN_NAMES = ("mlat-demo", "caracas-2019", "larnaca-beirut")
+"""Every built-in scenario (kept here so that ``--help`` imports nothing heavy; a test checks it
+against :data:`overflight.sim.library.SCENARIO_FILES` and ``BUILTIN_SCENARIOS``)."""
+_LEGACY = ("mlat-demo",)
+
+
+def _when(text: str, start_s: float, hint: str) -> float:
+    """Seconds since the scenario start of ``text``: an ISO 8601 UTC time, or a duration from
+    the start (``30h``, ``90min``, ``3600``)."""
+    import re
+    from datetime import UTC, datetime
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|min|m|h|d)?\s*", text)
+    if m:
+        mult = {None: 1, "s": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        return float(m.group(1)) * mult
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"want a UTC time (2019-03-23T14:00Z) or a duration from the start (30h): "
+            f"{shown(text)}", param_hint=hint,
+        ) from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.timestamp() - start_s
 
 
 @app.command()
 def sim(
-    scenario: Annotated[str, typer.Argument(help="built-in scenario name")] = "mlat-demo",
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="built-in scenario (" + ", ".join(BUILTIN_NAMES) + ") or a scenario file "
+            "(TOML, see docs/scenarios.md)"
+        ),
+    ] = "mlat-demo",
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="write the aggregated Beast stream (receiver ids, times) here"),
+        typer.Option(
+            "--out",
+            help="mlat-demo: write the aggregated Beast stream here; scenario files: a "
+            "directory for the recordings, receivers.csv and the truth",
+        ),
     ] = None,
     truth: Annotated[
         Path | None, typer.Option(help="truth table CSV (default: OUT with .truth.csv)")
@@ -53,6 +92,29 @@ def sim(
     speed: Annotated[
         str, typer.Option(help="live pacing: simulated seconds per second, or 'max'")
     ] = "1",
+    background: Annotated[
+        int | None,
+        typer.Option(
+            "--background", min=0,
+            help="scenario files: background aircraft airborne at once around each receiver "
+            "region (default: the scenario's)",
+        ),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="scenario files: start at this UTC time or this long after the start"
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="scenario files: stop at this UTC time or this long after the start"
+        ),
+    ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="print the scenario file (to copy and edit) and exit")
+    ] = False,
     scenario_time: Annotated[
         bool,
         typer.Option(
@@ -62,12 +124,24 @@ def sim(
         ),
     ] = False,
 ) -> None:
-    """Simulate receivers hearing aircraft (truth kept) for MLAT and tracking tests.
+    """Simulate receivers hearing aircraft (truth kept) for MLAT, tracking and flights.
 
-    Played live (--serve, --push) the feeders stand in for receivers on the air now: their time
-    records carry the scenario moved to the wall clock. --scenario-time sends the scenario's
-    own recorded times instead, to compare live output with the truth table.
+    Scenario files (caracas-2019, larnaca-beirut or your own TOML) fly aircraft gate to gate
+    between real airports; --out DIR writes one Beast recording per hour (receiver ids, time
+    records, as 'overflight record' writes them), receivers.csv and the truth (truth.json,
+    truth_legs.csv, truth_track.csv). Played live (--serve, --push) the feeders stand in for
+    receivers on the air now: their time records carry the scenario moved to the wall clock.
+    --scenario-time sends the scenario's own recorded times instead, to compare live output
+    with the truth table.
     """
+    if scenario not in _LEGACY:
+        _sim_file(scenario, out, seed, duration_s, serve, push, speed, background, from_, to,
+                  show, scenario_time)  # fmt: skip
+        return
+    if show or background is not None or from_ is not None or to is not None:
+        raise typer.BadParameter(
+            "--show, --background, --from and --to are for scenario files", param_hint="SCENARIO"
+        )
     if out is None and serve is None and push is None:
         raise typer.BadParameter("give --out FILE.beast, --serve HOST:PORT and/or --push HOST:PORT")
     if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
@@ -197,3 +271,125 @@ def sim(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+
+
+def _sim_file(
+    scenario: str,
+    out: Path | None,
+    seed: int,
+    duration_s: float | None,
+    serve: str | None,
+    push: str | None,
+    speed: str,
+    background: int | None,
+    from_: str | None,
+    to: str | None,
+    show: bool,
+    scenario_time: bool,
+) -> None:
+    """A scenario file: built-in by name or a path."""
+    path = Path(scenario)
+    if scenario not in BUILTIN_NAMES and not path.exists():
+        raise typer.BadParameter(
+            f"{shown(scenario)}: no such scenario file; built-in: {', '.join(BUILTIN_NAMES)}",
+            param_hint="SCENARIO",
+        )
+    if serve is not None:
+        raise typer.BadParameter(
+            "scenario files play live with --push HOST:PORT (one feeder per receiver)",
+            param_hint="--serve",
+        )
+    if not show and out is None and push is None:
+        raise typer.BadParameter("give --out DIR and/or --push HOST:PORT")
+    pace = speed_factor(speed) or math.inf
+    push_to = endpoint(push, "--push") if push is not None else None
+    if duration_s is not None and not (duration_s > 0 and math.isfinite(duration_s)):
+        raise typer.BadParameter("want a number of seconds > 0", param_hint="--duration")
+    from overflight.sim.library import SCENARIO_FILES
+    from overflight.sim.scenario_file import ScenarioError, load_scenario, parse_scenario
+
+    try:
+        if scenario in SCENARIO_FILES:
+            text = SCENARIO_FILES[scenario]
+            if show:
+                typer.echo(text, nl=False)
+                return
+            spec = parse_scenario(text, source=scenario)
+        else:
+            spec = load_scenario(path)
+            if show:
+                typer.echo(spec.text, nl=False)
+                return
+    except ScenarioError as exc:
+        typer.echo(f"error: {shown(exc)}", err=True)
+        raise typer.Exit(2) from None
+    sc = spec.scenario if seed == 1 else spec.scenario.with_(seed=seed)
+    if sc is not spec.scenario:
+        import dataclasses
+
+        spec = dataclasses.replace(spec, scenario=sc)
+    t0 = _when(from_, sc.start_time_s, "--from") if from_ is not None else 0.0
+    t1 = _when(to, sc.start_time_s, "--to") if to is not None else sc.duration_s
+    if duration_s is not None:
+        t1 = min(t0 + duration_s, sc.duration_s) if to is None else t1
+    t0, t1 = max(t0, 0.0), min(t1, sc.duration_s)
+    if not t1 > t0:
+        raise typer.BadParameter(
+            "the time window is empty (or outside the scenario)", param_hint="--from/--to"
+        )
+    if out is not None:
+        output_dir(out, "--out")
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    from overflight.sim.recordings import iso
+
+    err.print(untrusted(
+        f"{sc.name}: {iso(sc.start_time_s + t0)} to {iso(sc.start_time_s + t1)}, "
+        f"{len(sc.receivers)} receivers, {len(sc.aircraft)} aircraft"
+        + (f"; {spec.note}" if spec.note else "")
+    ))  # fmt: skip
+    if out is not None:
+        from overflight.sim.recordings import write_recordings
+
+        try:
+            rs = write_recordings(spec, out, from_s=t0, to_s=t1, background=background)
+        except OSError as exc:
+            typer.echo(f"error: cannot write: {shown(exc)}", err=True)
+            raise typer.Exit(1) from None
+        err.print(untrusted(
+            f"wrote {rs.frames:,} frames ({rs.bytes:,} bytes, {rs.files} files) to {out} in "
+            f"{rs.elapsed_s:.1f} s; {rs.background_flights:,} background flights; "
+            "receivers.csv, truth.json, truth_legs.csv, truth_track.csv beside them"
+        ))  # fmt: skip
+    if push_to is None:
+        return
+    import asyncio
+
+    from overflight.sim.serve import push_stream
+    from overflight.sim.stream import simulate_stream
+
+    bg = spec.background(background, t0, t1)
+    results = simulate_stream(sc, from_s=t0, to_s=t1, background=bg)
+    host, port = push_to
+    err.print(f"pushing {len(sc.receivers)} feeders to {host}:{port}", markup=False)
+
+    async def main() -> int:
+        return await push_stream(
+            results, [r.receiver_id for r in sc.receivers], host, port, from_s=t0, speed=pace,
+            start_time_s=(sc.start_time_s + t0) if scenario_time else None,
+            scenario_start_s=sc.start_time_s,
+        )  # fmt: skip
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            sent = asyncio.run(main())
+            err.print(f"sent {sent:,} frames")
+    except (ConnectionError, TimeoutError) as exc:
+        raise typer.BadParameter(
+            f"cannot connect to {host}:{port} ({getattr(exc, 'strerror', None) or exc})",
+            param_hint="--push",
+        ) from None
+    except OSError as exc:
+        typer.echo(f"error: network: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -134,6 +134,7 @@ def receptions(
     gain = np.array([r.gain_db for r in recs])
     sens = np.array([r.sensitivity_dbfs for r in recs])
     loss_p = np.array([r.loss_probability for r in recs])
+    range_loss = np.array([r.range_loss for r in recs])
     eirp = np.array([a.eirp_dbm for a in scenario.aircraft])[tx.aircraft]
     keep_t: list[I64] = []
     keep_r: list[npt.NDArray[np.int32]] = []
@@ -156,7 +157,12 @@ def receptions(
             level = level + rng.normal(0.0, scenario.fading_db, level.shape)
         level = np.minimum(level, 0.0)
         strong = level >= sens[None]
-        lost = rng.random(level.shape) < loss_p[None]
+        p_loss = loss_p[None]
+        if range_loss.any():
+            p_loss = p_loss + (1.0 - p_loss) * range_loss[None] * np.minimum(
+                d / rng_lim[None], 1.0
+            ) ** 2
+        lost = rng.random(level.shape) < p_loss
         ok = in_range & visible & strong & ~lost
         stats.pairs += d.size
         stats.out_of_range += int((~in_range).sum())

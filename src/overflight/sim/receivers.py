@@ -74,6 +74,8 @@ class SimReceiver:
         gain_db: extra antenna/LNA gain over the reference, dB.
         sensitivity_dbfs: weakest decodable level, dBFS.
         loss_probability: chance that a frame above the sensitivity is still missed (0..1).
+        range_loss: extra chance of a miss at ``range_km``, growing with the square of the
+            range (0 at the antenna): ``loss + (1 - loss)·range_loss·(d/range)²``.
         position_error_m: (east, north, up) error of the reported position, metres.
     """
 
@@ -88,6 +90,7 @@ class SimReceiver:
     gain_db: float = 0.0
     sensitivity_dbfs: float = -33.0
     loss_probability: float = 0.0
+    range_loss: float = 0.0
     position_error_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:

@@ -31,7 +31,7 @@ from overflight.sim.propagate import PropagationStats, Receptions
 from overflight.sim.scenario import Scenario
 from overflight.sources.beast import TICKS_PER_S, encode_beast
 
-__all__ = ["SimResult", "time_record_mask"]
+__all__ = ["SimResult", "time_record_mask", "write_receivers_csv"]
 
 
 def time_record_mask(
@@ -164,18 +164,17 @@ class SimResult:
 
     def write_receivers_csv(self, path: str | Path) -> None:
         """Write the receivers' reported positions in OpenSky ``sensors.csv`` layout."""
-        with open(path, "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["serial", "latitude", "longitude", "height", "type", "name"])
-            for r in self.scenario.receivers:
-                lat, lon, h = r.reported_llh()
-                w.writerow(
-                    [
-                        r.receiver_id,
-                        f"{lat:.7f}",
-                        f"{lon:.7f}",
-                        f"{h:.3f}",
-                        r.clock.type_name,
-                        r.label,
-                    ]
-                )
+        write_receivers_csv(self.scenario, path)
+
+
+def write_receivers_csv(scenario: Scenario, path: str | Path) -> None:
+    """Write ``scenario``'s receivers' reported positions in OpenSky ``sensors.csv`` layout
+    (``serial,latitude,longitude,height,type,name``), the table ``--receivers`` reads."""
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["serial", "latitude", "longitude", "height", "type", "name"])
+        for r in scenario.receivers:
+            lat, lon, h = r.reported_llh()
+            w.writerow(
+                [r.receiver_id, f"{lat:.7f}", f"{lon:.7f}", f"{h:.3f}", r.clock.type_name, r.label]
+            )

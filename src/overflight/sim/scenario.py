@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from overflight.sim.kinematics import AltitudeProfile, Path
+from overflight.sim.profile import Trajectory
 from overflight.sim.receivers import SimReceiver
 
 __all__ = ["ADSB", "MODE_S_ONLY", "Aircraft", "Equipage", "Scenario"]
@@ -61,20 +62,27 @@ class Aircraft:
 
     Attributes:
         icao24: 24-bit address, 6 hex digits.
-        path: horizontal motion (:mod:`overflight.sim.kinematics`).
-        altitude: barometric altitude profile (ft); the geometric height used for propagation
-            is ``altitude_ft + gnss_baro_diff_ft`` (converted to metres above the ellipsoid).
+        path: horizontal motion (:mod:`overflight.sim.kinematics`), or a gate-to-gate
+            :class:`~overflight.sim.profile.Trajectory` that also gives the altitude and
+            whether the aircraft is on the ground (surface messages there).
+        altitude: barometric altitude profile (ft; None with a trajectory); the geometric
+            height used for propagation is ``altitude_ft + gnss_baro_diff_ft`` (converted to
+            metres above the ellipsoid).
         callsign: up to 8 characters (DF17 identification, Comm-B BDS 2,0).
         squawk: 4 octal digits (DF5/DF21).
         equipage: :data:`ADSB`, :data:`MODE_S_ONLY` or a custom :class:`Equipage`.
         category: emitter category (``"A3"`` large aircraft).
         eirp_dbm: transponder effective radiated power, dBm (54 dBm = 250 W).
         start_s, end_s: when it transmits (seconds since the scenario start; None = to the end).
+        adsb_off: [start, end) windows (seconds since the start) with ADS-B (DF17) switched
+            off: only DF11 and DF4/5/20/21 replies then (Mode S only: MLAT or nothing).
+        transponder_off: [start, end) windows with the transponder off altogether (parked).
+        registration, typecode: for the scenario's truth and reports (not transmitted).
     """
 
     icao24: str
-    path: Path
-    altitude: AltitudeProfile
+    path: Path | Trajectory
+    altitude: AltitudeProfile | None
     callsign: str = ""
     squawk: str = "1000"
     equipage: Equipage = ADSB
@@ -83,8 +91,14 @@ class Aircraft:
     gnss_baro_diff_ft: float = 0.0
     start_s: float = 0.0
     end_s: float | None = None
+    adsb_off: tuple[tuple[float, float], ...] = ()
+    transponder_off: tuple[tuple[float, float], ...] = ()
+    registration: str = ""
+    typecode: str = ""
 
     def __post_init__(self) -> None:
+        if self.altitude is None and not isinstance(self.path, Trajectory):
+            raise ValueError("an altitude profile is needed unless the path is a Trajectory")
         a = int(self.icao24, 16)
         if len(self.icao24) != 6 or not 0 < a < 1 << 24:
             raise ValueError(f"icao24 must be 6 hex digits: {self.icao24!r}")

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from overflight.sim.result import SimResult
 from overflight.sources.beast import encode_beast
 from overflight.sources.net import DEFAULT_HOST, FanoutServer
 
-__all__ = ["beast_chunks", "push_feeders", "serve_fanout"]
+__all__ = ["beast_chunks", "push_feeders", "push_stream", "serve_fanout"]
 
 
 def beast_chunks(
@@ -181,6 +182,56 @@ async def push_feeders(
                 del heads[rid]
             else:
                 heads[rid] = nxt
+        return sent
+    finally:
+        for w in writers.values():
+            w.close()
+        for w in writers.values():
+            with contextlib.suppress(Exception):
+                await w.wait_closed()
+
+
+async def push_stream(
+    results: Iterable[SimResult],
+    receiver_ids: list[int],
+    host: str = DEFAULT_HOST,
+    port: int = 30004,
+    *,
+    from_s: float = 0.0,
+    speed: float = 1.0,
+    chunk_s: float = 0.1,
+    start_time_s: float | None = None,
+    scenario_start_s: float = 0.0,
+) -> int:
+    """:func:`push_feeders` over a streamed simulation (one result per time window, e.g.
+    :func:`overflight.sim.stream.simulate_stream`): one connection per receiver for the whole
+    run, paced from ``from_s`` (seconds since the scenario start); returns frames sent.
+
+    ``start_time_s``: UTC epoch seconds that ``from_s`` is sent as in the time records (None:
+    the wall-clock time play starts); ``scenario_start_s``: the scenario's UTC start."""
+    writers: dict[int, asyncio.StreamWriter] = {}
+    try:
+        for rid in receiver_ids:
+            _, w = await asyncio.open_connection(host, port)
+            writers[rid] = w
+        start = time.time() if start_time_s is None else start_time_s
+        shift = start - (scenario_start_s + from_s)
+        t0 = time.monotonic()
+        sent = 0
+        for result in results:
+            streams = [
+                beast_chunks(result, chunk_s=chunk_s, receiver_id=rid, time_shift_s=shift)
+                for rid in receiver_ids
+            ]
+            merged = heapq.merge(
+                *[((due, k, n, data) for due, n, data in it) for k, it in enumerate(streams)]
+            )
+            for due, k, n, data in merged:
+                await _pace(t0, due - from_s, speed)
+                w = writers[receiver_ids[k]]
+                w.write(data)
+                await w.drain()
+                sent += n
         return sent
     finally:
         for w in writers.values():
