@@ -48,6 +48,9 @@ __all__ = ["Alert", "AlertEngine", "EngineStats", "Integrity"]
 log = logging.getLogger("overflight.alerts")
 
 SILENT_CHECK_EVERY_S = 5.0
+AREA_SAMPLE_S = 5.0
+"""Positions are tested against areas at most once per aircraft per this many seconds
+(station clock) and at each batch's last position: a crossing is dated to this precision."""
 COMPACT_EVERY_S = 600.0
 KEEP_AIRCRAFT_S = 2 * 3600.0
 SOURCES = ("adsb", "mlat", "tisb", "adsr", "modes", "other")
@@ -591,40 +594,81 @@ class AlertEngine:
     def _areas(self, slots: npt.NDArray[np.int32], tt: npt.NDArray[np.float64],
                lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
                c: _Compiled) -> None:
+        """Crossings of every aircraft in the batch, in time order: positions thinned to one
+        per aircraft per :data:`AREA_SAMPLE_S` (and each aircraft's last), tested against
+        every area at once, transitions found by comparing each sample with the previous
+        one of its aircraft (the first with the state before the batch)."""
         assert c.index is not None
-        n = slots.size
-        us, first = np.unique(slots[::-1], return_index=True)
-        last = n - 1 - first
-        plat, plon, pt = lat[last], lon[last], tt[last]
-        pi, ai = c.index.pairs(plat, plon)
         A = c.A
-        new = np.unique(us[pi].astype(np.int64) * A + ai)
+        tq = np.where(np.isfinite(tt), tt, 0.0)
+        order = np.lexsort((tq, slots))
+        s_sorted, t_sorted = slots[order], tq[order]
+        bucket = np.floor(t_sorted / AREA_SAMPLE_S).astype(np.int64)
+        n = order.size
+        first_of_slot = np.ones(n, bool)
+        first_of_slot[1:] = s_sorted[1:] != s_sorted[:-1]
+        last_of_slot = np.ones(n, bool)
+        last_of_slot[:-1] = first_of_slot[1:]
+        new_bucket = first_of_slot.copy()
+        new_bucket[1:] |= bucket[1:] != bucket[:-1]
+        keep = order[new_bucket | last_of_slot]
+        ss, st = slots[keep], tt[keep]
+        sl, so = lat[keep], lon[keep]
+        m = keep.size
+        first = np.ones(m, bool)
+        first[1:] = ss[1:] != ss[:-1]
+        last = np.ones(m, bool)
+        last[:-1] = first[1:]
+        pi, ai = c.index.pairs(sl, so)
+        P = np.unique(pi.astype(np.int64) * A + ai)
+        us = ss[first]
         inside = self._inside
-        m = np.isin(inside // A, us) if inside.size else np.zeros(0, bool)
-        old = inside[m]
-        entered = np.setdiff1d(new, old, assume_unique=True)
-        left = np.setdiff1d(old, new, assume_unique=True)
-        self._inside = np.union1d(inside[~m], new) if inside.size else new
+        mold = np.isin(inside // A, us) if inside.size else np.zeros(0, bool)
+        old = inside[mold]
+        # entries: a sample inside whose predecessor (or the state before) was not
+        pi, ai = P // A, P % A
+        prev_in = np.zeros(P.size, bool)
+        f = first[pi]
+        if f.any():
+            prev_in[f] = np.isin(ss[pi[f]].astype(np.int64) * A + ai[f], old)
+        nf = ~f
+        if nf.any():
+            prev_in[nf] = np.isin((pi[nf] - 1) * A + ai[nf], P)
+        ent_i, ent_a = pi[~prev_in], ai[~prev_in]
+        # exits: a sample outside whose predecessor was inside
+        lv = ~last[pi]
+        nxt = (pi[lv] + 1) * A + ai[lv]
+        out = ~np.isin(nxt, P)
+        left_i, left_a = pi[lv][out] + 1, ai[lv][out]
+        if old.size:
+            o_slot, o_area = old // A, old % A
+            fi = np.flatnonzero(first)[np.searchsorted(us, o_slot)]
+            gone = ~np.isin(fi.astype(np.int64) * A + o_area, P)
+            left_i = np.concatenate([left_i, fi[gone]])
+            left_a = np.concatenate([left_a, o_area[gone]])
+        lastP = last[pi]
+        new_state = np.unique(ss[pi[lastP]].astype(np.int64) * A + ai[lastP])
+        self._inside = np.union1d(inside[~mold], new_state) if inside.size else new_state
         stale = us[(self._area_gen[us] != c.gen) & self._had_pos[us]]
         self._area_gen[us] = c.gen
         self._had_pos[us] = True
-        for kind, ks in (("entered", entered), ("left", left)):
-            if ks.size == 0:
+        for kind, idx, area in (("entered", ent_i, ent_a), ("left", left_i, left_a)):
+            if idx.size == 0:
                 continue
             if stale.size:
-                ks = ks[~np.isin(ks // A, stale)]
-            for k in ks.tolist():
-                slot, area = divmod(int(k), A)
-                rules = c.area_rules[kind][area]
+                ok = ~np.isin(ss[idx], stale)
+                idx, area = idx[ok], area[ok]
+            o = np.argsort(st[idx], kind="stable")
+            for j, ar in zip(idx[o].tolist(), area[o].tolist(), strict=True):
+                rules = c.area_rules[kind][ar]
                 if rules.size == 0:
                     continue
-                j = int(np.searchsorted(us, slot))
+                slot = int(ss[j])
                 for r in self._selected(slot, rules, c):
                     a = c.rules[r].area
-                    what = "entered" if kind == "entered" else "left"
-                    self._fire(c, r, slot, float(pt[j]), float(plat[j]), float(plon[j]),
-                               f"{what} {a.describe() if a else 'the area'}",
-                               occurrence=f"{kind}:{round(float(pt[j]) * 1000)}")
+                    self._fire(c, r, slot, float(st[j]), float(sl[j]), float(so[j]),
+                               f"{kind} {a.describe() if a else 'the area'}",
+                               occurrence=f"{kind}:{round(float(st[j]) * 1000)}")
 
     # ------------------------------------------------------------------ other updates
     def _changed(self, t: pa.Table, now: float, c: _Compiled) -> None:
