@@ -41,9 +41,13 @@ def test_aircraft_that_come_and_go_are_expired_and_the_table_stays_bounded() -> 
     sizes: list[int] = []
     allocated: list[int] = []
     gone_total = 0
+    strings: list[int] = []
     for wave in range(30):
         t0 = 1_000.0 + 100.0 * wave
-        tr.update(_wave(0x400000 + 1000 * wave, 300, t0))
+        pos = tr.update(_wave(0x400000 + 1000 * wave, 300, t0))
+        # every position names its aircraft's callsign, also after the strings were compacted
+        want = [f"T{a:06X}" for a in pos.column("address").to_pylist()]
+        assert pos.column("callsign").to_pylist() == want
         gone = tr.expire(t0 + 10.0, 60.0)
         assert gone.schema == EXPIRED_SCHEMA
         if wave:  # the previous wave, silent for 95 s, is gone; this one stays
@@ -54,10 +58,13 @@ def test_aircraft_that_come_and_go_are_expired_and_the_table_stays_bounded() -> 
             assert gone.column("messages").to_pylist() == [10] * 300
         gone_total += gone.num_rows
         sizes.append(len(tr))
+        strings.append(len(tr.strings.values))
         allocated.append(tr.table.allocated_nbytes())
         assert len(tr.all_aircraft()) == 300
         assert len(tr.live(t0 + 10.0)) == 300
     assert max(sizes) == 300 and tr.expired == gone_total == 29 * 300
+    # 9,000 callsigns seen, those of expired aircraft forgotten (each aircraft has its own)
+    assert max(strings) < 4096 + 2 * 300 + 600 and min(strings[16:]) < 1000
     assert allocated[-1] == allocated[2]  # no growth once the table has its working size
     assert tr.state_nbytes() < 300 * 700
     # the address index still finds every aircraft held, and only those

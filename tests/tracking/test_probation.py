@@ -78,3 +78,49 @@ def test_a_full_table_evicts_the_longest_silent_or_refuses_and_counts() -> None:
     assert all(tr.get(0x300000 + k) is not None for k in range(30))
     assert all(tr.get(0x100000 + k) is not None for k in range(40))  # heard at 5 s: kept
     assert sum(tr.get(0x100000 + k) is not None for k in range(40, 100)) == 30
+
+
+def test_messages_far_apart_confirm_nothing_until_two_come_within_the_window() -> None:
+    tr = Tracker()
+    frames = [encode_df11(0x4B1801), encode_df11(0x4B1801), encode_identification(0x4B1801, "SWR1")]
+    tr.update(_table(frames, [0.0, 100.0, 110.0]))
+    a = tr.get(0x4B1801)
+    assert a is not None and a.messages == 2 and a.first_seen_s == 100.0 and a.callsign == "SWR1"
+    assert tr.dropped["unconfirmed"] == 1
+
+
+def _oracle(batches: list[list[tuple[float, int]]], window_s: float) -> dict[int, int]:
+    """Messages applied per address under the seen-twice rule, walked message by message: an
+    address is tracked from the first message that comes at most ``window_s`` after its
+    previous one; that previous one is applied too when it is in the same batch."""
+    applied: dict[int, int] = {}
+    pending: dict[int, tuple[float, bool]] = {}  # address: (time, in this batch)
+    for batch in batches:
+        pending = {a: (t, False) for a, (t, _) in pending.items()}
+        for t, a in batch:
+            if a in applied:
+                applied[a] += 1
+            elif a in pending and t - pending[a][0] <= window_s:
+                applied[a] = 2 if pending.pop(a)[1] else 1
+            else:
+                pending[a] = (t, True)
+    return applied
+
+
+def test_admission_matches_an_oracle_walking_message_by_message() -> None:
+    rng = np.random.default_rng(3)
+    pool = rng.choice(1 << 24, 300, replace=False)
+    times = np.sort(rng.uniform(0.0, 2000.0, 3000))
+    addresses = rng.choice(pool, times.size)
+    batches = [
+        list(zip(times[k : k + 250].tolist(), addresses[k : k + 250].tolist(), strict=True))
+        for k in range(0, times.size, 250)
+    ]
+    tr = Tracker()
+    for b in batches:
+        tr.update(_table([encode_df11(a) for _, a in b], [t for t, _ in b]))
+    want = _oracle(batches, 60.0)
+    got = {a.address: a.messages for a in tr.all_aircraft()}
+    assert got == want
+    assert 0 < len(want) < len(pool)  # some addresses confirmed, some never
+    assert tr.dropped["unconfirmed"] == times.size - sum(want.values())

@@ -141,6 +141,17 @@ class Interner:
             self.values.append(value)
         return i
 
+    def compact(self, keep: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
+        """Keep only the strings ``keep`` (ids), renumbered in their order; return the new id of
+        every old one (-1 for those dropped). Holders of old ids must remap them."""
+        ids = np.unique(np.asarray(keep, np.int64))
+        ids = ids[(ids >= 0) & (ids < len(self.values))]
+        remap = np.full(len(self.values), -1, np.int32)
+        remap[ids] = np.arange(ids.size, dtype=np.int32)
+        self.values = [self.values[i] for i in ids.tolist()]
+        self.ids = {v: i for i, v in enumerate(self.values)}
+        return remap
+
 
 def _ro(x: npt.ArrayLike, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     """A contiguous read-only view of ``x`` as ``dtype`` (copies only when it must)."""
@@ -282,6 +293,10 @@ class ColumnReader:
     def __init__(self, strings: Interner) -> None:
         self.strings = strings
         self._luts: dict[str, tuple[pa.Array, npt.NDArray[Any]]] = {}
+
+    def forget(self) -> None:
+        """Drop the cached lookup tables (after the interner was compacted)."""
+        self._luts.clear()
 
     def _lut(self, name: str, dictionary: pa.Array, strip: bool) -> npt.NDArray[Any]:
         cached = self._luts.get(name)

@@ -448,9 +448,9 @@ def track_kernel(
     """Apply messages ``0..n-1`` to the records ``st[rows[i]]``. Returns the number of events.
 
     ``out_code``/``out_lat``/``out_lon`` receive the position outcome of each message;
-    ``out_ref`` the reference (``REF_*``) of each accepted position; ``out_pair`` the ``seq``
-    of the other frame of an accepted even/odd pair (-1 otherwise; ``seq``: the caller's
-    sequence number of each message, -1 unknown);
+    ``out_ref`` the reference (``REF_*``) of each accepted position; ``out_pair`` (set for
+    accepted positions only) the ``seq`` of the other frame of an even/odd pair, else -1
+    (``seq``: the caller's sequence number of each message, -1 unknown; empty: all unknown);
     ``ev_idx``/``ev_kind`` receive (message index, EV_* kind) of each event raised.
     ``ap_lat``/``ap_lon``/``ap_start``: the airport grid (``airports.AirportGrid``; empty to
     disable airport references).
@@ -521,6 +521,7 @@ def track_kernel(
                     )
                     code = DIRECT
                     out_ref[i] = REF_MLAT
+                    out_pair[i] = -1
                 else:
                     code = SKIP_OLDER
             out_code[i] = code
@@ -534,10 +535,11 @@ def track_kernel(
             clat = cpr_lat[i]
             clon = cpr_lon[i]
             mnic = nic[i]
+            fseq = seq[i] if seq.shape[0] > 0 else -1
             gate = _gate_active(a, ti, s)  # a trusted position the frames must agree with
             # store the frame, keeping the one it replaces to restore it on bad data
             saved = _cpr_frame(a, odd)
-            _set_cpr_frame(a, odd, (clat, clon, ti, s, 1 if surf else 0, mnic, seq[i]))
+            _set_cpr_frame(a, odd, (clat, clon, ti, s, 1 if surf else 0, mnic, fseq))
             other = _cpr_frame(a, not odd)
             o_t, o_src, o_surf = other[2], other[3], other[4]
             if surf:
@@ -674,7 +676,7 @@ def track_kernel(
                     else:
                         code = REJ_CONFLICT
                         result = -2
-                        _conflict(a, ti, seq[i])
+                        _conflict(a, ti, fseq)
                         ignore = _trust_holds(a, ti)
             if result == -1:
                 # local decode relative to the aircraft, or (airborne) to the receiver
@@ -713,7 +715,7 @@ def track_kernel(
                             # the gate applied: the frame disagrees with the trusted position
                             code = REJ_CONFLICT
                             result = -2
-                            _conflict(a, ti, seq[i])
+                            _conflict(a, ti, fseq)
                             ignore = ignore or _trust_holds(a, ti)
                         elif _accept(a.pos_t, a.pos_src, ti, s):
                             result = LOCAL
@@ -753,6 +755,7 @@ def track_kernel(
             elif result == LOCAL:
                 _set_position(a, lat, lon, ti, s, surf, mnic, rc[i], at, json_reliable, ref_kind)
                 out_ref[i] = ref_kind
+                out_pair[i] = -1
 
         # ---------------- other fields ----------------
         if og >= 0 and _accept(a.on_ground_t, a.on_ground_src, ti, s):
@@ -904,7 +907,7 @@ def empty_outputs(n: int) -> list[np.ndarray]:  # type: ignore[type-arg]
         np.full(n, -1, np.int8),
         np.full(n, -1, np.int32),
         np.zeros(n, np.int8),
-        np.full(n, -1, np.int64),
+        np.empty(n, np.int64),
         np.zeros(n, np.int32),
         np.zeros(n, np.int8),
     ]

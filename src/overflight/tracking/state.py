@@ -350,6 +350,11 @@ class SeenOnce:
         pos = np.minimum(np.searchsorted(self._keys, keys), self._keys.size - 1)
         return np.where(self._keys[pos] == keys, self._t[pos], np.nan)
 
+    def prune(self, now_s: float) -> None:
+        """Forget entries older than the window before ``now_s`` (epoch seconds)."""
+        keep = self._t >= now_s - self.window_s
+        self._keys, self._t = self._keys[keep], self._t[keep]
+
     def update(
         self,
         remove: npt.NDArray[np.uint32],

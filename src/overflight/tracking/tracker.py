@@ -101,11 +101,14 @@ _STAMPED = (
 )
 
 
+_STRINGS_SLACK = 4096
+"""Interned strings beyond twice those in use (plus this) are compacted by :meth:`expire`."""
 _COMPACT_BELOW = 0.75
 """Below this fraction of usable rows a batch is compacted before its columns are converted."""
 _SOURCE_DICTIONARY = pa.array(list(SOURCE_NAMES), pa.string())
 _REFERENCE_DICTIONARY = pa.array(list(REFERENCE_NAMES), pa.string())
 _NO_AIRPORTS = empty_grid()
+_NO_STRINGS = pa.array([""], pa.string())
 
 
 def _ro_array(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -119,14 +122,48 @@ def _ro_full(n: int, value: float, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
     return _ro_array(np.full(n, value, dtype))
 
 
+_NO_FLAGS = _ro_array(np.zeros(1, np.bool_))
+
+
 def _opt(v: float) -> float | None:
     return None if math.isnan(v) else float(v)
 
 
+_NO_SEQ = _ro_array(np.zeros(0, np.int64))
+
+
+def _confirmed_runs(
+    codes: npt.NDArray[np.intp],
+    t: npt.NDArray[np.float64],
+    held: npt.NDArray[np.float64],
+    window_s: float,
+) -> npt.NDArray[np.bool_]:
+    """Per row (addresses ``codes`` in time order, times ``t``): is the address confirmed at
+    or before it? Confirmed by a message at most ``window_s`` after the one before it (or
+    after ``held[code]``, an earlier sighting, NaN: none); that earlier row counts too."""
+    order = np.argsort(codes, kind="stable")
+    ks, ts = codes[order], t[order]
+    start = np.r_[True, ks[1:] != ks[:-1]]
+    prev = np.empty_like(ts)
+    prev[1:] = ts[:-1]
+    prev[start] = held[ks[start]]
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(ts - prev) <= window_s
+    run = np.cumsum(start) - 1
+    cum = np.cumsum(ok)
+    in_run: npt.NDArray[np.int64] = cum - (cum - ok)[start][run]  # confirmations so far
+    good = in_run > 0
+    first = np.flatnonzero(ok & (in_run == 1) & ~start)
+    good[first - 1] = True  # the row the first confirmation pairs with
+    out = np.empty(codes.size, np.bool_)
+    out[order] = good
+    return out
+
+
 def _seq_column(seq: npt.ArrayLike | None, n: int) -> npt.NDArray[np.int64]:
-    """Per-row frame sequence numbers as int64 (-1 everywhere when None)."""
+    """Per-row frame sequence numbers as int64 (empty when None: all unknown)."""
     if seq is None:
-        return np.full(n, -1, np.int64)
+        return _NO_SEQ
     out = np.asarray(seq, np.int64)
     if out.shape != (n,):
         raise ValueError(f"seq has shape {out.shape}, the table {n} rows")
@@ -319,7 +356,7 @@ class Tracker:
             dlon = _ro_array(direct_lon[idx] if compact else direct_lon)
         else:
             dlat = dlon = _ro_full(k, math.nan, np.float64)
-        kseq = _ro_array(seq[idx] if compact else seq)
+        kseq = _ro_array(seq[idx] if compact and seq.size else seq)
         rows = np.full(k, -1, np.int32)
         if m:
             rows[at] = self.table.rows_for_codes(codes, uniq, lut, head.t[idx])
@@ -480,44 +517,50 @@ class Tracker:
         A new address's rows count from the first that another of its messages (the one
         before it in this batch, or the one held in :attr:`seen_once`) precedes by at most the
         window, that earlier message of the batch included. Addresses still unconfirmed wait
-        with the time of their last message.
+        with the time of their last message. Most new addresses are confirmed by their first
+        two messages (found without sorting); only the others are walked in order.
         """
         seen = self.seen_once
         assert seen is not None
+        window = seen.window_s
         admit = np.ones(codes.size, np.bool_)
         sel = np.flatnonzero(new[codes])
-        order = sel[np.argsort(codes[sel], kind="stable")]
-        ks, ts = codes[order], t[order]
-        start = np.r_[True, ks[1:] != ks[:-1]]
-        prev = np.empty_like(ts)
-        prev[1:] = ts[:-1]
-        prev[start] = seen.times(uniq[ks[start]])
+        c, tt = codes[sel], t[sel]
+        pos = np.arange(sel.size)
+        first = np.zeros(len(uniq), np.intp)
+        first[c[::-1]] = pos[::-1]
+        later = pos[pos != first[c]]
+        second = np.full(len(uniq), -1, np.intp)
+        second[c[later][::-1]] = later[::-1]
+        held = seen.times(uniq)
+        t1 = tt[first] if sel.size else np.full(len(uniq), np.nan)
         with np.errstate(invalid="ignore"):
-            ok = np.abs(ts - prev) <= seen.window_s
-        run = np.cumsum(start) - 1
-        cum = np.cumsum(ok)
-        # confirmations so far in the address's run
-        in_run: npt.NDArray[np.int64] = cum - (cum - ok)[start][run]
-        good: npt.NDArray[np.bool_] = in_run > 0
-        first = np.flatnonzero(ok & (in_run == 1) & ~start)
-        good[first - 1] = True  # the batch's message the first confirmation pairs with
-        admit[order] = good
+            quick = (second >= 0) & (np.abs(tt[np.maximum(second, 0)] - t1) <= window)
+            quick |= np.abs(t1 - held) <= window
+        quick &= new
+        good = np.ones(sel.size, np.bool_)
+        slow = np.flatnonzero(~quick[c])
+        if slow.size:
+            good[slow] = _confirmed_runs(c[slow], tt[slow], held, window)
+        admit[sel] = good
         confirmed = np.zeros(len(uniq), np.bool_)
-        confirmed[ks[good]] = True
-        end = np.r_[start[1:], True]
-        waiting = ks[end & ~confirmed[ks]]
-        last_t = ts[end & ~confirmed[ks]]
-        seen.update(uniq[confirmed], uniq[waiting], last_t, float(np.max(t)))
-        self.dropped["unconfirmed"] += int(np.count_nonzero(~good))
+        confirmed[c[good]] = True
+        last_t = np.full(len(uniq), np.nan)
+        last_t[c] = tt  # rows in order: each address's last time stays
+        waiting = np.flatnonzero(new & ~confirmed)
+        seen.update(uniq[confirmed], uniq[waiting], last_t[waiting], float(np.max(t)))
+        self.dropped["unconfirmed"] += int(sel.size - np.count_nonzero(good))
         return admit
 
     def _emergency_flags(self) -> npt.NDArray[np.bool_]:
         """Per interned string: does it name an emergency (extended as strings are added)."""
         values = self.strings.values
+        if not values:
+            return _NO_FLAGS  # the kernel wants one element; kept apart from the cache
         have = len(self._emerg)
-        if have < len(values) or have == 0:
+        if have < len(values):
             extra = [v.strip().lower() not in _NON_EMERGENCY for v in values[have:]]
-            self._emerg = _ro_array(np.concatenate([self._emerg, np.array(extra or [False])]))
+            self._emerg = _ro_array(np.concatenate([self._emerg, np.array(extra, np.bool_)]))
         return self._emerg
 
     def _trusted_mask(
@@ -591,7 +634,7 @@ class Tracker:
                 pa.DictionaryArray.from_arrays(
                     pa.array(ref[accepted].astype(np.int32), pa.int32()), _REFERENCE_DICTIONARY
                 ).dictionary_decode(),
-                pa.array(seq[accepted], pa.int64()),
+                pa.array(seq[accepted] if seq.size else np.full(accepted.size, -1), pa.int64()),
                 pa.array(pair[accepted], pa.int64()),
             ],
             schema=POSITIONS_SCHEMA,
@@ -610,8 +653,10 @@ class Tracker:
         """The interned strings as an Arrow array (extended as strings are added)."""
         have = len(self._strings_arr)
         values = self.strings.values
-        if have < len(values) or have == 0:
-            extra = pa.array(values[have:] or [""], pa.string())
+        if not values:
+            return _NO_STRINGS
+        if have < len(values):
+            extra = pa.array(values[have:], pa.string())
             self._strings_arr = pa.concat_arrays([self._strings_arr, extra]) if have else extra
         return self._strings_arr
 
@@ -683,7 +728,28 @@ class Tracker:
         )
         self._remove_rows(gone)
         self.expired += int(gone.size)
+        if self.seen_once is not None:
+            self.seen_once.prune(now_s)
+        self._compact_strings()
         return out
+
+    def _compact_strings(self) -> None:
+        """Forget interned strings (callsigns, categories, emergency states) no aircraft held
+        refers to any more, once they outnumber those in use (random payloads bring a new
+        callsign each): the records' ids are renumbered."""
+        st = self.table.used
+        fields = ("callsign", "emergency", "category", "emergency_alert")
+        used = np.unique(np.concatenate([st[f].astype(np.int64) for f in fields]))
+        used = used[used >= 0]
+        if len(self.strings.values) <= _STRINGS_SLACK + 2 * used.size:
+            return
+        remap = self.strings.compact(used)
+        for f in fields:
+            col = st[f]
+            col[:] = np.where(col >= 0, remap[np.maximum(col, 0)], -1)
+        self._reader.forget()
+        self._emerg = np.zeros(0, np.bool_)
+        self._strings_arr = pa.array([], pa.string())
 
     def _remove_rows(self, rows: npt.NDArray[np.intp]) -> None:
         """Drop state rows, keeping the row-indexed caches (hex names, last rows) right."""
