@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import multiprocessing as mp
 import os
 import random
@@ -27,6 +28,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -99,13 +101,53 @@ def bench_json(snap: Snapshot) -> None:
           f"(once per snapshot, off the event loop)")
     print("  serving it: a cached bytes object per request           ~0 ms")
     print(f"  /v2/point 250 nm answer from the view (first, uncached) {point:8.1f} ms")
-    readsb = shutil.which("readsb")
-    if readsb is None:
-        print("  readsb: not measured: no readsb binary here (Debian 12 has no readsb package; "
-              "it is built from source by its install script, which needs the network)")
-    else:
-        print(f"  readsb: found at {readsb}, but its aircraft.json write time is not reported "
-              "by readsb itself; not measured")
+    return None
+
+
+def bench_readsb(binary: str | None, aircraft: int, seconds: float = 75.0) -> None:
+    """readsb's own figure: its stats.json counts the CPU milliseconds spent writing
+    aircraft.json (``cpu.aircraft_json``) per minute; it writes once a second. readsb is fed the
+    same tiled traffic (``aircraft`` aircraft) over its Beast input port, in a loop."""
+    if binary is None:
+        print("  readsb: not measured: no readsb binary (Debian 12 has no readsb package; build "
+              "it from github.com/wiedehopf/readsb with `make` and pass --readsb PATH)")
+        return
+    batch = traffic(aircraft, 30.0)
+    data = b"".join(encode_beast(p) for p in chunks(batch))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as out:
+        proc = subprocess.Popen(
+            [binary, "--net-only", "--quiet", f"--net-bi-port={port}", "--net-ri-port=0",
+             "--net-ro-port=0", "--net-sbs-port=0", "--net-bo-port=0",
+             f"--write-json={out}", "--write-json-every=1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            t_end = time.monotonic() + seconds
+            with conn:
+                while time.monotonic() < t_end:
+                    conn.sendall(data)
+            stats = json.loads(Path(out, "stats.json").read_text())
+            live = json.loads(Path(out, "aircraft.json").read_text())
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    m = stats["last1min"]
+    writes = max(1.0, round(m["end"] - m["start"]))
+    ms = m["cpu"]["aircraft_json"] / writes
+    n = len(live["aircraft"])
+    print(f"  readsb (its stats.json, last minute): {ms:8.1f} ms CPU per aircraft.json write, "
+          f"{n:,} aircraft ({binary})")
 
 
 # --------------------------------------------------------------------------- /v2/point
@@ -306,12 +348,15 @@ def main() -> None:
     ap.add_argument("--ws-aircraft", type=int, default=1000)
     ap.add_argument("--ws-window-s", type=float, default=120.0)
     ap.add_argument("--skip", default="", help="comma list of json,point,ws to skip")
+    ap.add_argument("--readsb", default=shutil.which("readsb"),
+                    help="readsb binary for its aircraft.json figure (default: on the PATH)")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     print(f"machine: {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
     snap = tracked_snapshot(args.aircraft)
     if "json" not in skip:
         bench_json(snap)
+        bench_readsb(args.readsb, args.aircraft)
     if "point" not in skip:
         bench_point(snap, args.clients, args.seconds)
     if "ws" not in skip:

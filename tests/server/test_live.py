@@ -170,3 +170,17 @@ def test_a_slow_client_is_skipped_then_dropped_others_go_on(capture: Path) -> No
                 assert kinds[0] == "full" and "diff" in kinds + more
         finally:
             slow.close()
+
+
+def test_a_page_of_another_origin_is_refused(ws_live: LiveServer) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.typing import Origin
+
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_live.ws_url, origin=Origin("http://evil.example"), open_timeout=30)
+    assert refused.value.response.status_code == 403
+    own = f"http://127.0.0.1:{ws_live.http_port}"
+    with connect(ws_live.ws_url, origin=Origin(own), open_timeout=30, max_size=None) as ws:
+        assert _recv(ws)["type"] == "full"
+    with connect(ws_live.ws_url, open_timeout=30, max_size=None) as ws:  # no Origin: not a browser
+        assert _recv(ws)["type"] == "full"

@@ -78,6 +78,7 @@ def create_app(
     live_period_s: float = 1.0,
     max_ws_clients: int = 1000,
     ws_send_timeout_s: float = 10.0,
+    ws_origins: Sequence[str] = (),
     web_root: Path | str | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     extra_paths: Mapping[str, Any] | None = None,
@@ -93,6 +94,7 @@ def create_app(
         max_ws_clients: WebSocket connections beyond this are refused.
         ws_send_timeout_s: a WebSocket client that has not taken a message after this long is
             dropped.
+        ws_origins: web origins allowed to open the WebSocket besides the server's own.
         web_root: a folder served at ``/`` (after every API route), e.g. a web map.
         extra_routes: more routes (e.g. the history API's), mounted before ``web_root``.
         extra_paths: their OpenAPI paths.
@@ -102,7 +104,7 @@ def create_app(
     version = _version()
     cache = ViewCache(station, refresh_s=refresh_s)
     live = LiveHub(cache, period_s=live_period_s, max_clients=max_ws_clients,
-                   send_timeout_s=ws_send_timeout_s)
+                   send_timeout_s=ws_send_timeout_s, origins=ws_origins)
     spec = openapi_document(version, extra_paths)
     spec_bytes = dumps(spec).encode()
     docs = docs_html(spec)

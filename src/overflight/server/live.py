@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,7 @@ class LiveStats:
     skipped: int = 0
     dropped: int = 0
     ticks: int = 0
+    refused: int = 0
 
 
 class _Client:
@@ -106,11 +108,17 @@ class LiveHub:
         period_s: at most one message per client per this many seconds.
         send_timeout_s: a client whose send has not completed after this long is dropped.
         max_clients: connections beyond this are refused (close code 1013, try again later).
+        origins: web origins (``scheme://host[:port]``) allowed besides the server's own.
+
+    A browser connecting from a page of another origin is refused (any web page can open a
+    WebSocket to a loopback server; the live picture is for this server's own pages and for
+    clients that are not browsers, which send no ``Origin``).
     """
 
     def __init__(self, cache: ViewCache, *, period_s: float = 1.0, send_timeout_s: float = 10.0,
-                 max_clients: int = 1000) -> None:
+                 max_clients: int = 1000, origins: Iterable[str] = ()) -> None:
         self.cache = cache
+        self.origins = frozenset(o.rstrip("/").lower() for o in origins)
         self.period_s = period_s
         self.send_timeout_s = send_timeout_s
         self.max_clients = max_clients
@@ -179,9 +187,25 @@ class LiveHub:
             c.wake.set()
 
     # ------------------------------------------------------------------ one client
+    def origin_allowed(self, ws: WebSocket) -> bool:
+        """No ``Origin`` (not a browser), the server's own origin, or one of ``origins``."""
+        origin = ws.headers.get("origin")
+        if origin is None:
+            return True
+        o = origin.rstrip("/").lower()
+        if o in self.origins:
+            return True
+        host = ws.headers.get("host", "").lower()
+        return bool(host) and o in (f"http://{host}", f"https://{host}")
+
     async def serve(self, ws: WebSocket) -> None:
         """Serve one WebSocket until it closes, is dropped or the server stops."""
+        if not self.origin_allowed(ws):
+            self.stats.refused += 1
+            await ws.close(1008)  # refused before the handshake: the browser sees a 403
+            return
         if len(self._clients) >= self.max_clients:
+            self.stats.refused += 1
             await ws.close(1013)
             return
         await ws.accept()
