@@ -201,11 +201,21 @@ async def run(
     A port that cannot be bound is a usage error naming its option."""
     from overflight.station.live import run_live
 
-    if db is not None:
-        from overflight.history import attach_writer  # type: ignore[attr-defined]
-
-        attach_writer(station, db)
     cfg = station.config
+    if db is not None:
+        from overflight.history import HistoryError, HistoryWriter
+
+        try:
+            writer = HistoryWriter.open(
+                db, kind="serve", receivers_csv=cfg.receivers_csv,
+                source=", ".join(f"{h}:{p}" for h, p in (*cfg.connect, *cfg.connect_raw))
+                or None,
+            )
+        except HistoryError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--db") from None
+        # a deep queue: storage catches up after a slow flush; what it drops is counted
+        station.subscribe(writer, name="history", queue_size=4096)
+        log.info("storing history in %s", shown(db))
     tasks: list[asyncio.Task[None]] = []
     try:
         ports_ready: asyncio.Future[dict[str, int]] = asyncio.get_running_loop().create_future()
@@ -227,11 +237,11 @@ async def run(
             second: list[asyncio.Future[Any]] = [tasks[1], http_ready]
             done, _ = await asyncio.wait(second, return_when=asyncio.FIRST_COMPLETED)
             if tasks[1] in done and not http_ready.done():
-                exc = tasks[1].exception()
-                if isinstance(exc, OSError):
-                    raise bind_failed(exc, http[0], http[1], "--http") from None
-                if exc is not None:
-                    raise exc
+                failed = tasks[1].exception()
+                if isinstance(failed, OSError):
+                    raise bind_failed(failed, http[0], http[1], "--http") from None
+                if failed is not None:
+                    raise failed
             ports["http"] = http_ready.result()
             log.info("HTTP API on http://%s:%d/", http[0], ports["http"])
         if ready is not None:
