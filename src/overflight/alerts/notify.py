@@ -173,7 +173,7 @@ class Dispatcher:
                     delay = min(self.cap, self.base * 2 ** row.attempts)
                     err = f"{type(exc).__name__}: {exc}"
                     self.store.failed(row.n, err, now + delay)
-                    log.warning("alert %s to %s failed (attempt %d, retry in %.0f s): %s",
+                    log.warning("alert %s to %s failed (attempt %d, retry in %.1f s): %s",
                                 clean(row.alert_id), clean(_redact(target)), row.attempts + 1,
                                 delay, clean(err))
                     wait = min(wait, delay)
