@@ -16,7 +16,7 @@ __all__ = ["app", "main"]
 # One module per command; a module not written yet is simply not offered.
 _COMMAND_MODULES = (
     "decode", "replay", "record", "serve", "track", "db", "flights", "mlat", "sim",
-    "ingest", "history", "alerts", "report", "demo",
+    "ingest", "history", "alerts", "report", "demo", "worker", "batch",
 )
 
 for _name in _COMMAND_MODULES:
