@@ -35,7 +35,7 @@ HOSTILE = ["<script>alert(1)</script>", "]]><x/>", "\"'&amp;", "A\x1b[2J\x00\x07
 class _Hook(BaseHTTPRequestHandler):
     got: list[tuple[dict[str, str], bytes]]
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.got.append((dict(self.headers), body))  # type: ignore[attr-defined]
         self.send_response(200)

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import FLIGHT, TANKER, trajectory_positions
 
+from conftest import FLIGHT, TANKER, trajectory_positions
 from overflight.alerts import parse_rules
 from overflight.alerts.engine import Alert, AlertEngine
 from overflight.alerts.replay import alerts_over_capture
@@ -171,7 +171,7 @@ cooldown_min = 0
 [[rule]]
 name = "silent near Istres"
 select = { watchlist = true }
-when = { silent = { minutes = 10, near = { circle = { lat = 43.52, lon = 4.92, radius_km = 30 } } } }
+when.silent = { minutes = 10, near = { circle = { lat = 43.52, lon = 4.92, radius_km = 30 } } }
 notify = ["log"]
 
 [[rule]]
