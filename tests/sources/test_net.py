@@ -369,3 +369,21 @@ def test_servers_close_their_client_connections(
     asyncio.run(main())
     assert "Task was destroyed" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_an_overlong_line_on_a_text_feed_is_dropped_whole_and_counted_once() -> None:
+    """A line over 4 KiB arriving in pieces is skipped to its newline: its tail is never parsed
+    as a frame, it is counted once, and the next line is read (it used to be cut at 4 KiB, its
+    rest collected again and the tail parsed)."""
+    from overflight.sources.net import ReceiverStats, StreamDecoder
+
+    dec = StreamDecoder("raw", ReceiverStats(receiver=1, peer="test"))
+    frame = b"*8D4840D6202CC371C32CE0576098;"
+    junk = b"x" * 5000 + frame  # ends like a frame: must not be parsed
+    got = []
+    data = junk + b"\n" + frame + b"\n"
+    for k in range(0, len(data), 700):
+        fb, _ = dec.feed(data[k : k + 700], 0.0)
+        got.append(len(fb))
+    assert sum(got) == 1
+    assert dec.stats.bad_lines == 1

@@ -36,7 +36,7 @@ from overflight.sources.avr import encode_avr
 from overflight.sources.beast import BeastParser, BeastStats, encode_beast, signal_byte_to_dbfs
 from overflight.sources.clock import ClockStats, TickClock
 from overflight.sources.sbs import SbsRecord, parse_sbs_line
-from overflight.sources.text import parse_text_line
+from overflight.sources.text import LineSplitter, parse_text_line
 
 __all__ = [
     "DEFAULT_HOST",
@@ -194,7 +194,7 @@ class StreamDecoder:
         self.parser = BeastParser(receiver=stats.receiver)
         self.parser.stats = stats.beast
         self.clocks: dict[int, TickClock] = {}
-        self._line = b""
+        self._lines_split = LineSplitter(_MAX_LINE)
 
     def feed(self, data: bytes, arrival_s: float) -> tuple[FrameBatch, list[SbsRecord]]:
         """Decode ``data``; returns frames (and SBS records for an SBS feed)."""
@@ -267,21 +267,22 @@ class StreamDecoder:
             log.info("%s %s sends no receiver id: receiver %d", self.label, st.peer, r)
 
     def _lines(self, data: bytes) -> list[bytes]:
-        buf = self._line + data
-        parts = buf.split(b"\n")
-        self._line = parts.pop()
-        if len(self._line) > _MAX_LINE:  # not a line protocol: drop and count
-            self._line = b""
-            self.stats.bad_lines += 1
-        return parts
+        """Complete lines of ``data`` (one splitter for files and feeds: a line over 4 KiB is
+        dropped as it streams past, counted once as a bad line, never parsed in pieces)."""
+        split = self._lines_split
+        before = split.too_long
+        lines = split.feed(data)
+        self.stats.bad_lines += split.too_long - before
+        return lines
 
     def close(self) -> FrameBatch:
         """End of connection: a partial Beast frame or line is counted, never invented."""
         if self.fmt == "beast":
             self.parser.close()
-        elif self._line.strip():
-            self.stats.bad_lines += 1
-        self._line = b""
+        else:
+            last = self._lines_split.close()
+            if last is not None and last.strip():  # a partial line is counted, never parsed
+                self.stats.bad_lines += 1
         self.parser = BeastParser(receiver=self.stats.receiver)
         self.parser.stats = self.stats.beast
         return FrameBatch.empty()
