@@ -340,6 +340,44 @@ def parse_beast(
     """
     a = np.frombuffer(buf, dtype=np.uint8)
     n = a.size
+    if n and a[0] == ESCAPE:
+        fast = _parse_clean(a, receiver, final)
+        if fast is not None:
+            return fast
+    return _parse_vectorised(a, receiver, final)
+
+
+def _parse_clean(a: npt.NDArray[np.uint8], receiver: int, final: bool) -> BeastChunk | None:
+    """The compiled pass of :mod:`._beast_fast` over a buffer of well-formed records (None
+    where it holds anything else: :func:`_parse_vectorised` then counts it)."""
+    from overflight.sources._beast_fast import scan
+
+    got = scan(a, final, receiver)
+    if got is None:
+        return None
+    consumed, data, plen, ticks, sig, rx, rec_time, c, status_bytes = got
+    stats = BeastStats(
+        frames=int(c[0]), modeac=int(c[1]), heartbeats=int(c[2]), status=int(c[3]),
+        receiver_ids=int(c[4]), time_records=int(c[5]), pings=int(c[6]),
+        mlat_results=int(c[7]),
+    )
+    nf = plen.size
+    batch = FrameBatch(
+        data=data, length_bytes=plen, time_s=np.full(nf, np.nan), receiver=rx,
+        signal_dbfs=signal_byte_to_dbfs(sig), ticks=ticks,
+    )
+    status = RadarcapeStatus.from_payload(status_bytes) if c[9] else None
+    return BeastChunk(
+        batch, rec_time, consumed, int(np.int64(c[8]).view(np.uint64)), stats, status,
+        int(np.int64(c[10]).view(np.uint64)) if c[9] else receiver,
+    )
+
+
+def _parse_vectorised(
+    a: npt.NDArray[np.uint8], receiver: int, final: bool
+) -> BeastChunk:
+    """:func:`parse_beast` with whole-array operations, counting every anomaly."""
+    n = a.size
     stats = BeastStats()
     empty = BeastChunk(FrameBatch.empty(), np.zeros(0), 0, receiver, stats)
     if n == 0:

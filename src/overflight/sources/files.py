@@ -96,6 +96,27 @@ _HOLD_FRAMES = 1_000_000
 """Frames a file reader holds while a receiver's counter layout is undecided (~30 MB)."""
 
 
+def _rows(batch: FrameBatch, a: int, b: int) -> FrameBatch:
+    """Rows ``a:b`` of a batch as views (no copy)."""
+    return FrameBatch(
+        batch.data[a:b], batch.length_bytes[a:b], batch.time_s[a:b], batch.receiver[a:b],
+        batch.signal_dbfs[a:b], batch.ticks[a:b],
+    )
+
+
+def _by_receiver(
+    receiver: npt.NDArray[np.uint64],
+) -> list[tuple[int, slice | npt.NDArray[np.bool_]]]:
+    """``(receiver id, its rows)`` for each distinct id, in increasing id order (a slice of
+    every row when there is one id: the usual single-receiver capture, no mask built)."""
+    if receiver.size == 0:
+        return []
+    first = receiver[0]
+    if (receiver == first).all():
+        return [(int(first), slice(None))]
+    return [(r, receiver == r) for r in np.unique(receiver).tolist()]
+
+
 def _fault(f: BinaryIO) -> BaseException | None:
     return f.fault if isinstance(f, GzipPrefixFile) else None
 
@@ -178,8 +199,8 @@ class FrameReader(Iterator[FrameBatch]):
 
     def _split(self, batch: FrameBatch) -> Iterator[FrameBatch]:
         for s in range(0, len(batch), self.batch_size):
-            part = batch if len(batch) <= self.batch_size else batch.take(
-                np.arange(s, min(s + self.batch_size, len(batch)))
+            part = batch if len(batch) <= self.batch_size else _rows(
+                batch, s, min(s + self.batch_size, len(batch))
             )
             self.stats.frames += len(part)
             yield part
@@ -203,8 +224,7 @@ class FrameReader(Iterator[FrameBatch]):
             if len(fb):
                 if np.isfinite(chunk.record_time_s).any():
                     self.stats.absolute_time = True
-                for r in np.unique(fb.receiver).tolist():
-                    sel = fb.receiver == r
+                for r, sel in _by_receiver(fb.receiver):
                     clk = clocks.get(r)
                     if clk is None:
                         clk = clocks[r] = TickClock(start_time_s=self.start_time_s or 0.0)
@@ -217,8 +237,7 @@ class FrameReader(Iterator[FrameBatch]):
             if held and (not undecided or not data or n_held >= _HOLD_FRAMES):
                 for hb, rec in held:
                     times = np.empty(len(hb))
-                    for r in np.unique(hb.receiver).tolist():
-                        sel = hb.receiver == r
+                    for r, sel in _by_receiver(hb.receiver):
                         times[sel] = clocks[r].times(
                             hb.ticks[sel], known_time_s=rec[sel], detect=False
                         )

@@ -1,0 +1,220 @@
+"""The whole path (read Beast -> decode -> track -> aircraft.json) in CPU seconds, beside
+dump1090-mutability (Debian package, C) fed the same bytes, measured in the same run.
+
+The file: the real A321 flight of ``full_flight_short`` tiled 20 times with shifted addresses
+(``bench/track.py``'s ``tile``: 1,155,860 frames), written as Beast with 12 MHz counters.
+
+* ``overflight track FILE --json`` as a subprocess: CPU seconds of the process (user + system,
+  from ``wait4``), whole, and net of start-up (the same command on a 100-frame file);
+* the station in-process: ``Station(StationConfig(identify=False, flights=False)).run_file``;
+* dump1090-mutability ``--net-only`` with a Beast input port on loopback, fed the file over a
+  socket; CPU of its process from ``/proc/PID/stat`` before and after, less its idle polling
+  measured over the same wall time with no input (skipped, saying so, where not installed:
+  ``apt-get install dump1090-mutability``);
+* start-up time and peak memory of ``overflight --help``.
+
+Kernels are compiled (first run) before anything is timed: the first-run compile is a one-off,
+said on stderr, and is not what this measures. Best of ``--repeat`` runs; CPU times of a busy
+machine are still noisy, so compare the ratios of one run, never figures across runs.
+
+Run: ``python bench/pipeline.py [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _table import Row, print_table
+from overflight.frames import FrameBatch
+from overflight.sources.beast import encode_beast
+from track import load_flight, tile
+
+COPIES = 20
+TICKS_PER_S = 12_000_000
+
+
+def write_file(folder: Path) -> tuple[Path, Path, int]:
+    """The tiled flight as Beast with 12 MHz counters, and a 100-frame file of its start."""
+    frames, times = load_flight()
+    flight = FrameBatch.from_bytes([bytes.fromhex(f) for f in frames], time_s=times)
+    many = tile(flight, COPIES, 0.0137)
+    t = many.time_s
+    ticks = np.rint((t - t[0]) * TICKS_PER_S).astype(np.uint64) + np.uint64(1000 * TICKS_PER_S)
+    fb = FrameBatch(many.data, many.length_bytes, t, many.receiver,
+                    np.full(len(many), -20.0, np.float32), ticks)
+    path = folder / "tiled.beast"
+    with path.open("wb") as fh:
+        for s in range(0, len(fb), 65536):
+            fh.write(encode_beast(fb.take(np.arange(s, min(s + 65536, len(fb))))))
+    tiny = folder / "tiny.beast"
+    tiny.write_bytes(encode_beast(fb.take(np.arange(100))))
+    return path, tiny, len(fb)
+
+
+def _overflight() -> list[str]:
+    exe = shutil.which("overflight", path=str(Path(sys.executable).parent)) or shutil.which(
+        "overflight")
+    return [exe] if exe else [sys.executable, "-m", "overflight.cli"]
+
+
+def run_cpu(cmd: list[str], out: Path | None = None) -> tuple[float, float, float, str]:
+    """(CPU seconds user+system, wall seconds, peak RSS MB, stderr) of a child process."""
+    t0 = time.perf_counter()
+    with open(out or os.devnull, "wb") as fo:
+        p = subprocess.Popen(cmd, stdout=fo, stderr=subprocess.PIPE)
+        assert p.stderr is not None
+        err = p.stderr.read().decode(errors="replace")
+        _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd} failed ({p.returncode}): {err}")
+    return ru.ru_utime + ru.ru_stime, wall, ru.ru_maxrss / 1024, err
+
+
+def warm(cmd: list[str]) -> None:
+    """Run until no kernel is compiled (the first run after an edit compiles them)."""
+    for _ in range(4):
+        if "compiling kernels" not in run_cpu(cmd)[3]:
+            return
+
+
+def best_cpu(cmd: list[str], repeat: int) -> float:
+    return min(run_cpu(cmd)[0] for _ in range(repeat))
+
+
+def station_cpu(path: Path, repeat: int) -> tuple[float, int]:
+    from overflight.station import Station, StationConfig
+
+    best = float("inf")
+    n = 0
+    for _ in range(repeat):
+        t0 = time.process_time()
+        st = Station(StationConfig(identify=False, flights=False))
+        st.run_file(path)
+        st.close()
+        best = min(best, time.process_time() - t0)
+        n = len(st.tracker)
+    return best, n
+
+
+# ---------------------------------------------------------------- dump1090-mutability
+def _proc_cpu(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def dump1090_cpu(exe: str, data: bytes, json_dir: Path) -> tuple[float, float, float]:
+    """(busy CPU s, idle CPU s over the same wall time, wall s) of dump1090 ingesting ``data``
+    over loopback; it writes aircraft.json every second into ``json_dir``."""
+    port = _free_port()
+    json_dir.mkdir(exist_ok=True)
+    cmd = [exe, "--net-only", "--quiet", "--net-bind-address", "127.0.0.1",
+           "--net-bi-port", str(port), "--net-ri-port", "0", "--net-ro-port", "0",
+           "--net-sbs-port", "0", "--net-bo-port", "0",
+           "--write-json", str(json_dir), "--write-json-every", "1"]
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", "1", *cmd]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        sock = None
+        for _ in range(200):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                time.sleep(0.05)
+        if sock is None:
+            raise RuntimeError("dump1090-mutability did not open its Beast input port")
+        time.sleep(0.5)
+        c0, w0 = _proc_cpu(p.pid), time.perf_counter()
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        # done when its CPU time stops moving for a second
+        last, still = _proc_cpu(p.pid), 0
+        while still < 10:
+            time.sleep(0.1)
+            c = _proc_cpu(p.pid)
+            still = still + 1 if c == last else 0
+            last = c
+        wall = time.perf_counter() - w0
+        i0 = _proc_cpu(p.pid)
+        time.sleep(wall)
+        idle = _proc_cpu(p.pid) - i0
+        sock.close()
+        return last - c0, idle, wall
+    finally:
+        p.terminate()
+        p.wait()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    of = _overflight()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path, tiny, n = write_file(folder)
+        full_cmd = [*of, "track", str(path), "--json"]
+        tiny_cmd = [*of, "track", str(tiny), "--json"]
+        warm(tiny_cmd)
+        warm(full_cmd)
+        whole = best_cpu(full_cmd, args.repeat)
+        start = best_cpu(tiny_cmd, args.repeat)
+        net = max(whole - start, 1e-9)
+        st_cpu, aircraft = station_cpu(path, args.repeat)
+        rows = [
+            Row("overflight track FILE --json, whole process", n, whole,
+                f"CPU s; {aircraft} aircraft"),
+            Row("overflight track FILE --json, net of start-up", n, net,
+                f"start-up (100-frame file) {start:.2f} CPU s"),
+            Row("Station.run_file in-process (identify, flights off)", n, st_cpu, "CPU s"),
+        ]
+        exe = shutil.which("dump1090-mutability")
+        baseline = None
+        if exe is None:
+            print("dump1090-mutability not installed: skipped (Debian/Ubuntu: "
+                  "apt-get install dump1090-mutability)")
+        else:
+            data = path.read_bytes()
+            runs = [dump1090_cpu(exe, data, folder / "d1090") for _ in range(args.repeat)]
+            busy, idle, wall = min(runs, key=lambda r: r[0] - r[1])
+            baseline = "dump1090-mutability --net-only, Beast in over loopback"
+            rows.append(Row(baseline, n, max(busy - idle, 1e-9),
+                            f"CPU s, idle polling {idle:.2f} s subtracted ({wall:.1f} s wall); "
+                            "/proc ticks are 10 ms"))
+        print_table(f"read Beast -> decode -> track -> aircraft.json, {n:,} frames "
+                    "(full_flight_short x20), messages per CPU second", rows,
+                    baseline=baseline or rows[0].name)
+        if baseline is not None:
+            ref = rows[-1].rate_per_s
+            print(f"targets: net of start-up >= 1.0x dump1090 (now "
+                  f"{rows[1].rate_per_s / ref:.2f}x), whole process >= 0.5x (now "
+                  f"{rows[0].rate_per_s / ref:.2f}x)")
+    cpu, wall, rss, _ = min((run_cpu([*of, "--help"]) for _ in range(args.repeat)),
+                            key=lambda r: r[1])
+    print(f"overflight --help: {wall:.2f} s wall, {cpu:.2f} CPU s, peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
