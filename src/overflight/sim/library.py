@@ -199,7 +199,7 @@ parked_transponder = "on"
 [[aircraft.leg]]
 from = "OSLK"
 to = "SVMI"
-off_block = 2019-03-23T01:00:00Z
+off_block = 2019-03-23T01:45:00Z
 arrival_runway = "10"
 [[aircraft.leg]]
 from = "SVMI"
