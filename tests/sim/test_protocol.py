@@ -38,7 +38,8 @@ def _samples() -> list[tuple[Aircraft, Transmissions, int]]:
                     rows = np.flatnonzero((tx.kind == k) & (tx.on_ground == ground))
                     if rows.size:
                         pick = rng.choice(rows, min(rows.size, 8), replace=False)
-                        out += [(res.scenario.aircraft[int(tx.aircraft[i])], tx, int(i)) for i in pick]
+                        acs = res.scenario.aircraft
+                        out += [(acs[int(tx.aircraft[i])], tx, int(i)) for i in pick]
     return out
 
 
@@ -121,7 +122,7 @@ def test_every_kind_decodes_to_the_truth_with_pymodes(
 def test_adsb_off_sends_no_df17() -> None:
     spec = parse_scenario(SCENARIO_FILES["caracas-2019"])
     sc = spec.scenario
-    il62 = [a for a in sc.aircraft if a.icao24 == "1551e0"][0]
+    il62 = next(a for a in sc.aircraft if a.icao24 == "1551e0")
     ((a, _),) = il62.adsb_off
     dfs: Counter[int] = Counter()
     for res in simulate_stream(sc, from_s=a, to_s=a + 1200):
