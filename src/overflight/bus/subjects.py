@@ -1,0 +1,96 @@
+"""The JetStream layout of an Overflight network: streams, subjects, consumers, headers.
+
+=========================  ==========================================================
+``overflight.frames.<k>``  frame batches of shard ``k`` (Arrow IPC, ``FRAMES_SCHEMA``),
+                           stream ``OVERFLIGHT_FRAMES``; published by ingest nodes
+``overflight.updates.<k>`` what a worker made of them (packed tables: positions,
+                           rejected, fixes, changed, gone, events, flights, aircraft),
+                           stream ``OVERFLIGHT_UPDATES``; read by API nodes and history
+``overflight.clocks``      (designed, not implemented) receiver-pair clock offsets
+                           from a clock-sync worker, for MLAT in every shard
+=========================  ==========================================================
+
+Durable consumer ``overflight-shard-<k>`` (explicit acks, one message in flight) feeds shard
+``k`` to whichever worker owns it now. Both streams deduplicate by ``Nats-Msg-Id`` over
+:data:`DUPLICATE_WINDOW_S`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "DUPLICATE_WINDOW_S",
+    "FRAMES_STREAM",
+    "UPDATES_STREAM",
+    "consumer_name",
+    "ensure_streams",
+    "frames_subject",
+    "parse_shards",
+    "updates_subject",
+]
+
+FRAMES_STREAM = "OVERFLIGHT_FRAMES"
+UPDATES_STREAM = "OVERFLIGHT_UPDATES"
+DUPLICATE_WINDOW_S = 3600.0
+"""A message published again with the same id within this window is stored once (a worker
+replaced after publishing a batch's updates but before acking its frames)."""
+
+H_RUN = "Overflight-Run"
+H_SEQ = "Overflight-Seq"
+H_BATCH = "Overflight-Batch"
+H_CHUNK = "Overflight-Chunk"
+H_SHARD = "Overflight-Shard"
+H_SHARDS = "Overflight-Shards"
+H_IN = "Overflight-In"
+H_PART = "Overflight-Part"
+H_MESSAGES = "Overflight-Messages"
+H_NOW = "Overflight-Now"
+
+
+def frames_subject(shard: int) -> str:
+    return f"overflight.frames.{int(shard)}"
+
+
+def updates_subject(shard: int) -> str:
+    return f"overflight.updates.{int(shard)}"
+
+
+def consumer_name(shard: int) -> str:
+    return f"overflight-shard-{int(shard)}"
+
+
+def parse_shards(text: str) -> tuple[int, ...]:
+    """``"0-7"``, ``"3"``, ``"0-3,6"`` -> shard numbers (ValueError when malformed)."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        a = int(lo)
+        b = int(hi) if sep else a
+        if a < 0 or b < a:
+            raise ValueError(f"bad shard range {part!r}")
+        out.extend(range(a, b + 1))
+    if not out:
+        raise ValueError("no shards")
+    return tuple(sorted(set(out)))
+
+
+async def ensure_streams(js: Any, *, replicas: int = 1, max_age_s: float | None = None) -> None:
+    """Create both streams when missing (an existing stream is left as it is)."""
+    from nats.js.api import StreamConfig
+    from nats.js.errors import NotFoundError
+
+    for name, subjects in ((FRAMES_STREAM, ["overflight.frames.*"]),
+                           (UPDATES_STREAM, ["overflight.updates.*"])):
+        try:
+            await js.stream_info(name)
+            continue
+        except NotFoundError:
+            pass
+        await js.add_stream(StreamConfig(
+            name=name, subjects=subjects, duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=replicas, max_age=max_age_s,
+        ))

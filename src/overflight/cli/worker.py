@@ -1,0 +1,86 @@
+"""``overflight worker --bus nats://HOST:PORT --shards 0-7``: own shards of a receiver network.
+
+A worker runs a station (tracking, MLAT with ``--receivers``, flights) per shard it owns over
+the frames ingest nodes (``overflight serve --bus``) publish on ``overflight.frames.<shard>``,
+and publishes what it finds on ``overflight.updates.<shard>`` for API nodes and history
+writers. It resumes where the shard's durable consumer stands: run another with the same
+shards after one dies. Stops on Ctrl-C or SIGTERM (nothing is lost: unacknowledged frames are
+delivered again). See docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from overflight.cli.app import app, input_path
+
+__all__ = ["worker"]
+
+
+@app.command()
+def worker(
+    bus: Annotated[str, typer.Option(
+        "--bus", help="NATS server with JetStream, nats://HOST:PORT", show_default=False)],
+    shards: Annotated[str, typer.Option(
+        "--shards", help="shards this worker owns: 0-7, 3 or 0-3,6")] = "0-7",
+    receivers: Annotated[Path | None, typer.Option(
+        "--receivers", help="receivers CSV (serial,latitude,longitude,height,type) for MLAT",
+    )] = None,
+    identity_db: Annotated[Path | None, typer.Option(
+        "--identity-db", help="aircraft store for identities (default: as 'overflight db')",
+    )] = None,
+    no_identify: Annotated[bool, typer.Option(
+        "--no-identify", help="no identities (registration, type) in flights")] = False,
+    ack_wait: Annotated[float, typer.Option(
+        "--ack-wait", help="seconds before a frames message not acknowledged (a dead worker's) "
+        "is delivered again")] = 30.0,
+) -> None:
+    """Run tracking, MLAT and flights for some shards of a network on NATS JetStream."""
+    import asyncio
+    import signal
+
+    from overflight.bus.subjects import parse_shards
+
+    try:
+        owned = parse_shards(shards)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--shards") from None
+    if not bus.startswith(("nats://", "tls://")):
+        raise typer.BadParameter("want nats://HOST:PORT", param_hint="--bus")
+    if receivers is not None:
+        input_path(receivers, "--receivers", stdin=False)
+    if not ack_wait > 0:
+        raise typer.BadParameter("want seconds > 0", param_hint="--ack-wait")
+    try:
+        import nats  # noqa: F401
+    except ImportError:
+        typer.echo("overflight: the bus needs nats-py: pip install 'overflight[bus]'", err=True)
+        raise typer.Exit(2) from None
+    from overflight.bus.worker import make_station_factory, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("nats").setLevel(logging.WARNING)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        factory = make_station_factory(receivers_csv=receivers, identify=not no_identify,
+                                       identity_db=identity_db)
+        stats = await run_worker(
+            bus, owned, make_station=factory, stop=stop, ack_wait_s=ack_wait,
+            ready=lambda: typer.echo(f"worker: shards {shards} on {bus}", err=True))
+        typer.echo(f"worker: {stats.frames} frames in {stats.batches} batches, "
+                   f"{stats.published} updates published, {stats.redelivered} redelivered",
+                   err=True)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        typer.echo(f"overflight: cannot reach {bus}: {exc}", err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,233 @@
+"""The receiver network on a real nats-server (JetStream, loopback): real captures through
+1 ingest + 2 workers + 1 API node give the single station's picture and flights; a worker
+killed mid-replay (SIGKILL) and started again loses and doubles nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from ._replay import (
+    capture_batches,
+    flights_rows,
+    picture_rows,
+    reference,
+)
+
+SHARDS = 8
+
+
+@pytest.fixture(scope="module")
+def captures(shared: Callable[[str], Path]) -> tuple[list[Any], Any, Any]:
+    shared("modes-traffic-samples/sample_dump1090.bin")
+    batches = capture_batches(shared("modes-traffic-samples/full_flight_short.jsonl.gz")
+                              .parent.parent)
+    st, collected = reference(batches)
+    return batches, st, collected
+
+
+async def _ingest(url: str, batches: list[Any], *, pause_after: int | None = None,
+                  pause: Any = None) -> Any:
+    """The ingest side: a station with the bus attached (as ``serve --bus``)."""
+    from overflight.bus.publish import attach_bus
+    from overflight.station import Station, StationConfig
+
+    st = Station(StationConfig(identify=False, flights=False))
+    handle = await attach_bus(st, url, shards=SHARDS, block=True)
+    loop = asyncio.get_running_loop()
+
+    def feed(part: list[Any]) -> None:
+        for b in part:
+            st.process(b)
+
+    if pause_after is None:
+        await asyncio.to_thread(feed, batches)
+    else:
+        await asyncio.to_thread(feed, batches[:pause_after])
+        await pause()
+        await asyncio.to_thread(feed, batches[pause_after:])
+    await loop.run_in_executor(None, lambda: (st.finish(), st.close()))
+    await handle.end()
+    return handle
+
+
+def _check_same(ref: Any, collected: Any, picture: Any) -> None:
+    snap = picture.snapshot()
+    want = ref.snapshot()
+    assert picture_rows(snap.aircraft) == picture_rows(want.aircraft)
+    assert snap.messages == want.messages
+    assert snap.time_s == want.time_s
+    assert snap.aircraft_json()["aircraft"] == want.aircraft_json()["aircraft"]
+    got_f = flights_rows(picture.flights_table())
+    want_f = flights_rows(collected.table("flights"))
+    assert got_f == want_f
+    assert [(f["icao24"], f["departure_airport"], f["arrival_airport"]) for f in got_f] == [
+        ("393322", "LFPG", "LFBO")]
+    ev = picture.events_table()
+    want_ev = collected.table("events")
+    assert want_ev is not None
+    assert sorted(ev.column("event_id").to_pylist()) == sorted(
+        want_ev.column("event_id").to_pylist())
+
+
+def test_two_workers_give_the_single_station_picture(nats_server: Any, captures: Any) -> None:
+    from overflight.bus.picture import BusPicture
+    from overflight.bus.worker import make_station_factory, run_worker
+
+    batches, ref, collected = captures
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        factory = make_station_factory(identify=False)
+        workers = [asyncio.create_task(run_worker(nats_server.url, shards, make_station=factory,
+                                                  stop=stop))
+                   for shards in ((0, 1, 2, 3), (4, 5, 6, 7))]
+        picture = BusPicture()
+        await picture.start(nats_server.url)
+        try:
+            handle = await _ingest(nats_server.url, batches)
+            await picture.wait_ended(handle.publisher.run_id, SHARDS)
+            await handle.close()
+        finally:
+            stop.set()
+            stats = await asyncio.gather(*workers)
+            await picture.close()
+        _check_same(ref, collected, picture)
+        # both workers had aircraft: the flight's shard and the sample's are different ones
+        assert all(s.frames > 0 for s in stats)
+        assert sum(s.frames for s in stats) == sum(len(b) for b in batches)
+        # a second API node started after the end builds the same picture from the stream
+        late = BusPicture()
+        await late.start(nats_server.url)
+        try:
+            await late.wait_ended(handle.publisher.run_id, SHARDS)
+        finally:
+            await late.close()
+        _check_same(ref, collected, late)
+
+    asyncio.run(main())
+
+
+def _worker(url: str, shards: str, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with open(log, "ab") as f:
+        return subprocess.Popen(
+            [sys.executable, "-m", "overflight", "worker", "--bus", url, "--shards", shards,
+             "--no-identify", "--ack-wait", "2"], stdout=f, stderr=subprocess.STDOUT, env=env)
+
+
+def test_worker_killed_and_replaced_loses_and_doubles_nothing(
+        nats_server: Any, captures: Any, tmp_path: Path) -> None:
+    from overflight.bus.codec import shard_of
+    from overflight.bus.picture import BusPicture
+
+    batches, ref, collected = captures
+    # the shard of the long flight (393322) is the one killed
+    victim = int(shard_of([0x393322], SHARDS)[0])
+    mine = ",".join(str(k) for k in range(SHARDS) if k != victim)
+    log = tmp_path / "workers.log"
+    procs: list[subprocess.Popen[bytes]] = []
+
+    async def main() -> None:
+        picture = BusPicture()
+        await picture.start(nats_server.url)
+        procs.append(_worker(nats_server.url, mine, log))
+        procs.append(_worker(nats_server.url, str(victim), log))
+
+        async def kill_and_replace() -> None:
+            # wait until the victim has published some of the flight, then SIGKILL it
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 120
+            while picture._last.get(victim) is None:
+                assert loop.time() < deadline, log.read_text()[-3000:]
+                await asyncio.sleep(0.05)
+            procs[1].send_signal(signal.SIGKILL)
+            procs[1].wait(30)
+            procs.append(_worker(nats_server.url, str(victim), log))
+
+        handle = await _ingest(nats_server.url, batches, pause_after=len(batches) // 3,
+                               pause=kill_and_replace)
+        try:
+            await picture.wait_ended(handle.publisher.run_id, SHARDS, timeout_s=240)
+        finally:
+            await handle.close()
+            await picture.close()
+        _check_same(ref, collected, picture)
+        # every position once: the same frames, none missing, none twice
+        assert picture.skipped >= 0
+
+    try:
+        asyncio.run(main())
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]
+
+
+def test_positions_on_the_bus_are_the_single_stations_once_each(
+        nats_server: Any, captures: Any) -> None:
+    """Positions, as the history writer would store them from ``overflight.updates.*``: the
+    same rows (same frame numbers) as the single station's, each once."""
+    from overflight.bus.codec import unpack
+    from overflight.bus.worker import make_station_factory, run_worker
+
+    batches, _ref, collected = captures
+
+    async def main() -> pa.Table:
+        import nats
+        from nats.js.api import DeliverPolicy
+
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(
+            nats_server.url, tuple(range(SHARDS)), make_station=make_station_factory(
+                identify=False), stop=stop))
+        handle = await _ingest(nats_server.url, batches)
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        sub = await js.subscribe("overflight.updates.*", ordered_consumer=True,
+                                 deliver_policy=DeliverPolicy.ALL)
+        tables: list[pa.Table] = []
+        ended: set[str] = set()
+        t_end = time.monotonic() + 120
+        while len(ended) < SHARDS:
+            assert time.monotonic() < t_end
+            msg = await sub.next_msg(timeout=60)
+            for kind, t in unpack(msg.data):
+                if kind == "positions":
+                    tables.append(t)
+                elif kind == "end":
+                    ended.add(msg.headers["Overflight-Shard"])
+        stop.set()
+        await worker
+        await nc.close()
+        await handle.close()
+        return pa.concat_tables(tables, promote_options="permissive")
+
+    got = asyncio.run(main())
+    want = collected.table("positions")
+    assert want is not None and want.num_rows > 8000
+
+    def key(t: pa.Table) -> list[tuple[Any, ...]]:
+        d = t.select(["frame_seq", "pair_frame_seq", "address", "time_s", "lat_deg",
+                      "lon_deg", "altitude_ft", "source"]).to_pylist()
+        return sorted(tuple(r.values()) for r in d)
+
+    assert key(got) == key(want)
