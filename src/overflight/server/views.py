@@ -185,7 +185,7 @@ class ViewCache:
         """The latest view; a refresh is started when the last check is older than
         ``refresh_s``, and waited for only when there is no view yet."""
         now = time.monotonic()
-        if self._task is None and now - self._checked_s >= self.refresh_s:
+        if self._task is None and (self._view is None or now - self._checked_s >= self.refresh_s):
             self._checked_s = now
             task = asyncio.ensure_future(asyncio.to_thread(self._build))
             task.add_done_callback(self._done)
