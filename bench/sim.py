@@ -5,7 +5,11 @@ encode every frame, propagate transmissions x receivers in NumPy, clock models, 
 busier sky (60 aircraft). Peer: the per-transmission Python loop of the MLAT module's in-test
 generator (``overflight.mlat.sim.simulate``: DF17 positions / DF4 only, same receivers and
 aircraft count), timed in the same run. Also the Beast serialisation of the result.
-Run: ``python bench/sim.py``.
+Streamed scenario files: ``caracas-2019`` straight to recordings (schedule, encode, propagate,
+Beast, files) over a 6-hour window with the scenario's background traffic (4 aircraft airborne
+around each of the three receiver regions) and over the whole 60 hours without it (``--full``:
+the whole 60 hours with background, a few minutes). Peak memory is the process's maximum RSS.
+Run: ``python bench/sim.py [--full]``.
 """
 
 from __future__ import annotations
@@ -95,6 +99,39 @@ def main() -> None:
     print_table("Simulator: receptions generated per second (one core)", rows, unit="frames/s")
     best = rows[0]
     print(f"mlat-demo: {sc.duration_s / best.seconds:.0f}x real time, {best.seconds:.2f} s")
+    streamed()
+
+
+def streamed() -> None:
+    """caracas-2019 straight to recordings: frames per second, real-time factor, memory."""
+    import resource
+    import tempfile
+
+    from overflight.sim.library import SCENARIO_FILES
+    from overflight.sim.recordings import write_recordings
+    from overflight.sim.scenario_file import parse_scenario
+
+    spec = parse_scenario(SCENARIO_FILES["caracas-2019"])
+    cases = [
+        ("caracas-2019 6 h + background", 16 * 3600.0, 22 * 3600.0, None),
+        ("caracas-2019 60 h, no background", 0.0, spec.scenario.duration_s, 0),
+    ]
+    if "--full" in sys.argv:
+        cases.append(("caracas-2019 60 h + background", 0.0, spec.scenario.duration_s, None))
+    rows: list[Row] = []
+    for name, a, b, bg in cases:
+        with tempfile.TemporaryDirectory() as d:
+            rs = write_recordings(spec, d, from_s=a, to_s=b, background=bg)
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rows.append(
+            Row(
+                name, rs.frames, rs.elapsed_s,
+                f"{rs.transmissions:,} transmissions, {rs.background_flights} background "
+                f"flights, {(b - a) / rs.elapsed_s:.0f}x real time, {rs.bytes / 1e6:.0f} MB, "
+                f"peak RSS {rss_mb:.0f} MB",
+            )
+        )  # fmt: skip
+    print_table("Streamed scenario to recordings (one core)", rows, unit="frames/s")
 
 
 if __name__ == "__main__":

@@ -95,14 +95,20 @@ def _bearing(la1: float, lo1: float, la2: float, lo2: float) -> float:
     return math.degrees(math.atan2(y, x)) % 360.0
 
 
+_AP_KEYS = ("ident", "type", "name", "latitude_deg", "longitude_deg", "elevation_ft",
+            "scheduled_service")  # fmt: skip
+_RW_KEYS = ("le_ident", "le_latitude_deg", "le_longitude_deg", "he_ident", "he_latitude_deg",
+            "he_longitude_deg")  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def _tables() -> tuple[dict[str, dict[str, str]], dict[str, list[dict[str, str]]]]:
-    """(airports by ident, runway rows by airport ident), large and medium airports only plus
-    every airport with an ICAO-like ident (4 letters)."""
+    """(airports by ident, runway rows by airport ident): large, medium and small airports,
+    open runways; only the columns used (small dicts: the full tables would cost 200 MB)."""
     d = _data_dir()
     with gzip.open(d / "airports.csv.gz", "rt", encoding="utf-8") as fh:
         aps = {
-            row["ident"]: row
+            row["ident"]: {k: row[k] for k in _AP_KEYS}
             for row in DictReader(fh)
             if row["type"] in ("large_airport", "medium_airport", "small_airport")
         }
@@ -111,7 +117,7 @@ def _tables() -> tuple[dict[str, dict[str, str]], dict[str, list[dict[str, str]]
         for row in DictReader(fh):
             if row["closed"] == "1" or row["airport_ident"] not in aps:
                 continue
-            rws.setdefault(row["airport_ident"], []).append(row)
+            rws.setdefault(row["airport_ident"], []).append({k: row[k] for k in _RW_KEYS})
     return aps, rws
 
 
