@@ -46,8 +46,8 @@ def _error(text: str) -> ScenarioError:
         ("off_block = 2024-06-01T10:20:00Z", "off_block = 2024-06-01T08:40:00Z",
          "aircraft[1].leg", "leaves before leg 1 is on blocks"),
         ('duration = "4h"', 'duration = "4 parsecs"', "scenario.duration", "duration like"),
-        ('to = "OLBA"\n', 'to = "OLBA"\narrival_runway = "99"\n', "aircraft[1].leg[1].arrival_runway",
-         "OLBA has no runway '99'"),
+        ('to = "OLBA"\n', 'to = "OLBA"\narrival_runway = "99"\n',
+         "aircraft[1].leg[1].arrival_runway", "OLBA has no runway '99'"),
     ],
 )  # fmt: skip
 def test_mistakes_are_named_by_key(old: str, new: str, where: str, what: str) -> None:
@@ -66,7 +66,7 @@ def test_syntax_errors_give_the_line_and_a_file_names_itself(tmp_path: Path) -> 
     p.write_text(GOOD.replace("[scenario]\n", "[scenario]\nstart_at = 1\n"))
     with pytest.raises(ScenarioError, match=r"my scenario\.toml: scenario\.start_at: unknown key"):
         load_scenario(p)
-    with pytest.raises(ScenarioError, match="scenario.name: missing"):
+    with pytest.raises(ScenarioError, match=r"scenario\.name: missing"):
         parse_scenario('[scenario]\nstart = 2024-01-01T00:00:00Z\nduration = 60\n')
     with pytest.raises(ScenarioError, match="a time needs its zone"):
         parse_scenario('[scenario]\nname = "x"\nstart = 2024-01-01T00:00:00\nduration = 60\n')
@@ -92,7 +92,10 @@ def test_caracas_2019_content() -> None:
         ("UUMU", "OSLK"), ("OSLK", "SVMI")]  # fmt: skip
     assert [(lg.origin, lg.destination) for lg in spec.legs["154073"]] == [
         ("UUMU", "OSLK"), ("OSLK", "SVMI"), ("SVMI", "OSLK")]  # fmt: skip
-    day = lambda s: int((sc.start_time_s + s - 1553212800) // 86400) + 22  # noqa: E731  (22 March)
+
+    def day(s: float) -> int:  # day of March 2019 (1553212800: 22 March 00:00 UTC)
+        return int((sc.start_time_s + s - 1553212800) // 86400) + 22
+
     assert day(spec.legs["1551e0"][0].takeoff_s) == 22
     assert day(spec.legs["1551e0"][1].landing_s) == 23
     assert day(spec.legs["154073"][2].takeoff_s) == 24
@@ -110,7 +113,7 @@ def test_caracas_2019_content() -> None:
         assert not (-55 < r.lon_deg < 25 and r.lat_deg < 33), r.label  # Atlantic / N Africa
     assert len(near) >= 4
     angles = sorted(np.degrees(np.arctan2(y, x)) % 360 for x, y in near)
-    gaps = np.diff(angles + [angles[0] + 360])
+    gaps = np.diff([*angles, angles[0] + 360])
     assert gaps.max() < 180  # they surround the airport
 
 
@@ -164,7 +167,7 @@ def test_cli_writes_recordings_receivers_and_truth(tmp_path: Path) -> None:
     assert [p.name for p in beast] == ["larnaca-beirut-20240601T082000Z.beast"]
     fb = FrameBatch.concat(list(read_batches(beast[0])))
     assert set(np.unique(fb.receiver).tolist()) <= {4001, 4002, 4003, 4004}
-    assert 1717230000 < fb.time_s.min() and fb.time_s.max() < 1717231800 + 1
+    assert fb.time_s.min() > 1717230000 and fb.time_s.max() < 1717231800 + 1
     rx = (out / "receivers.csv").read_text().splitlines()
     assert rx[0] == "serial,latitude,longitude,height,type,name" and len(rx) == 5
     truth = json.loads((out / "truth.json").read_text())

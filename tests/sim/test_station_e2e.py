@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from overflight.cli import app
 from overflight.flights.records import Flight
+from overflight.frames import FrameBatch
 from overflight.sim.library import SCENARIO_FILES
 from overflight.sim.scenario_file import parse_scenario
 from overflight.sim.stream import simulate_stream
@@ -68,7 +70,7 @@ def _station(out: Path) -> Run:
     st = Station(StationConfig(receivers_csv=out / "receivers.csv", identify=False))
     st.subscribe(run, inline=True)
 
-    def batches():  # type: ignore[no-untyped-def]
+    def batches() -> Iterator[FrameBatch]:
         for p in sorted(out.glob("*.beast")):
             yield from read_batches(p)
 
@@ -148,8 +150,8 @@ def test_adsb_off_positions_come_only_from_mlat_where_four_receivers_hear(
     t_heard: list[np.ndarray] = []
     n_heard: list[np.ndarray] = []
     for res in simulate_stream(sc, from_s=off0 - 300, to_s=(15 * 3600 + 15 * 60) + 21 * 3600):
-        k = [a.icao24 for a in res.scenario.aircraft].index("1551e0")
-        rows = np.flatnonzero(res.truth.aircraft == k)
+        ia = [a.icao24 for a in res.scenario.aircraft].index("1551e0")
+        rows = np.flatnonzero(res.truth.aircraft == ia)
         t_heard.append(sc.start_time_s + res.truth.t_s[rows])
         n_heard.append(res.heard_count()[rows])
     th, nh = np.concatenate(t_heard), np.concatenate(n_heard)
