@@ -178,6 +178,9 @@ def _conflict(a, t: float, seq: int) -> None:  # type: ignore[no-untyped-def]
         a.conflict_n += 1
     a.conflict_t = t
     a.conflict_seq = seq
+    if a.conflict_pos_t != a.pos_t:  # the position was confirmed since (or NaN)
+        a.conflict_run = 0
+        a.conflict_pos_t = a.pos_t
     if a.conflict_run < 65535:
         a.conflict_run += 1
 
@@ -373,7 +376,6 @@ def _set_position(
     a.pos_surface = 1 if surface else 0
     a.pos_ref = ref
     a.positions += 1
-    a.conflict_run = 0
     a.addr_type = addr_type
     a.addr_type_t = t
     if src <= MLAT or (a.rel_odd >= json_reliable and a.rel_even >= json_reliable):
@@ -824,7 +826,7 @@ def track_kernel(
                     ev_kind[n_ev] = EV_SQUAWK
                     n_ev += 1
                     a.squawk_alert = iv
-            elif confirmed:
+            elif confirmed and a.squawk_alert >= 0:
                 a.squawk_alert = -1
             a.squawk = iv
             a.squawk_t = ti
@@ -838,7 +840,7 @@ def track_kernel(
                     ev_kind[n_ev] = EV_EMERGENCY
                     n_ev += 1
                     a.emergency_alert = iv
-            elif confirmed:
+            elif confirmed and a.emergency_alert >= 0:
                 a.emergency_alert = -1
             a.emergency = iv
             a.emergency_t = ti

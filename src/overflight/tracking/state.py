@@ -86,12 +86,6 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         ("rel_odd", "i1"),
         ("rel_even", "i1"),  # readsb pos_reliable counters
         ("gs_last_pos", "f4"),
-        # frames disagreeing with the trusted position or their pair (_kernel's "conflict")
-        ("conflicts", "u4"),  # all so far
-        ("conflict_n", "u2"),  # in the current window (_kernel.CONFLICT_WINDOW_S)
-        ("conflict_t", "f8"),  # the last one
-        ("conflict_seq", "i8"),  # its frame's sequence number (-1 unknown)
-        ("conflict_run", "u2"),  # since the position was last confirmed
         # CPR frames waiting for their partner (src 0: none)
         ("cpr_even_lat", "i4"),
         ("cpr_even_lon", "i4"),
@@ -137,6 +131,14 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         ("rx_dbfs", "f4", (RECEIVER_SLOTS,)),
         ("rx_messages", "u4", (RECEIVER_SLOTS,)),
         ("rx_t", "f8", (RECEIVER_SLOTS,)),
+        # frames disagreeing with the trusted position or their pair (_kernel's "conflict"),
+        # last: the per-message path never touches them
+        ("conflicts", "u4"),  # all so far
+        ("conflict_n", "u2"),  # in the current window (_kernel.CONFLICT_WINDOW_S)
+        ("conflict_run", "u2"),  # since the position at conflict_pos_t
+        ("conflict_t", "f8"),  # the last one
+        ("conflict_pos_t", "f8"),  # pos_t of the position conflict_run counts against
+        ("conflict_seq", "i8"),  # its frame's sequence number (-1 unknown)
     ],
     align=False,
 )
