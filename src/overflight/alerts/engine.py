@@ -186,6 +186,11 @@ class _Compiled:
             for i, _ in lst:
                 self.has[f][i] = True
         self.has_cs = np.array([r.select.callsign is not None for r in rs.rules], bool)
+        pats: dict[str, list[int]] = {}
+        for i, r in enumerate(rs.rules):
+            for pat in r.select.callsign or ():
+                pats.setdefault(pat, []).append(i)
+        self.cs_patterns = [(pat, np.array(ids, np.intp)) for pat, ids in pats.items()]
         self._cs_cache: dict[str, npt.NDArray[np.bool_]] = {}
         # areas
         keys: dict[tuple[Any, ...], int] = {}
@@ -270,9 +275,13 @@ class _Compiled:
         key = (callsign or "").strip().upper()
         row = self._cs_cache.get(key)
         if row is None:
+            import fnmatch
+
             row = ~self.has_cs
-            for i in np.flatnonzero(self.has_cs).tolist():
-                row[i] = self.rules[i].select.matches_callsign(key or None)
+            if key:
+                for pat, ids in self.cs_patterns:
+                    if fnmatch.fnmatchcase(key, pat):
+                        row[ids] = True
             if len(self._cs_cache) > 100_000:
                 self._cs_cache.clear()
             self._cs_cache[key] = row
@@ -334,12 +343,14 @@ class AlertEngine:
         self._cs_values: list[str] = []
         self._cs_index: dict[str, int] = {}
         self._cs_arrow = pa.array([], pa.string())
+        self._cs_dirty = False
         # geofence state: sorted slot * A + area keys currently inside
         self._inside = np.zeros(0, np.int64)
         # dedupe and cool-down
         self._fired: dict[str, float] = {}
         self._last_fire: dict[tuple[str, int], float] = {}
         self._silent_fired: dict[tuple[str, int], float] = {}
+        self._ev_cache: dict[tuple[int, float], dict[str, Any]] = {}
         self._last_silent_check = -math.inf
         self._last_compact = -math.inf
         # evidence rings
@@ -430,6 +441,7 @@ class AlertEngine:
             elif name == "integrity":
                 self._integrity(update.table, c)
             self._housekeeping(c)
+            self._ev_cache.clear()
         self.stats.eval_s += time.perf_counter() - t0
 
     __call__ = on_update
@@ -505,12 +517,23 @@ class AlertEngine:
         i = int(self._cs[slot])
         return self._cs_values[i] if i >= 0 else None
 
+    def _intern_one(self, s: str) -> int:
+        i = self._cs_index.get(s)
+        if i is None:
+            i = self._cs_index[s] = len(self._cs_values)
+            self._cs_values.append(s)
+            self._cs_dirty = True
+        return i
+
     def _intern(self, col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int32]:
         """Global ids of a string column (-1 for nulls / blanks), new values added."""
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()
         if pa.types.is_dictionary(col.type):
             col = col.cast(pa.string())
+        if self._cs_dirty:
+            self._cs_arrow = pa.array(self._cs_values, pa.string())
+            self._cs_dirty = False
         idx = pc.index_in(col, value_set=self._cs_arrow)
         missing = pc.and_(pc.is_null(idx), pc.is_valid(col))
         if pc.any(missing).as_py():
@@ -717,8 +740,7 @@ class AlertEngine:
             slot = int(self._slots(np.array([key], np.int64))[0])
             cs = e.get("callsign")
             if cs:
-                ids = self._intern(pa.array([cs], pa.string()))
-                self._cs[slot] = ids[0]
+                self._cs[slot] = self._intern_one(cs)
             ts = float(e["time_s"])
             if ts > self.now_s:
                 self.now_s = ts
@@ -909,7 +931,12 @@ class AlertEngine:
         self._last_fire[(rule.name, key)] = t
         ident = self._identity(slot)
         g = attr_getter(ident)
-        ev = self._evidence(key, t)
+        ck = (key, t)
+        ev = self._ev_cache.get(ck)
+        if ev is None:
+            ev = self._evidence(key, t)
+            self._ev_cache[ck] = ev
+        ev = dict(ev)
         if event_id:
             ev["event_id"] = event_id
         alert = Alert(

@@ -126,12 +126,35 @@ def _haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
+GRID_DEG = 1.0
+"""Cell size of the area grid (degrees of latitude and longitude)."""
+
+
+def _cells(lo_lon: float, lo_lat: float, hi_lon: float, hi_lat: float) -> npt.NDArray[np.int64]:
+    """Ids of the grid cells a bounding box touches."""
+    x0 = math.floor((max(lo_lon, -180.0) + 180.0) / GRID_DEG)
+    x1 = math.floor((min(hi_lon, 179.999999) + 180.0) / GRID_DEG)
+    y0 = math.floor((max(lo_lat, -90.0) + 90.0) / GRID_DEG)
+    y1 = math.floor((min(hi_lat, 89.999999) + 90.0) / GRID_DEG)
+    xs = np.arange(x0, x1 + 1, dtype=np.int64)
+    ys = np.arange(y0, y1 + 1, dtype=np.int64)
+    return (ys[:, None] * int(360 / GRID_DEG) + xs[None, :]).ravel()
+
+
+def _point_cells(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
+                 ) -> npt.NDArray[np.int64]:
+    x = np.floor((np.clip(lon, -180.0, 179.999999) + 180.0) / GRID_DEG).astype(np.int64)
+    y = np.floor((np.clip(lat, -90.0, 89.999999) + 90.0) / GRID_DEG).astype(np.int64)
+    return y * int(360 / GRID_DEG) + x
+
+
 class AreaIndex:
     """The distinct areas of a rule set, tested against columns of points at once.
 
-    A spatial index (shapely STRtree of each area's envelope) finds the candidate (point,
-    area) pairs in C; circles are then tested by great-circle distance, polygons and
-    countries by ``shapely.contains_xy`` over the pairs."""
+    A grid of one-degree cells lists the areas whose bounding box touches each cell; the
+    candidate (point, area) pairs come from a sorted search of the points' cells (no Python
+    per point). Circles are then tested by great-circle distance, polygons and countries by
+    ``shapely.contains_xy`` over the pairs (prepared geometries)."""
 
     def __init__(self, areas: list[Area]) -> None:
         import shapely  # type: ignore[import-untyped, unused-ignore]
@@ -142,8 +165,9 @@ class AreaIndex:
         self.clat = np.array([a.lat_deg for a in areas], np.float64)
         self.clon = np.array([a.lon_deg for a in areas], np.float64)
         self.radius = np.array([a.radius_km for a in areas], np.float64)
-        shapes: list[Any] = []
         geoms = np.full(n, None, dtype=object)
+        cells: list[npt.NDArray[np.int64]] = []
+        owners: list[npt.NDArray[np.intp]] = []
         for i, a in enumerate(areas):
             if a.kind == "circle":
                 dlat = math.degrees(a.radius_km / EARTH_RADIUS_KM)
@@ -153,21 +177,36 @@ class AreaIndex:
                 lo, hi = a.lon_deg - dlon, a.lon_deg + dlon
                 if lo < -180 or hi > 180 or dlon >= 180:
                     lo, hi = -180.0, 180.0
-                shapes.append(shapely.box(lo, max(-90.0, a.lat_deg - dlat), hi,
-                                          min(90.0, a.lat_deg + dlat)))
-            elif a.kind == "polygon":
-                g = shapely.Polygon([(lon, lat) for lat, lon in a.points])
-                if not g.is_valid:
-                    g = shapely.make_valid(g)
-                shapely.prepare(g)
-                geoms[i] = g
-                shapes.append(g)
+                box = (lo, a.lat_deg - dlat, hi, a.lat_deg + dlat)
             else:
-                g = _country_geometry(a.country)
+                if a.kind == "polygon":
+                    g = shapely.Polygon([(lon, lat) for lat, lon in a.points])
+                    if not g.is_valid:
+                        g = shapely.make_valid(g)
+                    shapely.prepare(g)
+                else:
+                    g = _country_geometry(a.country)
                 geoms[i] = g
-                shapes.append(g)
+                b0, b1, b2, b3 = (float(v) for v in g.bounds)
+                box = (b0, b1, b2, b3)
+            if a.kind == "country":
+                # a country: only the cells its parts touch (not its whole bounding box)
+                parts = shapely.get_parts(geoms[i])
+                cs = np.unique(np.concatenate(
+                    [_cells(*(float(v) for v in p.bounds)) for p in parts]))
+            else:
+                cs = _cells(*box)
+            cells.append(cs)
+            owners.append(np.full(cs.size, i, np.intp))
         self.geoms = geoms
-        self.tree = shapely.STRtree(shapes) if shapes else None
+        if cells:
+            c = np.concatenate(cells)
+            o = np.concatenate(owners)
+            order = np.argsort(c, kind="stable")
+            self.cell_keys, self.cell_area = c[order], o[order]
+        else:
+            self.cell_keys = np.zeros(0, np.int64)
+            self.cell_area = np.zeros(0, np.intp)
 
     def __len__(self) -> int:
         return len(self.areas)
@@ -178,13 +217,20 @@ class AreaIndex:
         import shapely  # type: ignore[import-untyped, unused-ignore]
 
         empty = np.zeros(0, np.intp)
-        if self.tree is None or lat.size == 0:
+        if self.cell_keys.size == 0 or lat.size == 0:
             return empty, empty
-        pts = shapely.points(lon, lat)
-        pi, ai = self.tree.query(pts)
-        if pi.size == 0:
+        ok = np.isfinite(lat) & np.isfinite(lon)
+        pc_ = _point_cells(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0))
+        lo = np.searchsorted(self.cell_keys, pc_, "left")
+        hi = np.searchsorted(self.cell_keys, pc_, "right")
+        counts = np.where(ok, hi - lo, 0)
+        total = int(counts.sum())
+        if total == 0:
             return empty, empty
-        keep = np.zeros(pi.size, bool)
+        pi = np.repeat(np.arange(lat.size), counts)
+        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        ai = self.cell_area[starts + np.arange(total)]
+        keep = np.zeros(total, bool)
         c = self.is_circle[ai]
         if c.any():
             d = _haversine_km(lat[pi[c]], lon[pi[c]], self.clat[ai[c]], self.clon[ai[c]])
