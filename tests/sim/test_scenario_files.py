@@ -4,6 +4,7 @@ files load; gate-to-gate profiles follow real runways; the CLI writes recordings
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +197,53 @@ def test_cli_show_and_bad_files(tmp_path: Path) -> None:
     assert r.exit_code != 0 and "empty" in r.output
     r = CliRunner().invoke(app, ["sim", "mlat-demo", "--out", str(tmp_path / "x"), "--from", "1h"])
     assert r.exit_code != 0
+
+
+def test_push_streams_one_feeder_per_receiver_over_real_sockets() -> None:
+    """``--push`` on a scenario file: one TCP connection per receiver, its id first, frames
+    and time records moved to the wall clock (the window's start = when play starts)."""
+    import asyncio
+
+    from overflight.sim.serve import push_stream
+    from overflight.sources.beast import parse_beast
+
+    spec = parse_scenario(GOOD)
+    sc = spec.scenario
+    got: dict[int, bytearray] = {}
+
+    async def main() -> int:
+        async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            buf = got.setdefault(len(got), bytearray())
+            while chunk := await r.read(65536):
+                buf.extend(chunk)
+            w.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        a = 40 * 60.0  # 08:40Z: taxiing and climbing out of Larnaca
+        results = simulate_stream(sc, from_s=a, to_s=a + 120.0)
+        ids = [r.receiver_id for r in sc.receivers]
+        sent = await push_stream(
+            results, ids, "127.0.0.1", port, from_s=a, speed=math.inf,
+            scenario_start_s=sc.start_time_s,
+        )  # fmt: skip
+        await asyncio.sleep(0.3)
+        server.close()
+        await server.wait_closed()
+        return sent
+
+    import math
+
+    before = time.time()
+    sent = asyncio.run(main())
+    assert len(got) == len(sc.receivers) and sent > 1000
+    frames = 0
+    for data in got.values():
+        chunk = parse_beast(bytes(data), final=True)
+        assert chunk.stats.errors == 0
+        frames += len(chunk.frames)
+        if len(chunk.frames):
+            assert len(np.unique(chunk.frames.receiver)) == 1
+            t = chunk.record_time_s[np.isfinite(chunk.record_time_s)]
+            assert before - 1 < t.min() and t.max() < before + 130
+    assert frames == sent

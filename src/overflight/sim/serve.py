@@ -191,6 +191,14 @@ async def push_feeders(
                 await w.wait_closed()
 
 
+def _tagged(
+    k: int, chunks: Iterator[tuple[float, int, bytes]]
+) -> Iterator[tuple[float, int, int, bytes]]:
+    """``(due, k, frames, bytes)``: the chunks of receiver ``k`` (ordered by due, then k)."""
+    for due, n, data in chunks:
+        yield due, k, n, data
+
+
 async def push_stream(
     results: Iterable[SimResult],
     receiver_ids: list[int],
@@ -223,9 +231,7 @@ async def push_stream(
                 beast_chunks(result, chunk_s=chunk_s, receiver_id=rid, time_shift_s=shift)
                 for rid in receiver_ids
             ]
-            merged = heapq.merge(
-                *[((due, k, n, data) for due, n, data in it) for k, it in enumerate(streams)]
-            )
+            merged = heapq.merge(*[_tagged(k, it) for k, it in enumerate(streams)])
             for due, k, n, data in merged:
                 await _pace(t0, due - from_s, speed)
                 w = writers[receiver_ids[k]]
