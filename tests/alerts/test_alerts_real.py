@@ -223,6 +223,10 @@ def test_a_geofence_crossing_on_a_real_trajectory_fires_once(
     assert entry.time_s == pytest.approx(t_entry, abs=20 * 10)  # within its update of 20 rows
     assert entry.military and entry.registration == "739" and entry.callsign == "FAF4011"
     assert a["silent near Istres"].time_s == pytest.approx(last_t + 600)
+    # evidence: the positions nearest the crossing, the crossing one among them
+    times = [p["time_s"] for p in entry.evidence["positions"]]
+    assert len(times) == 8 and times == sorted(times) and entry.time_s in times
+    assert all(abs(x - entry.time_s) < 60 for x in times)
 
 
 def test_changes_emergencies_and_integrity_from_station_events() -> None:

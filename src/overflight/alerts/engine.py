@@ -48,6 +48,8 @@ __all__ = ["Alert", "AlertEngine", "EngineStats", "Integrity"]
 log = logging.getLogger("overflight.alerts")
 
 SILENT_CHECK_EVERY_S = 5.0
+HISTORY = 16
+"""Ring rows of each aircraft's last positions kept at hand for evidence."""
 AREA_SAMPLE_S = 5.0
 """Positions are tested against areas at most once per aircraft per this many seconds
 (station clock) and at each batch's last position: a crossing is dated to this precision."""
@@ -336,6 +338,8 @@ class AlertEngine:
         self._cs = np.zeros(0, np.int32)
         self._nic = np.zeros(0, np.int8)
         self._nacp = np.zeros(0, np.int8)
+        self._hist = np.full((0, HISTORY), -1, np.int64)
+        self._hist_ptr = np.zeros(0, np.int32)
         self._ident: dict[int, Any] = {}
         self._sel: dict[int, npt.NDArray[np.bool_]] = {}
         self._grow(1024)
@@ -460,6 +464,10 @@ class AlertEngine:
         self._cs = g(self._cs, -1)
         self._nic = g(self._nic, -1)
         self._nacp = g(self._nacp, -1)
+        self._hist_ptr = g(self._hist_ptr, 0)
+        h = np.full((cap, HISTORY), -1, np.int64)
+        h[: self._hist.shape[0]] = self._hist
+        self._hist = h
         self._cap = cap
 
     def _slots(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
@@ -600,6 +608,7 @@ class AlertEngine:
                 len(SOURCES) - 1)
             self._p_src[ri] = np.asarray(src.to_numpy(), np.int8)[rows]
         self._p_next = int((self._p_next + m) % self._pr)
+        self._remember(slots[rows], ri)
         # clock, callsigns
         np.maximum.at(self._heard, slots, tt)
         tmax = float(np.nanmax(tt))
@@ -613,6 +622,27 @@ class AlertEngine:
             self._areas(slots, tt, lat, lon, c)
         else:
             self._had_pos[slots] = True
+
+    def _remember(self, slots: npt.NDArray[np.int32], ri: npt.NDArray[np.int64]) -> None:
+        """Each aircraft's last :data:`HISTORY` ring rows (a small ring per aircraft)."""
+        m = slots.size
+        if m == 0:
+            return
+        order = np.argsort(slots, kind="stable")
+        s_sorted, r_sorted = slots[order], ri[order]
+        start = np.ones(m, bool)
+        start[1:] = s_sorted[1:] != s_sorted[:-1]
+        run_start = np.flatnonzero(start)
+        run_id = np.cumsum(start) - 1
+        run_len = np.diff(np.append(run_start, m))
+        in_run = np.arange(m) - run_start[run_id]
+        keep = run_len[run_id] - 1 - in_run < HISTORY
+        skip = run_len - np.minimum(run_len, HISTORY)
+        ks = s_sorted[keep]
+        pos = (self._hist_ptr[ks] + in_run[keep] - skip[run_id[keep]]) % HISTORY
+        self._hist[ks, pos] = r_sorted[keep]
+        us = s_sorted[run_start]
+        self._hist_ptr[us] = (self._hist_ptr[us] + np.minimum(run_len, HISTORY)) % HISTORY
 
     def _areas(self, slots: npt.NDArray[np.int32], tt: npt.NDArray[np.float64],
                lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
@@ -858,7 +888,11 @@ class AlertEngine:
         old = np.flatnonzero(alive).astype(np.int32)
         remap = np.full(max(n, 1), -1, np.int64)
         remap[old] = np.arange(old.size)
-        for name in ("_key", "_heard", "_had_pos", "_area_gen", "_cs", "_nic", "_nacp"):
+        h = np.full_like(self._hist, -1)
+        h[: old.size] = self._hist[old]
+        self._hist = h
+        for name in ("_key", "_heard", "_had_pos", "_area_gen", "_cs", "_nic", "_nacp",
+                     "_hist_ptr"):
             a = getattr(self, name)
             b = np.full(self._cap, _FILL[name], a.dtype)
             b[: old.size] = a[old]
@@ -879,8 +913,12 @@ class AlertEngine:
             self._inside = np.sort(ns[ok] * c.A + a[ok])
 
     # ------------------------------------------------------------------ firing
-    def _evidence(self, key: int, t: float) -> dict[str, Any]:
-        idx = np.flatnonzero(self._p_key == key)
+    def _evidence(self, key: int, t: float, slot: int) -> dict[str, Any]:
+        idx = self._hist[slot]
+        idx = idx[idx >= 0]
+        idx = idx[self._p_key[idx] == key]
+        if idx.size == 0 or not (self._p_t[idx] <= t + 1.0).any():
+            idx = np.flatnonzero(self._p_key == key)  # older than the aircraft's last rows
         positions: list[dict[str, Any]] = []
         frames: list[dict[str, Any]] = []
         rx: set[int] = set()
@@ -934,7 +972,7 @@ class AlertEngine:
         ck = (key, t)
         ev = self._ev_cache.get(ck)
         if ev is None:
-            ev = self._evidence(key, t)
+            ev = self._evidence(key, t, slot)
             self._ev_cache[ck] = ev
         ev = dict(ev)
         if event_id:
@@ -958,4 +996,4 @@ class AlertEngine:
 
 
 _FILL: dict[str, Any] = {"_key": -1, "_heard": -np.inf, "_had_pos": False, "_area_gen": -1,
-                         "_cs": -1, "_nic": -1, "_nacp": -1}
+                         "_cs": -1, "_nic": -1, "_nacp": -1, "_hist_ptr": 0}
