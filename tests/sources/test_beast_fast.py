@@ -118,3 +118,29 @@ def test_anomalies_go_to_the_vectorised_parser(bad: bytes) -> None:
 def test_fuzz(buf: bytes, final: bool) -> None:
     _check(b"\x1a" + buf, final=final)
     _check(_stream()[:50] + buf, final=final)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 300), st.booleans(), st.booleans())
+def test_compiled_encoder_equals_vectorised(seed: int, n: int, rids: bool, times: bool) -> None:
+    from overflight.sources.beast import _encode_vectorised
+
+    rng = np.random.default_rng(seed)
+    data = rng.choice(np.array([0, 0x1A, 0x8D, 0xFF], np.uint8), (n, 14))
+    lengths = rng.choice(np.array([2, 7, 14, 5, 0], np.uint8), n)
+    t = 1.7e9 + rng.uniform(0, 100, n)
+    t[rng.random(n) < 0.2] = np.nan
+    batch = FrameBatch.from_columns(
+        data, lengths, time_s=t,
+        receiver=rng.choice(np.array([0, 0x1A1A, 2**64 - 1], np.uint64), n),
+        signal_dbfs=np.where(rng.random(n) < 0.2, np.nan, rng.uniform(-60, 3, n)),
+        ticks=rng.choice(np.array([0, 0x1A, 0x1A1A1A1A1A1A, 2**63 + 0x1A], np.uint64), n),
+    )
+    mask = rng.random(n) < 0.5 if times else None
+    assert encode_beast(batch, receiver_ids=rids, time_records=mask) == _encode_vectorised(
+        batch, receiver_ids=rids, time_records=mask)
+
+
+def test_compiled_encoder_round_trips_the_capture(shared: Callable[[str], Path]) -> None:
+    raw = shared(SAMPLE).read_bytes()
+    assert encode_beast(parse_beast(raw, final=True).frames) == raw

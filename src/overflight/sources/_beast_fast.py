@@ -18,7 +18,7 @@ import numpy as np
 
 from overflight._numba_cache import numba  # numba, its cache folder configured
 
-__all__ = ["scan"]
+__all__ = ["encode", "scan"]
 
 _ESC = 0x1A
 # body length (unescaped, after the type byte) by type; 0: not handled here
@@ -173,3 +173,50 @@ def scan(buf: np.ndarray, final: bool, receiver: int):  # type: ignore[no-untype
     nf = int(counts[0])
     return (int(consumed), data[:nf], plen[:nf], ticks[:nf], sig[:nf], rx[:nf], rec_time[:nf],
             counts, status)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _put(out, o, b):
+    out[o] = b
+    if b == _ESC:
+        out[o + 1] = b
+        return o + 2
+    return o + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode(data, plen, typ, ticks, sig, rid, rid_before, us, time_before, out):
+    """Records in row order, escaped: ``[0xe3 id][0xe9 time]`` frame; rows with type 0 skipped."""
+    o = 0
+    for i in range(typ.shape[0]):
+        if typ[i] == 0:
+            continue
+        if rid_before[i]:
+            out[o] = _ESC
+            out[o + 1] = 0xE3
+            o += 2
+            for q in range(8):
+                o = _put(out, o, np.uint8((rid[i] >> np.uint64(56 - 8 * q)) & np.uint64(0xFF)))
+        if time_before[i]:
+            out[o] = _ESC
+            out[o + 1] = 0xE9
+            o += 2
+            for q in range(8):
+                o = _put(out, o, np.uint8((us[i] >> np.uint64(56 - 8 * q)) & np.uint64(0xFF)))
+        out[o] = _ESC
+        out[o + 1] = typ[i]
+        o += 2
+        t = ticks[i]
+        for q in range(6):
+            o = _put(out, o, np.uint8((t >> np.uint64(40 - 8 * q)) & np.uint64(0xFF)))
+        o = _put(out, o, sig[i])
+        for q in range(plen[i]):
+            o = _put(out, o, data[i, q])
+    return o
+
+
+def encode(data, plen, typ, ticks, sig, rid, rid_before, us, time_before) -> bytes:  # type: ignore[no-untyped-def]
+    """Escaped Beast bytes of the rows (see :func:`overflight.sources.beast.encode_beast`)."""
+    out = np.empty(typ.shape[0] * 2 * (23 + 10 + 10), np.uint8)
+    o = _encode(data, plen, typ, ticks, sig, rid, rid_before, us, time_before, out)
+    return out[:o].tobytes()

@@ -599,6 +599,46 @@ def encode_beast(
     n = len(batch)
     if n == 0:
         return b""
+    from overflight.sources._beast_fast import encode
+
+    lens = batch.length_bytes
+    typ = _TYPE_OF_LENGTH[lens]
+    rid_before = np.zeros(n, bool)
+    if receiver_ids:
+        rid_before[0] = True
+        rid_before[1:] = batch.receiver[1:] != batch.receiver[:-1]
+    time_before = np.zeros(n, bool)
+    us = np.zeros(n, np.uint64)
+    if time_records is not None:
+        mask = np.broadcast_to(np.asarray(time_records, bool), (n,))
+        time_before = mask & np.isfinite(batch.time_s)
+        if time_before.any():
+            with np.errstate(invalid="ignore"):
+                us = np.rint(batch.time_s * 1e6).astype(np.int64).view(np.uint64)
+    return encode(
+        np.ascontiguousarray(batch.data), lens, typ,
+        batch.ticks.astype(np.uint64) & np.uint64(0xFFFFFFFFFFFF),
+        dbfs_to_signal_byte(batch.signal_dbfs), batch.receiver.astype(np.uint64),
+        rid_before, np.ascontiguousarray(us), time_before,
+    )
+
+
+_TYPE_OF_LENGTH = np.zeros(256, np.uint8)
+_TYPE_OF_LENGTH[2] = _TYPE_MODEAC
+_TYPE_OF_LENGTH[7] = _TYPE_SHORT
+_TYPE_OF_LENGTH[14] = _TYPE_LONG
+
+
+def _encode_vectorised(
+    batch: FrameBatch,
+    *,
+    receiver_ids: bool = False,
+    time_records: npt.ArrayLike | None = None,
+) -> bytes:
+    """:func:`encode_beast` with whole-array operations (the reference of the compiled one)."""
+    n = len(batch)
+    if n == 0:
+        return b""
     lens = batch.length_bytes.astype(np.int64)
     typ = np.select([lens == 2, lens == 7, lens == 14], [_TYPE_MODEAC, _TYPE_SHORT, _TYPE_LONG], 0)
     ok = typ > 0
