@@ -43,6 +43,14 @@ def identity_db(shared: Callable[[str], Path], tmp_path_factory: pytest.TempPath
     return path
 
 
+def epoch_s(col: object) -> np.ndarray:
+    """A pandas time column as UTC epoch seconds (whatever its unit)."""
+    import pandas as pd
+
+    return np.asarray(pd.to_datetime(col).astype("datetime64[ns]").astype("int64"),
+                      np.float64) / 1e9
+
+
 def trajectory_positions(path: Path, chunk: int = 20) -> list[Positions]:
     """A traffic trajectory file as the station's position updates (``chunk`` rows each)."""
     import pandas as pd
@@ -51,7 +59,7 @@ def trajectory_positions(path: Path, chunk: int = 20) -> list[Positions]:
     d = d.sort_values("timestamp")
     n = len(d)
     addr = np.array([int(a, 16) for a in d["icao24"]], np.uint32)
-    t = d["timestamp"].astype("int64").to_numpy() / 1e9
+    t = epoch_s(d["timestamp"])
     table = pa.table({
         "icao24": pa.array(d["icao24"].tolist(), pa.string()),
         "address": pa.array(addr),
