@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from _alerts_data import FLIGHT
 from typer.testing import CliRunner
 
-from conftest import FLIGHT
 from overflight.alerts import parse_rules
 from overflight.cli import app
 

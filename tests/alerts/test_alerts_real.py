@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from _alerts_data import FLIGHT, TANKER, epoch_s, trajectory_positions
 
-from conftest import FLIGHT, TANKER, epoch_s, trajectory_positions
 from overflight.alerts import parse_rules
 from overflight.alerts.engine import Alert, AlertEngine
 from overflight.alerts.replay import alerts_over_capture
