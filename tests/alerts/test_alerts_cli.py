@@ -83,3 +83,18 @@ def test_test_over_a_capture_and_over_history(shared: Callable[[str], Path], tmp
     assert [x.split("\t")[1] for x in r.stdout.splitlines()[1:] if x] == ["landed at LFBO"]
     r = CliRunner().invoke(app, ["alerts", "test", str(p)])
     assert r.exit_code == 2
+
+
+def test_alerts_help_imports_no_heavy_module() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nsys.argv = ['overflight', 'alerts', 'test', '--help']\n"
+            "from overflight.cli import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code\n"
+            "print('HEAVY', *sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'scipy', 'numba',"
+            " 'shapely', 'duckdb') if m in sys.modules), file=sys.stderr)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert res.returncode == 0, res.stderr
+    assert "HEAVY\n" in res.stderr, res.stderr
