@@ -6,7 +6,7 @@ busier sky (60 aircraft). Peer: the per-transmission Python loop of the MLAT mod
 generator (``overflight.mlat.sim.simulate``: DF17 positions / DF4 only, same receivers and
 aircraft count), timed in the same run. Also the Beast serialisation of the result.
 Streamed scenario files: ``caracas-2019`` straight to recordings (schedule, encode, propagate,
-Beast, files) over a 6-hour window with the scenario's background traffic (4 aircraft airborne
+Beast, files) over a 6-hour window with the scenario's background traffic (2 aircraft airborne
 around each of the three receiver regions) and over the whole 60 hours without it (``--full``:
 the whole 60 hours with background, a few minutes). Peak memory is the process's maximum RSS.
 Run: ``python bench/sim.py [--full]``.

@@ -32,7 +32,7 @@ end = 2019-03-25T06:00:00Z
 seed = 2019
 
 [background]
-aircraft = 4            # mean airborne at once around each receiver region
+aircraft = 2            # mean airborne at once around each receiver region (--background N)
 radius_km = 350
 address_block = "4CA000-4CAFFF"   # Ireland, civil
 
