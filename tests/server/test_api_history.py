@@ -38,6 +38,7 @@ from overflight.geo import haversine_m
 from overflight.history import HistoryWriter, open_history
 from overflight.history.query import History, parse_time
 from overflight.identity import Identifier
+from overflight.server import api_history
 from overflight.server.api_history import TRACE_RECENT_POINTS, history_routes
 from overflight.station import StationConfig
 from overflight.station.updates import Positions
@@ -420,6 +421,17 @@ def test_bad_parameters_are_4xx_json_naming_the_parameter(
     assert isinstance(doc["error"], str) and doc["msg"]
 
 
+def test_a_track_too_large_for_one_answer_is_refused_naming_from(
+    api: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api_history, "MAX_POSITIONS", 1000)
+    r = api.get("/api/history/track/AFR34ZG")
+    assert r.status_code == 400 and strict_loads(r.content)["param"] == "from"
+    doc = api.json("/api/history/track/AFR34ZG", params={"from": "2024-07-06T07:00Z",
+                                                         "to": "2024-07-06T07:05Z"})
+    assert 0 < doc["count"] <= 1000
+
+
 def test_other_methods_are_refused(api: Served) -> None:
     r = httpx.post(api.srv.url + f"/api/history/track/{ADDRESS}", timeout=10)
     assert r.status_code == 405 and strict_loads(r.content)["error"] == "method not allowed"
@@ -431,31 +443,52 @@ HOSTILE = ['<script>alert(1)</script>', "]]><x/>", "a\"b'c", "=cmd|' /C calc'!A0
            "ctl\x01\x1b[2J\x7f"]
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A database whose aircraft abcdef was heard with hostile callsigns (as test_export)."""
-    db = tmp_path_factory.mktemp("hostile") / "h.duckdb"
-    n = len(HOSTILE)
-    t = pa.table({
-        "icao24": ["abcdef"] * n, "address": pa.array([0xABCDEF] * n, pa.uint32()),
-        "non_icao": [False] * n, "time_s": [1.7e9 + i for i in range(n)],
-        "lat_deg": [10.0 + i / 100 for i in range(n)], "lon_deg": [20.0] * n,
+def _positions(address: int, callsigns: list[str], t0: float, lat0: float) -> Positions:
+    n = len(callsigns)
+    return Positions(pa.table({
+        "icao24": [f"{address:06x}"] * n, "address": pa.array([address] * n, pa.uint32()),
+        "non_icao": [False] * n, "time_s": [t0 + i for i in range(n)],
+        "lat_deg": [lat0 + i / 100 for i in range(n)], "lon_deg": [20.0] * n,
         "altitude_ft": [1000.0] * n, "groundspeed_kt": [200.0] * n, "track_deg": [90.0] * n,
-        "vertical_rate_fpm": [None] * n, "on_ground": [False] * n, "callsign": HOSTILE,
+        "vertical_rate_fpm": [None] * n, "on_ground": [False] * n, "callsign": callsigns,
         "source": ["adsb"] * n, "reference": ["pair"] * n, "frame_seq": [-1] * n,
         "pair_frame_seq": [-1] * n,
-    }, schema=POSITIONS_SCHEMA)
-    w = HistoryWriter(open_history(db), kind="serve")
-    w.on_update(Positions(t))
-    w.close()
-    h = History(open_history(db, read_only=True), Identifier(None))
+    }, schema=POSITIONS_SCHEMA))
+
+
+@dataclass
+class Writing(Served):
+    writer: HistoryWriter
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Writing]:
+    """As ``overflight serve --db`` runs it: the process's own writer holds the database and
+    the API reads through the writer's store. Its aircraft abcdef was heard with hostile
+    callsigns (planted as in tests/history/test_export.py)."""
+    db = tmp_path_factory.mktemp("hostile") / "h.duckdb"
+    w = HistoryWriter(open_history(db), kind="serve", flush_every_s=0)
+    w.on_update(_positions(0xABCDEF, HOSTILE, 1.7e9, 10.0))
+    w.flush()
     try:
-        yield from _serve(h)
+        for served in _serve(History(w.store, Identifier(None))):
+            yield Writing(served.srv, served.history, w)
     finally:
-        h.close()
+        w.close()
 
 
-def test_hostile_callsigns_stay_inert_in_every_export(hostile: Served) -> None:
+def test_the_serving_process_answers_what_its_writer_stores(hostile: Writing) -> None:
+    assert hostile.json("/api/history/search", params={"q": "LIVE42"})["results"] == []
+    hostile.writer.on_update(_positions(0xC0FFEE, ["LIVE42"] * 3, 1.7e9 + 100, 30.0))
+    hostile.writer.flush()
+    doc = hostile.json("/api/history/search", params={"q": "LIVE42"})
+    assert [(r["matched"], r["icao24"], r["positions"]) for r in doc["results"]] == [
+        ("callsign", "c0ffee", 3)]
+    track = hostile.json("/api/history/track/c0ffee")
+    assert [p["lat_deg"] for p in track["positions"]] == [30.0, 30.01, 30.02]
+
+
+def test_hostile_callsigns_stay_inert_in_every_export(hostile: Writing) -> None:
     base = "/api/history/track/abcdef"
     # JSON: the strings, nothing more
     doc = hostile.json(base)
@@ -573,3 +606,115 @@ def test_fuzz_every_history_route_and_parameter_gets_no_5xx(api: Served) -> None
                         else:
                             query[o["name"]] = val
                     _check(client.get(url, params=query), f"{url[:200]} {query!r:.200}")
+
+
+# ---------------------------------------------------------------------------- tar1090 itself
+
+class _HaveTraces:
+    """Adds ``haveTraces: true`` to ``/data/receiver.json`` (readsb writes it when it keeps
+    traces; tar1090 asks for trace files only then). Stands in for receiver.json saying so
+    when the history routes are mounted."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/data/receiver.json":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body = bytearray()
+
+        async def capture(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                data = json.dumps({**json.loads(bytes(body)), "haveTraces": True}).encode()
+                headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                await send({**start, "headers": [*headers,
+                                                 (b"content-length", str(len(data)).encode())]})
+                await send({"type": "http.response.body", "body": data})
+
+        await self.app(scope, receive, capture)
+
+
+def test_tar1090_reads_an_aircrafts_history_from_our_trace_files(
+    api: Served, shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    from urllib.parse import urlsplit
+
+    from . import conftest
+    from .test_browser import _chromium
+
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright not installed (pip install playwright)")
+    exe = _chromium()
+    html = shared("tar1090-web/html")
+    routes, paths = history_routes(api.history)
+    make = conftest.create_app
+    mp = pytest.MonkeyPatch()
+    mp.setattr(conftest, "create_app", lambda *a, **kw: _HaveTraces(make(*a, **kw)))
+    errors: list[str] = []
+    traces: list[tuple[str, int]] = []
+    try:
+        with running_server(StationConfig(listen_beast=0, identify=False), web_root=html,
+                            extra_routes=routes, extra_paths=paths) as srv:
+            mp.undo()
+            assert srv.get("/data/receiver.json").json()["haveTraces"] is True
+
+            def only_loopback(route: Any) -> None:
+                if urlsplit(route.request.url).hostname == "127.0.0.1":
+                    route.continue_()
+                else:
+                    route.abort()
+
+            def seen(response: Any) -> None:
+                if "/data/traces/" in response.url:
+                    traces.append((urlsplit(response.url).path, response.status))
+
+            with sync_api.sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=exe, headless=True,
+                                            args=["--no-sandbox", "--disable-gpu"])
+                try:
+                    page = browser.new_page(viewport={"width": 1600, "height": 900})
+                    page.on("pageerror", lambda e: errors.append(str(e)))
+                    page.on("response", seen)
+                    page.route("**/*", only_loopback)
+                    page.goto(srv.url + "/index.html", wait_until="domcontentloaded")
+                    page.wait_for_function("() => typeof haveTraces !== 'undefined' && "
+                                           "haveTraces && typeof selectPlaneByHex === 'function'",
+                                           timeout=90_000)
+                    page.evaluate(f"() => selectPlaneByHex('{ADDRESS}', {{}})")
+                    page.wait_for_function(
+                        f"() => g.planes['{ADDRESS}'] && g.planes['{ADDRESS}'].fullTrace && "
+                        f"g.planes['{ADDRESS}'].recentTrace", timeout=60_000)
+                    got = page.evaluate(f"""() => {{
+                        const p = g.planes['{ADDRESS}'];
+                        return {{full: p.fullTrace.trace.length, pos: p.position,
+                                 recent: p.recentTrace.trace.length,
+                                 first: p.fullTrace.trace[0].slice(0, 4),
+                                 last: p.fullTrace.trace[p.fullTrace.trace.length - 1]
+                                     .slice(0, 4)}};
+                    }}""")
+                    page.screenshot(path=str(tmp_path / "tar1090-history.png"))
+                finally:
+                    browser.close()
+    finally:
+        mp.undo()
+    assert not errors, errors
+    want = api.history.track(ADDRESS).positions
+    assert sorted(traces) == [(f"/data/traces/22/trace_full_{ADDRESS}.json", 200),
+                              (f"/data/traces/22/trace_recent_{ADDRESS}.json", 200)]
+    # tar1090 made the times absolute (normalizeTraceStamps) and kept every point, and the
+    # recent points it merges after the full trace add none (they are its tail)
+    assert got["full"] == want.num_rows and got["recent"] == TRACE_RECENT_POINTS
+    assert got["first"][0] == pytest.approx(want.column("time_s")[0].as_py(), abs=0.01)
+    assert got["last"][0] == pytest.approx(want.column("time_s")[-1].as_py(), abs=0.01)
+    assert got["last"][1:3] == pytest.approx([want.column("lat_deg")[-1].as_py(),
+                                              want.column("lon_deg")[-1].as_py()], abs=1e-6)
+    assert got["first"][3] == "ground"
+    # the aircraft stands where the trace ends: parked at Toulouse (tar1090: [lon, lat])
+    assert got["pos"] == pytest.approx([want.column("lon_deg")[-1].as_py(),
+                                        want.column("lat_deg")[-1].as_py()], abs=1e-5)

@@ -66,6 +66,7 @@ from overflight.server.errors import ApiError, quote
 
 __all__ = [
     "FORMATS",
+    "MAX_POSITIONS",
     "MAX_TIME_S",
     "TRACE_FULL_S",
     "TRACE_RECENT_POINTS",
@@ -83,6 +84,9 @@ MAX_TIME_S = 253402300799.0
 """Times from 1970 up to the end of year 9999 (epoch seconds)."""
 MAX_TEXT = 64
 """Longest accepted text parameter (characters)."""
+MAX_POSITIONS = 2_000_000
+"""A track answer holds at most this many positions; a wider window is refused (400 naming
+``from``) rather than served as hundreds of megabytes."""
 
 FORMATS: dict[str, tuple[str, str]] = {
     "json": ("application/json", ""),
@@ -384,6 +388,9 @@ def history_routes(history: History) -> tuple[list[BaseRoute], dict[str, Any]]:
         except QueryError as exc:
             raise _bad("ident", str(exc), 404) from None
         p = tr.positions
+        if p.num_rows > MAX_POSITIONS:
+            raise _bad("from", f"{p.num_rows:,} positions in that window (at most "
+                               f"{MAX_POSITIONS:,} per answer): narrow it with from and to")
         stem = f"track-{ident}"
         if fmt == "csv":
             return _file(export.positions_csv(p), fmt, stem)
