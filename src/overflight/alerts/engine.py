@@ -705,23 +705,28 @@ class AlertEngine:
         stale = us[(self._area_gen[us] != c.gen) & self._had_pos[us]]
         self._area_gen[us] = c.gen
         self._had_pos[us] = True
-        for kind, idx, area in (("entered", ent_i, ent_a), ("left", left_i, left_a)):
-            if idx.size == 0:
+        if stale.size and ent_i.size:
+            # aircraft known before the rules changed: their first sample sets the state
+            ok = ~(np.isin(ss[ent_i], stale) & first[ent_i])
+            ent_i, ent_a = ent_i[ok], ent_a[ok]
+        idx = np.concatenate([ent_i, left_i]).astype(np.intp)
+        if idx.size == 0:
+            return
+        area = np.concatenate([ent_a, left_a]).astype(np.intp)
+        is_left = np.concatenate([np.zeros(ent_i.size, bool), np.ones(left_i.size, bool)])
+        o = np.lexsort((is_left, st[idx]))  # in time order (entries first at a tie)
+        for j, ar, lv in zip(idx[o].tolist(), area[o].tolist(), is_left[o].tolist(),
+                             strict=True):
+            kind = "left" if lv else "entered"
+            rules = c.area_rules[kind][ar]
+            if rules.size == 0:
                 continue
-            if stale.size:
-                ok = ~np.isin(ss[idx], stale)
-                idx, area = idx[ok], area[ok]
-            o = np.argsort(st[idx], kind="stable")
-            for j, ar in zip(idx[o].tolist(), area[o].tolist(), strict=True):
-                rules = c.area_rules[kind][ar]
-                if rules.size == 0:
-                    continue
-                slot = int(ss[j])
-                for r in self._selected(slot, rules, c):
-                    a = c.rules[r].area
-                    self._fire(c, r, slot, float(st[j]), float(sl[j]), float(so[j]),
-                               f"{kind} {a.describe() if a else 'the area'}",
-                               occurrence=f"{kind}:{round(float(st[j]) * 1000)}")
+            slot = int(ss[j])
+            for r in self._selected(slot, rules, c):
+                a = c.rules[r].area
+                self._fire(c, r, slot, float(st[j]), float(sl[j]), float(so[j]),
+                           f"{kind} {a.describe() if a else 'the area'}",
+                           occurrence=f"{kind}:{round(float(st[j]) * 1000)}")
 
     # ------------------------------------------------------------------ other updates
     def _changed(self, t: pa.Table, now: float, c: _Compiled) -> None:
