@@ -1,0 +1,160 @@
+"""Messages per second through the NATS JetStream bus with 1 and 2 workers, against the
+in-process station on the same frames, measured in the same run.
+
+    python bench/scaleout.py [CAPTURE] [--seconds 600]
+
+CAPTURE: any capture ``overflight track`` reads (default: ``overflight sim mlat-demo`` for
+``--seconds``, many aircraft over 7 receivers, written to a temporary folder). Needs
+``nats-server`` on the PATH (Debian: nats-server) and nats-py. Prints:
+
+* in-process: frames / CPU-second of ``Station.process`` over the capture's batches;
+* publish: frames / s of the ingest side (address decode, shard split, Arrow IPC, JetStream
+  publish with acks), without tracking;
+* bus, N workers (subprocesses, ``overflight worker``): frames / s from the workers' start
+  to the last shard's end marker seen by an API node (pulling frames, tracking, publishing
+  updates, API node applying them), and each worker's busy CPU per frame;
+* bus overhead per frame: (worker wall per frame with 1 worker) - (in-process per frame).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHARDS = 8
+BATCH_FRAMES = 20_000
+
+
+def batches_of(path: Path) -> list[Any]:
+    from overflight.frames import FrameBatch
+    from overflight.sources.files import read_batches
+
+    whole = FrameBatch.concat(list(read_batches(path)))
+    return [whole.take(np.arange(i, min(i + BATCH_FRAMES, len(whole))))
+            for i in range(0, len(whole), BATCH_FRAMES)]
+
+
+def in_process(batches: list[Any]) -> tuple[float, int]:
+    from overflight.station import Station, StationConfig
+
+    st = Station(StationConfig(identify=False))
+    st.process(batches[0].take(np.arange(min(100, len(batches[0])))))  # kernels loaded
+    st = Station(StationConfig(identify=False))
+    t0 = time.process_time()
+    for b in batches:
+        st.process(b)
+    st.finish()
+    return time.process_time() - t0, len(st.tracker)
+
+
+def start_nats(root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    (root / "js").mkdir(exist_ok=True)
+    proc = subprocess.Popen([binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd",
+                             str(root / "js")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    return proc, f"nats://127.0.0.1:{port}"
+
+
+async def bus_run(batches: list[Any], workers: int, root: Path) -> dict[str, float]:
+    from overflight.bus.picture import BusPicture
+    from overflight.bus.publish import FramePublisher, connect
+    from overflight.bus.subjects import ensure_streams
+    from overflight.bus.worker import publish_end
+    from overflight.station.updates import Frames
+
+    proc, url = start_nats(root)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        nc = await connect(url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        pub = FramePublisher(js, asyncio.get_running_loop(), shards=SHARDS)
+        seq = 0
+        t0 = time.perf_counter()
+        for b in batches:
+            await pub._send(pub.messages(Frames(b, seq)))
+            seq += len(b)
+        await publish_end(js, pub.run_id, SHARDS)
+        t_pub = time.perf_counter() - t0
+        picture = BusPicture()
+        await picture.start(url)
+        per = SHARDS // workers
+        t0 = time.perf_counter()
+        for w in range(workers):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "overflight", "worker", "--bus", url, "--shards",
+                 f"{w * per}-{(w + 1) * per - 1}", "--no-identify"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        await picture.wait_ended(pub.run_id, SHARDS, timeout_s=1800)
+        wall = time.perf_counter() - t0
+        await picture.close()
+        await nc.close()
+        return {"publish_s": t_pub, "wall_s": wall, "messages": picture.messages}
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+        proc.terminate()
+        proc.wait(30)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("capture", nargs="?", type=Path)
+    ap.add_argument("--seconds", type=float, default=600.0)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        cap = args.capture
+        if cap is None:
+            cap = root / "sim.bin"
+            subprocess.run([sys.executable, "-m", "overflight", "sim", "mlat-demo", "--out",
+                            str(cap), "--duration", str(args.seconds)], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        batches = batches_of(cap)
+        n = sum(len(b) for b in batches)
+        cpu, aircraft = in_process(batches)
+        print(f"capture: {cap.name}, {n:,} frames, {aircraft} aircraft, {len(batches)} batches "
+              f"of <= {BATCH_FRAMES:,}; {os.cpu_count()} CPUs")
+        print(f"in-process station: {n / cpu:,.0f} frames/CPU-s ({cpu * 1e6 / n:.1f} us/frame)")
+        base = None
+        for w in (1, 2):
+            d = root / f"bus{w}"
+            d.mkdir()
+            r = asyncio.run(bus_run(batches, w, d))
+            rate = n / r["wall_s"]
+            print(f"bus, {w} worker(s): {rate:,.0f} frames/s end to end "
+                  f"({r['wall_s']:.1f} s incl. worker start-up); ingest publish "
+                  f"{n / r['publish_s']:,.0f} frames/s")
+            if w == 1:
+                base = r["wall_s"] * 1e6 / n
+        if base is not None:
+            print(f"bus overhead per frame (1 worker wall - in-process CPU): "
+                  f"{base - cpu * 1e6 / n:.1f} us")
+
+
+if __name__ == "__main__":
+    main()
