@@ -101,3 +101,24 @@ def test_simulated_input_is_said_in_every_answer(capture: Path) -> None:
         assert isinstance(doc, dict) and doc.get("simulated") is True, path
     hexes = [a["hex"] for a in docs["/v2/hex/48520a"]["ac"]]  # type: ignore[index]
     assert hexes == ["48520a"]
+
+
+def test_receiver_json_takes_extra_keys(capture: Path) -> None:
+    st = Station(StationConfig(identify=False))
+    st.run_file(capture)
+    app = create_app(st, receiver_extra={"haveTraces": True})
+
+    async def main() -> object:
+        got: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(serve_http(app, "127.0.0.1", 0, ready=got.set_result))
+        port = await asyncio.wait_for(got, 30)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+            doc = (await c.get("/data/receiver.json")).json()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return doc
+
+    doc = asyncio.run(main())
+    assert isinstance(doc, dict)
+    assert doc["haveTraces"] is True and doc["refresh"] == 1000

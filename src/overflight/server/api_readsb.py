@@ -10,6 +10,7 @@ lat, lon}``, the receiver's position only when the station knows it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -25,9 +26,11 @@ REFRESH_MS = 1000
 """How often clients should fetch ``aircraft.json`` (readsb's ``refresh``)."""
 
 
-def receiver_json(source: SnapshotSource, version: str) -> dict[str, Any]:
+def receiver_json(source: SnapshotSource, version: str,
+                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """readsb's ``receiver.json`` for a station (position rounded to 0.01° as readsb does
-    unless told to be precise; omitted when unknown)."""
+    unless told to be precise; omitted when unknown); ``extra`` keys are added (e.g.
+    ``{"haveTraces": True}`` when trace files are served)."""
     doc: dict[str, Any] = {
         "version": f"overflight {version}", "refresh": REFRESH_MS, "history": 0, "readsb": True,
     }
@@ -39,15 +42,17 @@ def receiver_json(source: SnapshotSource, version: str) -> dict[str, Any]:
             doc["lon"] = round(lon, 2)
     if getattr(getattr(source, "config", None), "simulated", False):
         doc["simulated"] = True
+    doc.update(extra or {})
     return doc
 
 
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
-def routes(cache: ViewCache, source: SnapshotSource, version: str) -> list[Route]:
+def routes(cache: ViewCache, source: SnapshotSource, version: str,
+           receiver_extra: Mapping[str, Any] | None = None) -> list[Route]:
     """The ``/data/`` routes."""
-    receiver = dumps(receiver_json(source, version)).encode()
+    receiver = dumps(receiver_json(source, version, receiver_extra)).encode()
 
     async def aircraft(request: Request) -> Response:
         """readsb ``aircraft.json``."""

@@ -82,6 +82,7 @@ def create_app(
     web_root: Path | str | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     extra_paths: Mapping[str, Any] | None = None,
+    receiver_extra: Mapping[str, Any] | None = None,
 ) -> Starlette:
     """The server's ASGI app for ``station`` (a Station or anything with ``.snapshot()`` and
     ``.config``).
@@ -98,6 +99,8 @@ def create_app(
         web_root: a folder served at ``/`` (after every API route), e.g. a web map.
         extra_routes: more routes (e.g. the history API's), mounted before ``web_root``.
         extra_paths: their OpenAPI paths.
+        receiver_extra: keys added to ``/data/receiver.json`` (``{"haveTraces": True}`` when
+            the history API serves readsb trace files: tar1090 asks for them only then).
 
     ``app.state.views`` is the :class:`ViewCache`, ``app.state.live`` the :class:`LiveHub`.
     """
@@ -116,7 +119,7 @@ def create_app(
         return HTMLResponse(docs, headers={"Content-Security-Policy": _DOCS_CSP})
 
     routes: list[BaseRoute] = [
-        *api_readsb.routes(cache, station, version),
+        *api_readsb.routes(cache, station, version, receiver_extra),
         *api_v2.routes(cache),
         live.route(),
         Route("/openapi.json", openapi, methods=["GET", "HEAD"]),

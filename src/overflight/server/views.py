@@ -99,9 +99,11 @@ class SnapshotView:
         self.by_type = by_type
         self.by_squawk = by_squawk
         self.military: tuple[int, ...] = tuple(mil)
-        self._with_pos = np.flatnonzero(~np.isnan(lat))
-        self._lat = lat[self._with_pos]
-        self._lon = lon[self._with_pos]
+        with_pos = np.flatnonzero(~np.isnan(lat))
+        by_lat = with_pos[np.argsort(lat[with_pos], kind="stable")]
+        self._with_pos = by_lat  # records with a position, by latitude
+        self._lat = lat[by_lat]
+        self._lon = lon[by_lat]
         self._fragments: dict[int, bytes] = {}
 
     def fragment(self, i: int) -> bytes:
@@ -117,14 +119,20 @@ class SnapshotView:
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Records with a position within ``radius_nm`` of a point, nearest first: their indexes,
         distances (nautical miles) and directions from the point (degrees true)."""
-        if self._lat.size == 0:
+        # Only the latitude band can be within the radius: a great-circle distance is at least
+        # the meridian distance, and one minute of latitude is more than a nautical mile here.
+        band_deg = radius_nm / 60.0 * 1.001 + 1e-9
+        lo = int(np.searchsorted(self._lat, lat_deg - band_deg, side="left"))
+        hi = int(np.searchsorted(self._lat, lat_deg + band_deg, side="right"))
+        lats, lons = self._lat[lo:hi], self._lon[lo:hi]
+        if lats.size == 0:
             empty = np.zeros(0)
             return np.zeros(0, np.intp), empty, empty
-        d_nm = haversine_m(lat_deg, lon_deg, self._lat, self._lon) / NM_M
+        d_nm = haversine_m(lat_deg, lon_deg, lats, lons) / NM_M
         sel = np.flatnonzero(d_nm <= radius_nm)
         sel = sel[np.argsort(d_nm[sel], kind="stable")]
-        dirs = bearing_deg(lat_deg, lon_deg, self._lat[sel], self._lon[sel])
-        return self._with_pos[sel], d_nm[sel], np.asarray(dirs, np.float64)
+        dirs = bearing_deg(lat_deg, lon_deg, lats[sel], lons[sel])
+        return self._with_pos[lo:hi][sel], d_nm[sel], np.asarray(dirs, np.float64)
 
     def v2_body(
         self,
