@@ -65,6 +65,10 @@ def test_serve_with_http_and_history_then_ctrl_c(
         assert a["flight"].strip() == "AFR34ZG" and a["alt_baro"] == "ground"
         assert abs(a["lat"] - 43.6292) < 0.01 and abs(a["lon"] - 1.3740) < 0.01
         time.sleep(1.5)  # one flush (1 s) of the history writer
+        # the history API answers from the database the same process is writing
+        track = _get(f"http://127.0.0.1:{http}/api/history/track/393322")
+        assert track["count"] == 8302 and track["aircraft"] == ["393322"]
+        assert track["support"]["frames"] > 8000  # type: ignore[index]
         serve.send_signal(signal.SIGINT)
         out, _ = serve.communicate(timeout=60)
         assert serve.returncode == 0, out.decode(errors="replace")

@@ -78,6 +78,12 @@ def serve(
         list[str] | None,
         typer.Option("--connect-raw", help="raw AVR receiver [HOST:]PORT to read (repeatable)"),
     ] = None,
+    connect_sbs: Annotated[
+        list[str] | None,
+        typer.Option("--connect-sbs",
+                     help="SBS (BaseStation, port 30003) feed [HOST:]PORT to read: state decoded "
+                     "elsewhere, tracked as source sbs (repeatable)"),
+    ] = None,
     listen_beast: Annotated[
         int | None,
         typer.Option("--listen-beast", min=0, max=65535,
@@ -145,8 +151,8 @@ def serve(
     with 0xe3 receiver-id records have them, any other feed is named with --receiver-id."""
     from overflight.station import StationConfig
 
-    if not (connect or connect_raw or listen_beast is not None):
-        raise typer.BadParameter("give --connect, --connect-raw or --listen-beast")
+    if not (connect or connect_raw or connect_sbs or listen_beast is not None):
+        raise typer.BadParameter("give --connect, --connect-raw, --connect-sbs or --listen-beast")
     if not (stats_every_s > 0 and math.isfinite(stats_every_s)):
         raise typer.BadParameter("want a number of seconds > 0", param_hint="--stats-every-s")
     http_at = http_endpoint(http) if http is not None else None
@@ -160,6 +166,7 @@ def serve(
     config = StationConfig(
         connect=tuple(endpoint(c, "--connect") for c in connect or []),
         connect_raw=tuple(endpoint(c, "--connect-raw") for c in connect_raw or []),
+        connect_sbs=tuple(endpoint(c, "--connect-sbs") for c in connect_sbs or []),
         listen_beast=listen_beast, bind=bind, beast_out=beast_out, raw_out=raw_out,
         sbs_out=sbs_out, record_dir=record_dir, receivers_csv=receivers,
         receiver_ids=serials,
@@ -202,6 +209,7 @@ async def run(
     from overflight.station.live import run_live
 
     cfg = station.config
+    writer: Any = None
     if db is not None:
         from overflight.history import HistoryError, HistoryWriter
 
@@ -228,11 +236,12 @@ async def run(
             _raise_bind(tasks[0], cfg.bind)
         ports = dict(ports_ready.result())
         if http is not None:
-            from overflight.server import create_app, serve_http
+            from overflight.server import serve_http
 
             http_ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
             tasks.append(asyncio.create_task(
-                serve_http(create_app(station), http[0], http[1], ready=http_ready.set_result)
+                serve_http(build_app(station, writer), http[0], http[1],
+                           ready=http_ready.set_result)
             ))
             second: list[asyncio.Future[Any]] = [tasks[1], http_ready]
             done, _ = await asyncio.wait(second, return_when=asyncio.FIRST_COMPLETED)
@@ -252,6 +261,25 @@ async def run(
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+
+
+def build_app(station: Station, writer: Any = None) -> Any:
+    """The HTTP app of ``station``: the live API, the history API over the writer's database
+    (when storing), and the web map when it has been built."""
+    from overflight.server import create_app
+    from overflight.server.web import default_web_root
+
+    routes: list[Any] = []
+    paths: dict[str, Any] = {}
+    if writer is not None:
+        from overflight.history.query import History
+        from overflight.server.api_history import history_routes
+
+        more, more_paths = history_routes(History(writer.store, station.identifier))
+        routes += more
+        paths.update(more_paths)
+    return create_app(station, extra_routes=routes, extra_paths=paths,
+                      web_root=default_web_root())
 
 
 def _raise_bind(task: asyncio.Task[None], bind: str) -> None:

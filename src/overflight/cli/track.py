@@ -41,7 +41,8 @@ def _position_source(a: AircraftState) -> str:
     if a.position_source == "mlat":
         err = f" ±{a.rc_m:,.0f} m" if a.rc_m is not None and not math.isnan(a.rc_m) else ""
         return "MLAT" + err
-    return {"adsb": "ADS-B", "tisb": "TIS-B", "adsr": "ADS-R"}.get(
+    return {"adsb": "ADS-B", "tisb": "TIS-B", "adsr": "ADS-R", "sbs": "SBS",
+            "json": "aircraft.json"}.get(
         a.position_source, a.position_source
     )
 
@@ -102,6 +103,13 @@ _Format = Literal["auto", "beast", "avr", "hex", "csv", "jsonl", "text", "iq"]
 
 def _input_summary(reader: FrameReader, *, failed: bool = False) -> str:
     st = reader.stats
+    rows = getattr(st, "rows", None)
+    if rows is not None:  # decoded state (SBS lines, aircraft.json): no frames
+        parts = [f"input: {st.format} (decoded elsewhere), {rows:,} rows of state"]
+        bad = {k: v for k, v in st.skipped.items() if v}
+        if bad:
+            parts.append(f"skipped: {dict(sorted(bad.items()))}")
+        return "; ".join(parts)
     parts = [f"input: {st.format}, {st.frames:,} frames"]
     skipped = {
         k: v
@@ -117,7 +125,7 @@ def _input_summary(reader: FrameReader, *, failed: bool = False) -> str:
             f"{b.resyncs:,} resyncs, {b.garbage_bytes:,} garbage bytes, "
             f"{b.truncated_bytes:,} truncated bytes"
         )
-    d = reader.demod_stats
+    d = getattr(reader, "demod_stats", None)
     if st.format == "iq" and d is not None:
         parts.append(
             f"I/Q: {d.samples:,} samples, {d.candidates:,} bursts, "
@@ -211,7 +219,8 @@ def track(
     station.close()
     tracker = station.tracker
     states = tracker.all_aircraft()
-    if reader.stats.frames == 0 and reader.stats.format != "iq":
+    decoded = getattr(reader.stats, "rows", 0)
+    if reader.stats.frames == 0 and not decoded and reader.stats.format != "iq":
         # nothing usable (exit 1, cli/app.py's rule); what was skipped is still counted
         typer.echo(_input_summary(reader, failed=True), err=True)
         raise read_failed(path, failure[0] if failure else ValueError(

@@ -18,6 +18,8 @@ class StationConfig:
     Attributes:
         connect: Beast receivers ``(host, port)`` to read (reconnected with back-off).
         connect_raw: raw AVR receivers ``(host, port)`` to read.
+        connect_sbs: SBS (BaseStation, port 30003) feeds ``(host, port)`` to read: state
+            decoded elsewhere, tracked with source ``sbs`` (below the station's own decoding).
         listen_beast: accept feeders pushing Beast on this port (0: any free port).
         bind: address every listening port binds (loopback by default).
         beast_out, raw_out, sbs_out: re-serve Beast / raw AVR / SBS on these ports.
@@ -42,6 +44,7 @@ class StationConfig:
 
     connect: tuple[tuple[str, int], ...] = ()
     connect_raw: tuple[tuple[str, int], ...] = ()
+    connect_sbs: tuple[tuple[str, int], ...] = ()
     listen_beast: int | None = None
     bind: str = DEFAULT_HOST
     beast_out: int | None = None
@@ -67,5 +70,5 @@ class StationConfig:
     def is_live(self) -> bool:
         """True when the config names a network input."""
         return bool(
-            self.connect or self.connect_raw or self.listen_beast is not None
+            self.connect or self.connect_raw or self.connect_sbs or self.listen_beast is not None
         )

@@ -140,6 +140,13 @@ class TrackingThread:
             self.station.stats.batches_dropped += 1
             self.station.stats.frames_dropped += len(batch)
 
+    def sbs(self, records: list[Any]) -> None:
+        """Queue SBS records (an SBS feed's lines) for :meth:`Station.process_sbs`."""
+        try:
+            self._q.put_nowait(("sbs", records))
+        except queue.Full:
+            self.station.stats.batches_dropped += 1
+
     def _run(self) -> None:
         while True:
             item = self._q.get()
@@ -147,10 +154,13 @@ class TrackingThread:
                 return
             t0 = time.perf_counter()
             try:
-                self.station.process(item)  # type: ignore[arg-type]
+                if isinstance(item, tuple):
+                    self.station.process_sbs(item[1])
+                else:
+                    self.station.process(item)  # type: ignore[arg-type]
             except Exception:
                 self.station.stats.failures += 1
-                log.exception("tracking failed on a batch of %d frames", len(item))  # type: ignore[arg-type]
+                log.exception("tracking failed on a batch of %d", len(item))  # type: ignore[arg-type]
             self.busy_s += time.perf_counter() - t0
 
     def stop(self, timeout_s: float = 60.0) -> None:
@@ -262,6 +272,8 @@ async def run_live(
             rec = BeastRecorder(cfg.record_dir)
             hub.subscribe(named(rec))
         hub.subscribe(named(coalescer))
+        if cfg.connect_sbs:
+            hub.subscribe_sbs(worker.sbs)
         worker.start()
         started = True
         tasks.append(asyncio.create_task(coalescer.run(cfg.batch_period_s)))
@@ -279,6 +291,8 @@ async def run_live(
         tasks += [asyncio.create_task(connect_feed(h, p, hub)) for h, p in cfg.connect]
         tasks += [asyncio.create_task(connect_feed(h, p, hub, fmt="raw"))
                   for h, p in cfg.connect_raw]
+        tasks += [asyncio.create_task(connect_feed(h, p, hub, fmt="sbs"))
+                  for h, p in cfg.connect_sbs]
         if ready is not None:
             ready(ports)
         while True:

@@ -61,6 +61,8 @@ class StationStats:
     """Counts since the start (frames numbered, batches processed or dropped, events...)."""
 
     frames: int = 0
+    decoded: int = 0
+    """Rows of state decoded elsewhere (SBS lines, aircraft.json entries) applied."""
     batches: int = 0
     batches_dropped: int = 0
     frames_dropped: int = 0
@@ -109,7 +111,8 @@ class Station:
         self._identifier = identifier
         self._identifier_loaded = identifier is not None or not self.config.identify
         self.flights = (
-            StationFlights(self.config.flights_every_s) if self.config.flights else None
+            StationFlights(self.config.flights_every_s, identifier=self._registration_type)
+            if self.config.flights else None
         )
         self.stats = StationStats()
         self._subs: list[Subscription] = []
@@ -184,6 +187,11 @@ class Station:
         except Exception:
             return None
 
+    def _registration_type(self, icao24: str) -> tuple[str | None, str | None] | None:
+        """(registration, ICAO type) of a hex address, for the flights' records."""
+        i = self.identify(int(icao24, 16))
+        return None if i is None else (i.registration, i.type_code)
+
     # ------------------------------------------------------------------ processing
     def process(self, batch: FrameBatch) -> None:
         """Number, publish, decode, track (and multilaterate) one batch of frames, and publish
@@ -213,6 +221,32 @@ class Station:
                     self.mlat.add(rows, part, self.tracker)
                     self._fixes(self.mlat.flush(self.tracker))
             self._after_batch()
+
+    def process_decoded(self, table: pa.Table, source: str = "sbs") -> None:
+        """Apply state decoded by another decoder (rows of
+        :mod:`overflight.tracking.decoded`: SBS lines, a readsb ``aircraft.json``) to the
+        same live picture, marked with its ``source`` ("sbs" or "json"), and publish what
+        followed (positions, changed aircraft, events, flights). No frames: there are none."""
+        if table.num_rows == 0:
+            return
+        with self._lock:
+            self.stats.decoded += table.num_rows
+            t = table.column("time_s").to_numpy(zero_copy_only=False)
+            self._expire_at(float(np.nanmin(t)) if np.isfinite(t).any() else math.nan)
+            positions = self.tracker.update_decoded(table, source)
+            if positions.num_rows:
+                self.stats.positions += positions.num_rows
+                self.publish(Positions(positions))
+                if self.flights is not None:
+                    self.flights.add(positions)
+            self._changed(_EMPTY_TABLE)
+            self._after_batch()
+
+    def process_sbs(self, records: list[Any]) -> None:
+        """:meth:`process_decoded` of SBS records (``sources.sbs.SbsRecord``)."""
+        from overflight.tracking.decoded import sbs_table
+
+        self.process_decoded(sbs_table(records), "sbs")
 
     def _track(self, table: pa.Table, seq: npt.NDArray[np.int64]) -> None:
         tr = self.tracker
@@ -380,8 +414,10 @@ class Station:
         t = batch.time_s
         if t.size == 0 or np.isnan(t).all():
             return
-        t0 = float(np.nanmin(t))
-        if t0 - self._last_expire_s >= EXPIRE_EVERY_S:
+        self._expire_at(float(np.nanmin(t)))
+
+    def _expire_at(self, t0: float) -> None:
+        if not math.isnan(t0) and t0 - self._last_expire_s >= EXPIRE_EVERY_S:
             self._last_expire_s = t0
             self.expire(t0)
 
@@ -468,6 +504,10 @@ class Station:
         picture from the part read before it stays), else it is raised."""
         from overflight.sources.files import read_batches
 
+        if fmt in (None, "auto") and str(path) != "-":
+            decoded = self._run_decoded_file(path, failure)
+            if decoded is not None:
+                return decoded
         if fmt == "iq" and start_time_s is None:
             start_time_s = 0.0
         reader = read_batches(
@@ -480,6 +520,39 @@ class Station:
 
             batches = guarded(reader, failure)
         self.run_batches(batches)
+        return reader
+
+    def _run_decoded_file(self, path: str | Path, failure: list[BaseException] | None) -> Any:
+        """Run an SBS or aircraft.json file through :meth:`process_decoded` and finish; None
+        when the file is a capture of frames (nothing read)."""
+        from overflight.station.decoded_files import (
+            DecodedReader,
+            DecodedStats,
+            open_decoded,
+            read_decoded,
+        )
+
+        try:
+            fh, kind = open_decoded(path)
+        except OSError as exc:
+            if failure is None:
+                raise
+            failure.append(exc)
+            return DecodedReader(DecodedStats("unknown"))
+        if kind is None:
+            fh.close()
+            return None
+        reader = DecodedReader(DecodedStats(kind))
+        try:
+            for table in read_decoded(fh, kind, reader):
+                self.process_decoded(table, kind)
+        except OSError as exc:
+            if failure is None:
+                raise
+            failure.append(exc)
+        finally:
+            fh.close()
+        self.finish()
         return reader
 
     def run_batches(self, batches: Iterable[FrameBatch]) -> None:

@@ -55,6 +55,7 @@ from overflight.tracking._cpr import (
     surface_global,
 )
 from overflight.tracking.airports import AIRPORT_RADIUS_M, nearest_airport
+from overflight.tracking.state import SOURCE_CODES
 
 __all__ = [
     "CONFIRM_S",
@@ -118,7 +119,9 @@ REFERENCE_NAMES = ("", "pair", "aircraft", "receiver", "airport", "mlat")
 position, the receiver's position, a nearby airport (surface pair without other reference), or an
 MLAT fix."""
 
-MLAT = 1
+MLAT = SOURCE_CODES["mlat"]
+"""Sources at or below this code (json, sbs: state decoded elsewhere; mlat) get readsb's MLAT
+margins: longer holds, looser speed gate, never marked reliable by CPR counters."""
 _STALE_S = 15.0
 _VALID_S = 60.0
 _KT_TO_MS = M_PER_NM / 3600.0

@@ -28,8 +28,10 @@ __all__ = [
     "StateTable",
 ]
 
-SOURCE_NAMES: Final[tuple[str, ...]] = ("", "mlat", "modes", "tisb", "adsr", "adsb")
-"""Source codes, ordered worst to best as readsb ranks them (0: no data)."""
+SOURCE_NAMES: Final[tuple[str, ...]] = ("", "json", "sbs", "mlat", "modes", "tisb", "adsr", "adsb")
+"""Source codes, ordered worst to best as readsb ranks them (0: no data). ``json`` and ``sbs``:
+state decoded by another decoder (a readsb ``aircraft.json``, BaseStation lines): below MLAT, as
+readsb ranks SBS input, so they never override the station's own decoding while it is fresh."""
 SOURCE_CODES: Final[dict[str, int]] = {n: i for i, n in enumerate(SOURCE_NAMES) if n}
 
 ADDR_TYPE_NAMES: Final[tuple[str, ...]] = (

@@ -316,14 +316,64 @@ class Tracker:
             _seq_column(frame_seq, n),
         )
 
+    def update_decoded(self, table: pa.Table, source: str = "sbs") -> pa.Table:
+        """Apply state decoded by another decoder: rows of SBS lines or of a readsb
+        ``aircraft.json`` (see :mod:`overflight.tracking.decoded`), in time order.
+
+        Columns as ``decode_batch`` names them (``time_s``, ``address``, ``non_icao``,
+        ``altitude_ft``, ``on_ground``, ``callsign``, ``squawk``, ``groundspeed_kt``,
+        ``track_deg``, ``vertical_rate_fpm``, ``category``, ``emergency_state``; any may be
+        missing) plus ``lat_deg`` / ``lon_deg`` (NaN: no position). ``source`` is ``"sbs"`` or
+        ``"json"``: every field set is marked with it, below MLAT in priority, so this never
+        overrides fresher data the station decoded itself. Positions pass the speed gate with
+        MLAT margins; the accepted ones are returned (reference ``"decoded"``)."""
+        if source not in ("sbs", "json"):
+            raise ValueError(f"decoded-state source is 'sbs' or 'json', not {source!r}")
+        n = table.num_rows
+        names = set(table.column_names)
+
+        def col(name: str) -> npt.NDArray[np.float64]:
+            if name not in names:
+                return np.full(n, math.nan)
+            return np.asarray(
+                table.column(name).to_numpy(zero_copy_only=False), np.float64
+            ).copy()
+
+        lat, lon = col("lat_deg"), col("lon_deg")
+        full = table.drop_columns([c for c in ("lat_deg", "lon_deg", "source") if c in names])
+        extra = {
+            "valid": pa.array(np.ones(n, bool)),
+            "crc_ok": pa.array(np.ones(n, bool)),
+            "address_from_parity": pa.array(np.zeros(n, bool)),
+            "df": pa.array(np.full(n, 18, np.uint8)),
+            "source": pa.array([source] * n, pa.string()),
+        }
+        for name, arr in extra.items():
+            if name not in full.column_names:
+                full = full.append_column(name, arr)
+        if "non_icao" not in full.column_names:
+            full = full.append_column("non_icao", pa.array(np.zeros(n, bool)))
+        pos = self._apply(full, lat, lon, np.zeros(0, np.int64), direct_source=source)
+        if pos.num_rows:  # counted under what resolved them: nothing here, they came decoded
+            self.references["mlat"] -= pos.num_rows
+            self.references["decoded"] += pos.num_rows
+            idx = pos.schema.get_field_index("reference")
+            pos = pos.set_column(idx, pos.schema.field(idx),
+                                 pa.array(["decoded"] * pos.num_rows, pos.schema.field(idx).type)
+                                 if not pa.types.is_dictionary(pos.schema.field(idx).type)
+                                 else pa.array(["decoded"] * pos.num_rows).dictionary_encode())
+        return pos
+
     def _apply(
         self,
         table: pa.Table,
         direct_lat: npt.NDArray[np.float64] | None,
         direct_lon: npt.NDArray[np.float64] | None,
         seq: npt.NDArray[np.int64],
+        direct_source: str = "mlat",
     ) -> pa.Table:
-        """Filter rows, convert the needed columns, run the kernel; ``direct_*``: MLAT fixes;
+        """Filter rows, convert the needed columns, run the kernel; ``direct_*``: positions
+        given outright (MLAT fixes, or decoded state with ``direct_source`` "sbs"/"json");
         ``seq``: each row's frame sequence number (-1 unknown)."""
         n = table.num_rows
         mlat = direct_lat is not None
@@ -350,11 +400,12 @@ class Tracker:
         cols = self._reader.read(sub, kept)
         if mlat:
             assert direct_lat is not None and direct_lon is not None
-            cols = dataclasses.replace(
-                cols,
-                src=_ro_full(k, SOURCE_CODES["mlat"], np.uint8),
-                addr_type=_ro_full(k, ADDR_TYPE_NAMES.index("mlat"), np.uint8),
-            )
+            if direct_source == "mlat":
+                cols = dataclasses.replace(
+                    cols,
+                    src=_ro_full(k, SOURCE_CODES["mlat"], np.uint8),
+                    addr_type=_ro_full(k, ADDR_TYPE_NAMES.index("mlat"), np.uint8),
+                )
             dlat = _ro_array(direct_lat[idx] if compact else direct_lat)
             dlon = _ro_array(direct_lon[idx] if compact else direct_lon)
         else:
@@ -858,7 +909,9 @@ class Tracker:
             position_time_s=_opt(float(a["pos_t"])) if has_pos else None,
             position_source=SOURCE_NAMES[pos_src] if pos_src else None,
             position_reference=(
-                (_kernel.REFERENCE_NAMES[int(a["pos_ref"])] or None) if has_pos else None
+                None if not has_pos
+                else "decoded" if SOURCE_NAMES[pos_src] in ("sbs", "json")
+                else (_kernel.REFERENCE_NAMES[int(a["pos_ref"])] or None)
             ),
             reliable=bool(
                 pos_src
