@@ -27,6 +27,8 @@ __all__ = [
     "Transmissions",
     "active_interval",
     "bds20_mb",
+    "in_windows",
+    "state_at",
     "transmissions",
 ]
 
@@ -149,7 +151,7 @@ def _periodic(rng: np.random.Generator, period_s: float, t0: float, t1: float) -
     return out
 
 
-def _in_windows(t: F64, windows: tuple[tuple[float, float], ...]) -> npt.NDArray[np.bool_]:
+def in_windows(t: F64, windows: tuple[tuple[float, float], ...]) -> npt.NDArray[np.bool_]:
     """True where ``t`` lies in one of the [start, end) windows."""
     out = np.zeros(t.shape, bool)
     for a, b in windows:
@@ -243,10 +245,11 @@ def _encode_one(
     return enc.encode_df21(icao, ac.squawk, mb20, flight_status=fs)
 
 
-def _state(
+def state_at(
     ac: Aircraft, t: F64
 ) -> tuple[F64, F64, F64, F64, F64, F64, npt.NDArray[np.bool_]]:
-    """(lat, lon, altitude ft, ground speed kt, track, vertical rate, on ground) at ``t``."""
+    """True state of ``ac`` at times ``t`` (seconds since the scenario start): (lat deg, lon deg,
+    barometric altitude ft, ground speed kt, track deg, vertical rate ft/min, on the ground)."""
     h = ac.path.at(t)
     if isinstance(ac.path, Trajectory):
         alt, vr = ac.path.altitude_at(t)
@@ -273,7 +276,7 @@ def _aircraft_rows(
         t, kind, odd = np.zeros(0), np.zeros(0, np.uint8), np.zeros(0, bool)
     order = np.argsort(t, kind="stable")
     t, kind, odd = t[order], kind[order], odd[order]
-    lat, lon, alt, gs, trk, vr, ground = _state(ac, t)
+    lat, lon, alt, gs, trk, vr, ground = state_at(ac, t)
     if surface:
         low = (kind & 0x80) != 0
         base = kind & 0x7F
@@ -290,7 +293,7 @@ def _aircraft_rows(
         odd = np.zeros(t.size, bool)
         odd[posn] = ((np.arange(posn.size) + int(rng.integers(0, 2))) & 1).astype(bool)
     if ac.adsb_off:
-        keep = ~(_ADSB_KINDS[kind] & _in_windows(t, ac.adsb_off))
+        keep = ~(_ADSB_KINDS[kind] & in_windows(t, ac.adsb_off))
         sel = np.flatnonzero(keep)
         t, kind, odd, ground = t[sel], kind[sel], odd[sel], ground[sel]
         lat, lon, alt, gs, trk, vr = lat[sel], lon[sel], alt[sel], gs[sel], trk[sel], vr[sel]

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from overflight.sim.emit import _in_windows, _state
+from overflight.sim.emit import in_windows, state_at
 from overflight.sim.result import write_receivers_csv
 from overflight.sim.scenario_file import ScenarioSpec
 from overflight.sim.stream import WindowStats, simulate_stream
@@ -151,12 +151,12 @@ def write_truth(
         ])  # fmt: skip
         t = np.arange(math.ceil(from_s / track_every_s) * track_every_s, to_s, track_every_s)
         for ac in sc.aircraft:
-            on = ~_in_windows(t, ac.transponder_off)
+            on = ~in_windows(t, ac.transponder_off)
             tt = t[on]
             if tt.size == 0:
                 continue
-            lat, lon, alt, gs, trk, vr, ground = _state(ac, tt)
-            adsb = ~_in_windows(tt, ac.adsb_off) & ac.equipage.adsb
+            lat, lon, alt, gs, trk, vr, ground = state_at(ac, tt)
+            adsb = ~in_windows(tt, ac.adsb_off) & ac.equipage.adsb
             for i in range(tt.size):
                 w.writerow([
                     ac.icao24, iso(sc.start_time_s + tt[i]), f"{sc.start_time_s + tt[i]:.0f}",

@@ -18,17 +18,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from overflight.frames import FrameBatch
-from overflight.sim.emit import _state, active_interval, transmissions
+from overflight.sim.emit import active_interval, state_at, transmissions
 from overflight.sim.geo import llh_to_ecef
 from overflight.sim.propagate import receptions
 from overflight.sim.receivers import radio_horizon_m
 from overflight.sim.result import SimResult
 from overflight.sim.scenario import Aircraft, Scenario
+
+if TYPE_CHECKING:
+    from overflight.sim.background import Background
 
 __all__ = ["AUDIBLE_STEP_S", "WindowStats", "audible_intervals", "simulate_stream"]
 
@@ -50,7 +54,7 @@ def audible_intervals(
     grid = np.arange(a, b, step_s) + step_s / 2.0
     if grid.size == 0:
         grid = np.array([(a + b) / 2.0])
-    lat, lon, alt, gs, _trk, _vr, _g = _state(ac, grid)
+    lat, lon, alt, gs, _trk, _vr, _g = state_at(ac, grid)
     h = (alt + ac.gnss_baro_diff_ft) * 0.3048
     p = llh_to_ecef(lat, lon, h).reshape(-1, 3)
     rx = np.stack([r.ecef_m for r in scenario.receivers])
@@ -91,7 +95,7 @@ def simulate_stream(
     from_s: float = 0.0,
     to_s: float | None = None,
     window_s: float = 600.0,
-    background: object | None = None,
+    background: Background | None = None,
     stats: WindowStats | None = None,
 ) -> Iterator[SimResult]:
     """One :class:`SimResult` per window of ``[from_s, to_s)`` (seconds since the scenario
@@ -99,11 +103,9 @@ def simulate_stream(
 
     ``background``: a :class:`~overflight.sim.background.Background` whose flights join the
     scenario's aircraft while they fly (each window's result lists them in its scenario)."""
-    from overflight.sim.background import Background
-
     end = scenario.duration_s if to_s is None else min(to_s, scenario.duration_s)
     st = stats if stats is not None else WindowStats()
-    bg = background if isinstance(background, Background) else None
+    bg = background
     k0 = int(np.floor(max(from_s, 0.0) / window_s))
     t = max(from_s, 0.0)
     k = k0
