@@ -6,8 +6,9 @@ A :class:`Trajectory` is a densely sampled truth (1 s on the ground and near air
 airports (:mod:`overflight.sim.airports`) for an aircraft type (:data:`AIRCRAFT_TYPES`).
 
 Performance by type (:class:`AircraftType`) is a small table of our own, from published
-manufacturer figures and typical operations (OpenAP, the open performance model on PyPI, has
-no Il-62 or An-124, so one table serves all types): rotation and approach speeds, climb and
+manufacturer figures and typical operations (OpenAP 2.6.2, the open performance model on PyPI,
+installs but models 37 Western types, none of IL62, A124 or AT72, so one table serves all types
+and no dependency is added): rotation and approach speeds, climb and
 descent rates below and above FL100, cruise speed and level. The horizontal route is the
 great circle from the departure runway's end (plus a straight climb-out of
 :data:`CLIMB_OUT_KM`) to an intermediate fix on the arrival runway's extended centre line
