@@ -76,7 +76,8 @@ def worker(
             bus, owned, make_station=factory, stop=stop, ack_wait_s=ack_wait,
             ready=lambda: typer.echo(f"worker: shards {shards} on {bus}", err=True))
         typer.echo(f"worker: {stats.frames} frames in {stats.batches} batches, "
-                   f"{stats.published} updates published, {stats.redelivered} redelivered",
+                   f"{stats.published} updates published, {stats.redelivered} redelivered, "
+                   f"{stats.warmup_messages} replayed to warm up",
                    err=True)
 
     try:
