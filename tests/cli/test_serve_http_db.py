@@ -1,4 +1,4 @@
-"""``overflight serve --connect --http --db`` as a user runs it: a real capture played by
+"""``overflight serve --connect --http --db --alerts`` as a user runs it: a real capture played by
 ``overflight replay`` over loopback, the live picture read over HTTP while it runs, then Ctrl-C
 (SIGINT): the process exits 0 and the history database answers for the flight."""
 
@@ -36,13 +36,17 @@ def test_serve_with_http_and_history_then_ctrl_c(
     cap = shared(FLIGHT)
     feed, http = _free_port(), _free_port()
     db = tmp_path / "h.duckdb"
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rule]]\nname = "landed at Toulouse"\nselect = {}\n'
+        'when = { landed = { airport = ["LFBO"] } }\nnotify = ["log"]\n', encoding="utf-8")
     env = {**os.environ, "OVERFLIGHT_HOME": str(tmp_path / "home")}
     cmd = [sys.executable, "-m", "overflight"]
     replay = subprocess.Popen([*cmd, "replay", str(cap), "--to", f"127.0.0.1:{feed}",
                                "--speed", "max"], stderr=subprocess.DEVNULL, env=env)
     serve = subprocess.Popen(
         [*cmd, "serve", "--connect", f"127.0.0.1:{feed}", "--http", f"127.0.0.1:{http}",
-         "--db", str(db), "--stats-every-s", "1"],
+         "--db", str(db), "--alerts", str(rules), "--stats-every-s", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
     )
     try:
@@ -69,6 +73,12 @@ def test_serve_with_http_and_history_then_ctrl_c(
         track = _get(f"http://127.0.0.1:{http}/api/history/track/393322")
         assert track["count"] == 8302 and track["aircraft"] == ["393322"]
         assert track["support"]["frames"] > 8000  # type: ignore[index]
+        # the landing at LFBO is announced once, in the JSON list and the Atom feed
+        alerts = _get(f"http://127.0.0.1:{http}/api/alerts")
+        fired = [a for a in alerts["alerts"] if a["rule"] == "landed at Toulouse"]  # type: ignore[union-attr]
+        assert len(fired) == 1 and fired[0]["icao24"] == "393322", alerts
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/alerts.atom", timeout=5) as r:
+            assert b"landed at Toulouse" in r.read()
         serve.send_signal(signal.SIGINT)
         out, _ = serve.communicate(timeout=60)
         assert serve.returncode == 0, out.decode(errors="replace")

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -114,6 +115,12 @@ def serve(
         typer.Option("--db", help="store frames, positions, flights and events in this history "
                      "database (DuckDB) as they arrive"),
     ] = None,
+    alerts: Annotated[
+        str | None,
+        typer.Option("--alerts",
+                     help="alert rules: a TOML file (see docs/alerts.md), or 'defaults' for the "
+                     "shipped rules; alerts go to their targets, /alerts.atom and /api/alerts"),
+    ] = None,
     identity_db: Annotated[
         Path | None,
         typer.Option("--identity-db",
@@ -173,13 +180,36 @@ def serve(
         receiver_lat_lon=lat_lon(receiver, "--receiver") if receiver else None,
         identity_db=identity_db,
     )
+    service = load_alerts(alerts, db) if alerts is not None else None
     station = build_station(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if http_at is not None and http_at[0] not in ("127.0.0.1", "localhost", "::1"):
         log.warning("the HTTP server listens on %s: anyone who can reach it sees the map and "
                     "the API", shown(http_at[0]))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(station, http=http_at, db=db, stats_every_s=stats_every_s))
+        asyncio.run(run(station, http=http_at, db=db, stats_every_s=stats_every_s,
+                        alerts=service))
+
+
+def load_alerts(rules: str, db: Path | None) -> Any:
+    """The alert service of ``rules`` (a TOML file, or ``defaults``), its alerts stored beside
+    the history database; a rules file that cannot be used is one error line per fault and
+    exit 1."""
+    from overflight.alerts.rules import DEFAULT_RULES, RulesError, parse_rules
+    from overflight.alerts.service import AlertService
+
+    store = db.with_name("alerts.sqlite") if db is not None else None
+    try:
+        if rules == "defaults":
+            return AlertService(parse_rules(DEFAULT_RULES, "defaults"), store=store)
+        input_path(Path(rules), "--alerts", stdin=False)
+        return AlertService.from_file(rules, store=store)
+    except RulesError as exc:
+        typer.echo(f"error: {shown(exc)}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"error: {shown(rules)}: {shown(exc.strerror or exc)}", err=True)
+        raise typer.Exit(1) from None
 
 
 def build_station(config: StationConfig) -> Station:
@@ -202,6 +232,7 @@ async def run(
     db: Path | None = None,
     stats_every_s: float = 60.0,
     ready: Any = None,
+    alerts: Any = None,
 ) -> None:
     """Run ``station`` live with the HTTP server (``http``) and a history writer (``db``)
     attached, until cancelled. ``ready(ports)`` once every port listens (``ports["http"]`` too).
@@ -224,6 +255,10 @@ async def run(
         # a deep queue: storage catches up after a slow flush; what it drops is counted
         station.subscribe(writer, name="history", queue_size=4096)
         log.info("storing history in %s", shown(db))
+    if alerts is not None:
+        alerts.attach(station)
+        alerts.start()
+        log.info("alerts: %d rule(s)", len(alerts.rules.rules))
     tasks: list[asyncio.Task[None]] = []
     try:
         ports_ready: asyncio.Future[dict[str, int]] = asyncio.get_running_loop().create_future()
@@ -240,7 +275,7 @@ async def run(
 
             http_ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
             tasks.append(asyncio.create_task(
-                serve_http(build_app(station, writer), http[0], http[1],
+                serve_http(build_app(station, writer, alerts), http[0], http[1],
                            ready=http_ready.set_result)
             ))
             second: list[asyncio.Future[Any]] = [tasks[1], http_ready]
@@ -255,17 +290,38 @@ async def run(
             log.info("HTTP API on http://%s:%d/", http[0], ports["http"])
         if ready is not None:
             ready(ports)
-        await asyncio.gather(*tasks)
+        # Ctrl-C / SIGTERM end the run here, so that every task is stopped in order (the HTTP
+        # server first, then ingest, which finishes tracking and flushes storage) rather than
+        # cancelled all at once by asyncio.run
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([*tasks, stopping],
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+        for t in done:
+            if t is not stopping and not t.cancelled() and t.exception() is not None:
+                raise t.exception()  # type: ignore[misc]
     finally:
         for t in reversed(tasks):
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if alerts is not None:
+            await asyncio.to_thread(alerts.close)
 
 
-def build_app(station: Station, writer: Any = None) -> Any:
+def build_app(station: Station, writer: Any = None, alerts: Any = None) -> Any:
     """The HTTP app of ``station``: the live API, the history API over the writer's database
-    (when storing), and the web map when it has been built."""
+    (when storing), the alerts' feed and list, and the web map when it has been built."""
     from overflight.server import create_app
     from overflight.server.web import default_web_root
 
@@ -278,6 +334,10 @@ def build_app(station: Station, writer: Any = None) -> Any:
         more, more_paths = history_routes(History(writer.store, station.identifier))
         routes += more
         paths.update(more_paths)
+    if alerts is not None:
+        from overflight.alerts.routes import alert_routes
+
+        routes += alert_routes(alerts)
     return create_app(station, extra_routes=routes, extra_paths=paths,
                       web_root=default_web_root())
 
