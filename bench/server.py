@@ -28,6 +28,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import resource
 import shutil
 import socket
 import subprocess
@@ -310,11 +311,14 @@ def _ingest_run(data: bytes, frames: int, clients: int, timeout_s: float) -> dic
                 s.sendall(data)
 
         t0 = time.perf_counter()
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         feeder = asyncio.create_task(asyncio.to_thread(feed))
         while st.stats.frames + st.stats.frames_dropped < frames \
                 and time.perf_counter() - t0 < timeout_s:
             await asyncio.sleep(0.01)
         out["seconds"] = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        out["cpu_s"] = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         out["frames"] = st.stats.frames
         out["dropped"] = st.stats.frames_dropped
         await feeder
@@ -351,8 +355,9 @@ def bench_ws(aircraft: int, window_s: float, client_counts: list[int], repeat: i
             extra = (f", {int(r.get('connected', 0))} connected, {int(r['messages']):,} messages "
                      f"sent, {int(r['skipped'])} skipped, {int(r['ws_dropped'])} dropped")
         change = "" if base is None or clients == 0 else f" ({(rate / base - 1) * 100:+.1f}%)"
-        print(f"  {clients:4d} clients: {rate:10,.0f} frames/s ingested{change}, "
-              f"{int(r['dropped']):,} frames dropped{extra}")
+        print(f"  {clients:4d} clients: {rate:10,.0f} frames/s tracked{change}, "
+              f"{int(r['dropped']):,} frames dropped (tracking queue full); server process "
+              f"{r['cpu_s']:.1f} CPU s over {r['seconds']:.1f} s{extra}")
 
 
 def main() -> None:
