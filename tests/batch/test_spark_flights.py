@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,10 +14,14 @@ DAY_END = DAY_START + 86400.0
 
 
 def _run(*args: str) -> str:
-    p = subprocess.run([sys.executable, "-m", "overflight", *args], capture_output=True,
-                       text=True, timeout=600)
-    assert p.returncode == 0, p.stdout + p.stderr
-    return p.stdout
+    """``overflight ARGS`` in this process (the compiled kernels are loaded once)."""
+    from typer.testing import CliRunner
+
+    from overflight.cli import app
+
+    r = CliRunner().invoke(app, list(args))
+    assert r.exit_code == 0, r.output
+    return r.output
 
 
 @pytest.fixture(scope="module")
