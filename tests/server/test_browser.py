@@ -23,6 +23,10 @@ from overflight.station import StationConfig
 
 from .conftest import LiveServer, running_server, wait_for
 
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright not installed (pip install playwright; never "
+    "`playwright install`: the test drives Debian's chromium)")
+
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
 
@@ -38,6 +42,7 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def tar1090(capture: Path, identity_db: Path, shared: Any) -> Iterator[LiveServer]:
+    _chromium()  # skip before starting anything
     html = shared("tar1090-web/html")
     config = StationConfig(listen_beast=0, identity_db=identity_db, snapshot_every_s=0.2,
                            receiver_lat_lon=(43.63, 1.37))
@@ -63,8 +68,6 @@ TABLE_JS = """() => {
 def test_tar1090_lists_the_captures_aircraft(
     tar1090: LiveServer, registry_rows: dict[str, list[str]], tmp_path: Path
 ) -> None:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright not installed (pip install playwright)")
     exe = _chromium()
     errors: list[str] = []
 
