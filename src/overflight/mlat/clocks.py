@@ -200,17 +200,20 @@ class ClockSync:
             return
         g = csr_matrix((wts, (rows, cols)), shape=(n, n))
         tree = minimum_spanning_tree(g + g.T)
-        tree = tree + tree.T
+        tree = (tree + tree.T).tocsr()
+        # edges per node, once (weights are > 0, so every stored entry is an edge); indexing
+        # a sparse row per node cost milliseconds each time the tree was rebuilt
+        degree = np.diff(tree.indptr)
         visited: set[int] = set()
         # Keep earlier roots first so that converted times stay on the same timescale.
         prefer = [index[r] for r in self._roots if r in index]
         roots = [
             index[_GPS_ROOT],
             *prefer,
-            *sorted(range(n), key=lambda i: -int((tree[i] != 0).sum())),
+            *sorted(range(n), key=lambda i: -int(degree[i])),
         ]
         for root in roots:
-            if root in visited or (tree[root] != 0).sum() == 0:
+            if root in visited or degree[root] == 0:
                 continue
             order, pred = breadth_first_order(tree, root, directed=False, return_predecessors=True)
             for i in order:

@@ -39,6 +39,10 @@ class StationConfig:
         snapshot_every_s: the live snapshot is rebuilt at most this often (wall seconds).
         flights_every_s: live flights are re-examined at most this often (station seconds).
         max_aircraft: cap of the tracker's state table (None: the tracker's default).
+        mlat_slice_s: with MLAT, batches are tracked in slices of this many seconds (station
+            time), the fixes applied between them; longer slices cost less per frame when a
+            recording is replayed many times faster than real time (the demo), at the price of
+            fixes reaching the tracker that much later.
         simulated: the input is simulated (the demo): said in every answer.
     """
 
@@ -64,6 +68,7 @@ class StationConfig:
     snapshot_every_s: float = 0.5
     flights_every_s: float = 30.0
     max_aircraft: int | None = None
+    mlat_slice_s: float = 1.0
     simulated: bool = False
 
     @property

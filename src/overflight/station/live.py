@@ -245,6 +245,8 @@ async def run_live(
     tasks: list[asyncio.Task[None]] = []
     rec: Any = None
     ports: dict[str, int] = {}
+    # kernels compiled (or loaded) before the first feeder can send: no backlog at start
+    await asyncio.to_thread(station.warm_up)
     worker = TrackingThread(station, cfg.queue_batches)
     coalescer = Coalescer(worker, max_frames=cfg.max_batch_frames)
     started = False

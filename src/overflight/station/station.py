@@ -107,7 +107,8 @@ class Station:
         if mlat is None and self.config.receivers_csv is not None:
             from overflight.pipeline import mlat_feed
 
-            self.mlat = mlat_feed(self.config.receivers_csv)
+            self.mlat = mlat_feed(self.config.receivers_csv,
+                                  slice_s=max(1.0, self.config.mlat_slice_s))
         self._identifier = identifier
         self._identifier_loaded = identifier is not None or not self.config.identify
         self.flights = (
@@ -192,6 +193,26 @@ class Station:
         i = self.identify(int(icao24, 16))
         return None if i is None else (i.registration, i.type_code)
 
+    def warm_up(self) -> None:
+        """Compile (or load from the cache) the decoding, tracking and MLAT kernels on a
+        throwaway copy, so that a live run does not stall on its first batch (the first run
+        after an install compiles for seconds, and the live queue would drop frames)."""
+        from overflight.modes.encode import encode_airborne_position, encode_identification
+        from overflight.pipeline import decode_frames
+        from overflight.tracking import Tracker
+
+        frames = [encode_identification(0x3C6589, "WARMUP", "A3"),
+                  encode_airborne_position(0x3C6589, 50.0, 8.0, 35000.0, False),
+                  encode_airborne_position(0x3C6589, 50.0, 8.0, 35000.0, True)]
+        batch = FrameBatch.from_bytes(frames, time_s=[1e9, 1e9 + 0.5, 1e9 + 1.0])
+        tr = Tracker(self.config.receiver_lat_lon)
+        tr.update(decode_frames(batch), seq=np.arange(len(frames), dtype=np.int64))
+        tr.expire(2e9, 1.0)
+        if self.flights is not None:
+            from overflight.station.flights import StationFlights
+
+            StationFlights(0.0).flush()
+
     # ------------------------------------------------------------------ processing
     def process(self, batch: FrameBatch) -> None:
         """Number, publish, decode, track (and multilaterate) one batch of frames, and publish
@@ -213,7 +234,8 @@ class Station:
             if self.mlat is None:
                 self._track(table, seq)
             else:
-                for a, b in time_slices(batch.time_s, MLAT_SLICE_S):
+                for a, b in time_slices(batch.time_s, max(self.config.mlat_slice_s,
+                                                          MLAT_SLICE_S)):
                     whole = (a, b) == (0, n)
                     part = table if whole else table.slice(a, b - a)
                     rows = batch if whole else batch.take(np.arange(a, b))
