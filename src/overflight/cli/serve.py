@@ -115,6 +115,13 @@ def serve(
         typer.Option("--db", help="store frames, positions, flights and events in this history "
                      "database (DuckDB) as they arrive"),
     ] = None,
+    bus: Annotated[
+        str | None,
+        typer.Option("--bus", help="also publish the frames to NATS JetStream at nats://HOST:PORT, "
+                     "sharded by aircraft address, for 'overflight worker' (scale-out)"),
+    ] = None,
+    bus_shards: Annotated[
+        int, typer.Option("--bus-shards", min=1, max=4096, help="shards on the bus")] = 8,
     alerts: Annotated[
         str | None,
         typer.Option("--alerts",
@@ -188,7 +195,7 @@ def serve(
                     "the API", shown(http_at[0]))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(station, http=http_at, db=db, stats_every_s=stats_every_s,
-                        alerts=service))
+                        alerts=service, bus=bus, bus_shards=bus_shards))
 
 
 def load_alerts(rules: str, db: Path | None) -> Any:
@@ -233,6 +240,8 @@ async def run(
     stats_every_s: float = 60.0,
     ready: Any = None,
     alerts: Any = None,
+    bus: str | None = None,
+    bus_shards: int = 8,
 ) -> None:
     """Run ``station`` live with the HTTP server (``http``) and a history writer (``db``)
     attached, until cancelled. ``ready(ports)`` once every port listens (``ports["http"]`` too).
@@ -255,6 +264,15 @@ async def run(
         # a deep queue: storage catches up after a slow flush; what it drops is counted
         station.subscribe(writer, name="history", queue_size=4096)
         log.info("storing history in %s", shown(db))
+    bus_handle: Any = None
+    if bus is not None:
+        from overflight.bus.publish import attach_bus
+
+        try:
+            bus_handle = await attach_bus(station, bus, shards=bus_shards)
+        except (OSError, TimeoutError) as exc:
+            raise typer.BadParameter(f"cannot reach {shown(bus)} ({shown(exc)})",
+                                     param_hint="--bus") from None
     if alerts is not None:
         alerts.attach(station)
         alerts.start()
@@ -317,6 +335,10 @@ async def run(
                 await t
         if alerts is not None:
             await asyncio.to_thread(alerts.close)
+        if bus_handle is not None:
+            with contextlib.suppress(Exception):
+                await bus_handle.end()
+                await bus_handle.close()
 
 
 def build_app(station: Station, writer: Any = None, alerts: Any = None) -> Any:
@@ -339,7 +361,9 @@ def build_app(station: Station, writer: Any = None, alerts: Any = None) -> Any:
 
         routes += alert_routes(alerts)
     return create_app(station, extra_routes=routes, extra_paths=paths,
-                      web_root=default_web_root())
+                      web_root=default_web_root(),
+                      # tar1090 asks for trace files only when told they exist
+                      receiver_extra={"haveTraces": True} if writer is not None else None)
 
 
 def _raise_bind(task: asyncio.Task[None], bind: str) -> None:
