@@ -730,3 +730,17 @@ def test_user_db_strings_print_literally(shared: Callable[[str], Path], tmp_path
     assert "[bold red]X[/]" in row and "TRA89M" in row and "B738" in row
     res = run("track", str(shared(SAMPLE)), "--db", str(home / "aircraft.sqlite"))
     assert "[bold red]X[/]" in res.output, res.output
+
+
+def test_track_names_each_receiver_row_it_left_out(
+    shared: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A receivers table with one good row and one of non-finite values: the good receiver is
+    used, the bad row is named on stderr (line and serial), exit 0, no traceback."""
+    rx = tmp_path / "rx.csv"
+    rx.write_text("serial,latitude,longitude,height,type\n1001,47.0,8.0,500,gps\n"
+                  "2,nan,inf,1e999,x\n", encoding="utf-8")
+    res = run("track", str(shared(SAMPLE)), "--receivers", str(rx))
+    assert res.exit_code == 0, res.output
+    assert "receiver left out: line 3 (serial '2'): latitude nan is not finite" in flat(res)
+    assert "Traceback" not in res.output

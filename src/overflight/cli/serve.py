@@ -224,12 +224,20 @@ def build_station(config: StationConfig) -> Station:
     from overflight.station import Station
 
     try:
-        return Station(config)
+        station = Station(config)
     except (OSError, ValueError, UnicodeError) as exc:
         path = config.receivers_csv
         why = str(exc) if str(path) in str(exc) else f"{shown(path)}: {exc}"
         raise typer.BadParameter(f"not a receivers CSV: {why}", param_hint="--receivers") \
             from None
+    if station.mlat is not None:  # a bad row is left out and said, never stops the others
+        rejected = station.mlat.registry.rejected
+        for row in rejected[:20]:
+            typer.echo(f"warning: {shown(config.receivers_csv)}: receiver left out: "
+                       f"{shown(row)}", err=True)
+        if len(rejected) > 20:
+            typer.echo(f"warning: ... and {len(rejected) - 20} more rows left out", err=True)
+    return station
 
 
 async def run(

@@ -15,6 +15,7 @@ from overflight.cli.app import (
     input_path,
     lat_lon,
     print_table,
+    progress,
     read_failed,
     shown,
     untrusted,
@@ -176,6 +177,9 @@ def track(
         Path | None,
         typer.Option("--db", help="aircraft store for identities (default: as 'overflight db')"),
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress display on a terminal")
+    ] = False,
 ) -> None:
     """Replay a capture through the station and print the final picture with identities.
 
@@ -184,7 +188,7 @@ def track(
     are counted and skipped; the counts are printed under the table.
     """
     from overflight.cli.serve import build_station
-    from overflight.station import Events, StationConfig
+    from overflight.station import Events, Frames, StationConfig
 
     input_path(path, "PATH")
     if sample_rate not in (2.0e6, 2.4e6):
@@ -214,8 +218,15 @@ def track(
 
     station.subscribe(on_events, name="events", kinds=("events",), inline=True)
     failure: list[BaseException] = []
-    reader = station.run_file(path, fmt=fmt, start_time_s=start_time,
-                              sample_rate_hz=sample_rate, failure=failure)
+    with progress(f"tracking {path.name}", unit="frames", quiet=quiet) as step:
+
+        def advance(u: Any) -> None:
+            if isinstance(u, Frames):
+                step(len(u.batch))
+
+        station.subscribe(advance, name="progress", kinds=("frames",), inline=True)
+        reader = station.run_file(path, fmt=fmt, start_time_s=start_time,
+                                  sample_rate_hz=sample_rate, failure=failure)
     station.close()
     tracker = station.tracker
     states = tracker.all_aircraft()

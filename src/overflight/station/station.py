@@ -526,7 +526,8 @@ class Station:
         picture from the part read before it stays), else it is raised."""
         from overflight.sources.files import read_batches
 
-        if fmt in (None, "auto") and str(path) != "-":
+        # only a regular file is peeked at: a named pipe opened twice would lose its data
+        if fmt in (None, "auto") and str(path) != "-" and Path(path).is_file():
             decoded = self._run_decoded_file(path, failure)
             if decoded is not None:
                 return decoded
