@@ -174,17 +174,21 @@ async def replay_file(
     """Send a capture to ``outputs`` paced by its recorded times (see module docstring); a
     jump of the recorded time by more than ``max_jump_s`` seconds is not waited for.
 
-    ``time_records``: Beast outputs carry each frame's recorded time (``0x1a 0xe9``), so a
-    downstream Overflight tracks the capture on its own timescale whatever the speed (readsb
-    and dump1090 skip the record)."""
-    for o in outputs:
-        if o.fmt == "beast":
-            o.time_records = time_records
+    ``time_records``: Beast outputs carry each frame's recorded time (``0x1a 0xe9``) when the
+    capture's times are absolute (UTC), so a downstream Overflight tracks the capture on its own
+    timescale whatever the speed (readsb and dump1090 skip the record); a capture with only a
+    relative clock is dated by the receiving end, as a live receiver would be."""
     stats = ReplayStats()
     start = time.monotonic()
     first_t = math.nan
     reader = read_batches(path)
+    dated = False
     for offset, part in paced_slices(reader, speed, max_jump_s=max_jump_s, stats=stats):
+        if not dated:  # only a capture with absolute (UTC) times has times to carry
+            dated = True
+            for o in outputs:
+                if o.fmt == "beast":
+                    o.time_records = time_records and reader.stats.absolute_time
         if speed is not None:
             delay = start + offset - time.monotonic()
             if delay > 0:
