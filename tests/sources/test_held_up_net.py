@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from overflight.frames import FrameBatch
 from overflight.sources.beast import BeastParser, encode_beast, parse_beast
@@ -124,12 +123,6 @@ async def _settle(cond: Callable[[], bool], timeout_s: float = 5.0) -> None:
     await asyncio.sleep(0.05)
 
 
-@pytest.mark.xfail(
-    reason="FanoutServer._accept only notices a client that hung up when it next writes to it: "
-    "with no traffic, a client that connects and closes keeps its entry in .clients, its task "
-    "and its socket fd until data flows or the server closes (200 idle cycles: 200 of each)",
-    strict=True,
-)
 def test_two_hundred_connect_close_cycles_to_an_idle_fanout_leak_no_task_or_fd() -> None:
     async def body() -> None:
         out = FanoutServer("beast")

@@ -288,6 +288,12 @@ class StreamDecoder:
         return FrameBatch.empty()
 
 
+def _wake(queue: asyncio.Queue[bytes | None]) -> None:
+    """End a client's send loop: ``None`` in its queue (a full queue is woken by its data)."""
+    with contextlib.suppress(asyncio.QueueFull):
+        queue.put_nowait(None)
+
+
 def _keepalive(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     if sock is None:
@@ -596,6 +602,9 @@ class FanoutServer:
             self._tasks.add(c.task)
         log.info("%s client %s connected", self.fmt, peer)
         drain = asyncio.ensure_future(self._discard_input(reader))
+        # a client that hangs up is let go at once, not at the next write (an idle server
+        # held every hung-up client's task and socket until data flowed)
+        drain.add_done_callback(lambda _t: _wake(c.queue))
         try:
             while peer in self.clients:  # dropped or closing: stop
                 data = await c.queue.get()
@@ -627,6 +636,7 @@ class FanoutServer:
 
     @staticmethod
     async def _discard_input(reader: asyncio.StreamReader) -> None:
+        """Read and drop what a client sends, until it hangs up (end of file or error)."""
         with contextlib.suppress(Exception):
             while await reader.read(4096):
                 pass
