@@ -48,6 +48,9 @@ def ingest(
     )] = None,
     verbose: Annotated[bool, typer.Option(
         "--verbose", "-v", help="one line on stderr per commit (running totals)")] = False,
+    one_recording: Annotated[bool, typer.Option(
+        "--one-recording", help="the files are pieces of one recording (e.g. hourly files): "
+        "one run, tracks and flights going on across the cuts")] = False,
 ) -> None:
     """Store captures in the history database (see 'overflight history').
 
@@ -76,6 +79,27 @@ def ingest(
                 f"{k} {v}" for k, v in s.stored.items()), err=True)
 
     status = 0
+    if one_recording:
+        from overflight.history.ingest import ingest_recording
+
+        try:
+            r = ingest_recording(list(paths), store, receivers_csv=receivers,
+                                 identity_db=identity_db, flush_every_s=flush_every,
+                                 on_flush=progress, keep_open=True)
+        except ValueError as exc:  # a receivers table without one usable receiver
+            typer.echo(f"error: {shown(exc)}", err=True)
+            raise typer.Exit(2) from None
+        finally:
+            store.close()
+        s = r.stored
+        typer.echo(
+            f"{len(paths)} files as one recording: run {r.run_id}: stored {s['frames']:,} "
+            f"frames, {s['positions']:,} positions, {s['fixes']:,} MLAT fixes, "
+            f"{s['events']:,} events, {s['flights']:,} flights")
+        if r.failed is not None:
+            typer.echo(f"error: storing failed ({shown(r.failed)})", err=True)
+            raise typer.Exit(1)
+        return
     try:
         for p in paths:
             try:

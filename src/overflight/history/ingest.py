@@ -17,7 +17,7 @@ from typing import Any
 from overflight.history.store import HistoryStore, first_row, open_history
 from overflight.history.writer import HistoryWriter, WriterStats
 
-__all__ = ["AlreadyStoredError", "IngestResult", "file_digest", "ingest_file"]
+__all__ = ["AlreadyStoredError", "IngestResult", "file_digest", "ingest_file", "ingest_recording"]
 
 
 class AlreadyStoredError(Exception):
@@ -111,6 +111,52 @@ def ingest_file(
         reader = station.run_file(path, fmt=fmt, start_time_s=start_time_s, failure=failure)
     finally:
         station.close()  # delivers what is queued, then writer.close()
+    return IngestResult(
+        run_id=writer.run_id, stored=dict(writer.stats.stored),
+        not_stored=dict(writer.stats.not_stored), reader=reader,
+        fault=failure[0] if failure else getattr(reader, "fault", None),
+        failed=writer.stats.failed,
+    )
+
+
+def ingest_recording(
+    paths: list[Path | str],
+    store: HistoryStore | Path | str | None = None,
+    *,
+    receivers_csv: Path | str | None = None,
+    identity_db: Path | str | None = None,
+    flush_every_s: float = 1.0,
+    on_flush: Callable[[WriterStats], None] | None = None,
+    keep_open: bool = False,
+) -> IngestResult:
+    """Store the pieces of one recording (``overflight record``'s hourly files, a scenario's
+    recordings) as one run: one station reads them in the order given, so tracks and flights
+    go on across the cuts. The run's digest lists the files' digests; none is checked against
+    earlier runs (use :func:`ingest_file` per file for that)."""
+    from overflight.station import Station, StationConfig
+
+    st = store if isinstance(store, HistoryStore) else open_history(store)
+    digests = [file_digest(p) or "" for p in paths]
+    station = Station(StationConfig(
+        receivers_csv=Path(receivers_csv) if receivers_csv is not None else None,
+        identity_db=Path(identity_db) if identity_db is not None else None,
+    ))
+    writer = HistoryWriter(st, kind="ingest", source="; ".join(str(p) for p in paths),
+                           digest=",".join(digests), receivers_csv=receivers_csv,
+                           flush_every_s=flush_every_s, on_flush=on_flush,
+                           owns_store=not keep_open)
+    station.subscribe(writer, block=True, kinds=("frames", "positions", "fixes", "rejected",
+                                                  "events", "flights"))
+    failure: list[BaseException] = []
+    reader: Any = None
+    try:
+        for p in paths:
+            reader = station.run_file(p, failure=failure, finish=False)
+            if failure:
+                break
+        station.finish()
+    finally:
+        station.close()
     return IngestResult(
         run_id=writer.run_id, stored=dict(writer.stats.stored),
         not_stored=dict(writer.stats.not_stored), reader=reader,

@@ -518,17 +518,20 @@ class Station:
         start_time_s: float | None = None,
         sample_rate_hz: float = 2.0e6,
         failure: list[BaseException] | None = None,
+        finish: bool = True,
     ) -> Any:
         """Run a capture (any format ``sources.files.read_batches`` reads) through the station
         and :meth:`finish`; returns the frame reader (its ``stats`` and ``fault``).
 
         ``failure``: when given, a read error ends the run quietly and is appended there (the
-        picture from the part read before it stays), else it is raised."""
+        picture from the part read before it stays), else it is raised. ``finish=False``
+        leaves the station running for the next file (pieces of one recording: flights go on
+        across the cut; call :meth:`finish` after the last)."""
         from overflight.sources.files import read_batches
 
         # only a regular file is peeked at: a named pipe opened twice would lose its data
         if fmt in (None, "auto") and str(path) != "-" and Path(path).is_file():
-            decoded = self._run_decoded_file(path, failure)
+            decoded = self._run_decoded_file(path, failure, finish)
             if decoded is not None:
                 return decoded
         if fmt == "iq" and start_time_s is None:
@@ -542,10 +545,14 @@ class Station:
             from overflight.cli.app import guarded
 
             batches = guarded(reader, failure)
-        self.run_batches(batches)
+        for b in batches:
+            self.process(b)
+        if finish:
+            self.finish()
         return reader
 
-    def _run_decoded_file(self, path: str | Path, failure: list[BaseException] | None) -> Any:
+    def _run_decoded_file(self, path: str | Path, failure: list[BaseException] | None,
+                          finish: bool = True) -> Any:
         """Run an SBS or aircraft.json file through :meth:`process_decoded` and finish; None
         when the file is a capture of frames (nothing read)."""
         from overflight.station.decoded_files import (
@@ -575,7 +582,8 @@ class Station:
             failure.append(exc)
         finally:
             fh.close()
-        self.finish()
+        if finish:
+            self.finish()
         return reader
 
     def run_batches(self, batches: Iterable[FrameBatch]) -> None:
