@@ -105,11 +105,21 @@ class AlertService:
         return (st.st_mtime, st.st_size)
 
     def _watch(self) -> None:
+        # A change is taken once the file has stayed the same for one period: an editor or a
+        # shell truncates then writes, and a file caught empty in between is not the new rules
+        # (it would have turned every alert off).
+        seen: tuple[float, int] | None = None
         while not self._stop.wait(self.watch_every_s):
             m = self._stat()
-            if m is not None and m != self._mtime:
-                self._mtime = m
-                self.reload()
+            if m is None or m == self._mtime:
+                seen = None
+                continue
+            if m != seen:
+                seen = m  # changed since the last look: wait for it to settle
+                continue
+            self._mtime = m
+            seen = None
+            self.reload()
 
     def reload(self) -> bool:
         """Re-read the rules file: True when the new rules are in force; False when it is
