@@ -49,28 +49,8 @@ class ShardStation(Station):
     processing as :meth:`Station.process`, without publishing the frames again."""
 
     def process_numbered(self, batch: Any, seq: npt.NDArray[np.int64]) -> None:
-        n = len(batch)
-        if n == 0:
-            return
-        with self._lock:
-            self._seq = int(seq[-1]) + 1
-            self.stats.frames += n
-            self.stats.batches += 1
-            self._expire_before(batch)
-            from overflight.pipeline import MLAT_SLICE_S, decode_frames, time_slices
-
-            table = decode_frames(batch)
-            if self.mlat is None:
-                self._track(table, seq)
-            else:
-                for a, b in time_slices(batch.time_s, MLAT_SLICE_S):
-                    whole = (a, b) == (0, n)
-                    part = table if whole else table.slice(a, b - a)
-                    rows = batch if whole else batch.take(np.arange(a, b))
-                    self._track(part, seq[a:b])
-                    self.mlat.add(rows, part, self.tracker)
-                    self._fixes(self.mlat.flush(self.tracker))
-            self._after_batch()
+        """:meth:`Station.process` with the ingest's numbers (one definition of the work)."""
+        self.process(batch, seq)
 
 
 @dataclass(slots=True)
