@@ -81,3 +81,66 @@ def test_a_users_own_cache_dir_is_respected(tmp_path: Path) -> None:
             del os.environ["NUMBA_CACHE_DIR"]
         else:
             os.environ["NUMBA_CACHE_DIR"] = before
+
+
+def _overflight_imports(path: Path, package: Path) -> set[Path]:
+    """Files of the package that ``path`` imports (anywhere in it, with their parent
+    packages' ``__init__``)."""
+    import ast
+
+    def file_of(name: str) -> Path | None:
+        p = package.joinpath(*name.split(".")[1:])
+        if (p / "__init__.py").is_file():
+            return p / "__init__.py"
+        return p.with_suffix(".py") if p.with_suffix(".py").is_file() else None
+
+    rel = path.relative_to(package.parent).with_suffix("").parts
+    here = list(rel[:-1])  # the module's package
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(here[: len(here) - node.level + 1]) if node.level else ""
+            mod = ".".join(x for x in (base, node.module or "") if x)
+            names.add(mod)
+            names.update(f"{mod}.{a.name}" for a in node.names)
+    out: set[Path] = set()
+    for name in names:
+        parts = name.split(".")
+        if parts[0] != "overflight":
+            continue
+        for i in range(1, len(parts) + 1):
+            f = file_of(".".join(parts[:i]))
+            if f is not None:
+                out.add(f)
+    return out
+
+
+def test_kernel_sources_cover_everything_kernels_can_reach() -> None:
+    """The fingerprint covers every module with a cached kernel and all it imports: an edit
+    to any of them gets a fresh cache; an edit to the server or history does not."""
+    from overflight import _numba_cache as nc
+
+    package = Path(nc.__file__).resolve().parent
+    seeds = [
+        p
+        for p in package.rglob("*.py")
+        if "_numba_cache import numba" in p.read_text() and p.name != "_numba_cache.py"
+    ]
+    assert len(seeds) >= 10
+    seen: set[Path] = set()
+    stack = list(seeds)
+    while stack:
+        p = stack.pop()
+        if p not in seen:
+            seen.add(p)
+            stack.extend(_overflight_imports(p, package))
+    uncovered = sorted(
+        rel
+        for p in seen
+        if not nc._covered(rel := p.relative_to(package).as_posix(), nc.KERNEL_SOURCES)
+    )
+    assert uncovered == [], f"add to KERNEL_SOURCES: {uncovered}"
+    assert not nc._covered("station/station.py", nc.KERNEL_SOURCES)
+    assert not nc._covered("server/app.py", nc.KERNEL_SOURCES)

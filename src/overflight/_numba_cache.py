@@ -4,8 +4,10 @@ numba's on-disk cache (``cache=True``) is keyed by the stamp of the file that *d
 function, not of the files it calls: after an edit to ``modes/cpr.py`` the tracker kernel that
 inlines it would load stale machine code from ``tracking/__pycache__`` and decode old
 positions. Pointing ``NUMBA_CACHE_DIR`` at a folder named by a fingerprint of every source file
-of the package (relative path, size, modification time) makes any edit a fresh cache; an
-installed, unchanged package keeps reusing its compiled kernels across runs.
+that kernels can reach (relative path, size, modification time: :data:`KERNEL_SOURCES`, the
+modules with kernels and everything they import, pinned by a test that walks the imports) makes
+any such edit a fresh cache; an edit elsewhere (the server, history, the command line) keeps
+the kernels, and an installed, unchanged package reuses them across runs.
 
 Folders of other fingerprints untouched for :data:`KEEP_DAYS` are removed. A user's own
 ``NUMBA_CACHE_DIR`` is respected as it is.
@@ -37,18 +39,44 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # for the type checker, the module attribute resolved by __getattr__
     import numba as numba
 
-__all__ = ["KEEP_DAYS", "cache_dir", "configure", "source_fingerprint"]
+__all__ = ["KEEP_DAYS", "KERNEL_SOURCES", "cache_dir", "configure", "source_fingerprint"]
 
 KEEP_DAYS = 30.0
 """Age in days after which the cache folders of other source versions are removed."""
 
 _PACKAGE = Path(__file__).resolve().parent
 
+KERNEL_SOURCES: tuple[str, ...] = (
+    "__init__.py",
+    "_numba_cache.py",
+    "cli/__init__.py",
+    "cli/db.py",
+    "flights/",
+    "frames.py",
+    "geo.py",
+    "mlat/",
+    "modes/",
+    "sources/",
+    "tracking/",
+)
+"""The package's files (paths relative to it; a folder ends with ``/``) that compiled kernels
+can reach: every module with a ``cache=True`` kernel and everything it imports, transitively
+(``tests/test_numba_cache.py`` walks the imports and fails when this list falls short)."""
 
-def source_fingerprint(package: Path = _PACKAGE) -> str:
-    """16 hex digits naming the package's source files as they are now."""
+
+def _covered(rel: str, within: tuple[str, ...]) -> bool:
+    return any(rel == w or (w.endswith("/") and rel.startswith(w)) for w in within)
+
+
+def source_fingerprint(package: Path = _PACKAGE, within: tuple[str, ...] | None = None) -> str:
+    """16 hex digits naming the package's source files as they are now: those ``within`` the
+    given paths (default: :data:`KERNEL_SOURCES` for this package, every file for another)."""
+    if within is None and package == _PACKAGE:
+        within = KERNEL_SOURCES
     h = hashlib.blake2b(digest_size=8)
     for p in sorted(package.rglob("*.py")):
+        if within is not None and not _covered(p.relative_to(package).as_posix(), within):
+            continue
         st = p.stat()
         h.update(f"{p.relative_to(package).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
