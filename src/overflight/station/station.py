@@ -491,20 +491,9 @@ class Station:
 
     # ------------------------------------------------------------------ readers
     def _take_snapshot(self) -> Snapshot:
-        tr = self.tracker
-        live = tr.live() if not math.isnan(tr.now_s) else []
-        live.sort(key=lambda a: -a.last_seen_s)
-        ids: dict[int, Any] = {}
-        if self.identifier is not None:
-            for a in live:
-                if not a.non_icao:
-                    i = self.identify(a.address)
-                    if i is not None:
-                        ids[a.address] = i
-        return Snapshot(
-            time_s=float(tr.now_s), wall_s=time.time(), messages=int(tr.messages),
-            aircraft=tuple(live), identities=ids, simulated=self.config.simulated,
-        )
+        from overflight.station.snapshot import take_snapshot
+
+        return take_snapshot(self)
 
     def snapshot(self) -> Snapshot:
         """The live picture: the latest snapshot, rebuilt when older than
@@ -522,7 +511,9 @@ class Station:
             self._lock.release()
 
     def _empty_snapshot(self) -> Snapshot:
-        return Snapshot(math.nan, time.time(), 0, (), {}, simulated=self.config.simulated)
+        from overflight.station.snapshot import empty_snapshot
+
+        return empty_snapshot(self)
 
     # ------------------------------------------------------------------ runs
     def run_file(
