@@ -12,18 +12,20 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from overflight.frames import FrameBatch
-from overflight.sources.sbs import SbsRecord
+from overflight.sources.sbs import SbsRecord, flag_codes, format_sbs_columns
 from overflight.tracking import TRACKER_COLUMNS, Tracker
 from overflight.tracking.mlat_feed import MlatFeed
-from overflight.tracking.sbs import sbs_records
+from overflight.tracking.sbs import sbs_lines, sbs_records
 
 __all__ = [
     "MLAT_SLICE_S",
     "TrackingSink",
     "decode_frames",
     "mlat_feed",
+    "mlat_sbs_lines",
     "mlat_sbs_records",
     "sbs_hook",
+    "sbs_lines_hook",
     "time_slices",
     "track_batches",
     "track_file",
@@ -169,6 +171,32 @@ def mlat_sbs_records(positions: pa.Table) -> list[SbsRecord]:
     ]
 
 
+def mlat_sbs_lines(positions: pa.Table) -> bytes:
+    """The lines of :func:`mlat_sbs_records` (``\r\n`` after each), formatted as columns:
+    byte for byte ``format_sbs`` of each record."""
+    n = positions.num_rows
+    if n == 0:
+        return b""
+    import pyarrow.compute as pc
+
+    def floats(name: str) -> npt.NDArray[np.float64]:
+        col = positions.column(name).cast(pa.float64())
+        return np.asarray(pc.fill_null(col, np.nan).to_numpy(), np.float64)
+
+    ground = positions.column("on_ground")
+    return format_sbs_columns(
+        np.full(n, 3, np.int64),
+        floats("time_s"),
+        icao24=positions.column("icao24"),
+        altitude_ft=floats("altitude_ft"),
+        latitude_deg=floats("lat_deg"),
+        longitude_deg=floats("lon_deg"),
+        on_ground=flag_codes(pc.fill_null(ground, False).to_numpy(zero_copy_only=False),
+                             ground.is_valid().to_numpy(zero_copy_only=False)),
+        message_type="MLAT",
+    )
+
+
 class TrackingSink:
     """A feed hub sink: decode and track every published batch through a
     :class:`~overflight.station.Station`, optionally emitting SBS.
@@ -176,6 +204,8 @@ class TrackingSink:
     Args:
         tracker: the tracker to update (a new one without receiver position by default).
         on_sbs: receives the SBS records of each batch (e.g. ``FanoutServer.send_sbs``).
+        on_sbs_lines: receives the SBS lines of each batch as bytes, formatted as columns
+            (e.g. ``FanoutServer.send_bytes``): the fast path, no object per line.
         wants_sbs: asked before building records (e.g. "has the SBS server clients?"), so
             tracking runs always but SBS lines are formatted only when someone reads them.
         on_positions: receives each batch's accepted positions (``POSITIONS_SCHEMA``).
@@ -189,6 +219,7 @@ class TrackingSink:
         *,
         on_sbs: Callable[[list[SbsRecord]], None] | None = None,
         wants_sbs: Callable[[], bool] | None = None,
+        on_sbs_lines: Callable[[bytes], None] | None = None,
         on_positions: Callable[[pa.Table], None] | None = None,
         mlat: MlatFeed | None = None,
     ) -> None:
@@ -197,6 +228,8 @@ class TrackingSink:
         self.mlat = mlat
         if on_sbs is not None:
             self.station.on_tracked(sbs_hook(self.station, on_sbs, wants_sbs))
+        if on_sbs_lines is not None:
+            self.station.on_tracked(sbs_lines_hook(self.station, on_sbs_lines, wants_sbs))
 
     def __call__(self, batch: FrameBatch) -> None:
         self.station.process(batch)
@@ -219,5 +252,27 @@ def sbs_hook(
             records += mlat_sbs_records(fixes)
         if records:
             on_sbs(records)
+
+    return hook
+
+
+def sbs_lines_hook(
+    station: Any,
+    on_lines: Callable[[bytes], None],
+    wants_sbs: Callable[[], bool] | None = None,
+) -> Callable[[pa.Table, pa.Table, pa.Table], None]:
+    """:func:`sbs_hook`, handing ``on_lines`` the bytes of each update's lines (tracked
+    messages, then MLAT fixes; ``\r\n`` after each) formatted as columns, no object per line
+    (e.g. ``FanoutServer.send_bytes`` on the event loop); formatted only when ``wants_sbs()``
+    says someone reads them."""
+
+    def hook(table: pa.Table, positions: pa.Table, fixes: pa.Table) -> None:
+        if wants_sbs is not None and not wants_sbs():
+            return
+        data = sbs_lines(station.tracker, table, positions) if table.num_rows else b""
+        if fixes.num_rows:
+            data += mlat_sbs_lines(fixes)
+        if data:
+            on_lines(data)
 
     return hook

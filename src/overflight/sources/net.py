@@ -563,8 +563,12 @@ class FanoutServer:
             return
         self.send_bytes(self.encode(batch))
 
-    def send_sbs(self, records: Iterable[SbsRecord]) -> None:
-        """Queue SBS records (e.g. from the tracker) for every client."""
+    def send_sbs(self, records: Iterable[SbsRecord] | bytes) -> None:
+        """Queue SBS records (e.g. from the tracker), or lines already formatted as bytes
+        (``pipeline.sbs_lines_hook``), for every client."""
+        if isinstance(records, bytes | bytearray):
+            self.send_bytes(bytes(records))
+            return
         from overflight.sources.sbs import format_sbs
 
         self.send_bytes("".join(format_sbs(r) + "\r\n" for r in records).encode("ascii"))
