@@ -102,7 +102,7 @@ def hook() -> Iterator[ThreadingHTTPServer]:
 
 def test_webhook_is_signed_and_verified(tmp_path: Path, hook: ThreadingHTTPServer) -> None:
     url = f"http://127.0.0.1:{hook.server_address[1]}/hook"
-    svc = AlertService(parse_rules(_rules(f"webhook:{url}")), store=tmp_path / "a.sqlite",
+    svc = AlertService(parse_rules(_rules(f"webhook:{url}")), store=tmp_path / "a.duckdb",
                        base_backoff_s=0.05)
     svc.start()
     try:
@@ -125,7 +125,7 @@ def test_webhook_is_signed_and_verified(tmp_path: Path, hook: ThreadingHTTPServe
 def test_a_receiver_down_then_up_gets_everything_once_in_order(tmp_path: Path) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/hook"
-    store = tmp_path / "a.sqlite"
+    store = tmp_path / "a.duckdb"
     rules = parse_rules(_rules(f"webhook:{url}"))
     svc = AlertService(rules, store=store, base_backoff_s=0.05, max_backoff_s=0.2)
     svc.start()
@@ -199,7 +199,7 @@ host = "127.0.0.1"
 port = {port}
 sender = "overflight@localhost"
 """
-    svc = AlertService(parse_rules(text), store=tmp_path / "a.sqlite", base_backoff_s=0.05)
+    svc = AlertService(parse_rules(text), store=tmp_path / "a.duckdb", base_backoff_s=0.05)
     svc.start()
     try:
         svc.on_update(_events(len(HOSTILE), callsigns=HOSTILE))
@@ -228,7 +228,7 @@ def test_atom_feed_and_json_list_keep_hostile_callsigns_inert(tmp_path: Path) ->
 
     from overflight.alerts.routes import alert_routes
 
-    svc = AlertService(parse_rules(_rules("log")), store=tmp_path / "a.sqlite")
+    svc = AlertService(parse_rules(_rules("log")), store=tmp_path / "a.duckdb")
     svc.on_update(_events(len(HOSTILE), callsigns=HOSTILE))
     client = TestClient(Starlette(routes=alert_routes(svc)))
     r = client.get("/alerts.atom")
@@ -257,7 +257,7 @@ def test_chat_through_apprise(tmp_path: Path, hook: ThreadingHTTPServer) -> None
     pytest.importorskip("apprise")
     port = hook.server_address[1]
     svc = AlertService(parse_rules(_rules(f"apprise:json://127.0.0.1:{port}/chat")),
-                       store=tmp_path / "a.sqlite", base_backoff_s=0.05)
+                       store=tmp_path / "a.duckdb", base_backoff_s=0.05)
     svc.start()
     try:
         svc.on_update(_events(2))

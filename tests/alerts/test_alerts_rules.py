@@ -95,16 +95,16 @@ def test_a_bad_file_at_start_is_an_error(tmp_path: Path) -> None:
     p = tmp_path / "rules.toml"
     p.write_text(BAD, encoding="utf-8")
     with pytest.raises(RulesError):
-        AlertService.from_file(p, store=tmp_path / "alerts.sqlite")
+        AlertService.from_file(p, store=tmp_path / "alerts.duckdb")
     p.write_bytes(b"\xff\xfe[[rule]]")
     with pytest.raises(RulesError, match="not UTF-8"):
-        AlertService.from_file(p, store=tmp_path / "alerts.sqlite")
+        AlertService.from_file(p, store=tmp_path / "alerts.duckdb")
 
 
 def test_a_bad_edit_while_running_keeps_the_last_good_rules(tmp_path: Path) -> None:
     p = tmp_path / "rules.toml"
     p.write_text(DEFAULT_RULES, encoding="utf-8")
-    svc = AlertService.from_file(p, store=tmp_path / "alerts.sqlite", watch_every_s=0.05)
+    svc = AlertService.from_file(p, store=tmp_path / "alerts.duckdb", watch_every_s=0.05)
     svc.start()
     try:
         good = svc.rules

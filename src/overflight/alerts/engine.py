@@ -98,6 +98,9 @@ class Alert:
     detail: str
     notify: tuple[str, ...]
     evidence: dict[str, Any] = field(default_factory=dict)
+    flight_time_s: float | None = None
+    """When the aircraft was last heard at the alert (UTC epoch s): its flight is the one
+    flying then (the alert's time, but a silent alert's is the last time it was heard)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (strict JSON through ``overflight.jsonout.dumps``)."""
@@ -110,6 +113,7 @@ class Alert:
             "military": self.military, "lat_deg": self.lat_deg, "lon_deg": self.lon_deg,
             "airport": self.airport, "flight_id": self.flight_id, "detail": self.detail,
             "notify": list(self.notify), "evidence": self.evidence,
+            "flight_time_s": self.flight_time_s,
         }
 
     @classmethod
@@ -123,6 +127,7 @@ class Alert:
             lat_deg=d.get("lat_deg"), lon_deg=d.get("lon_deg"), airport=d.get("airport"),
             flight_id=d.get("flight_id"), detail=d.get("detail", ""),
             notify=tuple(d.get("notify", ())), evidence=d.get("evidence") or {},
+            flight_time_s=d.get("flight_time_s"),
         )
 
 
@@ -872,7 +877,7 @@ class AlertEngine:
                                last[0] if last else None, last[1] if last else None,
                                f"silent for {after_s / 60:g} min after being seen in "
                                f"{area_obj.describe() if area_obj else 'the area'}",
-                               occurrence=f"silent:{round(heard * 1000)}")
+                               occurrence=f"silent:{round(heard * 1000)}", seen_s=heard)
 
     def _last_position(self, key: int) -> tuple[float, float] | None:
         idx = np.flatnonzero(self._p_key == key)
@@ -958,7 +963,8 @@ class AlertEngine:
 
     def _fire(self, c: _Compiled, r: int, slot: int, t: float, lat: float | None,
               lon: float | None, detail: str, *, occurrence: str, airport: str | None = None,
-              flight_id: str | None = None, event_id: str | None = None) -> None:
+              flight_id: str | None = None, event_id: str | None = None,
+              seen_s: float | None = None) -> None:
         rule = c.rules[r]
         key = int(self._key[slot])
         icao24 = ("~" if key >> 24 else "") + f"{key & 0xFFFFFF:06x}"
@@ -989,6 +995,7 @@ class AlertEngine:
             country_code=g("country_code"), military=bool(g("military")),
             lat_deg=lat, lon_deg=lon, airport=airport, flight_id=flight_id, detail=detail,
             notify=rule.notify, evidence=ev,
+            flight_time_s=t if seen_s is None else seen_s,
         )
         self.stats.alerts += 1
         self.recent.append(alert)

@@ -108,17 +108,17 @@ class Dispatcher:
     """Delivers the outbox in the background.
 
     Args:
-        store: the outbox.
+        store: returns the outbox (opened when first needed).
         rules: returns the current :class:`RuleSet` (webhook and e-mail settings).
         base_backoff_s, max_backoff_s: retry after ``base * 2**(attempts-1)``, capped.
         senders: override the sender of a target scheme (tests): ``scheme -> fn(target, doc,
             body, rules)`` raising on failure.
     """
 
-    def __init__(self, store: AlertStore, rules: Callable[[], RuleSet], *,
+    def __init__(self, store: Callable[[], AlertStore], rules: Callable[[], RuleSet], *,
                  base_backoff_s: float = 1.0, max_backoff_s: float = 300.0,
                  senders: dict[str, Callable[..., None]] | None = None) -> None:
-        self.store = store
+        self._store = store
         self.rules = rules
         self.base = base_backoff_s
         self.cap = max_backoff_s
@@ -150,16 +150,21 @@ class Dispatcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            wait = self.step()
+            try:
+                wait = self.step()
+            except Exception as exc:  # the database went away (closed at the end of a run)
+                log.warning("alert delivery paused: %s", clean(exc))
+                wait = 1.0
             self._wake.wait(min(wait, 1.0))
             self._wake.clear()
 
     def step(self) -> float:
         """Deliver what is due; returns seconds until the next retry is due."""
         wait = 1.0
-        for target in self.store.targets_pending():
+        store = self._store()
+        for target in store.targets_pending():
             while not self._stop.is_set():
-                row = self.store.head(target)
+                row = store.head(target)
                 if row is None:
                     break
                 now = time.time()
@@ -172,13 +177,13 @@ class Dispatcher:
                     self.failures += 1
                     delay = min(self.cap, self.base * 2 ** row.attempts)
                     err = f"{type(exc).__name__}: {exc}"
-                    self.store.failed(row.n, err, now + delay)
+                    store.failed(row.n, err, now + delay)
                     log.warning("alert %s to %s failed (attempt %d, retry in %.1f s): %s",
                                 clean(row.alert_id), clean(_redact(target)), row.attempts + 1,
                                 delay, clean(err))
                     wait = min(wait, delay)
                     break
-                self.store.delivered(row.n)
+                store.delivered(row.n)
                 self.delivered += 1
         return max(wait, 0.01)
 

@@ -5,6 +5,11 @@
 >>> svc.start()                                       # doctest: +SKIP  (delivery + watcher)
 >>> routes = alert_routes(svc)                        # doctest: +SKIP  (overflight.alerts.routes)
 
+Alerts are stored in the history database (:mod:`overflight.alerts.store`): attached to a
+station that stores history (a :class:`~overflight.history.HistoryWriter` subscribed, as
+``serve --db`` does), in that database and run; else in the file ``store`` names (default
+``alerts.duckdb`` beside the default history database), opened when first needed.
+
 A bad rules file at start raises :class:`~overflight.alerts.rules.RulesError`; a bad edit
 while running is logged (every fault with its line and field), the last good rules stay in
 force, and :meth:`AlertService.status` says so until a good version is saved.
@@ -36,8 +41,11 @@ class AlertService:
         rules: the rules in force.
         rules_path: the file they came from (watched by :meth:`start`, re-read by
             :meth:`reload`).
-        store: an :class:`AlertStore` or a path (default: ``alerts.sqlite`` beside the
-            history database).
+        store: an :class:`AlertStore`, or the path of an alerts-only file used when no
+            history database is found at :meth:`attach` (default
+            :func:`~overflight.alerts.store.default_alerts_path`).
+        history: a :class:`~overflight.history.HistoryWriter` (its run and frame numbering
+            kept) or :class:`~overflight.history.store.HistoryStore` to store alerts in.
         identify: ``address -> identity`` (default: the station's, when attached).
         base_backoff_s, max_backoff_s: retry schedule of failed deliveries.
         watch_every_s: how often :meth:`start`'s watcher looks at the rules file.
@@ -46,14 +54,19 @@ class AlertService:
 
     def __init__(self, rules: RuleSet, *, rules_path: str | Path | None = None,
                  store: AlertStore | str | Path | None = None,
+                 history: Any = None,
                  identify: Callable[[int], Any] | None = None,
                  base_backoff_s: float = 1.0, max_backoff_s: float = 300.0,
                  watch_every_s: float = 2.0,
                  senders: dict[str, Callable[..., None]] | None = None) -> None:
         self.rules_path = Path(rules_path) if rules_path is not None else None
-        self.store = store if isinstance(store, AlertStore) else AlertStore(store)
+        self._store: AlertStore | None = store if isinstance(store, AlertStore) else None
+        self._store_path = None if isinstance(store, AlertStore) else store
+        self._store_lock = threading.Lock()
+        if history is not None:
+            self.use_history(history)
         self.engine = AlertEngine(rules, identify=identify, sink=self._sink)
-        self.dispatcher = Dispatcher(self.store, lambda: self.engine.rules,
+        self.dispatcher = Dispatcher(lambda: self.store, lambda: self.engine.rules,
                                      base_backoff_s=base_backoff_s,
                                      max_backoff_s=max_backoff_s, senders=senders)
         self.reload_error: str | None = None
@@ -72,8 +85,31 @@ class AlertService:
     def rules(self) -> RuleSet:
         return self.engine.rules
 
+    @property
+    def store(self) -> AlertStore:
+        """Where alerts are stored (the alerts-only file is opened on first use; raises
+        :class:`~overflight.history.HistoryError` when it cannot be)."""
+        with self._store_lock:
+            if self._store is None:
+                self._store = AlertStore.open(self._store_path)
+            return self._store
+
+    def use_history(self, history: Any) -> None:
+        """Store alerts in ``history`` (a HistoryWriter or HistoryStore open for writing);
+        before the first alert is stored or read (RuntimeError after)."""
+        with self._store_lock:
+            if self._store is not None:
+                raise RuntimeError("alerts are already stored in " + str(self._store.path))
+            self._store = AlertStore.of_writer(history) if hasattr(history, "run_id") \
+                else AlertStore.in_history(history)
+
     def attach(self, station: Any, **kwargs: Any) -> Any:
-        """Subscribe the engine to ``station`` (see :meth:`AlertEngine.attach`)."""
+        """Subscribe the engine to ``station`` (see :meth:`AlertEngine.attach`); when the
+        station stores history and no store was chosen yet, alerts go to its database."""
+        if self._store is None:
+            writer = _history_writer(station)
+            if writer is not None:
+                self.use_history(writer)
         return self.engine.attach(station, **kwargs)
 
     def on_update(self, update: Any) -> None:
@@ -92,7 +128,9 @@ class AlertService:
         if self._watcher is not None:
             self._watcher.join(5)
         self.dispatcher.close()
-        self.store.close()
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
 
     # ------------------------------------------------------------------ rules
     def _stat(self) -> tuple[float, int] | None:
@@ -167,3 +205,14 @@ class AlertService:
             "delivery": self.store.outbox_counts(),
             "delivery_failures": self.dispatcher.failures,
         }
+
+
+def _history_writer(station: Any) -> Any:
+    """The :class:`~overflight.history.HistoryWriter` subscribed to ``station``, if any."""
+    from overflight.history.writer import HistoryWriter
+
+    for sub in getattr(station, "subscriptions", ()):
+        owner = getattr(sub.fn, "__self__", None)
+        if isinstance(owner, HistoryWriter) and owner.stats.failed is None:
+            return owner
+    return None
