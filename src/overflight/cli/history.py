@@ -226,11 +226,13 @@ def flights_cmd(
     db: _Db = None,
     identity_db: _IdentityDb = None,
 ) -> None:
-    """An aircraft's flights, with airports and times.
+    """An aircraft's flights, with airports and times, chained into journeys.
 
     Each end says how it is known (observed / inferred / estimated / unknown); the sources of
-    the positions behind each flight are listed."""
-    from overflight.history.export import flights_jsonl
+    the positions behind each flight are listed; each stretch without positions says whether it
+    was over no coverage (further than any receiver can hear) or not heard within coverage.
+    JSON lines add ``journey`` (id, leg of legs, route, the stop before) and
+    ``coverage_gaps``."""
     from overflight.history.query import QueryError
 
     t0, t1 = _window(start, end)
@@ -241,10 +243,16 @@ def flights_cmd(
         except QueryError as exc:
             _fail(str(exc))
         rows = fl.to_pylist()
+        trips, gaps = _itinerary(h, rows)
         if fmt == "json":
-            sys.stdout.write(flights_jsonl(rows))
+            from overflight.history.export import flight_json
+            from overflight.jsonout import dumps
+
+            for r, trip, gs in zip(rows, trips, gaps, strict=True):
+                sys.stdout.write(dumps({**flight_json(r), "journey": trip,
+                                        "coverage_gaps": [g.to_dict() for g in gs]}) + "\n")
         else:
-            _flights_table(rows, f"{aircraft}: {len(rows)} flight(s)")
+            _flights_table(rows, f"{aircraft}: {len(rows)} flight(s)", trips, gaps)
         typer.echo(f"{len(rows)} flight(s), {sum(r['n_messages'] or 0 for r in rows):,} "
                    "messages behind them", err=True)
     finally:
@@ -256,17 +264,57 @@ def _end(r: dict[str, Any], end: str) -> str:
     return f"{code} ({r.get(f'{end}_airport_how') or 'unknown'})"
 
 
-def _flights_table(rows: list[dict[str, Any]], title: str) -> None:
+def _itinerary(h: History, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Each stored leg's journey and its coverage gaps (judged against the stored receivers;
+    the positions at each gap's ends read from the history)."""
+    import numpy as np
+
+    from overflight.flights.itinerary import coverage_gap, journey_rows
+
+    rx = np.asarray(h.store.cursor().execute(
+        "SELECT DISTINCT lat_deg, lon_deg FROM receivers "
+        "WHERE lat_deg IS NOT NULL AND lon_deg IS NOT NULL").fetchall(), dtype=float)
+    gaps = []
+    for r in rows:
+        mine = []
+        for a, b in r.get("gaps_s") or []:
+            p = h.positions(int(r["address"]), False, float(a) - 1e-3, float(b) + 1e-3)
+            lat, lon = p.column("lat_deg").to_pylist(), p.column("lon_deg").to_pylist()
+            before = (lat[0], lon[0]) if lat else None
+            after = (lat[-1], lon[-1]) if lat else None
+            mine.append(coverage_gap(float(a), float(b), before, after, rx.reshape(-1, 2)))
+        gaps.append(mine)
+    return journey_rows(rows), gaps
+
+
+def _flights_table(rows: list[dict[str, Any]], title: str,
+                   trips: list[dict[str, Any]] | None = None,
+                   gaps: list[Any] | None = None) -> None:
+    trips = trips if trips is not None else [{} for _ in rows]
+    gaps = gaps if gaps is not None else [[] for _ in rows]
     print_table(
-        [Column("flight"), Column("hex"), Column("callsign"), Column("from"),
+        [Column("flight"), Column("hex"), Column("callsign"),
+         *((Column("journey", priority=1),) if any(trips) else ()), Column("from"),
          Column("departure (UTC)"), Column("how", priority=2), Column("to"),
          Column("arrival (UTC)"), Column("how ", priority=2),
-         Column("km", justify="right", priority=3), Column("sources", priority=4)],
+         Column("km", justify="right", priority=3), Column("sources", priority=4),
+         *((Column("gaps", priority=3),) if any(gaps) else ())],
         [(r["flight_id"], f"{r['address']:06x}", " ".join(r["callsigns"] or []),
+          *((_trip(t),) if any(trips) else ()),
           _end(r, "departure"), _when(r["departure_time_s"]), r["departure_how"],
           _end(r, "arrival"), _when(r["arrival_time_s"]), r["arrival_how"],
-          _f(r["distance_km"]), ",".join(r["position_sources"] or [])) for r in rows],
+          _f(r["distance_km"]), ",".join(r["position_sources"] or []),
+          *(("; ".join(x.label for x in g),) if any(gaps) else ()))
+         for r, t, g in zip(rows, trips, gaps, strict=True)],
         title=title)
+
+
+def _trip(t: dict[str, Any]) -> str:
+    """``leg 2/2 after stop at OSLK, 3.3 h``."""
+    if not t:
+        return ""
+    text = f"leg {t['leg']}/{t['legs']}"
+    return text + (f" after {t['stop_before']['label']}" if t.get("stop_before") else "")
 
 
 @history_app.command("airport")

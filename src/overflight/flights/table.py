@@ -48,6 +48,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "on_ground": ("on_ground", "onground", "ground"),
     "callsign": ("callsign", "flight"),
     "estimated": ("estimated",),
+    "source": ("source", "position_source"),
 }
 
 
@@ -70,7 +71,9 @@ class PositionTable:
     """Positions sorted by (icao24, time_s); one row per distinct (icao24, time_s).
 
     ``on_ground`` is int8 (1 ground, 0 airborne, -1 unknown); ``callsign_code`` indexes
-    ``callsigns`` (-1 none); ``estimated`` marks positions that were not observed.
+    ``callsigns`` (-1 none); ``estimated`` marks positions that were not observed;
+    ``source_code`` indexes ``sources``, how each position was found (``adsb``, ``mlat``...;
+    -1 unknown; None when the input had no such column).
     """
 
     icao24: NDArray[np.uint32]
@@ -86,6 +89,8 @@ class PositionTable:
     callsigns: tuple[str, ...]
     estimated: NDArray[np.bool_]
     skipped: Skipped = field(default_factory=Skipped)
+    source_code: NDArray[np.int32] | None = None
+    sources: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
@@ -117,7 +122,17 @@ class PositionTable:
             self.callsigns,
             self.estimated[idx],
             Skipped(),
+            None if self.source_code is None else self.source_code[idx],
+            self.sources,
         )
+
+    def sources_in(self, start: int, end: int) -> tuple[str, ...]:
+        """The position sources of rows ``start`` to ``end`` (inclusive), sorted; empty when
+        the input did not say."""
+        if self.source_code is None:
+            return ()
+        codes = np.unique(self.source_code[start : end + 1])
+        return tuple(sorted(self.sources[c] for c in codes.tolist() if c >= 0))
 
     def callsign_at(self, row: int) -> str | None:
         c = int(self.callsign_code[row])
@@ -186,7 +201,8 @@ def _ground(values: Any, n: int) -> NDArray[np.int8]:
     return out
 
 
-def _callsigns(values: Any, n: int) -> tuple[NDArray[np.int32], tuple[str, ...]]:
+def _words(values: Any, n: int) -> tuple[NDArray[np.int32], tuple[str, ...]]:
+    """Text values as codes into their distinct words (trimmed; -1: none or empty)."""
     if values is None:
         return np.full(n, -1, dtype=np.int32), ()
     arr = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
@@ -239,9 +255,11 @@ def from_columns(columns: Mapping[str, Any], time_unit_s: float | None = None) -
             g = _ground(ground_src, n)
             g[is_ground_word] = 1
             ground_src = g
-    cs_codes, cs_words = _callsigns(picked.get("callsign"), n)
+    cs_codes, cs_words = _words(picked.get("callsign"), n)
     est = picked.get("estimated")
     estimated = np.zeros(n, dtype=bool) if est is None else np.asarray(est, dtype=bool)
+    src = picked.get("source")
+    src_codes, src_words = (None, ()) if src is None else _words(src, n)
     cols = {
         "icao24": icao,
         "time_s": t,
@@ -257,11 +275,14 @@ def from_columns(columns: Mapping[str, Any], time_unit_s: float | None = None) -
         "callsign_code": cs_codes,
         "estimated": estimated,
     }
-    return _normalise(cols, cs_words, good_addr)
+    if src_codes is not None:
+        cols["source_code"] = src_codes
+    return _normalise(cols, cs_words, good_addr, src_words)
 
 
 def _normalise(
-    cols: dict[str, Any], callsigns: tuple[str, ...], good_addr: NDArray[np.bool_]
+    cols: dict[str, Any], callsigns: tuple[str, ...], good_addr: NDArray[np.bool_],
+    sources: tuple[str, ...] = (),
 ) -> PositionTable:
     t = cols["time_s"]
     lat, lon = cols["lat_deg"], cols["lon_deg"]
@@ -295,6 +316,8 @@ def _normalise(
         callsigns,
         out["estimated"],
         Skipped(no_address, no_time, no_position, int(dup.sum())),
+        out.get("source_code"),
+        sources,
     )
 
 
@@ -333,6 +356,15 @@ def concat(tables: Iterable[PositionTable]) -> PositionTable:
         )
         codes.append(remap[tb.callsign_code])  # -1 -> last element -> -1
     words = list(lookup)
+    src_lookup: dict[str, int] = {}
+    src_codes = []
+    for tb in tabs:
+        if tb.source_code is None:
+            src_codes.append(np.full(len(tb), -1, dtype=np.int32))
+            continue
+        remap = np.array([src_lookup.setdefault(w, len(src_lookup)) for w in tb.sources] + [-1],
+                         dtype=np.int32)
+        src_codes.append(remap[tb.source_code])
     cols: dict[str, Any] = {}
     for name in ("icao24", *FLOAT_COLUMNS, "on_ground", "estimated"):
         cols[name] = np.concatenate([getattr(tb, name) for tb in tabs]) if tabs else np.zeros(0)
@@ -341,4 +373,7 @@ def concat(tables: Iterable[PositionTable]) -> PositionTable:
         cols["icao24"] = cols["icao24"].astype(np.uint32)
         cols["on_ground"] = cols["on_ground"].astype(np.int8)
         cols["estimated"] = cols["estimated"].astype(bool)
-    return _normalise(cols, tuple(words), np.ones(len(cols["time_s"]), dtype=bool))
+    if any(tb.source_code is not None for tb in tabs):
+        cols["source_code"] = np.concatenate(src_codes)
+    return _normalise(cols, tuple(words), np.ones(len(cols["time_s"]), dtype=bool),
+                      tuple(src_lookup))
