@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -14,7 +15,7 @@ FLIGHT = "modes-traffic-samples/full_flight_short.jsonl.gz"
 TANKER = "trajectories-traffic/military/inflight_refuelling.json.gz"
 
 
-def epoch_s(col: object) -> np.ndarray:
+def epoch_s(col: Any) -> np.ndarray:
     """A pandas time column as UTC epoch seconds (whatever its unit)."""
     import pandas as pd
 

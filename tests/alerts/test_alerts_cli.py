@@ -98,3 +98,51 @@ def test_alerts_help_imports_no_heavy_module() -> None:
                          timeout=120, check=False)
     assert res.returncode == 0, res.stderr
     assert "HEAVY\n" in res.stderr, res.stderr
+
+
+def test_list_prints_the_alerts_stored_in_history(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow as pa
+
+    from overflight.alerts.service import AlertService
+    from overflight.history import HistoryWriter
+    from overflight.station import Events
+    from overflight.station.schema import EVENTS_SCHEMA
+
+    db = tmp_path / "h.duckdb"
+    writer = HistoryWriter.open(db, kind="serve")
+    svc = AlertService(parse_rules(RULES), history=writer)
+
+    def ev(kind: str, t: float, cs: str, **kw: object) -> dict[str, object]:
+        return {"event_id": f"{kind}{t}", "kind": kind, "time_s": t, "address": 0x393322,
+                "non_icao": False, "icao24": "393322", "callsign": cs, "squawk": None,
+                "lat_deg": 49.0, "lon_deg": 2.5, "airport": None, "before": None,
+                "after": None, "flight_id": None, **kw}
+
+    svc.on_update(Events(pa.Table.from_pylist([
+        ev("first_seen", 1720245000.0, "AFL\x1b[2J"),
+        ev("takeoff", 1720245600.0, "AFR34ZG", airport="LFPG", flight_id="f-1"),
+        ev("landing", 1720252900.0, "AFR34ZG", airport="LFBO", flight_id="f-1"),
+    ], schema=EVENTS_SCHEMA)))
+    svc.close()
+    writer.close()
+    r = CliRunner().invoke(app, ["alerts", "list", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    lines = [x.split("\t") for x in r.stdout.splitlines() if x]
+    assert lines[0] == ["time", "rule", "address", "callsign", "registration", "flight",
+                        "what"]
+    assert [x[1:4] + x[5:6] for x in lines[1:]] == [
+        ["aeroflot seen", "393322", "AFL\\x1b[2J", ""],
+        ["took off at LFPG", "393322", "AFR34ZG", "f-1"],
+        ["landed at LFBO", "393322", "AFR34ZG", "f-1"]]
+    r = CliRunner().invoke(app, ["alerts", "list", "--db", str(db), "--from",
+                                 "2024-07-06T05:55", "--to", "2024-07-07", "--json"])
+    assert r.exit_code == 0, r.output
+    docs = [json.loads(x) for x in r.stdout.splitlines() if x]
+    assert [(d["rule"], d["flight_id"]) for d in docs] == [
+        ("took off at LFPG", "f-1"), ("landed at LFBO", "f-1")]
+    r = CliRunner().invoke(app, ["alerts", "list", "--db", str(db), "--limit", "1", "--json"])
+    assert [json.loads(x)["rule"] for x in r.stdout.splitlines() if x] == ["landed at LFBO"]
+    r = CliRunner().invoke(app, ["alerts", "list", "--db", str(tmp_path / "none.duckdb")])
+    assert r.exit_code == 2 and "no history database" in r.output

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from overflight.history.store import HistoryStore
 
-__all__ = ["ALERT_TABLES", "AlertStore", "OutboxRow", "default_alerts_path"]
+__all__ = ["ALERT_TABLES", "AlertStore", "OutboxRow", "default_alerts_path", "stored_alerts"]
 
 ALERT_TABLES: dict[str, str] = {
     "alerts": (
@@ -230,3 +230,23 @@ class AlertStore:
         return {str(t): {"delivered": int(done), "pending": int(pending),
                          "failed_attempts": int(failures), "last_error": err}
                 for t, done, pending, failures, err in rows}
+
+
+def stored_alerts(history: HistoryStore, start_s: float | None = None,
+                  end_s: float | None = None, limit: int | None = None) -> list[str]:
+    """The JSON documents of the alerts stored in ``history`` with ``start_s <= time_s <
+    end_s`` (UTC epoch s; None: open), in the order they fired (the last ``limit``); none
+    when the database has no alerts table."""
+    con = history.cursor()
+    try:
+        has = con.execute("SELECT count(*) FROM information_schema.tables "
+                          "WHERE table_name = 'alerts'").fetchone()
+        if not has or not has[0]:
+            return []
+        rows = con.execute(
+            "SELECT doc FROM (SELECT doc, seq FROM alerts WHERE ($t0 IS NULL OR time_s >= $t0)"
+            " AND ($t1 IS NULL OR time_s < $t1) ORDER BY seq DESC LIMIT $n) ORDER BY seq",
+            {"t0": start_s, "t1": end_s, "n": limit}).fetchall()
+    finally:
+        con.close()
+    return [str(r[0]) for r in rows]

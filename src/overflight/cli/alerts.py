@@ -5,6 +5,8 @@ capture or the history database to see what would fire (nothing is delivered).
 * ``alerts defaults``: the shipped default rules (copy them into a file and edit).
 * ``alerts test RULES.toml --input FILE [--receivers RX.csv]`` or ``--db DB --from T --to T``:
   one line per alert: time, rule, address, callsign, registration, what happened.
+* ``alerts list [--db DB] [--from T] [--to T] [--limit N] [--json]``: the alerts stored in a
+  history database (those a server fired, with ``serve --db``), in the order they fired.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ alerts_app = typer.Typer(help="Alert rules: check a rules file, show the default
                               "on a capture or on history.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
+_Db = Annotated[Path | None, typer.Option(
+    "--db", help="history database (default: history.duckdb in the user data directory; a "
+                 "server without --db stores its alerts in alerts.duckdb beside it)",
+    show_default=False)]
 _Rules = Annotated[Path, typer.Argument(help="rules file (TOML)", show_default=False,
                                         metavar="RULES")]
 
@@ -143,4 +149,47 @@ def test(
         [(_iso(a.time_s), a.rule, a.icao24, a.callsign, a.registration, a.detail)
          for a in got],
         title=f"{len(got)} alerts",
+    )
+
+
+@alerts_app.command("list")
+def list_alerts(
+    db: _Db = None,
+    start: Annotated[str | None, typer.Option(
+        "--from", help="start (ISO 8601 UTC, a date, or epoch seconds)",
+        show_default=False)] = None,
+    end: Annotated[str | None, typer.Option(
+        "--to", help="end, exclusive (ISO 8601 UTC, a date, or epoch seconds)",
+        show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, help="only the last N", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON document per alert "
+                                                          "(evidence included)")] = False,
+) -> None:
+    """The alerts stored in the history database, in the order they fired: time, rule,
+    address, callsign, registration, flight, what happened."""
+    import json
+
+    from overflight.alerts.store import stored_alerts
+    from overflight.cli.history import _window, db_or_exit
+
+    t0, t1 = _window(start, end)
+    store = db_or_exit(db, read_only=True)
+    try:
+        docs = stored_alerts(store, t0, t1, limit)
+    finally:
+        store.close()
+    if as_json:
+        for d in docs:
+            typer.echo(d)
+        return
+    from overflight.alerts.engine import _iso
+
+    rows = [json.loads(d) for d in docs]
+    print_table(
+        [Column("time"), Column("rule"), Column("address"), Column("callsign", 1),
+         Column("registration", 1), Column("flight", 3), Column("what", 2)],
+        [(_iso(float(a["time_s"])), a["rule"], a["icao24"], a.get("callsign"),
+          a.get("registration"), a.get("flight_id"), a.get("detail")) for a in rows],
+        title=f"{len(rows)} alerts",
     )
