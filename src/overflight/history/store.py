@@ -63,9 +63,12 @@ __all__ = [
     "open_history",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the tables below. A file with a higher version was written by a newer Overflight
-and is refused (:class:`HistoryTooNewError`); a lower one is upgraded on open."""
+and is refused (:class:`HistoryTooNewError`); a lower one is upgraded on open for writing
+(versions differ by added columns only: :func:`_upgrade` adds them, NULL in old rows).
+2: the evidence keys of fixes (``frame_seqs``, ``gdop``), events (``frame_seq``) and flights
+(``departure_frame_seq`` ... ``last_frame_seq``)."""
 
 POSITION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("time_s", "DOUBLE NOT NULL"),
@@ -106,20 +109,23 @@ TABLES: dict[str, str] = {
     "positions": ", ".join(f"{n} {t}" for n, t in POSITION_COLUMNS) + ", run_id INTEGER",
     "fixes": "time_s DOUBLE NOT NULL, address UINTEGER NOT NULL, non_icao BOOLEAN NOT NULL, "
              "lat_deg DOUBLE NOT NULL, lon_deg DOUBLE NOT NULL, altitude_ft DOUBLE, "
-             "error_m DOUBLE, accepted BOOLEAN NOT NULL, receivers UBIGINT[], run_id INTEGER",
+             "error_m DOUBLE, accepted BOOLEAN NOT NULL, receivers UBIGINT[], run_id INTEGER, "
+             "gdop DOUBLE, frame_seqs BIGINT[]",
     "rejected": "seq BIGINT NOT NULL, time_s DOUBLE, address UINTEGER NOT NULL, "
                 "non_icao BOOLEAN NOT NULL, reason VARCHAR NOT NULL",
     "events": "event_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, time_s DOUBLE NOT NULL, "
               "address UINTEGER NOT NULL, non_icao BOOLEAN NOT NULL, callsign VARCHAR, "
               "squawk VARCHAR, lat_deg DOUBLE, lon_deg DOUBLE, airport VARCHAR, "
-              "before VARCHAR, after VARCHAR, flight_id VARCHAR, run_id INTEGER",
+              "before VARCHAR, after VARCHAR, flight_id VARCHAR, run_id INTEGER, "
+              "frame_seq BIGINT",
     "flights": "flight_id VARCHAR NOT NULL, address UINTEGER NOT NULL, registration VARCHAR, "
                "typecode VARCHAR, callsigns VARCHAR[], "
                f"{_end('departure')}, {_end('arrival')}, "
                "first_seen_s DOUBLE NOT NULL, last_seen_s DOUBLE NOT NULL, "
                "distance_km DOUBLE, max_altitude_ft DOUBLE, observed_fraction DOUBLE, "
                "n_points BIGINT, n_messages BIGINT, gaps_s DOUBLE[][], touch_and_goes BIGINT, "
-               "position_sources VARCHAR[], run_id INTEGER",
+               "position_sources VARCHAR[], run_id INTEGER, departure_frame_seq BIGINT, "
+               "arrival_frame_seq BIGINT, first_frame_seq BIGINT, last_frame_seq BIGINT",
     "receivers": "run_id INTEGER NOT NULL, receiver UBIGINT NOT NULL, name VARCHAR, "
                  "lat_deg DOUBLE, lon_deg DOUBLE, height_m DOUBLE, clock VARCHAR",
     "runs": "run_id INTEGER NOT NULL, kind VARCHAR NOT NULL, source VARCHAR, digest VARCHAR, "
@@ -295,7 +301,8 @@ class HistoryStore:
         key = f"_files_{table}"
         params[key] = files
         return (f"(SELECT {columns} FROM {table} UNION ALL BY NAME "
-                f"SELECT {columns} FROM read_parquet(${key}, hive_partitioning = false))")
+                f"SELECT {columns} FROM read_parquet(${key}, hive_partitioning = false, "
+                "union_by_name = true))")
 
     def next_seq(self) -> int:
         """The first free frame sequence number (frames of the next run start here)."""
@@ -318,6 +325,40 @@ class HistoryStore:
 def _create(con: duckdb.DuckDBPyConnection) -> None:
     for name, cols in TABLES.items():
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+
+
+def _upgrade(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Bring a database of an older schema ``version`` to :data:`SCHEMA_VERSION`: add the
+    columns it lacks (NULL in its rows), then record the version."""
+    have: dict[str, set[str]] = {}
+    for t, c in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns").fetchall():
+        have.setdefault(str(t), set()).add(str(c))
+    for name, cols in TABLES.items():
+        for col in _split_columns(cols):
+            cname, ctype = col.split(" ", 1)
+            if name in have and cname not in have[name]:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {cname} "
+                            f"{ctype.replace(' NOT NULL', '')}")
+    con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'",
+                {"v": str(SCHEMA_VERSION)})
+    del version
+
+
+def _split_columns(cols: str) -> list[str]:
+    """The column definitions of a :data:`TABLES` entry (commas inside brackets kept)."""
+    out, depth, cur = [], 0, ""
+    for ch in cols:
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch in "(["
+        depth -= ch in ")]"
+        cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return [c for c in out if not c.upper().startswith("PRIMARY")]
 
 
 def open_history(
@@ -381,6 +422,8 @@ def open_history(
                     "('overflight history archive' there) with any Parquet tool.")
         if not read_only:
             _create(con)
+            if version is not None and version < SCHEMA_VERSION:
+                _upgrade(con, version)
             if version is None:
                 con.execute("INSERT INTO meta VALUES ('schema_version', $v), "
                             "('created_by', $by) ON CONFLICT DO NOTHING",

@@ -76,24 +76,47 @@ def positions_select(schema: pa.Schema) -> str:
     return ", ".join(out) + ", $run::INTEGER AS run_id"
 
 
+def _shift_lists(t: pa.Table, column: str, offset: int) -> pa.Table:
+    """``t`` with the frame numbers in list ``column`` shifted by ``offset`` (-1 stays)."""
+    import pyarrow.compute as pc
+
+    col = t.column(column).combine_chunks()
+    flat = col.flatten()
+    shifted = pc.if_else(pc.greater_equal(flat, 0), pc.add(flat, offset), -1)
+    offsets = pc.subtract(col.offsets, col.offsets[0])  # flatten() starts at the first
+    out = pa.ListArray.from_arrays(offsets, shifted, mask=col.is_null())
+    i = t.schema.get_field_index(column)
+    return t.set_column(i, t.schema.field(i), out.cast(t.schema.field(i).type))
+
+
+def _shifted(column: str) -> str:
+    """A frame number column shifted by the run's offset (``$off``); -1 (unknown) stays."""
+    return f"CASE WHEN {column} >= 0 THEN {column} + $off ELSE -1 END"
+
+
 _SELECT: dict[str, Callable[[pa.Schema], str]] = {
     "frames": lambda s: "seq + $off, time_s, receiver, signal_dbfs, ticks, raw",
     "positions": positions_select,
     "fixes": lambda s: (
         "time_s, address, non_icao, lat_deg, lon_deg, altitude_ft, error_m, accepted, "
-        + ("receivers" if "receivers" in s.names else "NULL::UBIGINT[]") + ", $run::INTEGER"
+        + ("receivers" if "receivers" in s.names else "NULL::UBIGINT[]") + ", $run::INTEGER, "
+        + ("gdop" if "gdop" in s.names else "NULL::DOUBLE") + ", "
+        + ("frame_seqs" if "frame_seqs" in s.names else "NULL::BIGINT[]")
     ),
     "rejected": lambda s: "seq + $off, time_s, address, non_icao, reason",
     "events": lambda s: (
         "event_id, kind, time_s, address, non_icao, callsign, squawk, lat_deg, lon_deg, "
-        "airport, before, after, flight_id, $run::INTEGER"
+        "airport, before, after, flight_id, $run::INTEGER, "
+        + (_shifted("frame_seq") if "frame_seq" in s.names else "NULL::BIGINT")
     ),
     "flights": lambda s: (
         "flight_id, address, registration, typecode, callsigns, "
         + ", ".join(f"{e}_{c}" for e in ("departure", "arrival") for c in (
             "airport", "airport_how", "airport_name", "time_s", "how", "lat_deg", "lon_deg"))
         + ", first_seen_s, last_seen_s, distance_km, max_altitude_ft, observed_fraction, "
-        "n_points, n_messages, gaps_s, touch_and_goes, position_sources, $run::INTEGER"
+        "n_points, n_messages, gaps_s, touch_and_goes, position_sources, $run::INTEGER, "
+        + ", ".join(_shifted(c) if c in s.names else "NULL::BIGINT" for c in (
+            "departure_frame_seq", "arrival_frame_seq", "first_frame_seq", "last_frame_seq"))
     ),
 }
 
@@ -122,6 +145,8 @@ def insert_table(con: Any, name: str, t: pa.Table, *, seq_offset: int, run_id: i
     frame numbers shifted by ``seq_offset``, rows tagged with ``run_id``, columns the
     station does not publish (yet) NULL."""
     view = f"_u_{name}"
+    if "frame_seqs" in t.schema.names:
+        t = _shift_lists(t, "frame_seqs", seq_offset)
     con.register(view, t)
     try:
         sql = f"INSERT INTO {name} SELECT {_SELECT[name](t.schema)} FROM {view}"

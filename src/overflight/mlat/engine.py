@@ -65,6 +65,8 @@ class MlatPosition:
         smoothed: True when position and velocity come from the tracking filter.
         velocity_east_m_s, velocity_north_m_s, velocity_up_m_s: filter velocity, m/s
             (NaN unless smoothed).
+        receptions: index of each used reception in the batch given to
+            :meth:`Multilaterator.process` (parallel to ``receivers``): the evidence.
     """
 
     icao24: str
@@ -80,6 +82,7 @@ class MlatPosition:
     velocity_east_m_s: float = math.nan
     velocity_north_m_s: float = math.nan
     velocity_up_m_s: float = math.nan
+    receptions: tuple[int, ...] = ()
 
     @property
     def groundspeed_kt(self) -> float:
@@ -334,12 +337,14 @@ class Multilaterator:
         nj = int(enough.sum())
         m = int(size[enough].max())
         ids = np.full((nj, m), -1, np.int64)
+        used = np.full((nj, m), -1, np.int64)
         toa_c = np.full((nj, m), np.nan)
         sig_c = np.full((nj, m), 1e-6)
         jr, jc = job_of_cl[cl_of[take]], pos[take]
         ids[jr, jc], toa_c[jr, jc], sig_c[jr, jc] = r[take], tc[take], sig[take]
+        used[jr, jc] = sel[take]
         icaos = [str(info[int(k)][1]) for k in cg[enough]]
-        return self._solve(icaos, alt_ft[enough], ids, toa_c, sig_c)
+        return self._solve(icaos, alt_ft[enough], ids, toa_c, sig_c, used)
 
     def _solve(
         self,
@@ -348,7 +353,10 @@ class Multilaterator:
         ids: npt.NDArray[np.int64],
         toa: npt.NDArray[np.float64],
         sig: npt.NDArray[np.float64],
+        used: npt.NDArray[np.int64] | None = None,
     ) -> list[MlatPosition]:
+        """Solve padded jobs (``ids`` -1 where empty); ``used``: each reception's index in the
+        batch, kept as the fix's evidence."""
         n = ids.shape[0]
         mask = ids >= 0
         first = ids[0, 0]
@@ -385,6 +393,8 @@ class Multilaterator:
             res.error_m[rows],
             res.gdop[rows],
             [tuple(int(r) for r in ids[k][mask[k]]) for k in rows.tolist()],
+            [tuple(int(i) for i in used[k][mask[k]]) for k in rows.tolist()]
+            if used is not None else None,
         )
         self.stats.solved += len(out)
         self.stats.rejected += int(n - ok.sum())
@@ -404,6 +414,7 @@ class Multilaterator:
         err: npt.NDArray[np.float64],
         gdop: npt.NDArray[np.float64],
         used: list[tuple[int, ...]],
+        receptions: list[tuple[int, ...]] | None = None,
     ) -> list[MlatPosition]:
         """Positions of accepted fixes, through the per-aircraft filter when smoothing."""
         n = len(icaos)
@@ -450,6 +461,7 @@ class Multilaterator:
                 float(v[k, 0]),
                 float(v[k, 1]),
                 float(v[k, 2]),
+                receptions[k] if receptions is not None else (),
             )
             for k in range(n)
         ]

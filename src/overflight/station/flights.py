@@ -11,6 +11,10 @@ A flight closes (emitted once) when a later flight of the same aircraft has begu
 aircraft has been silent longer than any gap that could still continue it (:data:`SILENCE_S`),
 or at :meth:`StationFlights.flush`. Take-off and landing events are raised when a leg's
 departure or arrival becomes known (observed or inferred), once per leg.
+
+Evidence: beside each buffer, the frame sequence number of every kept position (from the
+positions' ``frame_seq``), so a take-off, a landing and a closed leg name the frames they rest
+on (:class:`FlightEvidence`: the position nearest each end, the leg's first and last).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ __all__ = [
     "SETTLE_S",
     "SILENCE_S",
     "FlightEnd",
+    "FlightEvidence",
     "StationFlights",
     "positions_for_flights",
 ]
@@ -50,10 +55,23 @@ _KNOWN = (HOW_OBSERVED, HOW_INFERRED)
 
 @dataclass(frozen=True, slots=True)
 class FlightEnd:
-    """A take-off or landing that became known: ``kind`` "takeoff" or "landing"."""
+    """A take-off or landing that became known: ``kind`` "takeoff" or "landing";
+    ``frame_seq``: the frame of the position nearest the end's time (-1 unknown)."""
 
     kind: str
     flight: Flight
+    frame_seq: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class FlightEvidence:
+    """The frames a closed leg rests on (station sequence numbers, -1 unknown): the positions
+    nearest its departure and arrival times, and its first and last positions."""
+
+    departure_frame_seq: int = -1
+    arrival_frame_seq: int = -1
+    first_frame_seq: int = -1
+    last_frame_seq: int = -1
 
 
 def positions_for_flights(positions: pa.Table) -> PositionTable:
@@ -133,6 +151,11 @@ class StationFlights:
         """Flights closed so far (a count: closed flights are handed on, not kept)."""
         self.closed_sources: dict[str, tuple[str, ...]] = {}
         """Position sources of the flights closed by the last :meth:`settle` (by flight id)."""
+        self.closed_evidence: dict[str, FlightEvidence] = {}
+        """Frames behind the flights closed by the last :meth:`settle` (by flight id)."""
+        self._seqs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        """Per aircraft, chunks of (time_s, frame_seq) of its kept positions (pending
+        included), joined when read (:meth:`_seq_arrays`)."""
 
     # ------------------------------------------------------------------ input
     def add(self, positions: pa.Table) -> None:
@@ -143,6 +166,7 @@ class StationFlights:
         if len(tab) == 0:
             return
         self._pending.append(tab)
+        self._keep_seqs(positions, tab)
         starts, ends = tab.aircraft_bounds()
         for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
             a = int(tab.icao24[s])
@@ -152,6 +176,71 @@ class StationFlights:
         addr = positions.column("address").to_pylist()
         for a, s in set(zip(addr, src, strict=True)):
             self._sources.setdefault(int(a), set()).add(str(s))
+
+    def _keep_seqs(self, positions: pa.Table, tab: PositionTable) -> None:
+        """Record the frame number of each kept position (matched by address and time)."""
+        if "frame_seq" not in positions.column_names:
+            return
+        addr = np.asarray(positions.column("address").to_numpy(zero_copy_only=False), np.int64)
+        t = np.asarray(positions.column("time_s").to_numpy(zero_copy_only=False), np.float64)
+        seq = np.asarray(positions.column("frame_seq").to_numpy(zero_copy_only=False), np.int64)
+        o = np.lexsort((t, addr))
+        addr, t, seq = addr[o], t[o], seq[o]
+        starts, ends = tab.aircraft_bounds()
+        for a0, b0 in zip(starts.tolist(), ends.tolist(), strict=True):
+            a = int(tab.icao24[a0])
+            lo = int(np.searchsorted(addr, a, side="left"))
+            hi = int(np.searchsorted(addr, a, side="right"))
+            tt = tab.time_s[a0:b0]
+            k = np.clip(np.searchsorted(t[lo:hi], tt), 0, max(hi - lo - 1, 0))
+            got = seq[lo:hi][k] if hi > lo else np.full(tt.size, -1, np.int64)
+            self._seqs.setdefault(a, []).append((tt.copy(), got))
+
+    def _seq_arrays(self, address: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(time_s, frame_seq) of the aircraft's kept positions in time order, joined once."""
+        chunks = self._seqs.get(address)
+        if not chunks:
+            return None
+        if len(chunks) > 1:
+            t = np.concatenate([c[0] for c in chunks])
+            q = np.concatenate([c[1] for c in chunks])
+            if t.size > 1 and (np.diff(t) < 0).any():
+                j = np.argsort(t, kind="stable")
+                t, q = t[j], q[j]
+            chunks[:] = [(t, q)]
+        return chunks[0]
+
+    def _seq_near(self, address: int, t: float | None) -> int:
+        """The frame of the aircraft's kept position nearest ``t`` (-1 unknown)."""
+        got = self._seq_arrays(address)
+        if got is None or t is None or got[0].size == 0 or not np.isfinite(t):
+            return -1
+        times, seqs = got
+        i = int(np.searchsorted(times, t))
+        if i == times.size or (i > 0 and t - times[i - 1] <= times[i] - t):
+            i -= 1
+        return int(seqs[i])
+
+    def _evidence(self, f: Flight) -> FlightEvidence:
+        a = int(f.icao24, 16)
+        return FlightEvidence(
+            self._seq_near(a, f.departure_time_s), self._seq_near(a, f.arrival_time_s),
+            self._seq_near(a, f.first_seen_s), self._seq_near(a, f.last_seen_s))
+
+    def _trim_seqs(self, kept: PositionTable, seen: Iterable[int]) -> None:
+        """Drop the frame numbers of positions no longer buffered."""
+        starts, _ = kept.aircraft_bounds()
+        first = {int(kept.icao24[i]): float(kept.time_s[i]) for i in starts.tolist()}
+        for a in seen:
+            if a not in first:
+                self._seqs.pop(a, None)
+                continue
+            got = self._seq_arrays(a)
+            if got is None:
+                continue
+            j = int(np.searchsorted(got[0], first[a]))
+            if j:
+                self._seqs[a] = [(got[0][j:].copy(), got[1][j:].copy())]
 
     @property
     def buffered_rows(self) -> int:
@@ -173,6 +262,7 @@ class StationFlights:
         if not final and now_s - self._last_settle_s < self.every_s:
             return [], []
         self.closed_sources = {}
+        self.closed_evidence = {}
         self._last_settle_s = now_s
         silent = {a for a, t in self._last_seen.items() if now_s - t > SILENCE_S}
         work = set(self._last_seen) if final else self._dirty | silent
@@ -228,7 +318,7 @@ class StationFlights:
                 if how in _KNOWN and t is not None and (kind, f.id) not in seen \
                         and (done or heard_until - t >= SETTLE_S):
                     seen.add((kind, f.id))
-                    ends.append(FlightEnd(kind, f))
+                    ends.append(FlightEnd(kind, f, self._seq_near(a, t)))
             if done:
                 lo = int(np.searchsorted(buf.icao24, buf.icao24[f.row_start], side="left"))
                 hi = int(np.searchsorted(buf.icao24, buf.icao24[f.row_start], side="right"))
@@ -240,6 +330,7 @@ class StationFlights:
                     seen.add(("closed", f.id))
                     closed.append(f)
                     self.closed_sources[f.id] = self.sources_of(a)
+                    self.closed_evidence[f.id] = self._evidence(f)
             else:
                 opened.setdefault(a, []).append(f)
         for a in {int(x) for x in np.unique(buf.icao24).tolist()}:
@@ -250,6 +341,7 @@ class StationFlights:
             else:
                 self._open.pop(a, None)
         kept = buf.take(np.flatnonzero(keep))
+        self._trim_seqs(kept, {int(x) for x in np.unique(buf.icao24).tolist()})
         gone = set(np.unique(buf.icao24).tolist()) - set(np.unique(kept.icao24).tolist())
         for a in gone:
             self._forget(int(a))
@@ -257,6 +349,7 @@ class StationFlights:
 
     def _forget(self, a: int) -> None:
         self._last_seen.pop(a, None)
+        self._seqs.pop(a, None)
         self._last_bucket.pop(a, None)
         self._sources.pop(a, None)
         self._open.pop(a, None)

@@ -4,13 +4,16 @@ subscriber (history tables, the server, exports, a message bus).
 Units are in the column names. ``address`` is the 24-bit address as ``uint32`` with ``non_icao``
 beside it (TIS-B / anonymous addresses); ``icao24`` is hex text for display only. ``seq`` is the
 station's per-frame sequence number (``int64``, from 0 at start, never reused in a run): every
-position, fix, event and flight end names the frames it came from by it. ``-1`` means unknown.
+position (``frame_seq``, ``pair_frame_seq``), fix (``frame_seqs``), event (``frame_seq``) and
+flight (``departure_frame_seq`` ... ``last_frame_seq``) names the frames it came from by it.
+``-1`` means unknown.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
+from overflight.tracking.mlat_feed import FIXES_SCHEMA
 from overflight.tracking.records import POSITIONS_SCHEMA
 
 __all__ = [
@@ -49,23 +52,6 @@ REJECTED_SCHEMA = pa.schema(
 """Decoded positions the tracker refused as bad data, with the reason
 (:data:`overflight.tracking.REJECTION_REASONS`) and the frame that carried them."""
 
-FIXES_SCHEMA = pa.schema(
-    [
-        pa.field("address", pa.uint32(), nullable=False),
-        pa.field("non_icao", pa.bool_(), nullable=False),
-        pa.field("icao24", pa.string(), nullable=False),
-        pa.field("time_s", pa.float64(), nullable=False),
-        pa.field("lat_deg", pa.float64(), nullable=False),
-        pa.field("lon_deg", pa.float64(), nullable=False),
-        pa.field("altitude_ft", pa.float64()),
-        pa.field("error_m", pa.float64()),
-        pa.field("accepted", pa.bool_(), nullable=False),
-    ]
-)
-"""MLAT fixes the tracker was offered: horizontal 1-sigma error (m), and whether the tracker
-accepted the fix as the aircraft's position (it refuses those that fail its speed gate or would
-override fresh ADS-B)."""
-
 EVENTS_SCHEMA = pa.schema(
     [
         pa.field("event_id", pa.string(), nullable=False),
@@ -82,12 +68,14 @@ EVENTS_SCHEMA = pa.schema(
         pa.field("before", pa.string()),
         pa.field("after", pa.string()),
         pa.field("flight_id", pa.string()),
+        pa.field("frame_seq", pa.int64(), nullable=False),
     ]
 )
 """Events: ``first_seen``, ``emergency`` (7500/7600/7700 or an ADS-B emergency state),
 ``callsign_changed`` / ``squawk_changed`` (``before`` -> ``after``), ``takeoff`` / ``landing``
 (with the ICAO ``airport`` when one is known and the ``flight_id``), ``gone`` (left the live
-table). ``event_id`` is stable: the same input gives the same ids."""
+table). ``event_id`` is stable: the same input gives the same ids. ``frame_seq``: the frame
+that raised it (for a take-off or landing, the position nearest its time; -1 unknown)."""
 
 GONE_SCHEMA = pa.schema(
     [
@@ -131,12 +119,17 @@ FLIGHTS_SCHEMA = pa.schema(
         pa.field("gaps_s", pa.list_(pa.list_(pa.float64(), 2))),
         pa.field("touch_and_goes", pa.int64()),
         pa.field("position_sources", pa.list_(pa.string())),
+        pa.field("departure_frame_seq", pa.int64()),
+        pa.field("arrival_frame_seq", pa.int64()),
+        pa.field("first_frame_seq", pa.int64()),
+        pa.field("last_frame_seq", pa.int64()),
     ]
 )
 """Closed flights (legs). Each end: ICAO ``airport`` code with how it was found
 (``airport_how``), the time (UTC epoch s) with how it is known (``how``: observed / inferred /
 estimated / unknown) and where. ``position_sources``: the sources of the positions behind the
-leg (adsb, mlat, tisb...)."""
+leg (adsb, mlat, tisb...). ``*_frame_seq``: the frames the leg rests on (the positions nearest
+its departure and arrival times, its first and last; -1 unknown)."""
 
 SCHEMAS: dict[str, pa.Schema] = {
     "frames": FRAMES_SCHEMA,

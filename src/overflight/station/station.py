@@ -31,7 +31,7 @@ import pyarrow as pa
 from overflight.frames import FrameBatch
 from overflight.station.config import StationConfig
 from overflight.station.flights import FlightEnd, StationFlights
-from overflight.station.schema import EVENTS_SCHEMA, FIXES_SCHEMA, GONE_SCHEMA, REJECTED_SCHEMA
+from overflight.station.schema import EVENTS_SCHEMA, GONE_SCHEMA, REJECTED_SCHEMA
 from overflight.station.subscriptions import Subscription
 from overflight.station.updates import (
     Changed,
@@ -250,7 +250,7 @@ class Station:
                     part = table if whole else table.slice(a, b - a)
                     rows = batch if whole else batch.take(np.arange(a, b))
                     self._track(part, seq[a:b])
-                    self.mlat.add(rows, part, self.tracker)
+                    self.mlat.add(rows, part, self.tracker, seq[a:b])
                     self._fixes(self.mlat.flush(self.tracker))
             self._after_batch()
 
@@ -291,7 +291,7 @@ class Station:
             if self.flights is not None:
                 self.flights.add(positions)
         self._rejected(table, seq)
-        self._changed(table)
+        self._changed(table, seq)
 
     def _rejected(self, table: pa.Table, seq: npt.NDArray[np.int64]) -> None:
         from overflight.tracking import OUTCOME_NAMES, REJECTION_REASONS
@@ -320,12 +320,17 @@ class Station:
         )
         self.publish(Rejected(rej))
 
-    def _changed(self, table: pa.Table) -> None:
+    def _changed(self, table: pa.Table, seq: npt.NDArray[np.int64] | None = None) -> None:
         """Publish the aircraft the last update touched, and their first-seen / emergency /
-        callsign / squawk events."""
+        callsign / squawk events, each naming its frame (``seq``: the frame numbers of
+        ``table``'s rows, the table the tracker was last given; None: unknown)."""
         tr = self.tracker
-        rows = tr.last_rows
-        rows = np.unique(rows[rows >= 0]) if rows.size else rows
+        all_rows = tr.last_rows
+        rows, first = (np.unique(all_rows, return_index=True) if all_rows.size
+                       else (all_rows, all_rows))
+        if rows.size and rows[0] < 0:
+            rows, first = rows[1:], first[1:]
+        evidence = _Evidence(table, seq, all_rows)
         events: list[dict[str, Any]] = []
         for e in tr.drain_events():
             if e.kind in ("squawk", "emergency"):
@@ -333,6 +338,7 @@ class Station:
                     "emergency", e.time_s, e.address, e.non_icao, callsign=e.callsign,
                     squawk=e.squawk, lat=e.lat_deg, lon=e.lon_deg,
                     after=e.emergency if e.kind == "emergency" else e.squawk,
+                    frame_seq=evidence.emergency(e.address, e.non_icao, e.squawk, e.emergency),
                 ))
         if rows.size == 0:
             self._publish_events(events)
@@ -353,18 +359,23 @@ class Station:
             t = float(seen_t[i])
             callsign = tr.string(c) if c >= 0 else None
             squawk = f"{s:04d}" if s >= 0 else None
-            if prev is None:
+            if prev is None:  # at its first frame of the batch (not its last)
+                t = evidence.time_at(int(first[i]), t)
                 events.append(_event("first_seen", t, address, non_icao, callsign=callsign,
-                                     squawk=squawk, lat=lat, lon=lon))
+                                     squawk=squawk, lat=lat, lon=lon,
+                                     frame_seq=evidence.seq_at(int(first[i]))))
             else:
                 if prev[0] >= 0 and c >= 0 and prev[0] != c:
-                    events.append(_event("callsign_changed", t, address, non_icao,
-                                         callsign=callsign, squawk=squawk, lat=lat, lon=lon,
-                                         before=tr.string(prev[0]), after=callsign))
+                    events.append(_event(
+                        "callsign_changed", t, address, non_icao, callsign=callsign,
+                        squawk=squawk, lat=lat, lon=lon, before=tr.string(prev[0]),
+                        after=callsign,
+                        frame_seq=evidence.first(int(rows[i]), "callsign", callsign)))
                 if prev[1] >= 0 and s >= 0 and prev[1] != s:
-                    events.append(_event("squawk_changed", t, address, non_icao,
-                                         callsign=callsign, squawk=squawk, lat=lat, lon=lon,
-                                         before=f"{prev[1]:04d}", after=squawk))
+                    events.append(_event(
+                        "squawk_changed", t, address, non_icao, callsign=callsign,
+                        squawk=squawk, lat=lat, lon=lon, before=f"{prev[1]:04d}", after=squawk,
+                        frame_seq=evidence.first(int(rows[i]), "squawk", squawk)))
             self._known[key] = (c, s)
         changed = pa.table({
             "address": pa.array((keys & 0xFFFFFF).astype(np.uint32)),
@@ -374,32 +385,19 @@ class Station:
         self._publish_events(events)
 
     def _fixes(self, accepted: pa.Table) -> None:
-        """Publish MLAT fixes the tracker accepted (as positions and as fixes)."""
+        """Publish the MLAT fixes of the last flush (all offered, with their evidence) and the
+        positions the tracker accepted from them."""
         for hook in self._tracked_hooks:
             hook(_EMPTY_TABLE, _EMPTY_POSITIONS, accepted)
+        assert self.mlat is not None
+        offered = self.mlat.last_fixes
+        if offered.num_rows:
+            self.publish(Fixes(offered))
         if accepted.num_rows == 0:
             return
         self.stats.fixes += accepted.num_rows
         self.stats.positions += accepted.num_rows
         self.publish(Positions(accepted))
-        cols = accepted.to_pydict()
-        fixes = pa.table(
-            {
-                "address": pa.array(cols["address"], pa.uint32()),
-                "non_icao": pa.array(cols["non_icao"], pa.bool_()),
-                "icao24": pa.array(cols["icao24"], pa.string()),
-                "time_s": pa.array(cols["time_s"], pa.float64()),
-                "lat_deg": pa.array(cols["lat_deg"], pa.float64()),
-                "lon_deg": pa.array(cols["lon_deg"], pa.float64()),
-                "altitude_ft": pa.array(cols["altitude_ft"], pa.float64()),
-                "error_m": pa.array(
-                    cols.get("containment_radius_m", [None] * accepted.num_rows), pa.float64()
-                ),
-                "accepted": pa.array([True] * accepted.num_rows),
-            },
-            schema=FIXES_SCHEMA,
-        )
-        self.publish(Fixes(fixes))
         if self.flights is not None:
             self.flights.add(accepted)
         self._changed(_EMPTY_TABLE)
@@ -436,13 +434,16 @@ class Station:
                 end.kind, float(t if t is not None else f.first_seen_s), int(f.icao24, 16),
                 False, callsign=f.callsigns[-1] if f.callsigns else None,
                 lat=est.lat_deg, lon=est.lon_deg, airport=est.code, flight_id=f.id,
+                frame_seq=end.frame_seq,
             ))
         self._publish_events(events)
         if closed:
             assert self.flights is not None
             self.stats.flights_closed += len(closed)
             srcs = {f.id: self.flights.closed_sources.get(f.id, ()) for f in closed}
-            self.publish(Flights(tuple(closed), flights_table(closed, srcs)))
+            table = _with_evidence(flights_table(closed, srcs), closed,
+                                   self.flights.closed_evidence)
+            self.publish(Flights(tuple(closed), table))
 
     def _expire_before(self, batch: FrameBatch) -> None:
         """Expire at the batch's first time (before it is tracked: an aircraft heard again after
@@ -619,7 +620,7 @@ def _event(
     kind: str, time_s: float, address: int, non_icao: bool, *, callsign: str | None = None,
     squawk: str | None = None, lat: float | None = None, lon: float | None = None,
     airport: str | None = None, before: str | None = None, after: str | None = None,
-    flight_id: str | None = None,
+    flight_id: str | None = None, frame_seq: int = -1,
 ) -> dict[str, Any]:
     icao24 = ("~" if non_icao else "") + f"{address:06x}"
     return {
@@ -627,8 +628,76 @@ def _event(
         "kind": kind, "time_s": time_s, "address": address, "non_icao": non_icao,
         "icao24": icao24, "callsign": callsign, "squawk": squawk,
         "lat_deg": lat, "lon_deg": lon, "airport": airport, "before": before, "after": after,
-        "flight_id": flight_id,
+        "flight_id": flight_id, "frame_seq": frame_seq,
     }
+
+
+def _with_evidence(table: pa.Table, closed: list[Any], evidence: dict[str, Any]) -> pa.Table:
+    """``table`` (:data:`FLIGHTS_SCHEMA`) with the frames each leg rests on filled in."""
+    from overflight.station.flights import FlightEvidence
+
+    none = FlightEvidence()
+    got = [evidence.get(f.id, none) for f in closed]
+    for name in ("departure_frame_seq", "arrival_frame_seq", "first_frame_seq",
+                 "last_frame_seq"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, table.schema.field(i),
+                                 pa.array([getattr(e, name) for e in got], pa.int64()))
+    return table
+
+
+class _Evidence:
+    """Which frame of the table last given to the tracker raised an event (its ``seq``)."""
+
+    def __init__(self, table: pa.Table, seq: npt.NDArray[np.int64] | None,
+                 rows: npt.NDArray[np.int32]) -> None:
+        ok = seq is not None and seq.size == table.num_rows == rows.size and rows.size > 0
+        self.table = table if ok else None
+        self.seq = seq if ok else None
+        self.rows = rows
+
+    def seq_at(self, i: int) -> int:
+        """The frame number of row ``i`` (-1 unknown)."""
+        return int(self.seq[i]) if self.seq is not None else -1
+
+    def time_at(self, i: int, default: float) -> float:
+        """The time of row ``i`` (UTC epoch s; ``default`` when unknown)."""
+        if self.table is None:
+            return default
+        v = self.table.column("time_s")[i].as_py()
+        return float(v) if v is not None and math.isfinite(v) else default
+
+    def first(self, state_row: int, column: str, value: str | None) -> int:
+        """The first frame of the aircraft at ``state_row`` whose ``column`` reads ``value``."""
+        if self.table is None or self.seq is None or value is None:
+            return -1
+        mine = np.flatnonzero(self.rows == state_row)
+        if mine.size == 0:
+            return -1
+        got = self.table.column(column).take(pa.array(mine)).to_pylist()
+        want = value if column != "callsign" else value.strip()
+        for k, v in zip(mine.tolist(), got, strict=True):
+            v = f"{v:04d}" if isinstance(v, int) else v
+            if v is not None and str(v).strip() == want:
+                return int(self.seq[k])
+        return int(self.seq[mine[0]])
+
+    def emergency(self, address: int, non_icao: bool, squawk: str | None,
+                  state: str | None) -> int:
+        """The first frame of ``address`` carrying the emergency squawk or state."""
+        if self.table is None or self.seq is None:
+            return -1
+        a = self.table.column("address").to_numpy(zero_copy_only=False)
+        mine = np.flatnonzero(a == address)
+        if mine.size == 0:
+            return -1
+        sq = self.table.column("squawk").take(pa.array(mine)).to_pylist()
+        em = self.table.column("emergency_state").take(pa.array(mine)).to_pylist()
+        for k, s_, e_ in zip(mine.tolist(), sq, em, strict=True):
+            s_ = f"{s_:04d}" if isinstance(s_, int) else s_
+            if (squawk is not None and s_ == squawk) or (state is not None and e_ == state):
+                return int(self.seq[k])
+        return int(self.seq[mine[0]])
 
 
 def _empty_positions() -> pa.Table:

@@ -47,6 +47,10 @@ Aircraft with ADS-B: a fix is not applied while the aircraft has an ADS-B (or AD
 position younger than ``adsb_hold_s`` (readsb holds MLAT back for 30 s against better sources);
 it is compared with that position instead (:attr:`MlatFeedStats.median_verify_m`, from a bounded
 sample), as mlat-server uses ADS-B aircraft to check itself.
+
+Evidence: every fix the engine returns with a UTC time is kept in :attr:`MlatFeed.last_fixes`
+(:data:`FIXES_SCHEMA`) with the receivers and the frame sequence numbers of the receptions it was
+solved from, and whether the tracker took it; its position's ``frame_seq`` is the first of them.
 """
 
 from __future__ import annotations
@@ -74,14 +78,42 @@ if TYPE_CHECKING:
 __all__ = [
     "DETECT_FRAMES",
     "DETECT_SPAN_S",
+    "FIXES_SCHEMA",
     "GPS_LAYOUTS",
     "LAYOUT_TOLERANCE_S",
     "MLAT_DFS",
+    "PER_AIRCRAFT_MAX",
     "SKIP_REASONS",
     "VERIFY_SAMPLE",
     "MlatFeed",
     "MlatFeedStats",
 ]
+
+FIXES_SCHEMA = pa.schema(
+    [
+        pa.field("address", pa.uint32(), nullable=False),
+        pa.field("non_icao", pa.bool_(), nullable=False),
+        pa.field("icao24", pa.string(), nullable=False),
+        pa.field("time_s", pa.float64(), nullable=False),
+        pa.field("lat_deg", pa.float64(), nullable=False),
+        pa.field("lon_deg", pa.float64(), nullable=False),
+        pa.field("altitude_ft", pa.float64()),
+        pa.field("error_m", pa.float64()),
+        pa.field("gdop", pa.float64()),
+        pa.field("accepted", pa.bool_(), nullable=False),
+        pa.field("receivers", pa.list_(pa.uint64())),
+        pa.field("frame_seqs", pa.list_(pa.int64())),
+    ]
+)
+"""MLAT fixes offered to the tracker: transmit time (UTC epoch s), position, altitude (ft: the
+frame's, else the solved height), horizontal 1-sigma error (m), GDOP, whether the tracker took
+it as the aircraft's position (it refuses those that fail its speed gate or would override fresh
+ADS-B), and the evidence: the receivers that heard the frame and the sequence numbers of their
+receptions (parallel lists; -1 where the caller gave no numbers)."""
+
+PER_AIRCRAFT_MAX = 10_000
+"""Most aircraft :attr:`MlatFeedStats.per_aircraft` counts (then those with the fewest fixes are
+dropped, counted in ``per_aircraft_dropped``): a process running for weeks stays the same size."""
 
 MLAT_DFS = (0, 4, 5, 11, 16, 17, 18, 20, 21)
 """Downlink formats used for multilateration (as mlat-client)."""
@@ -144,7 +176,9 @@ class MlatFeedStats:
     """GPS receivers decided ``"radarcape"`` by their UTC times, then found ``"ns"`` by a value
     Radarcape time cannot have."""
     per_aircraft: Counter[str] = field(default_factory=Counter)
-    """Accepted fixes per aircraft (icao24)."""
+    """Accepted fixes per aircraft (icao24), for at most :data:`PER_AIRCRAFT_MAX` aircraft."""
+    per_aircraft_dropped: int = 0
+    """Aircraft dropped from ``per_aircraft`` to keep it bounded."""
     verify_m: list[float] = field(default_factory=list)
     """Distance of compared fixes from the aircraft's ADS-B position at the same time
     (extrapolated by its ground speed and track over at most 2 s), metres: every one while
@@ -152,6 +186,14 @@ class MlatFeedStats:
     verify_count: int = 0
     """Fixes compared with an ADS-B position (all, not only those sampled)."""
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
+
+    def count_aircraft(self, icao24: list[str]) -> None:
+        """Count accepted fixes per aircraft, keeping the table bounded."""
+        self.per_aircraft.update(icao24)
+        if len(self.per_aircraft) > PER_AIRCRAFT_MAX:
+            keep = dict(self.per_aircraft.most_common(PER_AIRCRAFT_MAX // 2))
+            self.per_aircraft_dropped += len(self.per_aircraft) - len(keep)
+            self.per_aircraft = Counter(keep)
 
     def add_verify(self, distance_m: float) -> None:
         """Count one comparison and keep it in the bounded sample (reservoir sampling)."""
@@ -209,7 +251,8 @@ class MlatFeed:
         self._det_lo = np.full(len(ids), math.inf)
         self._det_hi = np.full(len(ids), -math.inf)
         self._base: dict[int, int] = {}
-        # buffered receptions: frame rows, lengths, receiver ids, raw counter values, UTC
+        # buffered receptions: frame rows, lengths, receiver ids, raw counter values, UTC,
+        # frame sequence numbers
         self._parts: list[
             tuple[
                 npt.NDArray[np.uint8],
@@ -217,16 +260,26 @@ class MlatFeed:
                 npt.NDArray[np.int64],
                 npt.NDArray[np.uint64],
                 npt.NDArray[np.float64],
+                npt.NDArray[np.int64],
             ]
         ] = []
+        self.last_fixes: pa.Table = FIXES_SCHEMA.empty_table()
+        """Every fix of the last :meth:`flush` that had a UTC time (:data:`FIXES_SCHEMA`)."""
         self._newest_s = -math.inf
         self._released_s = -math.inf
         self._anchor: dict[int, tuple[float, float]] = {}
 
     # ------------------------------------------------------------------ input
-    def add(self, batch: FrameBatch, table: pa.Table, tracker: Tracker) -> None:
+    def add(
+        self,
+        batch: FrameBatch,
+        table: pa.Table,
+        tracker: Tracker,
+        seq: npt.NDArray[np.int64] | None = None,
+    ) -> None:
         """Keep the usable receptions of ``batch``; ``table`` is its ``decode_batch`` output
-        (row for row) and ``tracker`` has already applied it (its trust of addresses is used)."""
+        (row for row) and ``tracker`` has already applied it (its trust of addresses is used).
+        ``seq``: the frames' sequence numbers (kept as the fixes' evidence; -1 when None)."""
         n = len(batch)
         self.stats.frames += n
         if n == 0:
@@ -282,6 +335,7 @@ class MlatFeed:
                 batch.receiver[idx].astype(np.int64),
                 tk[idx],
                 utc[idx].astype(np.float64),
+                np.asarray(seq, np.int64)[idx] if seq is not None else np.full(idx.size, -1),
             )
         )
         self._newest_s = max(self._newest_s, float(np.max(utc[idx])))
@@ -367,37 +421,33 @@ class MlatFeed:
         """Solve the receptions that waited long enough (all when ``final``), in time slices,
         and apply the fixes to ``tracker``; returns the positions it accepted
         (:data:`~overflight.tracking.POSITIONS_SCHEMA`, source ``mlat``)."""
+        self.last_fixes = FIXES_SCHEMA.empty_table()
         if not self._parts:
             return POSITIONS_SCHEMA.empty_table()
         if not final and self._parts[0][4][0] > self._newest_s - self.hold_s - self.slice_s:
             return POSITIONS_SCHEMA.empty_table()  # nothing to release yet: no concatenation
-        data, length, rid, ticks, utc = (
-            np.concatenate([p[k] for p in self._parts]) for k in range(5)
+        data, length, rid, ticks, utc, seq = (
+            np.concatenate([p[k] for p in self._parts]) for k in range(6)
         )
         order = np.argsort(utc, kind="stable")
-        data, length, rid, ticks, utc = (
-            data[order],
-            length[order],
-            rid[order],
-            ticks[order],
-            utc[order],
-        )
-        first = _first_copies(data, rid, ticks)
+        first = order[_first_copies(data[order], rid[order], ticks[order])]
         if first.size < utc.size:
             self.stats.skipped["duplicate"] += int(utc.size - first.size)
-            data, length, rid, ticks, utc = (
-                data[first],
-                length[first],
-                rid[first],
-                ticks[first],
-                utc[first],
-            )
+        data, length, rid, ticks, utc, seq = (
+            data[first],
+            length[first],
+            rid[first],
+            ticks[first],
+            utc[first],
+            seq[first],
+        )
         cut = math.inf if final else self._newest_s - self.hold_s
         if utc[0] > cut - self.slice_s:  # call the engine with whole slices only
-            self._parts = [(data, length, rid, ticks, utc)]
+            self._parts = [(data, length, rid, ticks, utc, seq)]
             return POSITIONS_SCHEMA.empty_table()
         toa = self._toa(rid, ticks, utc)
         out: list[pa.Table] = []
+        fixes: list[pa.Table] = []
         while utc.size and utc[0] < cut:
             hi = min(float(utc[0]) + self.slice_s, cut)
             end = int(np.searchsorted(utc, hi, side="left"))
@@ -406,23 +456,27 @@ class MlatFeed:
                 if not final and hi >= cut:
                     break  # only copies whose partners have not been released yet
                 take = np.arange(end)
-            out.append(
-                self._solve(tracker, data[take], length[take], rid[take], toa[take], utc[take])
+            acc, offered = self._solve(
+                tracker, data[take], length[take], rid[take], toa[take], utc[take], seq[take]
             )
+            out.append(acc)
+            fixes.append(offered)
             self._released_s = max(self._released_s, hi)
             keep = np.ones(utc.size, bool)
             keep[take] = False  # held-back copies stay first: they precede utc[end:]
-            data, length, rid, ticks, toa, utc = (
+            data, length, rid, ticks, toa, utc, seq = (
                 data[keep],
                 length[keep],
                 rid[keep],
                 ticks[keep],
                 toa[keep],
                 utc[keep],
+                seq[keep],
             )
-        self._parts = [(data, length, rid, ticks, utc)] if utc.size else []
+        self._parts = [(data, length, rid, ticks, utc, seq)] if utc.size else []
         if not out:
             return POSITIONS_SCHEMA.empty_table()
+        self.last_fixes = pa.concat_tables(fixes)
         return pa.concat_tables(out)
 
     @staticmethod
@@ -453,12 +507,14 @@ class MlatFeed:
         rid: npt.NDArray[np.int64],
         toa: npt.NDArray[np.float64],
         utc: npt.NDArray[np.float64],
-    ) -> pa.Table:
+        seq: npt.NDArray[np.int64],
+    ) -> tuple[pa.Table, pa.Table]:
+        """Solve one slice: (positions the tracker accepted, every fix offered)."""
         from overflight.mlat import Reception
 
         n = rid.size
         if n == 0:
-            return POSITIONS_SCHEMA.empty_table()
+            return POSITIONS_SCHEMA.empty_table(), FIXES_SCHEMA.empty_table()
         self.stats.receptions += n
         # anchors: UTC minus counter time of each receiver's middle reception in this slice
         o = np.lexsort((utc, rid))
@@ -475,8 +531,8 @@ class MlatFeed:
         fixes = self.engine.process(recs)
         self.stats.fixes += len(fixes)
         if not fixes:
-            return POSITIONS_SCHEMA.empty_table()
-        return self._apply(tracker, fixes)
+            return POSITIONS_SCHEMA.empty_table(), FIXES_SCHEMA.empty_table()
+        return self._apply(tracker, fixes, seq)
 
     def _utc_of(self, p: MlatPosition) -> float | None:
         """UTC epoch seconds of a fix's transmit time (None when no anchor is known)."""
@@ -494,13 +550,14 @@ class MlatFeed:
             return None
         return anchor[1] + (p.time_s - anchor[0])
 
-    def _apply(self, tracker: Tracker, fixes: list[MlatPosition]) -> pa.Table:
+    def _apply(
+        self, tracker: Tracker, fixes: list[MlatPosition], seq: npt.NDArray[np.int64]
+    ) -> tuple[pa.Table, pa.Table]:
+        """Offer the fixes with a UTC time to the tracker, in time order (those of aircraft with
+        fresh ADS-B are compared, not offered): (positions accepted, every fix with a UTC time,
+        :data:`FIXES_SCHEMA`). ``seq``: the frame numbers of the slice's receptions."""
         st = tracker.table
-        icao: list[str] = []
-        t: list[float] = []
-        lat: list[float] = []
-        lon: list[float] = []
-        err: list[float] = []
+        kept: list[tuple[float, MlatPosition, bool]] = []  # (utc, fix, offered)
         better = SOURCE_CODES["mlat"]
         for p in fixes:
             u = self._utc_of(p)
@@ -513,28 +570,54 @@ class MlatFeed:
                 if int(a["pos_src"]) > better and abs(u - float(a["pos_t"])) <= self.adsb_hold_s:
                     self.stats.adsb_preferred += 1
                     self._verify(a, p, u)
+                    kept.append((u, p, False))
                     continue
-            icao.append(p.icao24)
-            t.append(u)
-            lat.append(p.lat_deg)
-            lon.append(p.lon_deg)
-            err.append(p.error_m)
-        if not icao:
-            return POSITIONS_SCHEMA.empty_table()
-        order = np.argsort(np.asarray(t), kind="stable")
-        sel = [icao[i] for i in order.tolist()]
-        acc = tracker.update_mlat(
-            sel,
-            np.asarray(t)[order],
-            np.asarray(lat)[order],
-            np.asarray(lon)[order],
-            None,
-            np.asarray(err)[order],
+            kept.append((u, p, True))
+        if not kept:
+            return POSITIONS_SCHEMA.empty_table(), FIXES_SCHEMA.empty_table()
+        kept.sort(key=lambda k: k[0])
+        seqs = [[int(seq[i]) for i in p.receptions] for _, p, _ in kept]
+        offer = [i for i, k in enumerate(kept) if k[2]]
+        accepted = np.zeros(len(kept), bool)
+        acc = POSITIONS_SCHEMA.empty_table()
+        if offer:
+            sel = [kept[i] for i in offer]
+            acc = tracker.update_mlat(
+                [p.icao24 for _, p, _ in sel],
+                np.asarray([u for u, _, _ in sel]),
+                np.asarray([p.lat_deg for _, p, _ in sel]),
+                np.asarray([p.lon_deg for _, p, _ in sel]),
+                None,
+                np.asarray([p.error_m for _, p, _ in sel]),
+                np.asarray([min(seqs[i]) if seqs[i] else -1 for i in offer], np.int64),
+            )
+            from overflight.tracking._kernel import DIRECT  # the outcome of a fix taken
+
+            took = tracker.last_outcomes == DIRECT
+            if took.size == len(offer):
+                accepted[np.asarray(offer)[took]] = True
+            self.stats.applied += acc.num_rows
+            self.stats.refused += len(offer) - acc.num_rows
+            self.stats.count_aircraft(acc.column("icao24").to_pylist())
+        address = [int(p.icao24, 16) for _, p, _ in kept]
+        table = pa.Table.from_arrays(
+            [
+                pa.array(address, pa.uint32()),
+                pa.array([False] * len(kept)),
+                pa.array([p.icao24 for _, p, _ in kept], pa.string()),
+                pa.array([u for u, _, _ in kept], pa.float64()),
+                pa.array([p.lat_deg for _, p, _ in kept], pa.float64()),
+                pa.array([p.lon_deg for _, p, _ in kept], pa.float64()),
+                pa.array([p.altitude_ft for _, p, _ in kept], pa.float64()),
+                pa.array([p.error_m for _, p, _ in kept], pa.float64()),
+                pa.array([p.gdop for _, p, _ in kept], pa.float64()),
+                pa.array(accepted),
+                pa.array([list(p.receivers) for _, p, _ in kept], pa.list_(pa.uint64())),
+                pa.array(seqs, pa.list_(pa.int64())),
+            ],
+            schema=FIXES_SCHEMA,
         )
-        self.stats.applied += acc.num_rows
-        self.stats.refused += len(sel) - acc.num_rows
-        self.stats.per_aircraft.update(acc.column("icao24").to_pylist())
-        return acc
+        return acc, table
 
     def _verify(self, a: np.void, p: MlatPosition, utc: float) -> None:
         """Distance of the fix from the ADS-B position moved to the fix's time (within 2 s)."""
