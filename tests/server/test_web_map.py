@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gzip
 import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,6 +39,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from overflight.geo import haversine_m
+from overflight.history.query import History
 from overflight.server import serve_http
 from overflight.server.web import (
     BUILD_COMMAND,
@@ -44,11 +51,15 @@ from overflight.server.web import (
 )
 from overflight.station import StationConfig
 
-from .conftest import LiveServer, running_server, wait_for
+from .conftest import REGISTRY, LiveServer, running_server, wait_for
 from .test_browser import _chromium
 
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
+
+
+def _t(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 # ------------------------------------------------------------------ fixtures: build, browser
@@ -277,27 +288,277 @@ def test_url_parameters_select_an_aircraft(
     assert p.errors == []
 
 
+# ------------------------------------------------------------------ the real history API
+FULL_FLIGHT = "modes-traffic-samples/full_flight_short.jsonl.gz"
+A321 = "393322"
+"""F-GMZC, AFR34ZG, LFPG -> LFBO on 2024-07-06 (full_flight_short)."""
+BEAST_START_S = 1_720_252_100.0
+"""The Beast capture has no absolute time: it is stored as heard from 07:48:20 UTC, when the
+A321 entered 40 km around Toulouse, so both are in the Toulouse area together."""
+AREA = (43.3, 0.8, 44.3, 2.2)
+"""S, W, N, E around Toulouse: the A321 on approach and 48520A at FL380."""
+ALERT_RULES = """
+[[rule]]
+name = "approach to Toulouse"
+select = {}
+when = { entered = { circle = { lat = 43.635, lon = 1.368, radius_km = 40 } } }
+notify = ["log"]
+
+[[rule]]
+name = "landed at LFBO"
+select = {}
+when = { landed = { airport = "LFBO" } }
+notify = ["log"]
+"""
+"""One alert without a flight (entering a circle) and one with its flight_id (landing)."""
+
+
+def _ingest(home: Path, *args: str) -> None:
+    env = {**os.environ, "OVERFLIGHT_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-m", "overflight", "ingest", *args], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
+
+
+@dataclass
+class HistoryMap:
+    """A server with the history API over a real database and alerts from the real flight."""
+
+    srv: LiveServer
+    history: History
+    alerts: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def history_map(shared: Callable[[str], Path], capture: Path, web_dist: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[HistoryMap]:
+    """``overflight ingest`` of the CDG -> Toulouse A321 and of the Beast capture (placed at
+    :data:`BEAST_START_S`) into a DuckDB history, identities from the real tar1090-db rows of
+    their aircraft; alerts from an :class:`AlertService` fed the same flight through a station;
+    the app built as ``overflight serve`` builds it (history routes, alert routes, the map)."""
+    from overflight.alerts import parse_rules
+    from overflight.alerts.routes import alert_routes
+    from overflight.alerts.service import AlertService
+    from overflight.alerts.store import AlertStore
+    from overflight.history import open_history
+    from overflight.identity import Identifier, import_file, open_store
+    from overflight.server.api_history import history_routes
+    from overflight.station import Station
+
+    flight = shared(FULL_FLIGHT)
+    home = tmp_path_factory.mktemp("history-map")
+    want = (A321.upper(), "48520A", "3981E4", "44CE69", "440062")
+    with gzip.open(shared(REGISTRY), "rt", encoding="utf-8") as fh:
+        lines = fh.readlines()
+    (home / "aircraft.csv").write_text(
+        lines[0] + "".join(x for x in lines[1:] if x.upper().startswith(want)), encoding="utf-8")
+    ids = home / "aircraft.sqlite"
+    con = open_store(ids)
+    import_file(con, home / "aircraft.csv")
+    con.close()
+    db = home / "history.duckdb"
+    _ingest(home, str(flight), "--db", str(db), "--identity-db", str(ids))
+    _ingest(home, str(capture), "--db", str(db), "--identity-db", str(ids),
+            "--start-time", str(BEAST_START_S))
+
+    # the alerts' own store file (AlertStore.open where the store is a DuckDB file of its own)
+    opener = getattr(AlertStore, "open", None)
+    store = opener(home / "alerts.duckdb") if opener is not None else AlertStore(
+        home / "alerts.sqlite")
+    service = AlertService(parse_rules(ALERT_RULES, "test rules"), store=store)
+    station = Station(StationConfig(identify=False))
+    service.attach(station, block=True)
+    try:
+        station.run_file(flight)
+    finally:
+        station.close()
+    alerts = service.recent()
+    history = History(open_history(db, read_only=True), Identifier(ids))
+    routes, paths = history_routes(history)
+    config = StationConfig(listen_beast=0, identify=False, receiver_lat_lon=(43.63, 1.37))
+    try:
+        with running_server(config, web_root=web_dist, extra_paths=paths,
+                            extra_routes=[*routes, *alert_routes(service)]) as srv:
+            yield HistoryMap(srv, history, alerts)
+    finally:
+        service.close()
+        history.close()
+
+
+def stored_at(history: History, hex_: str, t_s: float) -> tuple[float, float]:
+    """(lon, lat) of the stored track at ``t_s``: linear between the stored positions around
+    it."""
+    p = history.positions(int(hex_, 16), False, t_s - 900, t_s + 900)
+    t = p.column("time_s").to_numpy()
+    lat = p.column("lat_deg").to_numpy()
+    lon = p.column("lon_deg").to_numpy()
+    order = np.argsort(t, kind="stable")
+    t, lat, lon = t[order], lat[order], lon[order]
+    assert t[0] <= t_s <= t[-1], (hex_, t_s, t[0], t[-1])
+    i = int(np.searchsorted(t, t_s, side="right")) - 1
+    j = min(i + 1, len(t) - 1)
+    f = (t_s - t[i]) / (t[j] - t[i]) if t[j] > t[i] else 0.0
+    return float(lon[i] + (lon[j] - lon[i]) * f), float(lat[i] + (lat[j] - lat[i]) * f)
+
+
+def panel_fields(page: Any) -> dict[str, str]:
+    """The panel's fields, name -> text."""
+    return dict(zip(page.eval_on_selector_all("#p-fields dt", "ds => ds.map(d => d.textContent)"),
+                    page.eval_on_selector_all("#p-fields dd", "ds => ds.map(d => d.textContent)"),
+                    strict=True))
+
+
+def metres(a: list[float] | tuple[float, float], b: tuple[float, float]) -> float:
+    return float(haversine_m(a[1], a[0], b[1], b[0]))
+
+
+def seek(page: Any, offset_ms: float | None = None, at_ms: float | None = None) -> float:
+    """Move the replay slider as a user does (value, then an input event); the time (ms) the
+    page took."""
+    t: float = page.evaluate(
+        """([off, at]) => { const s = document.getElementById('r-slider');
+            s.value = String(at !== null ? at : Number(s.min) + off);
+            s.dispatchEvent(new Event('input'));
+            return window.overflight.state.replay.t; }""", [offset_ms, at_ms])
+    return t
+
+
 def test_replay_on_the_real_history_api(
-    map_server: LiveServer, new_page: Callable[..., Page], tmp_path: Path
+    history_map: HistoryMap, new_page: Callable[..., Page], tmp_path: Path
 ) -> None:
-    if map_server.get("/api/history/track/48520a?format=json").status_code == 404:
-        pytest.skip("the history API (/api/history/track) is not mounted by create_app yet; "
-                    "replay is tested against a stand-in below")
+    """The A321's stored track from /api/history/track: the slider puts it where the stored
+    positions say it was at the slider's time, and moving the slider moves it."""
     p = new_page()
-    page = p.open(map_server.url + "/?icao=48520a")
+    page = p.open(history_map.srv.url + f"/?icao={A321}")
     page.wait_for_selector("#panel:not([hidden])", timeout=30_000)
     page.click("#p-replay")
-    page.fill("#r-from", "2000-01-01T00:00:00")
-    page.fill("#r-to", "2100-01-01T00:00:00")
+    page.fill("#r-from", "2024-07-06T07:40:00")
+    page.fill("#r-to", "2024-07-06T07:50:00")
     page.click("#r-load")
     page.wait_for_function("() => !document.getElementById('r-slider').disabled", timeout=30_000)
+    want = history_map.history.track(A321, _t("2024-07-06T07:40:00Z"),
+                                     _t("2024-07-06T07:50:00Z")).positions
+    msg = page.text_content("#r-msg") or ""
+    assert msg.startswith(f"{want.num_rows} positions"), msg
+    t_first = min(want.column("time_s").to_pylist())
     first = page.evaluate("window.overflight.replayPosition")
-    page.evaluate("(() => { const s = document.getElementById('r-slider'); s.value = s.max;"
-                  " s.dispatchEvent(new Event('input')); })()")
-    last = page.evaluate("window.overflight.replayPosition")
+    assert metres(first, stored_at(history_map.history, A321, t_first)) < 1.0
+    for off in (95_000, 333_000, 540_000):
+        t = seek(page, off)
+        at = page.evaluate("window.overflight.replayPosition")
+        assert metres(at, stored_at(history_map.history, A321, t / 1000)) < 5.0, off
+    assert metres(at, tuple(first)) > 30_000  # nine minutes at 250+ kt
+    page.wait_for_function(
+        "() => window.overflight.map.queryRenderedFeatures({layers: ['replay-ac']}).length === 1",
+        timeout=10_000)
     p.shot(tmp_path / "replay-real.png")
-    assert first != last
+    assert p.blocked == []
+    assert p.errors == []
 
+
+def test_area_replay_moves_every_aircraft_together(
+    history_map: HistoryMap, new_page: Callable[..., Page], tmp_path: Path
+) -> None:
+    """The map's view around Toulouse as the area: the page replays exactly the aircraft
+    /api/history/area names there (the A321 and 48520A), each where its stored track puts it at
+    the slider's time; 48520A (24 s of capture) leaves the replay when its track ends."""
+    from overflight.history.query import Area
+
+    p = new_page()
+    page = p.open(history_map.srv.url + "/")
+    s, w, n, e = AREA
+    page.evaluate("([s, w, n, e]) => { window.overflight.fixedView = true; window.overflight.map"
+                  ".fitBounds([[w, s], [e, n]], {duration: 0, padding: 0}); }", [s, w, n, e])
+    page.click("#area-replay")
+    page.wait_for_selector("#replay:not([hidden])", timeout=10_000)
+    box = [float(x) for x in (page.text_content("#r-who") or "").split()[-1].split(",")]
+    assert box[0] <= s and box[1] <= w and box[2] >= n and box[3] >= e, box
+    page.fill("#r-from", "2024-07-06T07:47:00")
+    page.fill("#r-to", "2024-07-06T07:50:00")
+    page.click("#r-load")
+    page.wait_for_function("() => !document.getElementById('r-slider').disabled", timeout=60_000)
+    t0, t1 = _t("2024-07-06T07:47:00Z"), _t("2024-07-06T07:50:00Z")
+    seen = history_map.history.area(Area(*box), t0, t1).to_pylist()
+    want = {f"{int(r['address']):06x}" for r in seen}
+    assert want == {A321, "48520a"}
+    tracks = page.evaluate("window.overflight.state.replay.tracks.map(x => x.hex)")
+    assert set(tracks) == want
+
+    beast = history_map.history.positions(0x48520A, False, t0, t1).column("time_s").to_numpy()
+    assert len(beast) >= 2
+    mid_ms = (beast[0] + beast[-1]) / 2 * 1000
+    t = seek(page, at_ms=mid_ms)
+    where = page.evaluate("window.overflight.replayPositions")
+    assert set(where) == want and all(where.values())  # both in the air together
+    for hex_ in want:
+        assert metres(where[hex_], stored_at(history_map.history, hex_, t / 1000)) < 5.0, hex_
+    page.wait_for_function(
+        "() => window.overflight.map.queryRenderedFeatures({layers: ['replay-ac']}).length === 2",
+        timeout=10_000)
+    assert "2 of 2 aircraft" in (page.text_content("#r-time") or "")
+    p.shot(tmp_path / "area-replay.png")
+
+    t_late = seek(page, at_ms=beast[-1] * 1000 + 60_000)  # a minute after 48520A's last position
+    where_late = page.evaluate("window.overflight.replayPositions")
+    assert where_late["48520a"] is None
+    assert metres(where_late[A321], stored_at(history_map.history, A321, t_late / 1000)) < 5.0
+    assert metres(where_late[A321], tuple(where[A321])) > 5_000  # it moved on
+    page.wait_for_function(
+        "() => window.overflight.map.queryRenderedFeatures({layers: ['replay-ac']}).length === 1",
+        timeout=10_000)
+    page.click("#r-play")
+    page.wait_for_function("() => !window.overflight.state.replay.playing", timeout=30_000)
+    assert page.evaluate("window.overflight.state.replay.t") == pytest.approx(
+        page.evaluate("Number(document.getElementById('r-slider').max)"))
+    assert p.blocked == []
+    assert p.errors == []
+
+
+def test_an_alert_opens_the_aircraft_and_its_flight(
+    history_map: HistoryMap, new_page: Callable[..., Page], tmp_path: Path
+) -> None:
+    """Clicking an alert in the list opens the aircraft's panel, marks its flight there and
+    replays that flight with the slider at the alert's time: by ``flight_id`` (the landing) or,
+    without one (entering the Toulouse circle), by the flight whose span holds the alert."""
+    by_rule = {a["rule"]: a for a in history_map.alerts}
+    assert set(by_rule) == {"approach to Toulouse", "landed at LFBO"}
+    (flight,) = history_map.history.flights(((0x393322, False),)).to_pylist()
+    assert by_rule["landed at LFBO"]["flight_id"] == flight["flight_id"]
+    assert by_rule["approach to Toulouse"]["flight_id"] is None
+
+    p = new_page()
+    page = p.open(history_map.srv.url + "/")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#alerts-list .alert-item').length === 2", timeout=30_000)
+    items = page.eval_on_selector_all(
+        "#alerts-list .alert-item", "xs => xs.map(x => [x.textContent, x.dataset.hex])")
+    assert items[0][0].startswith("07:58") and "landed at LFBO" in items[0][0]  # newest first
+    assert "approach to Toulouse" in items[1][0]
+    for rule, index in (("approach to Toulouse", 2), ("landed at LFBO", 1)):
+        alert = by_rule[rule]
+        page.click(f"#alerts-list .alert-item:nth-child({index})")
+        page.wait_for_function(
+            "([id, t]) => window.overflight.alertFlight === id"
+            " && !document.getElementById('r-slider').disabled"
+            " && Math.abs(window.overflight.state.replay.t - t) < 1000",
+            arg=[flight["flight_id"], alert["time_s"] * 1000], timeout=30_000)
+        assert page.evaluate("window.overflight.state.selected") == A321
+        fields = panel_fields(page)
+        assert fields["Address"] == A321.upper()
+        assert fields["Registration"] == "F-GMZC"  # from its stored flights: not live
+        assert fields["Type"] == "A321" and "France" in fields["Country"]
+        assert page.text_content("#p-title") == "F-GMZC · AFR34ZG"
+        page.wait_for_selector("#p-flights tr.focus", timeout=10_000)
+        assert page.get_attribute("#p-flights tr.focus", "data-flight-id") == flight["flight_id"]
+        assert "LFPG → LFBO" in (page.text_content("#r-who") or "")
+        t = page.evaluate("window.overflight.state.replay.t")
+        at = page.evaluate("window.overflight.replayPosition")
+        assert metres(at, stored_at(history_map.history, A321, t / 1000)) < 5.0
+        if alert["lat_deg"] is not None:
+            assert metres(at, (alert["lon_deg"], alert["lat_deg"])) < 2_000, rule
+        p.shot(tmp_path / f"alert-{alert['kind']}.png")
+    assert p.blocked == []
+    assert p.errors == []
 
 # ------------------------------------------------------------------ crafted data
 HOSTILE_REG = '<img src=x onerror="window.__pwned=1">'

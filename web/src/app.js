@@ -68,7 +68,10 @@ const state = {
   ws: null,
   wsState: "connecting",
   lastMessageAt: 0,
-  replay: null,
+  replay: null, // {kind: "aircraft" | "area", hex | box, tracks: [{hex, points}], t, t0, t1, playing}
+  pastIdentity: null, // {hex, r, t} from the history API's flights of the selected aircraft
+  focusFlight: null, // flight_id marked in the panel (an alert's or a clicked one)
+  alertOpen: null,
   history: { flights: null, track: null, airport: null, alerts: null }, // null unknown, true / false: answered
 };
 
@@ -291,6 +294,7 @@ const SOURCE_STYLE = {
   other: { stroke: "#111", width: 2, dash: [], alpha: 1 },
   stale: { stroke: "#333", width: 3, dash: [5, 4], alpha: 0.45 },
   replay: { stroke: "#000", width: 3, dash: [], alpha: 1 },
+  past: { stroke: "#000", width: 3, dash: [], alpha: 1 }, // an area replay: altitude colours, black outline
 };
 
 function makeIcon(shape, band, source) {
@@ -313,6 +317,14 @@ function makeIcon(shape, band, source) {
 }
 
 let map = null;
+
+/** Add icon ``id`` ("ac-SHAPE-BAND-SOURCE") to the map before a feature names it: an image
+ * only made on MapLibre's "styleimagemissing" is drawn from the next data update on. */
+function ensureIcon(id) {
+  const m = /^ac-(\w+)-(\w+)-(\w+)$/.exec(id);
+  if (map && m && !map.hasImage(id)) map.addImage(id, makeIcon(m[1], m[2], m[3]), { pixelRatio: 2 });
+  return id;
+}
 const EMPTY = { type: "FeatureCollection", features: [] };
 
 function buildStyle() {
@@ -344,16 +356,14 @@ function initMap(center, zoom) {
     renderWorldCopies: true,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: true }), "top-left");
-  map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-left");
-  map.on("styleimagemissing", (ev) => {
-    const m = /^ac-(\w+)-(\w+)-(\w+)$/.exec(ev.id);
-    if (m && !map.hasImage(ev.id)) map.addImage(ev.id, makeIcon(m[1], m[2], m[3]), { pixelRatio: 2 });
-  });
+  map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "top-right"); // the replay bar covers the bottom
+  map.on("styleimagemissing", (ev) => ensureIcon(ev.id));
   map.on("load", () => {
     map.addSource("trails", { type: "geojson", data: EMPTY });
     map.addSource("aircraft", { type: "geojson", data: EMPTY });
     map.addSource("replay-track", { type: "geojson", data: EMPTY });
     map.addSource("replay-ac", { type: "geojson", data: EMPTY });
+    map.addSource("replay-area", { type: "geojson", data: EMPTY });
     map.addLayer({ id: "trails-adsb", type: "line", source: "trails", filter: ["!=", ["get", "src"], "mlat"],
       paint: { "line-color": ["get", "color"], "line-width": 2, "line-opacity": 0.8 } });
     map.addLayer({ id: "trails-mlat", type: "line", source: "trails", filter: ["==", ["get", "src"], "mlat"],
@@ -364,12 +374,15 @@ function initMap(center, zoom) {
       layout: { "icon-image": ["get", "icon"], "icon-rotate": ["get", "rot"], "icon-rotation-alignment": "map",
         "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": ["get", "size"] },
       paint: { "icon-opacity": ["case", ["get", "dim"], 0.35, 1] } });
+    map.addLayer({ id: "replay-area", type: "line", source: "replay-area",
+      paint: { "line-color": "#6a1b9a", "line-width": 2, "line-dasharray": [3, 2] } });
     map.addLayer({ id: "replay-track", type: "line", source: "replay-track",
       paint: { "line-color": "#ff1744", "line-width": 3, "line-opacity": 0.85 } });
     map.addLayer({ id: "replay-ac", type: "symbol", source: "replay-ac",
       layout: { "icon-image": ["get", "icon"], "icon-rotate": ["get", "rot"], "icon-rotation-alignment": "map",
         "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": 1.1 } });
     map.on("click", "aircraft", (ev) => { const f = ev.features && ev.features[0]; if (f) select(f.properties.hex, false); });
+    map.on("click", "replay-ac", (ev) => { const f = ev.features && ev.features[0]; if (f && state.replay && state.replay.kind === "area") select(f.properties.hex, false); });
     map.on("mouseenter", "aircraft", () => { map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", "aircraft", () => { map.getCanvas().style.cursor = ""; });
     window.overflight.mapReady = true;
@@ -389,9 +402,9 @@ function aircraftFeatures(visible) {
       type: "Feature",
       geometry: { type: "Point", coordinates: [r.lon, r.lat] },
       properties: {
-        hex: e.hex, icon: `ac-${shape}-${altBand(r)}-${src}`, src,
+        hex: e.hex, icon: ensureIcon(`ac-${shape}-${altBand(r)}-${src}`), src,
         rot: typeof r.track === "number" ? r.track : 0, size: e.hex === state.selected ? size * 1.25 : size,
-        selected: e.hex === state.selected, dim: state.replay !== null && state.replay.points.length > 0,
+        selected: e.hex === state.selected, dim: replayLoaded(),
       },
     });
   }
@@ -501,7 +514,9 @@ function maybeFitOnce(visible) {
 
 // ------------------------------------------------------------------ the selected aircraft
 function select(hex, fly) {
+  const was = state.selected;
   state.selected = hex ? hex.toLowerCase() : null;
+  if (state.selected !== was) state.focusFlight = null;
   const e = state.selected ? state.aircraft.get(state.selected) : null;
   if (fly && e && hasPos(e.rec) && map) map.easeTo({ center: [e.rec.lon, e.rec.lat], duration: 0 });
   const u = new URL(location.href);
@@ -525,9 +540,11 @@ function renderPanel() {
   if (!state.selected) { panel.hidden = true; return; }
   panel.hidden = false;
   const hex = state.selected;
-  const r = e ? e.rec : {};
-  setText($("p-flag"), e && e.country ? flagEmoji(e.country.code) : "");
-  $("p-flag").setAttribute("title", e && e.country ? e.country.name : "");
+  const past = !e && state.pastIdentity && state.pastIdentity.hex === hex ? state.pastIdentity : null;
+  const r = e ? e.rec : past ? { r: past.r, t: past.t, flight: past.flight } : {};
+  const country = e ? e.country : countryOf(hex);
+  setText($("p-flag"), country ? flagEmoji(country.code) : "");
+  $("p-flag").setAttribute("title", country ? country.name : "");
   setText($("p-title"), [str(r.r) || hex.toUpperCase(), callsignOf(r)].filter(Boolean).join(" · "));
   const badges = $("p-badges");
   clear(badges);
@@ -550,7 +567,7 @@ function renderPanel() {
   field(dl, "Callsign", callsignOf(r));
   field(dl, "Type", [str(r.t), str(r.desc)].filter(Boolean).join(" — "));
   field(dl, "Operator", str(r.ownOp));
-  field(dl, "Country", e && e.country ? `${flagEmoji(e.country.code)} ${e.country.name}${e.country.code ? ` (${e.country.code})` : ""}` : "");
+  field(dl, "Country", country ? `${flagEmoji(country.code)} ${country.name}${country.code ? ` (${country.code})` : ""}` : "");
   field(dl, "Category", str(r.category));
   field(dl, "Altitude", r.alt_baro === "ground" ? "on the ground" : typeof r.alt_baro === "number" ? `${fmt(r.alt_baro)} ft baro` + (typeof r.alt_geom === "number" ? `, ${fmt(r.alt_geom)} ft GNSS` : "") : typeof r.alt_geom === "number" ? `${fmt(r.alt_geom)} ft GNSS` : "");
   field(dl, "Vertical rate", typeof r.baro_rate === "number" ? `${fmt(r.baro_rate)} ft/min` : typeof r.geom_rate === "number" ? `${fmt(r.geom_rate)} ft/min` : "");
@@ -593,20 +610,40 @@ async function loadFlights(hex) {
   }
   state.history.flights = true;
   const rows = listOf(r.body, ["flights", "data", "rows"]);
+  // an aircraft out of the live picture: its registration and type from its stored flights
+  const known = [...rows].reverse().find((f) => str(f.registration) || str(f.typecode));
+  const cs = known && Array.isArray(known.callsigns) ? known.callsigns.map(str) : [];
+  state.pastIdentity = known ? { hex, r: str(known.registration), t: str(known.typecode), flight: cs[cs.length - 1] || "" } : null;
+  if (known && !state.aircraft.get(hex)) changed();
   if (!rows.length) { setText(box, "no recorded flights"); return; }
   const t = el("table", { class: "board-table" },
     el("thead", {}, el("tr", {}, el("th", {}, "Callsign"), el("th", {}, "From"), el("th", {}, "To"), el("th", {}, "Departed"), el("th", {}, "Arrived"))));
   const tb = el("tbody");
   for (const f of rows.slice(-10).reverse()) {
-    tb.appendChild(el("tr", {},
+    const tr = el("tr", { "data-flight-id": str(f.flight_id) || null, title: "Replay this flight" },
       el("td", {}, Array.isArray(f.callsigns) ? f.callsigns.map(str).join(" ") : str(f.callsign)),
       el("td", { title: str(f.departure_airport_name) }, str(f.departure_airport) || "?"),
       el("td", { title: str(f.arrival_airport_name) }, str(f.arrival_airport) || "?"),
       el("td", {}, shortTime(f.departure_time ?? f.first_seen ?? f.departure_time_s ?? f.first_seen_s)),
-      el("td", {}, shortTime(f.arrival_time ?? f.last_seen ?? f.arrival_time_s ?? f.last_seen_s))));
+      el("td", {}, shortTime(f.arrival_time ?? f.last_seen ?? f.arrival_time_s ?? f.last_seen_s)));
+    const first = toMs(f.first_seen ?? f.first_seen_s ?? f.departure_time);
+    const last = toMs(f.last_seen ?? f.last_seen_s ?? f.arrival_time);
+    if (first !== null && last !== null) {
+      tr.style.cursor = "pointer";
+      tr.addEventListener("click", () => {
+        state.focusFlight = str(f.flight_id);
+        markFocusFlight();
+        openReplay(hex);
+        $("r-from").value = isoInput(first - 1000);
+        $("r-to").value = isoInput(last + 1000);
+        loadReplay();
+      });
+    }
+    tb.appendChild(tr);
   }
   t.appendChild(tb);
   box.appendChild(t);
+  markFocusFlight();
 }
 
 function listOf(body, keys) {
@@ -626,27 +663,104 @@ function shortTime(v) {
 }
 
 // ------------------------------------------------------------------ history replay
-function isoInput(ms) { return new Date(ms).toISOString().slice(0, 19); }
+// One aircraft (its track from /api/history/track) or an area: the aircraft /api/history/area
+// says were in the box during the window, each with its own track request (at most
+// AREA_MAX_AIRCRAFT of them, AREA_PARALLEL at a time: the history API has no endpoint that
+// answers every position of an area at once). The slider moves every replayed aircraft together.
+const AREA_MAX_AIRCRAFT = 50;
+const AREA_PARALLEL = 4;
 
-function openReplay(hex) {
-  const e = state.aircraft.get(hex);
-  state.replay = { hex, points: [], t: 0, playing: false };
+function isoInput(ms) { return new Date(ms).toISOString().slice(0, 19); }
+function replayLoaded() { return state.replay !== null && state.replay.tracks.length > 0; }
+
+function showReplayBar(who) {
   $("replay").hidden = false;
-  setText($("r-who"), [hex.toUpperCase(), e ? str(e.rec.r) : "", e ? callsignOf(e.rec) : ""].filter(Boolean).join(" "));
+  setText($("r-who"), who);
+  $("r-slider").disabled = true;
+  $("r-play").disabled = true;
+  setText($("r-play"), "Play");
+  setText($("r-time"), "");
   const end = state.nowMs || Date.now();
   if (!$("r-from").value) $("r-from").value = isoInput(end - 3600 * 1000);
   if (!$("r-to").value) $("r-to").value = isoInput(end + 60 * 1000);
+}
+
+function clearReplayLayers() {
+  if (!map || !window.overflight.mapReady) return;
+  map.getSource("replay-track").setData(EMPTY);
+  map.getSource("replay-ac").setData(EMPTY);
+  map.getSource("replay-area").setData(EMPTY);
+}
+
+function openReplay(hex) {
+  if (state.replay) state.replay.playing = false;
+  const e = state.aircraft.get(hex);
+  state.replay = { kind: "aircraft", hex, tracks: [], t: 0, playing: false };
+  window.overflight.replayPosition = null;
+  window.overflight.replayPositions = {};
+  clearReplayLayers();
+  $("r-area-view").hidden = true;
+  showReplayBar([hex.toUpperCase(), e ? str(e.rec.r) : "", e ? callsignOf(e.rec) : ""].filter(Boolean).join(" "));
   setText($("r-msg"), "Times are UTC. Load the aircraft's track, then move the slider or press Play.");
+  changed();
+}
+
+/** The map's view as S,W,N,E for the area endpoint (longitudes wrapped into -180..180; a view
+ * wider than the world is the whole world). */
+function viewBox() {
+  const b = map.getBounds();
+  const s = Math.max(-90, b.getSouth());
+  const n = Math.min(90, b.getNorth());
+  let w = b.getWest();
+  let e = b.getEast();
+  if (e - w >= 360) { w = -180; e = 180; } else {
+    const wrap = (x) => ((((x + 180) % 360) + 360) % 360) - 180;
+    w = wrap(w); e = wrap(e);
+    if (e === -180) e = 180;
+  }
+  const r = (x) => Math.round(x * 1e4) / 1e4;
+  return { s: r(s), w: r(w), n: r(n), e: r(e) };
+}
+function boxText(b) { return `${b.s},${b.w},${b.n},${b.e}`; }
+
+function drawArea(b) {
+  if (!map || !window.overflight.mapReady) return;
+  const east = b.e > b.w ? b.e : b.e + 360; // across the antimeridian
+  map.getSource("replay-area").setData({ type: "Feature", properties: {}, geometry: { type: "LineString",
+    coordinates: [[b.w, b.s], [east, b.s], [east, b.n], [b.w, b.n], [b.w, b.s]] } });
+}
+
+function openAreaReplay() {
+  if (!map) return;
+  if (state.replay) state.replay.playing = false;
+  const box = viewBox();
+  state.replay = { kind: "area", box, tracks: [], t: 0, playing: false };
+  window.overflight.replayPosition = null;
+  window.overflight.replayPositions = {};
+  clearReplayLayers();
+  drawArea(box);
+  $("r-area-view").hidden = false;
+  showReplayBar(`area S,W,N,E ${boxText(box)}`);
+  setText($("r-msg"), "Times are UTC. The area is the map's view (outlined); Load the aircraft seen in it, then move the slider or press Play.");
+  changed();
+}
+
+/** Take the map's current view as the area again (before Load). */
+function areaFromView() {
+  const rp = state.replay;
+  if (!rp || rp.kind !== "area") return;
+  rp.box = viewBox();
+  drawArea(rp.box);
+  setText($("r-who"), `area S,W,N,E ${boxText(rp.box)}`);
 }
 
 function closeReplay() {
   if (state.replay) state.replay.playing = false;
   state.replay = null;
   $("replay").hidden = true;
-  if (map && window.overflight.mapReady) {
-    map.getSource("replay-track").setData(EMPTY);
-    map.getSource("replay-ac").setData(EMPTY);
-  }
+  window.overflight.replayPosition = null;
+  window.overflight.replayPositions = {};
+  clearReplayLayers();
   changed();
 }
 
@@ -679,36 +793,91 @@ function trackPoints(body) {
   return pts;
 }
 
+function apiError(r, what) {
+  const why = r.body && typeof r.body === "object" && !Array.isArray(r.body) ? str(r.body.detail ?? r.body.error ?? r.body.msg) : "";
+  return r.status === 404 && !why ? "history replay is not available on this server" : `${what}: ${why || "HTTP " + (r.status || "error")}`;
+}
+
+async function getJson(url) {
+  try { return await fetchJson(url); } catch { return { ok: false, status: 0, body: null }; }
+}
+
+function replayWindow() {
+  const from = Date.parse($("r-from").value + "Z");
+  const to = Date.parse($("r-to").value + "Z");
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) return null;
+  return `from=${encodeURIComponent(new Date(from).toISOString())}&to=${encodeURIComponent(new Date(to).toISOString())}`;
+}
+
 async function loadReplay() {
   const rp = state.replay;
   if (!rp) return;
-  const from = Date.parse($("r-from").value + "Z");
-  const to = Date.parse($("r-to").value + "Z");
-  if (!Number.isFinite(from) || !Number.isFinite(to) || to <= from) { setText($("r-msg"), "Give a time window with 'to' after 'from'."); return; }
+  const q = replayWindow();
+  if (q === null) { setText($("r-msg"), "Give a time window with 'to' after 'from'."); return; }
+  rp.playing = false;
+  rp.tracks = [];
   setText($("r-msg"), "loading…");
-  const q = `from=${encodeURIComponent(new Date(from).toISOString())}&to=${encodeURIComponent(new Date(to).toISOString())}&format=json`;
-  let r;
-  try { r = await fetchJson(`api/history/track/${encodeURIComponent(rp.hex)}?${q}`); } catch { r = { ok: false, status: 0, body: null }; }
+  if (rp.kind === "area") { await loadArea(rp, q); return; }
+  const r = await getJson(`api/history/track/${encodeURIComponent(rp.hex)}?${q}&format=json`);
   if (state.replay !== rp) return;
-  if (!r.ok) {
-    const why = r.body && typeof r.body === "object" && !Array.isArray(r.body) ? str(r.body.detail ?? r.body.error ?? r.body.msg) : "";
-    setText($("r-msg"), r.status === 404 && !why ? "history replay is not available on this server" : `no track: ${why || "HTTP " + (r.status || "error")}`);
-    return;
-  }
-  rp.points = trackPoints(r.body);
-  if (!rp.points.length) { setText($("r-msg"), "no positions in that window"); return; }
+  if (!r.ok) { setText($("r-msg"), apiError(r, "no track")); return; }
+  const points = trackPoints(r.body);
+  if (!points.length) { setText($("r-msg"), "no positions in that window"); return; }
+  rp.tracks = [{ hex: rp.hex, points }];
+  startReplay(rp, `${points.length} positions, ${shortTime(points[0].t)} – ${shortTime(points[points.length - 1].t)} UTC`);
+  const b = new maplibregl.LngLatBounds([points[0].lon, points[0].lat], [points[0].lon, points[0].lat]);
+  for (const p of points) b.extend([p.lon, p.lat]);
+  if (map) map.fitBounds(b, { padding: 100, maxZoom: 10, duration: 0 });
+}
+
+async function loadArea(rp, q) {
+  const r = await getJson(`api/history/area?bbox=${encodeURIComponent(boxText(rp.box))}&${q}`);
+  if (state.replay !== rp) return;
+  if (!r.ok) { setText($("r-msg"), apiError(r, "no area")); return; }
+  const seen = listOf(r.body, ["aircraft", "data", "rows"])
+    .map((a) => ({ hex: str(a.icao24 ?? a.hex).toLowerCase(), callsigns: Array.isArray(a.callsigns) ? a.callsigns.map(str) : [], positions: Number(a.positions) || 0 }))
+    .filter((a) => /^~?[0-9a-f]{6}$/.test(a.hex));
+  if (!seen.length) { setText($("r-msg"), "no aircraft in that area and window"); return; }
+  // the cap keeps the aircraft with the most stored positions there
+  const chosen = seen.length > AREA_MAX_AIRCRAFT ? [...seen].sort((a, b) => b.positions - a.positions).slice(0, AREA_MAX_AIRCRAFT) : seen;
+  const tracks = [];
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < chosen.length && state.replay === rp) {
+      const a = chosen[next++];
+      const t = await getJson(`api/history/track/${encodeURIComponent(a.hex)}?${q}&format=json`);
+      const points = t.ok ? trackPoints(t.body) : [];
+      if (!t.ok) failed++;
+      if (points.length) tracks.push({ hex: a.hex, callsign: a.callsigns[0] || "", points });
+      setText($("r-msg"), `loading tracks… ${tracks.length + failed} of ${chosen.length}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(AREA_PARALLEL, chosen.length) }, worker));
+  if (state.replay !== rp) return;
+  if (!tracks.length) { setText($("r-msg"), failed ? `no tracks (${failed} requests failed)` : "no positions in that window"); return; }
+  tracks.sort((a, b) => a.points[0].t - b.points[0].t || a.hex.localeCompare(b.hex));
+  rp.tracks = tracks;
+  const n = tracks.reduce((s, x) => s + x.points.length, 0);
+  let msg = `${tracks.length} aircraft, ${n} positions`;
+  if (seen.length > chosen.length) msg += ` (${seen.length} aircraft in the area: the ${chosen.length} with the most positions replayed)`;
+  if (failed) msg += `, ${failed} track requests failed`;
+  startReplay(rp, `${msg}: ${tracks.map((x) => [x.hex.toUpperCase(), x.callsign].filter(Boolean).join(" ")).join(", ")}`);
+}
+
+/** Set the slider over every loaded track's time span and show the first instant. */
+function startReplay(rp, msg) {
+  rp.t0 = Math.min(...rp.tracks.map((x) => x.points[0].t));
+  rp.t1 = Math.max(...rp.tracks.map((x) => x.points[x.points.length - 1].t));
   const s = $("r-slider");
   s.disabled = false;
   $("r-play").disabled = false;
-  s.min = String(rp.points[0].t);
-  s.max = String(rp.points[rp.points.length - 1].t);
+  s.min = String(rp.t0);
+  s.max = String(rp.t1);
   s.step = "1000";
   s.value = s.min;
-  setText($("r-msg"), `${rp.points.length} positions, ${shortTime(rp.points[0].t)} – ${shortTime(rp.points[rp.points.length - 1].t)} UTC`);
-  replayAt(rp.points[0].t);
-  const b = new maplibregl.LngLatBounds([rp.points[0].lon, rp.points[0].lat], [rp.points[0].lon, rp.points[0].lat]);
-  for (const p of rp.points) b.extend([p.lon, p.lat]);
-  if (map) map.fitBounds(b, { padding: 100, maxZoom: 10, duration: 0 });
+  setText($("r-msg"), msg);
+  replayAt(rp.t0);
   changed();
 }
 
@@ -719,42 +888,74 @@ function bearing(a, b) {
   return (Math.atan2(y, x) / r + 360) % 360;
 }
 
-/** Put the replayed aircraft where it was at ``t`` (ms), interpolating between positions. */
-function replayAt(t) {
-  const rp = state.replay;
-  if (!rp || !rp.points.length) return;
-  const pts = rp.points;
-  let i = 0;
-  while (i < pts.length - 1 && pts[i + 1].t <= t) i++;
+/** Where a track was at ``t`` (ms), interpolated between its positions; null outside its span
+ * (an area's aircraft appear and leave as they did). */
+function trackAt(pts, t, clamp) {
+  if (!pts.length || (!clamp && (t < pts[0].t || t > pts[pts.length - 1].t))) return null;
+  let lo = 0;
+  let hi = pts.length - 1;
+  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (pts[mid].t <= t) lo = mid; else hi = mid - 1; }
+  const i = lo;
   const a = pts[i];
   const b = pts[Math.min(i + 1, pts.length - 1)];
   const f = b.t > a.t ? Math.min(1, Math.max(0, (t - a.t) / (b.t - a.t))) : 0;
-  const pos = { lat: a.lat + (b.lat - a.lat) * f, lon: a.lon + (b.lon - a.lon) * f, alt: a.alt };
   const rot = i + 1 < pts.length ? bearing(a, b) : i > 0 ? bearing(pts[i - 1], a) : 0;
+  return { i, lat: a.lat + (b.lat - a.lat) * f, lon: a.lon + (b.lon - a.lon) * f, alt: a.alt, src: a.src, rot };
+}
+
+/** Put every replayed aircraft where it was at ``t`` (ms). */
+function replayAt(t) {
+  const rp = state.replay;
+  if (!rp || !rp.tracks.length) return;
   rp.t = t;
-  rp.pos = pos;
-  window.overflight.replayPosition = [pos.lon, pos.lat];
-  const e = state.aircraft.get(rp.hex);
-  const shape = e ? shapeOf(e.rec) : "unknown";
-  if (map && window.overflight.mapReady) {
-    map.getSource("replay-ac").setData({ type: "FeatureCollection", features: [{ type: "Feature", geometry: { type: "Point", coordinates: [pos.lon, pos.lat] },
-      properties: { icon: `ac-${shape}-0-replay`, rot } }] });
-    const coords = pts.filter((p) => p.t <= t).map((p) => [p.lon, p.lat]);
+  const single = rp.kind === "aircraft";
+  const acs = [];
+  const lines = [];
+  const where = {};
+  let shown = null;
+  for (const tr of rp.tracks) {
+    const pos = trackAt(tr.points, t, single);
+    where[tr.hex] = pos ? [pos.lon, pos.lat] : null;
+    if (!pos) continue;
+    if (!shown) shown = pos;
+    const e = state.aircraft.get(tr.hex);
+    const shape = e ? shapeOf(e.rec) : single ? "unknown" : "jet";
+    const band = pos.alt === null ? "u" : String(Math.max(0, Math.min(22, Math.round(pos.alt / 2000))));
+    acs.push({ type: "Feature", geometry: { type: "Point", coordinates: [pos.lon, pos.lat] },
+      properties: { hex: tr.hex, icon: ensureIcon(single ? `ac-${shape}-0-replay` : `ac-${shape}-${band}-past`), rot: pos.rot } });
+    const coords = tr.points.slice(0, pos.i + 1).map((p) => [p.lon, p.lat]);
     coords.push([pos.lon, pos.lat]);
-    map.getSource("replay-track").setData({ type: "Feature", geometry: { type: "LineString", coordinates: coords }, properties: {} });
+    lines.push({ type: "Feature", geometry: { type: "LineString", coordinates: coords }, properties: { hex: tr.hex } });
   }
-  setText($("r-time"), `${new Date(t).toISOString().slice(0, 19).replace("T", " ")} UTC` + (a.alt !== null ? ` · ${fmt(a.alt)} ft` : "") + (a.src && a.src !== "adsb" ? ` · ${a.src}` : ""));
+  window.overflight.replayPositions = where;
+  window.overflight.replayPosition = single ? where[rp.hex] : null;
+  if (map && window.overflight.mapReady) {
+    map.getSource("replay-ac").setData({ type: "FeatureCollection", features: acs });
+    map.getSource("replay-track").setData({ type: "FeatureCollection", features: lines });
+  }
+  const when = `${new Date(t).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  if (single && shown) setText($("r-time"), when + (shown.alt !== null ? ` · ${fmt(shown.alt)} ft` : "") + (shown.src && shown.src !== "adsb" ? ` · ${shown.src}` : ""));
+  else setText($("r-time"), `${when} · ${acs.length} of ${rp.tracks.length} aircraft in the air`);
+}
+
+/** Move the slider to ``t`` (ms, clamped to the loaded span) and show that instant. */
+function replaySeek(t) {
+  const rp = state.replay;
+  if (!rp || !rp.tracks.length) return;
+  const s = $("r-slider");
+  s.value = String(Math.min(rp.t1, Math.max(rp.t0, t)));
+  replayAt(Number(s.value));
 }
 
 const PLAY_MS = 10000; // Play runs the whole window in about this many milliseconds
 
 function playReplay() {
   const rp = state.replay;
-  if (!rp || !rp.points.length) return;
+  if (!rp || !rp.tracks.length) return;
   rp.playing = !rp.playing;
   setText($("r-play"), rp.playing ? "Pause" : "Play");
-  const t0 = rp.points[0].t;
-  const t1 = rp.points[rp.points.length - 1].t;
+  const t0 = rp.t0;
+  const t1 = rp.t1;
   if (rp.playing && rp.t >= t1) rp.t = t0;
   let last = performance.now();
   const tick = (now) => {
@@ -810,8 +1011,7 @@ async function loadAirport(ev) {
 
 async function loadAlerts() {
   const box = $("alerts-list");
-  let r;
-  try { r = await fetchJson("api/alerts"); } catch { r = { ok: false, status: 0, body: null }; }
+  const r = await getJson("api/alerts");
   if (!r.ok) {
     state.history.alerts = false;
     clear(box);
@@ -819,17 +1019,76 @@ async function loadAlerts() {
     return;
   }
   state.history.alerts = true;
-  const rows = listOf(r.body, ["alerts", "events", "data"]);
+  const rows = listOf(r.body, ["alerts", "events", "data"])
+    .map((a, i) => ({ a, i, t: toMs(a.time_s ?? a.time ?? a.at) }))
+    .sort((x, y) => (y.t ?? -Infinity) - (x.t ?? -Infinity) || x.i - y.i) // newest first
+    .slice(0, 20);
   clear(box);
   if (!rows.length) { setText(box, "no recent alerts"); return; }
-  for (const a of rows.slice(-20).reverse()) {
+  for (const { a, t } of rows) {
     const hex = str(a.icao24 ?? a.hex ?? a.address).toLowerCase();
-    const text = str(a.message ?? a.text ?? a.summary ?? a.title ?? a.rule ?? a.kind ?? a.event);
-    const item = el("div", { class: "alert-item" },
-      el("span", { class: "mono" }, shortTime(a.time ?? a.time_s ?? a.at).slice(11)), " ",
+    const detail = str(a.detail);
+    const text = str(a.message ?? a.text ?? a.summary ?? a.title) || [str(a.rule ?? a.kind ?? a.event), detail].filter(Boolean).join(": ");
+    const item = el("div", { class: "alert-item", "data-hex": hex, "data-flight-id": str(a.flight_id) || null },
+      el("span", { class: "mono" }, t === null ? "" : shortTime(t).slice(11)), " ",
       el("strong", {}, hex.toUpperCase()), " ", text);
-    if (/^~?[0-9a-f]{6}$/.test(hex)) { item.style.cursor = "pointer"; item.addEventListener("click", () => select(hex, true)); }
+    if (/^~?[0-9a-f]{6}$/.test(hex)) {
+      item.style.cursor = "pointer";
+      item.title = "Show the aircraft and its flight";
+      item.addEventListener("click", () => openAlert(hex, t, str(a.flight_id)));
+    }
     box.appendChild(item);
+  }
+}
+
+/** An alert clicked: the aircraft's panel, then its flight (``flight_id`` when the alert has
+ * one, else the flight whose span holds the alert's time, from the flights endpoint) marked in
+ * the panel and replayed with the slider at the alert's time. */
+async function openAlert(hex, t, flightId) {
+  select(hex, true);
+  const token = {};
+  state.alertOpen = token;
+  window.overflight.alertFlight = null;
+  const day = 24 * 3600 * 1000;
+  const q = t === null ? "" : `?from=${encodeURIComponent(new Date(t - day).toISOString())}&to=${encodeURIComponent(new Date(t + day).toISOString())}`;
+  const r = await getJson(`api/history/flights/${encodeURIComponent(hex)}${q}`);
+  if (state.alertOpen !== token) return;
+  if (!r.ok) return; // no history here: the panel is all there is
+  const flights = listOf(r.body, ["flights", "data", "rows"]);
+  let f = flightId ? flights.find((x) => str(x.flight_id) === flightId) : undefined;
+  if (!f && t !== null) f = flightAt(flights, t);
+  if (!f) return;
+  const first = toMs(f.first_seen ?? f.first_seen_s ?? f.departure_time);
+  const last = toMs(f.last_seen ?? f.last_seen_s ?? f.arrival_time);
+  if (first === null || last === null) return;
+  state.focusFlight = str(f.flight_id);
+  window.overflight.alertFlight = state.focusFlight;
+  markFocusFlight();
+  openReplay(hex);
+  setText($("r-who"), `${$("r-who").textContent} · flight ${str(f.departure_airport) || "?"} → ${str(f.arrival_airport) || "?"}`);
+  $("r-from").value = isoInput(first - 1000);
+  $("r-to").value = isoInput(last + 1000);
+  await loadReplay();
+  if (state.alertOpen === token && t !== null) replaySeek(t);
+}
+
+/** The flight whose span holds ``t`` (ms), else the nearest within an hour. */
+function flightAt(flights, t) {
+  let best = null;
+  let bestGap = 3600 * 1000;
+  for (const f of flights) {
+    const a = toMs(f.first_seen ?? f.first_seen_s ?? f.departure_time);
+    const b = toMs(f.last_seen ?? f.last_seen_s ?? f.arrival_time);
+    if (a === null || b === null) continue;
+    const gap = t < a ? a - t : t > b ? t - b : 0;
+    if (gap <= bestGap) { best = f; bestGap = gap; }
+  }
+  return best;
+}
+
+function markFocusFlight() {
+  for (const tr of document.querySelectorAll("#p-flights tr[data-flight-id]")) {
+    tr.classList.toggle("focus", !!state.focusFlight && tr.dataset.flightId === state.focusFlight);
   }
 }
 
@@ -852,7 +1111,7 @@ function renderLegend() {
 
 // ------------------------------------------------------------------ start
 async function main() {
-  window.overflight = { state, select, mapReady: false, visible: [], replayAt, get map() { return map; } };
+  window.overflight = { state, select, mapReady: false, visible: [], replayAt, replayPosition: null, replayPositions: {}, alertFlight: null, get map() { return map; } };
   const params = new URLSearchParams(location.search);
   const hasParam = (k) => params.has(k) && params.get(k) !== "0" && params.get(k) !== "false";
   if (hasParam("mil")) $("f-mil").checked = true;
@@ -904,6 +1163,8 @@ async function main() {
   $("r-load").addEventListener("click", loadReplay);
   $("r-play").addEventListener("click", playReplay);
   $("r-close").addEventListener("click", closeReplay);
+  $("r-area-view").addEventListener("click", areaFromView);
+  $("area-replay").addEventListener("click", openAreaReplay);
   $("r-slider").addEventListener("input", () => replayAt(Number($("r-slider").value)));
   $("airport-form").addEventListener("submit", loadAirport);
   readFilters();
