@@ -23,6 +23,13 @@ def epoch_s(col: Any) -> np.ndarray:
                       np.float64) / 1e9
 
 
+def positions_table(cols: dict[str, Any], n: int) -> pa.Table:
+    """A station positions table of ``n`` rows from ``cols``; the columns not given (GNSS
+    altitude, squawk, NIC / NACp...) are null."""
+    return pa.table({f.name: cols.get(f.name, pa.nulls(n, f.type)) for f in POSITIONS_SCHEMA},
+                    schema=POSITIONS_SCHEMA)
+
+
 def trajectory_positions(path: Path, chunk: int = 20) -> list[Positions]:
     """A traffic trajectory file as the station's position updates (``chunk`` rows each)."""
     import pandas as pd
@@ -32,7 +39,7 @@ def trajectory_positions(path: Path, chunk: int = 20) -> list[Positions]:
     n = len(d)
     addr = np.array([int(a, 16) for a in d["icao24"]], np.uint32)
     t = epoch_s(d["timestamp"])
-    table = pa.table({
+    cols: dict[str, Any] = {
         "icao24": pa.array(d["icao24"].tolist(), pa.string()),
         "address": pa.array(addr),
         "non_icao": pa.array(np.zeros(n, bool)),
@@ -49,5 +56,6 @@ def trajectory_positions(path: Path, chunk: int = 20) -> list[Positions]:
         "reference": pa.array(["pair"] * n),
         "frame_seq": pa.array(np.arange(n, dtype=np.int64)),
         "pair_frame_seq": pa.array(np.full(n, -1, np.int64)),
-    }, schema=POSITIONS_SCHEMA)
+    }
+    table = positions_table(cols, n)
     return [Positions(table.slice(i, chunk)) for i in range(0, n, chunk)]

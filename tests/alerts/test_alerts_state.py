@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from _alerts_data import positions_table
 
 from overflight.alerts import parse_rules
 from overflight.alerts.engine import AlertEngine
 from overflight.station import Positions
-from overflight.tracking import POSITIONS_SCHEMA
 
 RULES = """
 [[rule]]
@@ -31,7 +31,7 @@ cooldown_min = 0
 def _pos(addr: list[int], t: list[float], lat: list[float]) -> Positions:
     n = len(t)
     none = pa.array([None] * n, pa.float64())
-    return Positions(pa.table({
+    return Positions(positions_table({
         "icao24": pa.array([f"{a:06x}" for a in addr]),
         "address": pa.array(np.array(addr, np.uint32)), "non_icao": pa.array(np.zeros(n, bool)),
         "time_s": pa.array(np.array(t, float)), "lat_deg": pa.array(np.array(lat, float)),
@@ -40,7 +40,7 @@ def _pos(addr: list[int], t: list[float], lat: list[float]) -> Positions:
         "on_ground": pa.array([None] * n, pa.bool_()), "callsign": pa.array(["TEST1"] * n),
         "source": pa.array(["adsb"] * n), "reference": pa.array(["pair"] * n),
         "frame_seq": pa.array(np.arange(n, dtype=np.int64)),
-        "pair_frame_seq": pa.array(np.full(n, -1, np.int64))}, schema=POSITIONS_SCHEMA))
+        "pair_frame_seq": pa.array(np.full(n, -1, np.int64))}, n))
 
 
 def test_silent_aircraft_are_forgotten_and_others_go_on() -> None:

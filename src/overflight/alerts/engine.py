@@ -194,11 +194,22 @@ class _Compiled:
                 self.has[f][i] = True
         self.has_cs = np.array([r.select.callsign is not None for r in rs.rules], bool)
         pats: dict[str, list[int]] = {}
+        prefixes: dict[str, list[int]] = {}
         for i, r in enumerate(rs.rules):
             for pat in r.select.callsign or ():
-                pats.setdefault(pat, []).append(i)
+                head = pat[:-1]
+                if pat.endswith("*") and not any(ch in head for ch in "*?[]"):
+                    prefixes.setdefault(head, []).append(i)  # "AFL*": a dictionary look-up
+                else:
+                    pats.setdefault(pat, []).append(i)
         self.cs_patterns = [(pat, np.array(ids, np.intp)) for pat, ids in pats.items()]
+        self.cs_prefix = {k: np.array(v, np.intp) for k, v in prefixes.items()}
+        self.cs_prefix_lengths = sorted({len(k) for k in prefixes})
         self._cs_cache: dict[str, npt.NDArray[np.bool_]] = {}
+        # the selector fields some rule uses, and the rules without each
+        self.used = tuple(f for f in (*_EXACT, *_GLOB) if self.has[f].any())
+        self.not_has = {f: ~self.has[f] for f in self.used}
+        self._sel_cache: dict[tuple[Any, ...], npt.NDArray[np.bool_]] = {}
         # areas
         keys: dict[tuple[Any, ...], int] = {}
         areas: list[Area] = []
@@ -237,48 +248,52 @@ class _Compiled:
             self.integrity.append((which, th, np.array(tids, np.intp)))
 
     def select_row(self, address: int, ident: Any) -> npt.NDArray[np.bool_]:
-        """Which rules select this aircraft, callsign conditions aside (bool over rules)."""
-        import fnmatch
-
-        sel = np.ones(self.R, bool)
+        """Which rules select this aircraft, callsign conditions aside (bool over rules; do
+        not modify it: aircraft alike in every field the rules look at share one)."""
         g = attr_getter(ident)
         cats = {str(c).lower() for c in (g("categories") or ())}
         wc = g("watch_class")
-        values: dict[str, tuple[Any, ...]] = {
-            "military": (bool(g("military")),),
-            "watchlist": (bool(cats or wc),),
-            "watch_class": ((wc or "").lower(),),
-            "category": tuple(cats),
-            "tag": tuple(str(c).lower() for c in (g("tags") or ())),
-            "country": ((g("country_code") or "").upper(),),
-            "type": ((g("type_code") or "").upper(),),
-            "address": (address,),
+        getters: dict[str, Callable[[], tuple[Any, ...]]] = {
+            "military": lambda: (bool(g("military")),),
+            "watchlist": lambda: (bool(cats or wc),),
+            "watch_class": lambda: ((wc or "").lower(),),
+            "category": lambda: tuple(sorted(cats)),
+            "tag": lambda: tuple(sorted({str(c).lower() for c in (g("tags") or ())})),
+            "country": lambda: ((g("country_code") or "").upper(),),
+            "type": lambda: ((g("type_code") or "").upper(),),
+            "address": lambda: (address,),
+            "operator": lambda: ((g("operator") or "").lower(),),
+            "registration": lambda: ((g("registration") or "").upper(),),
         }
-        for f in _EXACT:
-            has = self.has[f]
-            if not has.any():
-                continue
-            ok = ~has
-            for v in values[f]:
-                idx = self.inv[f].get(v)
-                if idx is not None:
-                    ok[idx] = True
+        profile = tuple(getters[f]() for f in self.used)
+        row = self._sel_cache.get(profile)
+        if row is not None:
+            return row
+        import fnmatch
+
+        sel = np.ones(self.R, bool)
+        for f, values in zip(self.used, profile, strict=True):
+            if f in self.inv:
+                ok = self.not_has[f].copy()
+                for v in values:
+                    idx = self.inv[f].get(v)
+                    if idx is not None:
+                        ok[idx] = True
+            else:
+                ok = self.not_has[f].copy()
+                text = values[0]
+                if text:
+                    for i, pats in self.glob[f]:
+                        if any(fnmatch.fnmatchcase(text, p) for p in pats):
+                            ok[i] = True
             sel &= ok
-        for f, lst in self.glob.items():
-            if not lst:
-                continue
-            text = (g(f) or "")
-            text = text.lower() if f == "operator" else text.upper()
-            ok = ~self.has[f]
-            if text:
-                for i, pats in lst:
-                    if any(fnmatch.fnmatchcase(text, p) for p in pats):
-                        ok[i] = True
-            sel &= ok
+        if len(self._sel_cache) > 100_000:
+            self._sel_cache.clear()
+        self._sel_cache[profile] = sel
         return sel
 
     def callsign_row(self, callsign: str | None) -> npt.NDArray[np.bool_]:
-        """Which rules the callsign conditions allow (bool over rules)."""
+        """Which rules the callsign conditions allow (bool over rules; do not modify it)."""
         key = (callsign or "").strip().upper()
         row = self._cs_cache.get(key)
         if row is None:
@@ -286,6 +301,10 @@ class _Compiled:
 
             row = ~self.has_cs
             if key:
+                for n in self.cs_prefix_lengths:
+                    ids = self.cs_prefix.get(key[:n]) if len(key) >= n else None
+                    if ids is not None:
+                        row[ids] = True
                 for pat, ids in self.cs_patterns:
                     if fnmatch.fnmatchcase(key, pat):
                         row[ids] = True
@@ -678,35 +697,40 @@ class AlertEngine:
         last = np.ones(m, bool)
         last[:-1] = first[1:]
         pi, ai = c.index.pairs(sl, so)
-        P = np.unique(pi.astype(np.int64) * A + ai)
+        P = _sorted_unique(pi.astype(np.int64) * A + ai)  # sorted already: point, then area
         us = ss[first]
         inside = self._inside
-        mold = np.isin(inside // A, us) if inside.size else np.zeros(0, bool)
+        mold = _in_sorted(inside // A, us) if inside.size else np.zeros(0, bool)
         old = inside[mold]
         # entries: a sample inside whose predecessor (or the state before) was not
         pi, ai = P // A, P % A
         prev_in = np.zeros(P.size, bool)
         f = first[pi]
         if f.any():
-            prev_in[f] = np.isin(ss[pi[f]].astype(np.int64) * A + ai[f], old)
+            prev_in[f] = _in_sorted(ss[pi[f]].astype(np.int64) * A + ai[f], old)
         nf = ~f
         if nf.any():
-            prev_in[nf] = np.isin((pi[nf] - 1) * A + ai[nf], P)
+            prev_in[nf] = _in_sorted((pi[nf] - 1) * A + ai[nf], P)
         ent_i, ent_a = pi[~prev_in], ai[~prev_in]
         # exits: a sample outside whose predecessor was inside
         lv = ~last[pi]
         nxt = (pi[lv] + 1) * A + ai[lv]
-        out = ~np.isin(nxt, P)
+        out = ~_in_sorted(nxt, P)
         left_i, left_a = pi[lv][out] + 1, ai[lv][out]
         if old.size:
             o_slot, o_area = old // A, old % A
             fi = np.flatnonzero(first)[np.searchsorted(us, o_slot)]
-            gone = ~np.isin(fi.astype(np.int64) * A + o_area, P)
+            gone = ~_in_sorted(fi.astype(np.int64) * A + o_area, P)
             left_i = np.concatenate([left_i, fi[gone]])
             left_a = np.concatenate([left_a, o_area[gone]])
         lastP = last[pi]
-        new_state = np.unique(ss[pi[lastP]].astype(np.int64) * A + ai[lastP])
-        self._inside = np.union1d(inside[~mold], new_state) if inside.size else new_state
+        new_state = _sorted_unique(ss[pi[lastP]].astype(np.int64) * A + ai[lastP])
+        if inside.size:  # two sorted sets without a common aircraft: a merge
+            merged = np.concatenate([inside[~mold], new_state])
+            merged.sort(kind="stable")
+            self._inside = merged
+        else:
+            self._inside = new_state
         stale = us[(self._area_gen[us] != c.gen) & self._had_pos[us]]
         self._area_gen[us] = c.gen
         self._had_pos[us] = True
@@ -772,12 +796,14 @@ class AlertEngine:
         if t.num_rows == 0:
             return
         self.stats.events += t.num_rows
-        for e in t.to_pylist():
+        addr = np.asarray(t.column("address").fill_null(0).to_numpy(), np.int64)
+        non = np.asarray(t.column("non_icao").fill_null(False).to_numpy(
+            zero_copy_only=False), np.int64)
+        slots = self._slots(addr | (non << 24)).tolist()
+        for e, slot in zip(t.to_pylist(), slots, strict=True):
             kind = _EVENT_KIND.get(e["kind"])
             if kind is None:
                 continue
-            key = int(e["address"]) | (int(bool(e["non_icao"])) << 24)
-            slot = int(self._slots(np.array([key], np.int64))[0])
             cs = e.get("callsign")
             if cs:
                 self._cs[slot] = self._intern_one(cs)
@@ -1005,6 +1031,22 @@ class AlertEngine:
             except Exception:
                 self.stats.sink_failures += 1
                 log.exception("alert sink failed")
+
+
+def _in_sorted(x: npt.NDArray[Any], sorted_set: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """``np.isin(x, sorted_set)`` for a sorted ``sorted_set`` (a binary search, no sort)."""
+    if sorted_set.size == 0:
+        return np.zeros(x.shape, bool)
+    i = np.searchsorted(sorted_set, x)
+    i[i == sorted_set.size] = 0
+    return np.asarray(sorted_set[i] == x)
+
+
+def _sorted_unique(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``np.unique(keys)``, in one pass when they are strictly increasing already."""
+    if keys.size < 2 or bool((keys[1:] > keys[:-1]).all()):
+        return keys
+    return np.unique(keys)
 
 
 _FILL: dict[str, Any] = {"_key": -1, "_heard": -np.inf, "_had_pos": False, "_area_gen": -1,

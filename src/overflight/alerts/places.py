@@ -141,6 +141,16 @@ def _cells(lo_lon: float, lo_lat: float, hi_lon: float, hi_lat: float) -> npt.ND
     return (ys[:, None] * int(360 / GRID_DEG) + xs[None, :]).ravel()
 
 
+def _cell_boxes(cells: npt.NDArray[np.int64]) -> Any:
+    """The cells ``cells`` as shapely boxes (lon / lat degrees)."""
+    import shapely  # type: ignore[import-untyped, unused-ignore]
+
+    per_row = int(360 / GRID_DEG)
+    x0 = (cells % per_row) * GRID_DEG - 180.0
+    y0 = (cells // per_row) * GRID_DEG - 90.0
+    return shapely.box(x0, y0, x0 + GRID_DEG, y0 + GRID_DEG)
+
+
 def _point_cells(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
                  ) -> npt.NDArray[np.int64]:
     x = np.floor((np.clip(lon, -180.0, 179.999999) + 180.0) / GRID_DEG).astype(np.int64)
@@ -168,6 +178,8 @@ class AreaIndex:
         geoms = np.full(n, None, dtype=object)
         cells: list[npt.NDArray[np.int64]] = []
         owners: list[npt.NDArray[np.intp]] = []
+        boxes: list[tuple[float, float, float, float]] = []
+        inner: list[npt.NDArray[np.bool_]] = []
         for i, a in enumerate(areas):
             if a.kind == "circle":
                 dlat = math.degrees(a.radius_km / EARTH_RADIUS_KM)
@@ -198,22 +210,32 @@ class AreaIndex:
                 cs = _cells(*box)
             cells.append(cs)
             owners.append(np.full(cs.size, i, np.intp))
+            boxes.append(box)
+            # polygons and countries: the cells wholly inside need no test per point
+            inner.append(shapely.contains_properly(geoms[i], _cell_boxes(cs))
+                         if geoms[i] is not None else np.zeros(cs.size, bool))
         self.geoms = geoms
+        b = np.array(boxes, np.float64).reshape(-1, 4)
+        self.box_w, self.box_s, self.box_e, self.box_n = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
         if cells:
             c = np.concatenate(cells)
             o = np.concatenate(owners)
             order = np.argsort(c, kind="stable")
             self.cell_keys, self.cell_area = c[order], o[order]
+            self.cell_inside = np.concatenate(inner)[order]
         else:
             self.cell_keys = np.zeros(0, np.int64)
             self.cell_area = np.zeros(0, np.intp)
+            self.cell_inside = np.zeros(0, bool)
 
     def __len__(self) -> int:
         return len(self.areas)
 
     def pairs(self, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
               ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """(point index, area index) of every point inside an area."""
+        """(point index, area index) of every point inside an area, in order of point then
+        area. Candidates come from the grid; a cell wholly inside a polygon or country is
+        taken without a test, the others are first tried against the area's bounding box."""
         import shapely  # type: ignore[import-untyped, unused-ignore]
 
         empty = np.zeros(0, np.intp)
@@ -228,14 +250,17 @@ class AreaIndex:
         if total == 0:
             return empty, empty
         pi = np.repeat(np.arange(lat.size), counts)
-        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-        ai = self.cell_area[starts + np.arange(total)]
-        keep = np.zeros(total, bool)
-        c = self.is_circle[ai]
+        entry = np.repeat(lo - (np.cumsum(counts) - counts), counts) + np.arange(total)
+        ai = self.cell_area[entry]
+        keep = self.cell_inside[entry]  # a cell wholly inside: no test
+        py, px = lat[pi], lon[pi]
+        test = ~keep & (py >= self.box_s[ai]) & (py <= self.box_n[ai]) \
+            & (px >= self.box_w[ai]) & (px <= self.box_e[ai])  # the area's bounding box
+        c = test & self.is_circle[ai]
         if c.any():
-            d = _haversine_km(lat[pi[c]], lon[pi[c]], self.clat[ai[c]], self.clon[ai[c]])
+            d = _haversine_km(py[c], px[c], self.clat[ai[c]], self.clon[ai[c]])
             keep[c] = d <= self.radius[ai[c]]
-        nc = ~c
+        nc = test & ~self.is_circle[ai]
         if nc.any():
-            keep[nc] = shapely.contains_xy(self.geoms[ai[nc]], lon[pi[nc]], lat[pi[nc]])
+            keep[nc] = shapely.contains_xy(self.geoms[ai[nc]], px[nc], py[nc])
         return pi[keep].astype(np.intp), ai[keep].astype(np.intp)
