@@ -1,12 +1,16 @@
 """The web map (``web/``, built to ``web/dist``) in headless Chromium, with every request to
 anything but the loopback server aborted: the page must work with no internet at all.
 
-Two servers: the real one (a live station fed the real dump1090 capture over a real socket, with
+Servers: the real one (a live station fed the real dump1090 capture over a real socket, with
 the identity store of ``conftest.py``: registry rows, 3981E4 flagged military by a user row), and
 a tiny Starlette app serving the same built page beside a crafted ``aircraft.json`` with hostile
 strings, MLAT and stale positions, a military aircraft with a position and ``simulated: true``,
 and stand-ins for the history and alerts APIs (their formats as ``overflight.history.export``
 writes them).
+
+A third: the history API over a real DuckDB history (``overflight ingest`` of the CDG -> Toulouse
+A321 and of the Beast capture, placed in time beside it) with alerts from the same flight, for
+single-aircraft and area replay and alerts that open their flight.
 
 Needs Debian's ``chromium`` and the ``playwright`` package (never ``playwright install``), and a
 built ``web/dist``: built here with ``npm ci && npm run build`` when npm exists, else skipped with
@@ -40,7 +44,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from overflight.geo import haversine_m
-from overflight.history.query import History
+from overflight.history.query import History, parse_area
 from overflight.server import serve_http
 from overflight.server.web import (
     BUILD_COMMAND,
@@ -361,9 +365,10 @@ def history_map(shared: Callable[[str], Path], capture: Path, web_dist: Path,
     _ingest(home, str(capture), "--db", str(db), "--identity-db", str(ids),
             "--start-time", str(BEAST_START_S))
 
-    # the alerts' own store file (AlertStore.open where the store is a DuckDB file of its own)
-    opener = getattr(AlertStore, "open", None)
-    store = opener(home / "alerts.duckdb") if opener is not None else AlertStore(
+    # the alerts' own store file (AlertStore.open where the store is a DuckDB file of its own,
+    # the alerts helper's change under way; AlertStore(path) before it)
+    make: Any = AlertStore
+    store = make.open(home / "alerts.duckdb") if hasattr(make, "open") else make(
         home / "alerts.sqlite")
     service = AlertService(parse_rules(ALERT_RULES, "test rules"), store=store)
     station = Station(StationConfig(identify=False))
@@ -606,6 +611,11 @@ FLIGHTS = [{"flight_id": "f1", "icao24": "4ca123", "registration": HOSTILE_REG,
             "arrival_time": "2024-07-06T06:10:00Z"}]
 
 
+AREA_SEEN = {f"aa00{i:02x}": i for i in range(60)}
+"""The area stand-in's aircraft (address -> stored positions there): more than the page's cap
+of 50 track requests."""
+
+
 def crafted_app(dist: Path) -> Starlette:
     async def aircraft(request: Request) -> Response:
         return JSONResponse(CRAFTED)
@@ -615,7 +625,19 @@ def crafted_app(dist: Path) -> Starlette:
 
     async def track(request: Request) -> Response:
         assert request.query_params["format"] == "json"
-        return JSONResponse(TRACK if request.path_params["ident"] == "4ca123" else [])
+        ident = request.path_params["ident"]
+        if ident in AREA_SEEN:
+            i = AREA_SEEN[ident]
+            return JSONResponse({"positions": [
+                {"time_s": NOW_S - 300 + 10 * k, "lat_deg": 50.0 + 0.02 * i,
+                 "lon_deg": 3.0 + 0.01 * k, "altitude_ft": 1000.0 * i} for k in range(3)]})
+        return JSONResponse(TRACK if ident == "4ca123" else [])
+
+    async def area(request: Request) -> Response:
+        parse_area(request.query_params["bbox"], None)  # what the real API accepts
+        return JSONResponse({"count": len(AREA_SEEN), "aircraft": [
+            {"icao24": h, "callsigns": [HOSTILE_CALLSIGN] if i == 59 else [], "positions": i}
+            for h, i in AREA_SEEN.items()]})
 
     async def flights(request: Request) -> Response:
         return JSONResponse({"flights": FLIGHTS})
@@ -632,6 +654,7 @@ def crafted_app(dist: Path) -> Starlette:
         Route("/data/aircraft.json", aircraft), Route("/data/receiver.json", receiver),
         Route("/api/history/track/{ident}", track), Route("/api/history/flights/{ident}", flights),
         Route("/api/history/airport/{icao}", airport), Route("/api/alerts", alerts),
+        Route("/api/history/area", area),
         Mount("/", app=StaticFiles(directory=str(dist), html=True)),
     ])
 
@@ -821,3 +844,35 @@ def test_build_tables_match_the_identity_package(web_dist: Path) -> None:
     lock = json.loads((WEB / "package-lock.json").read_text())
     for name in ("maplibre-gl", "world-atlas", "topojson-client"):
         assert versions[name] == lock["packages"][f"node_modules/{name}"]["version"]
+
+
+def test_area_replay_is_capped(
+    crafted: str, new_page: Callable[..., Page], tmp_path: Path
+) -> None:
+    """60 aircraft in the area: the page asks for the tracks of the 50 with the most positions
+    only (one request each), says so, and shows the hostile callsign as text."""
+    p = new_page(expected=NO_WEBSOCKET)
+    asked: list[str] = []
+    p.page.on("request", lambda r: asked.append(urlsplit(r.url).path))
+    page = p.open(crafted + "/?lat=50.5&lon=3.2&zoom=7")
+    page.click("#area-replay")
+    page.fill("#r-from", "2024-07-06T06:30:00")
+    page.fill("#r-to", "2024-07-06T07:00:00")
+    page.click("#r-load")
+    page.wait_for_function("() => !document.getElementById('r-slider').disabled", timeout=30_000)
+    tracks = set(page.evaluate("window.overflight.state.replay.tracks.map(x => x.hex)"))
+    assert tracks == {h for h, i in AREA_SEEN.items() if i >= 10}
+    asked_tracks = [a for a in asked if a.startswith("/api/history/track/")]
+    assert sorted(asked_tracks) == sorted(f"/api/history/track/{h}" for h in tracks)
+    msg = page.text_content("#r-msg") or ""
+    assert "50 aircraft, 150 positions (60 aircraft in the area: the 50 with the most " \
+        "positions replayed)" in msg
+    assert f"AA003B {HOSTILE_CALLSIGN}" in msg
+    seek(page, 10_000)
+    page.wait_for_function(
+        "() => window.overflight.map.queryRenderedFeatures({layers: ['replay-ac']}).length > 40",
+        timeout=10_000)
+    p.shot(tmp_path / "area-capped.png")
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert p.blocked == []
+    assert p.errors == []
