@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from overflight.frames import FrameBatch
 from overflight.modes import decode_batch
 from overflight.tracking import OUTCOME_NAMES, Tracker
 from overflight.tracking._cpr import greatcircle_m
@@ -101,3 +102,32 @@ def test_airport_grid_finds_the_nearest_airport_within_45_nm() -> None:
     assert nearest_airport(0.0, -179.9, wrap.lat_deg, wrap.lon_deg, wrap.start, 45 * 1852.0) == 0
     # bad rows are dropped, not fatal
     assert len(grid_of(["A", "B"], [float("nan"), 95.0], [0.0, 0.0])) == 0
+
+
+@pytest.mark.parametrize(
+    ("icao", "stand", "other"),
+    [
+        ("SVMI", (10.5985, -66.9981), "FEFI"),  # Birao, 52 km from the candidate 90 deg east
+        ("OSLK", (35.4050, 35.9450), "RK60"),  # a Korean strip, 51 km from the one 90 deg east
+    ],
+)
+def test_surface_pairs_at_airports_with_a_far_airport_near_another_candidate_are_resolved(
+    icao: str, stand: tuple[float, float], other: str
+) -> None:
+    """Within 45 NM of some airport another candidate was (SVMI, OSLK: pairs left undecoded as
+    'airport_ambiguous'); only candidates within 10 km of an airport count now."""
+    from overflight.modes.encode import encode_surface_position
+
+    grid = airport_grid()
+    assert other in grid.icao
+    frames = [encode_surface_position("154073", *stand, 0.0, None, k % 2 == 1) for k in range(6)]
+    batch = FrameBatch.from_bytes(frames, time_s=1_553_440_000.0 + 5.0 * np.arange(6))
+    tr = Tracker()  # no receiver position: the airports resolve it
+    pos = tr.update(decode_batch(batch))
+    assert pos.num_rows == 5 and tr.outcomes["airport_ambiguous"] == 0
+    assert pos.column("reference").to_pylist()[0] == "airport"
+    lat, lon = pos.column("lat_deg").to_pylist(), pos.column("lon_deg").to_pylist()
+    assert max(greatcircle_m(a, b, *stand) for a, b in zip(lat, lon, strict=True)) < 10.0
+    assert nearest_airport(*stand, grid.lat_deg, grid.lon_deg, grid.start, 10_000.0) == (
+        grid.icao.index(icao)
+    )

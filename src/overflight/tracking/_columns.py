@@ -71,6 +71,10 @@ _FIELD_COLUMNS = (
     "emergency_state",
     "nic",
     "containment_radius_m",
+    "typecode",
+    "nic_supplement_a",
+    "nic_supplement_b",
+    "nic_supplement_c",
     "groundspeed_kt",
     "track_deg",
     "vertical_rate_fpm",
@@ -258,6 +262,10 @@ class MessageColumns:
     surface: npt.NDArray[np.bool_]
     nic: npt.NDArray[np.int8]
     rc: npt.NDArray[np.float64]
+    typecode: npt.NDArray[np.uint8]
+    nic_b: npt.NDArray[np.int8]
+    nic_a: npt.NDArray[np.int8]
+    nic_c: npt.NDArray[np.int8]
     gs: npt.NDArray[np.float64]
     track: npt.NDArray[np.float64]
     vrate: npt.NDArray[np.float64]
@@ -386,6 +394,10 @@ class ColumnReader:
             surface=_ro(_bool(a("surface"), n), np.bool_),
             nic=_ro(_int(a("nic"), n, np.int8, -1), np.int8),
             rc=_ro(_float(a("containment_radius_m"), n), np.float64),
+            typecode=_ro(_int(a("typecode"), n, np.uint8, 0), np.uint8),
+            nic_b=_ro(_int(a("nic_supplement_b"), n, np.int8, -1), np.int8),
+            nic_a=_ro(_int(a("nic_supplement_a"), n, np.int8, -1), np.int8),
+            nic_c=_ro(_int(a("nic_supplement_c"), n, np.int8, -1), np.int8),
             gs=_ro(_float(a("groundspeed_kt"), n), np.float64),
             track=_ro(_float(a("track_deg"), n), np.float64),
             vrate=_ro(_float(a("vertical_rate_fpm"), n), np.float64),

@@ -411,6 +411,12 @@ def track_kernel(
     surface,
     nic,
     rc,
+    typecode,
+    nic_b,
+    nic_a_msg,
+    nic_c_msg,
+    nic_table,
+    rc_table,
     gs,
     track,
     vrate,
@@ -430,6 +436,8 @@ def track_kernel(
     direct_lon,
     rx_lat,
     rx_lon,
+    row_rx_lat,
+    row_rx_lon,
     ap_lat,
     ap_lon,
     ap_start,
@@ -447,6 +455,10 @@ def track_kernel(
     out_cs,
     out_ref,
     out_pair,
+    out_sq,
+    out_galt,
+    out_nic,
+    out_nacp,
     ev_idx,
     ev_kind,
 ):
@@ -459,10 +471,24 @@ def track_kernel(
     ``ev_idx``/``ev_kind`` receive (message index, EV_* kind) of each event raised.
     ``ap_lat``/``ap_lon``/``ap_start``: the airport grid (``airports.AirportGrid``; empty to
     disable airport references).
+
+    ``rx_lat``/``rx_lon``: the receiver position (degrees, NaN unknown); ``row_rx_lat`` /
+    ``row_rx_lon``: per message, the position of the receiver that heard it (NaN: use
+    ``rx_lat``/``rx_lon``; empty: none known), the reference for surface and receiver-relative
+    positions and the range check.
+
+    NIC and Rc of a CPR frame are readsb's: ``nic_table``/``rc_table`` indexed by [surface,
+    type code, NIC-A, NIC-B (airborne, from the frame) or NIC-C (surface)], the supplements A
+    and C from the aircraft's last operational status (``nic_a_msg``/``nic_c_msg``, -1 absent;
+    0 while unknown); a frame without a type code keeps ``nic``/``rc`` as given.
+
+    ``out_sq``/``out_galt``/``out_nic``/``out_nacp`` (accepted positions): the aircraft's squawk,
+    GNSS altitude (ft, NaN when older than 60 s), the position's NIC and the aircraft's NACp
+    (-1 unknown; NIC and NACp only for CPR positions: an MLAT fix has neither).
     """
     n = rows.shape[0]
     n_ev = 0
-    have_rx = not math.isnan(rx_lat)
+    per_row_rx = row_rx_lat.shape[0] > 0
     cand_lat = np.empty(8)
     cand_lon = np.empty(8)
     for i in range(n):
@@ -499,6 +525,20 @@ def track_kernel(
                 if not math.isnan(sig):
                     a.rx_dbfs[k] = sig
                 break
+
+        # the reference receiver: the one that heard this message, else the station's
+        r_lat = rx_lat
+        r_lon = rx_lon
+        if per_row_rx and not math.isnan(row_rx_lat[i]):
+            r_lat = row_rx_lat[i]
+            r_lon = row_rx_lon[i]
+        have_rx = not math.isnan(r_lat)
+
+        # NIC supplements of the operational status, before the position they qualify
+        if nic_a_msg[i] >= 0:
+            a.nic_a = nic_a_msg[i]
+        if nic_c_msg[i] >= 0:
+            a.nic_c = nic_c_msg[i]
 
         # on-ground first: surface positions and the speed gate depend on it
         og = on_ground[i]
@@ -540,6 +580,15 @@ def track_kernel(
             clat = cpr_lat[i]
             clon = cpr_lon[i]
             mnic = nic[i]
+            mrc = rc[i]
+            tc = typecode[i]
+            if tc > 0 and tc < 32:
+                k_bc = max(a.nic_c, 0) if surf else max(nic_b[i], 0)
+                k_s = 1 if surf else 0
+                k_a = max(a.nic_a, 0)
+                if nic_table[k_s, tc, k_a, k_bc] >= 0:
+                    mnic = nic_table[k_s, tc, k_a, k_bc]
+                    mrc = rc_table[k_s, tc, k_a, k_bc]
             fseq = seq[i] if seq.shape[0] > 0 else -1
             gate = _gate_active(a, ti, s)  # a trusted position the frames must agree with
             # store the frame, keeping the one it replaces to restore it on bad data
@@ -572,7 +621,7 @@ def track_kernel(
                         ref_lat, ref_lon = a.lat_rel, a.lon_rel
                         ref_kind = REF_AIRCRAFT
                     elif have_rx:
-                        ref_lat, ref_lon = rx_lat, rx_lon
+                        ref_lat, ref_lon = r_lat, r_lon
                         ref_kind = REF_RECEIVER
                     else:
                         status = -9
@@ -652,7 +701,7 @@ def track_kernel(
                 elif (
                     have_rx
                     and max_range_m > 0.0
-                    and greatcircle_m(rx_lat, rx_lon, lat, lon) > max_range_m
+                    and greatcircle_m(r_lat, r_lon, lat, lon) > max_range_m
                 ):
                     code = REJ_RANGE
                     result = -2
@@ -698,7 +747,7 @@ def track_kernel(
                     have_ref = True
                     ref_kind = REF_AIRCRAFT
                 elif not surf and have_rx and max_range_m > 0.0 and max_range_m < 360.0 * M_PER_NM:
-                    ref_lat, ref_lon = rx_lat, rx_lon
+                    ref_lat, ref_lon = r_lat, r_lon
                     limit = (
                         max_range_m
                         if max_range_m <= 180.0 * M_PER_NM
@@ -754,11 +803,11 @@ def track_kernel(
                     a.rel_even = min(a.rel_even + 1, persistence)
                 a.pos_global_t = ti
                 pnic = min(a.cpr_odd_nic, a.cpr_even_nic)
-                _set_position(a, lat, lon, ti, s, surf, pnic, rc[i], at, json_reliable, ref_kind)
+                _set_position(a, lat, lon, ti, s, surf, pnic, mrc, at, json_reliable, ref_kind)
                 out_ref[i] = ref_kind
                 out_pair[i] = other[6]
             elif result == LOCAL:
-                _set_position(a, lat, lon, ti, s, surf, mnic, rc[i], at, json_reliable, ref_kind)
+                _set_position(a, lat, lon, ti, s, surf, mnic, mrc, at, json_reliable, ref_kind)
                 out_ref[i] = ref_kind
                 out_pair[i] = -1
 
@@ -896,6 +945,11 @@ def track_kernel(
                 out_vr[i] = math.nan
             out_gnd[i] = a.on_ground if ti - a.on_ground_t <= _VALID_S else -1
             out_cs[i] = a.callsign
+            out_sq[i] = a.squawk if a.squawk_src > 0 else -1
+            out_galt[i] = a.alt_geom if ti - a.alt_geom_t <= _VALID_S else math.nan
+            if code != DIRECT:
+                out_nic[i] = a.pos_nic
+                out_nacp[i] = a.nac_p if a.nac_p_src > 0 else -1
     return n_ev
 
 
@@ -913,6 +967,10 @@ def empty_outputs(n: int) -> list[np.ndarray]:  # type: ignore[type-arg]
         np.full(n, -1, np.int32),
         np.zeros(n, np.int8),
         np.empty(n, np.int64),
+        np.full(n, -1, np.int16),
+        np.full(n, np.nan, np.float32),
+        np.full(n, -1, np.int8),
+        np.full(n, -1, np.int8),
         np.zeros(n, np.int32),
         np.zeros(n, np.int8),
     ]

@@ -2,8 +2,8 @@
 
 A surface CPR pair fixes a position only up to 90 degrees of longitude and a hemisphere (eight
 candidates, :func:`overflight.tracking._cpr.surface_candidates`). Aircraft on the surface are at
-airports, so a candidate within :data:`AIRPORT_RADIUS_M` (45 NM, the surface local-decode range)
-of a known airport is the position, provided exactly one candidate is. Airports come from the
+airports, so a candidate within :data:`AIRPORT_RADIUS_M` (10 km) of a known airport is the
+position, provided exactly one candidate is. Airports come from the
 ``airportsdata`` package (ICAO list), indexed once in a 1-degree grid the compiled kernel reads.
 """
 
@@ -17,13 +17,18 @@ import numpy as np
 import numpy.typing as npt
 
 from overflight._numba_cache import numba  # numba, its cache folder configured
-from overflight.geo import EARTH_RADIUS_M, M_PER_NM
+from overflight.geo import EARTH_RADIUS_M
 from overflight.tracking._cpr import greatcircle_m
 
 __all__ = ["AIRPORT_RADIUS_M", "AirportGrid", "airport_grid", "empty_grid", "nearest_airport"]
 
-AIRPORT_RADIUS_M = 45.0 * M_PER_NM
-"""A surface candidate this close to an airport (metres; 45 NM) counts as at that airport."""
+AIRPORT_RADIUS_M = 10_000.0
+"""A surface candidate this close to an airport's reference point (metres) counts as at that
+airport. Taxiways and stands lie within a few km of it even at the largest airports. With the
+surface local-decode range (45 NM) instead, the 28,000 airports are so dense that 77% of them
+had a second candidate (90 degrees of longitude away) near some other airport, SVMI among them
+(Birao, FEFI, 52 km from its candidate in Africa): their surface pairs stayed undecoded. With
+10 km, 6.6% (3,000 airports sampled)."""
 _M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
 _CELLS = 180 * 360
 

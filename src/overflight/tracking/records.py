@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -13,6 +15,7 @@ __all__ = [
     "Event",
     "FieldStamp",
     "ReceiverSignal",
+    "positions_table",
 ]
 
 
@@ -25,11 +28,15 @@ POSITIONS_SCHEMA = pa.schema(
         pa.field("lat_deg", pa.float64(), nullable=False),
         pa.field("lon_deg", pa.float64(), nullable=False),
         pa.field("altitude_ft", pa.float64()),
+        pa.field("altitude_gnss_ft", pa.float64()),
         pa.field("groundspeed_kt", pa.float64()),
         pa.field("track_deg", pa.float64()),
         pa.field("vertical_rate_fpm", pa.float64()),
         pa.field("on_ground", pa.bool_()),
         pa.field("callsign", pa.string()),
+        pa.field("squawk", pa.string()),
+        pa.field("nic", pa.int8()),
+        pa.field("nac_p", pa.int8()),
         pa.field("source", pa.string(), nullable=False),
         pa.field("reference", pa.string(), nullable=False),
         pa.field("frame_seq", pa.int64(), nullable=False),
@@ -38,6 +45,14 @@ POSITIONS_SCHEMA = pa.schema(
 )
 """Accepted positions, one row each (``altitude_ft`` barometric; nulls where unknown).
 
+Values as of the frame that made the position: ``altitude_ft`` / ``altitude_gnss_ft`` (GNSS:
+from TC 20-22 positions, or barometric plus the velocity messages' GNSS-baro difference),
+``groundspeed_kt``, ``track_deg``, ``vertical_rate_fpm``, ``on_ground`` when set in the last
+60 s; ``callsign`` and ``squawk`` (four octal digits as text) the aircraft's latest; ``nic``
+the position's own (readsb's rule: the frame's type code with NIC-B from it, NIC-A/C from the
+last operational status; the lower of a CPR pair's two); ``nac_p`` the aircraft's latest
+(operational status, TC 29). ``nic`` and ``nac_p`` are null for MLAT fixes and decoded state.
+
 ``reference``: what resolved the position ("pair": an airborne even/odd pair alone, "aircraft":
 its last position, "receiver", "airport": the one surface candidate near an airport, "mlat").
 
@@ -45,6 +60,21 @@ Evidence keys (the caller's per-frame sequence numbers, ``Tracker.update(table, 
 ``frame_seq`` is the frame that completed the position (for MLAT the frame given to
 ``Tracker.update_mlat(frame_seq=...)``), ``pair_frame_seq`` the other frame of a CPR even/odd
 pair (-1 for a local decode or an MLAT fix); -1 wherever the caller gave no sequence numbers."""
+
+def positions_table(columns: Mapping[str, Any]) -> pa.Table:
+    """A :data:`POSITIONS_SCHEMA` table from columns by name; nullable columns left out are null
+    (the way to build positions outside the tracker, so added columns break no caller)."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    arrays = []
+    for f in POSITIONS_SCHEMA:
+        if f.name in columns:
+            arrays.append(pa.array(columns[f.name], f.type))
+        elif f.nullable:
+            arrays.append(pa.nulls(n, f.type))
+        else:
+            raise KeyError(f"positions_table: column {f.name!r} is required")
+    return pa.Table.from_arrays(arrays, schema=POSITIONS_SCHEMA)
+
 
 EXPIRED_SCHEMA = pa.schema(
     [

@@ -120,6 +120,8 @@ STATE_DTYPE: Final[np.dtype[np.void]] = np.dtype(
         *_field("category", "i2"),  # interned string id
         *_field("on_ground", "i1"),  # 1 ground, 0 airborne, -1 unknown
         *_field("nic", "i1"),
+        ("nic_a", "i1"),  # NIC supplement A of the last operational status, -1 unknown
+        ("nic_c", "i1"),  # NIC supplement C (surface operational status), -1 unknown
         *_field("nac_p", "i1"),
         *_field("sil", "i1"),
         ("sil_type", "i1"),  # SIL supplement (modes.fields.SIL_TYPES index), -1 unknown; with sil
@@ -161,6 +163,8 @@ def _blank(n: int) -> npt.NDArray[np.void]:
         "category",
         "on_ground",
         "nic",
+        "nic_a",
+        "nic_c",
         "nac_p",
         "sil",
         "sil_type",

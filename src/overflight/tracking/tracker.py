@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 import pyarrow as pa
 
-from overflight.modes.fields import SIL_TYPES
+from overflight.modes.fields import SIL_TYPES, airborne_nic, surface_nic
 from overflight.tracking import _kernel
 from overflight.tracking._columns import (
     ColumnReader,
@@ -133,6 +133,35 @@ def _opt(v: float) -> float | None:
 
 
 _NO_SEQ = _ro_array(np.zeros(0, np.int64))
+_NO_RX = _ro_array(np.zeros(0, np.float64))
+
+
+def _nic_tables() -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float64]]:
+    """NIC and Rc (m) by [surface, type code, NIC-A, NIC-B or NIC-C] (-1 / NaN: not a
+    position type code), from :func:`~overflight.modes.fields.airborne_nic` and
+    :func:`~overflight.modes.fields.surface_nic`."""
+    nic = np.full((2, 32, 2, 2), -1, np.int8)
+    rc = np.full((2, 32, 2, 2), np.nan)
+    for tc in range(32):
+        for na in (0, 1):
+            for nbc in (0, 1):
+                for surf, got in enumerate((airborne_nic(tc, na, nbc), surface_nic(tc, na, nbc))):
+                    if got is not None:
+                        nic[surf, tc, na, nbc] = got[0]
+                        rc[surf, tc, na, nbc] = math.nan if got[1] is None else got[1]
+    return _ro_array(nic), _ro_array(rc)
+
+
+_NIC_TABLE, _RC_TABLE = _nic_tables()
+
+
+def _squawk_text(codes: npt.NDArray[np.int16]) -> pa.Array:
+    """Squawks (4 octal digits read as a decimal number, -1 none) as 4-digit text, null for -1;
+    each distinct value formatted once."""
+    values, inverse = np.unique(codes, return_inverse=True)
+    words = pa.array([f"{v:04d}" if v >= 0 else "" for v in values.tolist()], pa.string())
+    idx = pa.array(inverse.astype(np.int32).reshape(-1), pa.int32(), mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(idx, words).dictionary_decode()
 
 
 def _confirmed_runs(
@@ -182,6 +211,10 @@ class Tracker:
         max_range_m: positions farther than this from the receiver are rejected ("range");
             None disables the check and receiver-relative local CPR.
         persistence: cap of readsb's CPR reliability counters (its ``--filter-persistence``).
+        receivers: receiver id -> (lat, lon) degrees: each message's reference for surface
+            and receiver-relative positions (and ``max_range_m``) is the receiver that heard
+            it (the ``receiver`` column), else ``receiver_lat_lon``. Entries that are not a
+            position on Earth are left out.
         airports: resolve surface positions that have no other reference (no earlier position,
             no receiver position) by the one candidate near a known airport
             (:mod:`overflight.tracking.airports`); the airport list loads on first need. An
@@ -215,8 +248,19 @@ class Tracker:
         max_aircraft: int = MAX_AIRCRAFT,
         confirm_within_s: float | None = CONFIRM_WITHIN_S,
         seen_once_slots: int = SEEN_ONCE_SLOTS,
+        receivers: Mapping[int, tuple[float, float]] | None = None,
     ) -> None:
         self.receiver_lat_lon = receiver_lat_lon
+        rx = sorted(
+            (int(k), float(v[0]), float(v[1]))
+            for k, v in (receivers or {}).items()
+            if 0 <= int(k) < 2**64
+            and math.isfinite(float(v[0])) and math.isfinite(float(v[1]))
+            and abs(float(v[0])) <= 90.0 and abs(float(v[1])) <= 180.0
+        )
+        self._rx_ids = np.array([r[0] for r in rx], np.uint64)
+        self._rx_lat = np.array([r[1] for r in rx], np.float64)
+        self._rx_lon = np.array([r[2] for r in rx], np.float64)
         self.airports = airports
         self.max_range_m = max_range_m
         self.persistence = persistence
@@ -418,6 +462,7 @@ class Tracker:
         self.messages += m
         outs = _kernel.empty_outputs(k)
         rx_lat, rx_lon = self.receiver_lat_lon if self.receiver_lat_lon else (math.nan, math.nan)
+        row_lat, row_lon = self._receiver_positions(cols.receiver)
         # airports matter only where nothing else can resolve a surface pair
         grid = _NO_AIRPORTS
         if self.receiver_lat_lon is None and self.airports is not False:
@@ -445,6 +490,12 @@ class Tracker:
             cols.surface,
             cols.nic,
             cols.rc,
+            cols.typecode,
+            cols.nic_b,
+            cols.nic_a,
+            cols.nic_c,
+            _NIC_TABLE,
+            _RC_TABLE,
             cols.gs,
             cols.track,
             cols.vrate,
@@ -464,6 +515,8 @@ class Tracker:
             dlon,
             rx_lat,
             rx_lon,
+            row_lat,
+            row_lon,
             grid.lat_deg,
             grid.lon_deg,
             grid.start,
@@ -472,7 +525,8 @@ class Tracker:
             self.json_reliable,
             *outs,
         )
-        code, lat, lon, alt, gs, trk, vr, gnd, cs, ref, pair, ev_idx, ev_kind = outs
+        code, lat, lon, alt, gs, trk, vr, gnd, cs, ref, pair, sq, galt, nic, nacp = outs[:15]
+        ev_idx, ev_kind = outs[15:]
         if compact:
             self.last_outcomes = np.zeros(n, np.int8)
             self.last_outcomes[idx] = code
@@ -497,8 +551,23 @@ class Tracker:
             (code == _kernel.GLOBAL) | (code == _kernel.LOCAL) | (code == _kernel.DIRECT)
         )
         return self._positions(
-            accepted, rows, cols, lat, lon, alt, gs, trk, vr, gnd, cs, ref, kseq, pair
+            accepted, rows, cols, lat, lon, alt, galt, gs, trk, vr, gnd, cs, sq, nic, nacp, ref,
+            kseq, pair,
         )
+
+    def _receiver_positions(
+        self, receiver: npt.NDArray[np.uint64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per row, the position (degrees) of the receiver that heard it, NaN where it is not
+        in the receivers table (empty arrays without a table)."""
+        ids = self._rx_ids
+        if ids.size == 0:
+            return _NO_RX, _NO_RX
+        at = np.minimum(np.searchsorted(ids, receiver), ids.size - 1)
+        known = ids[at] == receiver
+        lat = np.where(known, self._rx_lat[at], math.nan)
+        lon = np.where(known, self._rx_lon[at], math.nan)
+        return _ro_array(lat), _ro_array(lon)
 
     def _admit(
         self,
@@ -641,11 +710,15 @@ class Tracker:
         lat: npt.NDArray[np.float64],
         lon: npt.NDArray[np.float64],
         alt: npt.NDArray[np.float32],
+        galt: npt.NDArray[np.float32],
         gs: npt.NDArray[np.float32],
         trk: npt.NDArray[np.float32],
         vr: npt.NDArray[np.float32],
         gnd: npt.NDArray[np.int8],
         cs: npt.NDArray[np.int32],
+        sq: npt.NDArray[np.int16],
+        nic: npt.NDArray[np.int8],
+        nacp: npt.NDArray[np.int8],
         ref: npt.NDArray[np.int8],
         seq: npt.NDArray[np.int64],
         pair: npt.NDArray[np.int64],
@@ -665,6 +738,8 @@ class Tracker:
             pa.array(c.src[accepted].astype(np.int32), pa.int32()), _SOURCE_DICTIONARY
         ).dictionary_decode()
         g = gnd[accepted]
+        nic_a = nic[accepted]
+        nacp_a = nacp[accepted]
 
         def f(x: npt.NDArray[np.floating]) -> pa.Array:
             v = x[accepted].astype(np.float64)
@@ -679,11 +754,15 @@ class Tracker:
                 pa.array(lat[accepted], pa.float64()),
                 pa.array(lon[accepted], pa.float64()),
                 f(alt),
+                f(galt),
                 f(gs),
                 f(trk),
                 f(vr),
                 pa.array(g == 1, pa.bool_(), mask=g < 0),
                 callsign,
+                _squawk_text(sq[accepted]),
+                pa.array(nic_a, pa.int8(), mask=nic_a < 0),
+                pa.array(nacp_a, pa.int8(), mask=nacp_a < 0),
                 source,
                 pa.DictionaryArray.from_arrays(
                     pa.array(ref[accepted].astype(np.int32), pa.int32()), _REFERENCE_DICTIONARY
