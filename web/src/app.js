@@ -827,7 +827,7 @@ async function loadReplay() {
   startReplay(rp, `${points.length} positions, ${shortTime(points[0].t)} – ${shortTime(points[points.length - 1].t)} UTC`);
   const b = new maplibregl.LngLatBounds([points[0].lon, points[0].lat], [points[0].lon, points[0].lat]);
   for (const p of points) b.extend([p.lon, p.lat]);
-  if (map) map.fitBounds(b, { padding: 100, maxZoom: 10, duration: 0 });
+  if (map) map.fitBounds(b, { padding: { top: 60, left: 60, right: 60, bottom: $("replay").offsetHeight + 40 }, maxZoom: 10, duration: 0 }); // clear of the replay bar
 }
 
 async function loadArea(rp, q) {
