@@ -150,7 +150,8 @@ def running_server(config: StationConfig, **app_kw: Any) -> Iterator[LiveServer]
                  asyncio.create_task(serve_http(app, "127.0.0.1", 0, ready=on_http))]
         try:
             ready = asyncio.gather(live_ready.wait(), http_ready.wait())
-            done, _ = await asyncio.wait([ready, *tasks], timeout=120,
+            waiting: list[asyncio.Future[Any]] = [ready, *tasks]
+            done, _ = await asyncio.wait(waiting, timeout=120,
                                          return_when=asyncio.FIRST_COMPLETED)
             if ready not in done:
                 for t in tasks:
