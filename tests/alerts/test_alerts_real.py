@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from _alerts_data import FLIGHT, TANKER, epoch_s, trajectory_positions
+from _alerts_data import FLIGHT, TANKER, epoch_s, positions_table, trajectory_positions
 
 from overflight.alerts import parse_rules
 from overflight.alerts.engine import Alert, AlertEngine
@@ -230,9 +230,9 @@ def test_a_geofence_crossing_on_a_real_trajectory_fires_once(
 
 
 def test_changes_emergencies_and_integrity_from_station_events() -> None:
-    """Events in the station's schema (as the tracker raises them) and integrity samples."""
-    from overflight.alerts.engine import Integrity
-    from overflight.station import Events
+    """Events in the station's schema (as the tracker raises them) and the GNSS integrity of
+    positions."""
+    from overflight.station import Events, Positions
     from overflight.station.schema import EVENTS_SCHEMA
 
     rules = parse_rules("""
@@ -282,14 +282,19 @@ cooldown_min = 0
     eng.on_update(Events(pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA)))
     eng.on_update(Events(pa.Table.from_pylist(rows, schema=EVENTS_SCHEMA)))  # the same again
 
-    def integ(t: float, nic: int, nacp: int) -> Integrity:
-        return Integrity(pa.table({"key": pa.array([0x4CA123], pa.int64()),
-                                   "time_s": pa.array([t]), "nic": pa.array([nic], pa.int8()),
-                                   "nac_p": pa.array([nacp], pa.int8())}))
-
-    for t, nic, nacp in [(200, 8, 9), (201, 8, 9), (202, 3, 9), (203, 3, 9), (204, 8, 10),
-                         (205, 8, 5)]:
-        eng.on_update(integ(t, nic, nacp))
+    # the NIC / NACp the positions carry, one batch: drops within it are found in time order
+    samples = [(200, 8, 9), (201, 8, 9), (202, 3, 9), (203, 3, 9), (204, 8, 10), (205, 8, 5),
+               (206, -1, -1)]
+    n = len(samples)
+    eng.on_update(Positions(positions_table({
+        "icao24": pa.array(["4ca123"] * n), "address": pa.array([0x4CA123] * n, pa.uint32()),
+        "non_icao": pa.array([False] * n), "time_s": pa.array([float(t) for t, _, _ in samples]),
+        "lat_deg": pa.array([53.4] * n), "lon_deg": pa.array([-6.2] * n),
+        "nic": pa.array([x for _, x, _ in samples], pa.int8()),
+        "nac_p": pa.array([x for _, _, x in samples], pa.int8()),
+        "source": pa.array(["adsb"] * n), "reference": pa.array(["pair"] * n),
+        "frame_seq": pa.array(range(n), pa.int64()),
+        "pair_frame_seq": pa.array([-1] * n, pa.int64())}, n).take(list(range(n))[::-1])))
     got = [(a.rule, a.time_s) for a in eng.recent]
     assert got == [("any emergency", 100.0), ("hijack", 110.0), ("any emergency", 110.0),
                    ("new callsign", 120.0), ("to 7000", 130.0), ("gnss", 202.0),

@@ -9,8 +9,8 @@ Work is done on whole columns of each update, never per position in Python:
 * **events** (first seen, take-off, landing, emergency, callsign / squawk changed): few rows;
   the rules of the event's kind are filtered by the aircraft's selection row (a boolean
   vector over the rules, computed once per aircraft from its identity via inverted indexes).
-* **integrity** (NIC / NACp of the tracked state after each tracker update, from the hook
-  :meth:`AlertEngine.attach` installs): drops found by comparing columns with the last values.
+* **integrity** (the NIC / NACp each position carries, as of its frame): drops found per
+  aircraft in time order by comparing each known value with the one before it.
 * **silent**: aircraft whose last position was inside an area and who have not been heard
   for N minutes (station clock), checked every few station seconds.
 
@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 from overflight.alerts.places import AreaIndex, airport_country, country_at
 from overflight.alerts.rules import Area, Rule, RuleSet, attr_getter
 
-__all__ = ["Alert", "AlertEngine", "EngineStats", "Integrity"]
+__all__ = ["Alert", "AlertEngine", "EngineStats"]
 
 log = logging.getLogger("overflight.alerts")
 
@@ -60,15 +60,6 @@ _SOURCES_ARR = pa.array(SOURCES[:-1])
 _EVENT_KIND = {"first_seen": "first_seen", "takeoff": "took_off", "landing": "landed",
                "emergency": "emergency", "callsign_changed": "callsign_changed",
                "squawk_changed": "squawk_changed"}
-
-
-@dataclass(frozen=True, slots=True)
-class Integrity:
-    """The GNSS integrity of the aircraft an update touched (the hook's own update): columns
-    ``key`` (address | non-ICAO << 24, int64), ``time_s``, ``nic``, ``nac_p`` (-1 unknown)."""
-
-    name: ClassVar[str] = "integrity"
-    table: pa.Table
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,7 +320,7 @@ class AlertEngine:
     """
 
     name = "alerts"
-    KINDS = frozenset({"frames", "positions", "changed", "events", "integrity"})
+    KINDS = frozenset({"frames", "positions", "changed", "events"})
 
     def __init__(
         self,
@@ -411,42 +402,17 @@ class AlertEngine:
             self._sel.clear()
             self.stats.reloads += 1
 
-    @property
-    def wants_integrity(self) -> bool:
-        return bool(self._c.integrity)
-
     # ------------------------------------------------------------------ wiring
     def attach(self, station: Any, *, queue_size: int = 4096, block: bool | None = None) -> Any:
-        """Subscribe to ``station`` (as "alerts") and install the integrity hook; returns the
-        subscription. ``block`` (default: True for file runs, False live) waits for room in
-        the queue instead of dropping updates."""
+        """Subscribe to ``station`` (as "alerts"); returns the subscription. ``block``
+        (default: True for file runs, False live) waits for room in the queue instead of
+        dropping updates."""
         if self.identify is None:
             self.identify = station.identify
         if block is None:
             block = not station.config.is_live
-        sub = station.subscribe(self, name="alerts", kinds=self.KINDS, queue_size=queue_size,
-                                block=block)
-
-        def hook(decoded: pa.Table, positions: pa.Table, fixes: pa.Table) -> None:
-            if not self.wants_integrity:
-                return
-            tr = station.tracker
-            rows = tr.last_rows
-            if rows.size == 0 or decoded.num_rows == 0:
-                return
-            rows = np.unique(rows[rows >= 0])
-            if rows.size == 0:
-                return
-            rec = tr.table.rows[rows]
-            sub.deliver(Integrity(pa.table({
-                "key": pa.array(rec["key"].astype(np.int64)),
-                "time_s": pa.array(rec["seen_t"].astype(np.float64)),
-                "nic": pa.array(rec["nic"].astype(np.int8)),
-                "nac_p": pa.array(rec["nac_p"].astype(np.int8)),
-            })))
-
-        station.on_tracked(hook)
-        return sub
+        return station.subscribe(self, name="alerts", kinds=self.KINDS, queue_size=queue_size,
+                                 block=block)
 
     # ------------------------------------------------------------------ updates
     def on_update(self, update: Any) -> None:
@@ -466,8 +432,6 @@ class AlertEngine:
                 self._changed(update.table, float(update.time_s), c)
             elif name == "events":
                 self._events(update.table, c)
-            elif name == "integrity":
-                self._integrity(update.table, c)
             self._housekeeping(c)
             self._ev_cache.clear()
         self.stats.eval_s += time.perf_counter() - t0
@@ -642,6 +606,9 @@ class AlertEngine:
             ids = self._intern(t.column("callsign"))
             ok = ids >= 0
             self._cs[slots[ok]] = ids[ok]
+        if c.integrity and "nic" in t.column_names and "nac_p" in t.column_names:
+            self._integrity(slots, tt, lat, lon, col("nic", np.int8, -1),
+                            col("nac_p", np.int8, -1), c)
         if c.index is not None:
             self._areas(slots, tt, lat, lon, c)
         else:
@@ -768,29 +735,38 @@ class AlertEngine:
         if now > self.now_s:
             self.now_s = now
 
-    def _integrity(self, t: pa.Table, c: _Compiled) -> None:
-        if t.num_rows == 0:
-            return
-        slots = self._slots(np.asarray(t.column("key").to_numpy(), np.int64))
-        tt = np.asarray(t.column("time_s").to_numpy(), np.float64)
-        for col, prev_arr in (("nic", self._nic), ("nac_p", self._nacp)):
-            cur = np.asarray(t.column(col).to_numpy(), np.int8)
-            prev = prev_arr[slots]
+    def _integrity(self, slots: npt.NDArray[np.int32], tt: npt.NDArray[np.float64],
+                   lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
+                   nic: npt.NDArray[np.int8], nacp: npt.NDArray[np.int8], c: _Compiled) -> None:
+        """NIC / NACp drops below the rules' thresholds: each aircraft's known values in time
+        order, each against the one before (the first against the last of earlier batches)."""
+        tq = np.where(np.isfinite(tt), tt, 0.0)
+        for col, cur_all, state in (("nic", nic, self._nic), ("nac_p", nacp, self._nacp)):
+            known = np.flatnonzero(cur_all >= 0)
+            if known.size == 0:
+                continue
+            idx = known[np.lexsort((tq[known], slots[known]))]
+            s, cur = slots[idx], cur_all[idx]
+            first = np.ones(idx.size, bool)
+            first[1:] = s[1:] != s[:-1]
+            prev = np.empty_like(cur)
+            prev[1:] = cur[:-1]
+            prev[first] = state[s[first]]
+            last = np.ones(idx.size, bool)
+            last[:-1] = first[1:]
+            state[s[last]] = cur[last]
             name = "nic_below" if col == "nic" else "nacp_below"
+            label = "NIC" if col == "nic" else "NACp"
             for k, th, rules in c.integrity:
                 if k != name:
                     continue
-                drop = np.flatnonzero((prev >= th) & (cur >= 0) & (cur < th))
-                for j in drop.tolist():
-                    s = int(slots[j])
-                    label = "NIC" if col == "nic" else "NACp"
-                    for r in self._selected(s, rules, c):
-                        self._fire(c, r, s, float(tt[j]), None, None,
+                for j in np.flatnonzero((prev >= th) & (cur < th)).tolist():
+                    slot, row = int(s[j]), int(idx[j])
+                    for r in self._selected(slot, rules, c):
+                        self._fire(c, r, slot, float(tt[row]), float(lat[row]), float(lon[row]),
                                    f"GNSS integrity dropped: {label} {int(prev[j])} -> "
                                    f"{int(cur[j])} (below {th})",
-                                   occurrence=f"{col}:{round(float(tt[j]) * 1000)}")
-            ok = cur >= 0
-            prev_arr[slots[ok]] = cur[ok]
+                                   occurrence=f"{col}:{round(float(tt[row]) * 1000)}")
 
     def _events(self, t: pa.Table, c: _Compiled) -> None:
         if t.num_rows == 0:
