@@ -57,7 +57,11 @@ async def _ingest(url: str, batches: list[Any], *, pause_after: int | None = Non
         await asyncio.to_thread(feed, batches[:pause_after])
         await pause()
         await asyncio.to_thread(feed, batches[pause_after:])
-    await loop.run_in_executor(None, lambda: (st.finish(), st.close()))
+    def finish() -> None:
+        st.finish()
+        st.close()
+
+    await loop.run_in_executor(None, finish)
     await handle.end()
     return handle
 
@@ -216,7 +220,7 @@ def test_positions_on_the_bus_are_the_single_stations_once_each(
                 if kind == "positions":
                     tables.append(t)
                 elif kind == "end":
-                    ended.add(msg.headers["Overflight-Shard"])
+                    ended.add((msg.headers or {})["Overflight-Shard"])
         stop.set()
         await worker
         await nc.close()

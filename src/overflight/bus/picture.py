@@ -39,6 +39,7 @@ class BusPicture:
         self.clock: dict[int, tuple[float, int]] = {}
         self.flights: list[pa.Table] = []
         self.events: list[pa.Table] = []
+        self.fixes: list[pa.Table] = []
         self.ended: dict[str, set[int]] = {}
         self.applied = 0
         self.skipped = 0
@@ -77,6 +78,9 @@ class BusPicture:
             elif kind == "events" and t.num_rows:
                 self.events.append(t)
                 _bound(self.events, self._keep_events)
+            elif kind == "fixes" and t.num_rows:
+                self.fixes.append(t)
+                _bound(self.fixes, self._keep_events)
             elif kind == "end":
                 self.ended.setdefault(str(t.column("run")[0].as_py()), set()).add(shard)
         return True
@@ -132,6 +136,12 @@ class BusPicture:
         from overflight.station.schema import FLIGHTS_SCHEMA
 
         return pa.concat_tables(self.flights) if self.flights else FLIGHTS_SCHEMA.empty_table()
+
+    def fixes_table(self) -> pa.Table:
+        """The latest MLAT fixes received (``FIXES_SCHEMA``; as many as events are kept)."""
+        from overflight.station.schema import FIXES_SCHEMA
+
+        return pa.concat_tables(self.fixes) if self.fixes else FIXES_SCHEMA.empty_table()
 
     def events_table(self) -> pa.Table:
         from overflight.station.schema import EVENTS_SCHEMA

@@ -7,12 +7,17 @@ it, one message or a few chunks (at most :data:`CHUNK_FRAMES` frames each) on
 ``i/n``, shard count. A worker processes a batch's chunks of its shard together, so its
 tracker sees the same batches, restricted to its aircraft, as a single process would.
 ``Nats-Msg-Id`` = ``<run>:<seq_first>:<shard>:<chunk>``: a retried publish is stored once.
+
+With ``sync`` (the default) the frames that can be clock references (every shard's ADS-B
+airborne positions, :func:`overflight.bus.clocks.sync_rows`) also go, with the same headers,
+to ``overflight.sync`` for the clock-sync worker (``<run>:<seq_first>:sync:<chunk>``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +56,7 @@ class PublishStats:
     frames: int = 0
     messages: int = 0
     failures: int = 0
+    sync_frames: int = 0
     per_shard: dict[int, int] = field(default_factory=dict)
 
 
@@ -62,8 +68,11 @@ class FramePublisher:
 
     def __init__(self, js: Any, loop: asyncio.AbstractEventLoop, *,
                  shards: int = DEFAULT_SHARDS, run_id: str | None = None,
-                 timeout_s: float = 30.0) -> None:
+                 timeout_s: float = 30.0, sync: bool = True) -> None:
         self.js = js
+        self.sync = sync
+        self.newest_s = -math.inf
+        """Latest frame time published (UTC s): the end of the run for the shards' clocks."""
         self.loop = loop
         self.shards = int(shards)
         self.run_id = run_id or uuid.uuid4().hex[:12]
@@ -84,6 +93,23 @@ class FramePublisher:
                     subj.H_SHARDS: str(self.shards),
                 }))
             self.stats.per_shard[shard] = self.stats.per_shard.get(shard, 0) + t.num_rows
+        t_s = update.batch.time_s
+        if t_s.size and np.isfinite(t_s).any():
+            self.newest_s = max(self.newest_s, float(np.nanmax(t_s)))
+        if self.sync:
+            from overflight.bus.clocks import sync_rows
+
+            rows = sync_rows(update.batch.data, update.batch.length_bytes)
+            t = update.table.take(rows)
+            n = -(-t.num_rows // CHUNK_FRAMES)
+            for i in range(n):
+                out.append((subj.SYNC_SUBJECT, table_to_ipc(t.slice(i * CHUNK_FRAMES,
+                                                                     CHUNK_FRAMES)), {
+                    "Nats-Msg-Id": f"{self.run_id}:{update.seq_first}:sync:{i}",
+                    subj.H_RUN: self.run_id, subj.H_BATCH: str(update.seq_first),
+                    subj.H_CHUNK: f"{i}/{n}", subj.H_SHARDS: str(self.shards),
+                }))
+            self.stats.sync_frames += t.num_rows
         return out
 
     async def _send(self, msgs: list[tuple[str, bytes, dict[str, str]]]) -> None:
@@ -119,7 +145,9 @@ class BusHandle:
         last frames): workers close their flights as a station does at its end."""
         from overflight.bus.worker import publish_end
 
-        await publish_end(self.nc.jetstream(), self.publisher.run_id, self.publisher.shards)
+        pub = self.publisher
+        await publish_end(self.nc.jetstream(), pub.run_id, pub.shards, newest_s=pub.newest_s,
+                          sync=pub.sync)
 
     async def close(self) -> None:
         try:
@@ -141,7 +169,7 @@ async def connect(url: str, *, name: str = "overflight") -> Any:
 
 async def attach_bus(station: Any, url: str, *, shards: int = DEFAULT_SHARDS,
                      block: bool = False, queue_size: int = 4096,
-                     run_id: str | None = None) -> BusHandle:
+                     run_id: str | None = None, sync: bool = True) -> BusHandle:
     """Connect to NATS at ``url``, create the streams when missing, and subscribe a
     :class:`FramePublisher` to ``station``'s frames: from now on every batch the station
     numbers is published, sharded by address. Call from the event loop that will stay
@@ -149,11 +177,13 @@ async def attach_bus(station: Any, url: str, *, shards: int = DEFAULT_SHARDS,
 
     ``block``: the station waits for the bus instead of dropping a batch when
     ``queue_size`` batches are waiting (file replays; a live feed keeps ``False`` and counts
-    drops in the subscription's stats)."""
+    drops in the subscription's stats). ``sync``: also publish the reference frames on
+    ``overflight.sync`` for a clock-sync worker."""
     nc = await connect(url, name="overflight-ingest")
     js = nc.jetstream()
     await subj.ensure_streams(js)
-    pub = FramePublisher(js, asyncio.get_running_loop(), shards=shards, run_id=run_id)
+    pub = FramePublisher(js, asyncio.get_running_loop(), shards=shards, run_id=run_id,
+                         sync=sync)
     sub = station.subscribe(pub, name="bus", kinds=("frames",), queue_size=queue_size,
                             block=block)
     log.info("publishing frames to %s in %d shards (run %s)", url, shards, pub.run_id)

@@ -6,12 +6,17 @@
 ``overflight.updates.<k>`` what a worker made of them (packed tables: positions,
                            rejected, fixes, changed, gone, events, flights, aircraft),
                            stream ``OVERFLIGHT_UPDATES``; read by API nodes and history
-``overflight.clocks``      (designed, not implemented) receiver-pair clock offsets
-                           from a clock-sync worker, for MLAT in every shard
+``overflight.sync``        the frames clock synchronisation uses (ADS-B airborne
+                           positions, every shard's), stream ``OVERFLIGHT_SYNC``;
+                           published by ingest nodes, read by the clock-sync worker
+``overflight.clocks``      receiver-pair clock models (Kalman state of each pair that
+                           changed, per time slice), stream ``OVERFLIGHT_CLOCKS``;
+                           published by the clock-sync worker, read by shard workers
 =========================  ==========================================================
 
 Durable consumer ``overflight-shard-<k>`` (explicit acks, one message in flight) feeds shard
-``k`` to whichever worker owns it now. Both streams deduplicate by ``Nats-Msg-Id`` over
+``k`` to whichever worker owns it now; ``overflight-clock-sync`` feeds the clock-sync worker.
+All streams deduplicate by ``Nats-Msg-Id`` over
 :data:`DUPLICATE_WINDOW_S`.
 """
 
@@ -20,8 +25,13 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CLOCKS_STREAM",
+    "CLOCKS_SUBJECT",
+    "CLOCK_SYNC_CONSUMER",
     "DUPLICATE_WINDOW_S",
     "FRAMES_STREAM",
+    "SYNC_STREAM",
+    "SYNC_SUBJECT",
     "UPDATES_STREAM",
     "consumer_name",
     "ensure_streams",
@@ -32,6 +42,11 @@ __all__ = [
 
 FRAMES_STREAM = "OVERFLIGHT_FRAMES"
 UPDATES_STREAM = "OVERFLIGHT_UPDATES"
+SYNC_STREAM = "OVERFLIGHT_SYNC"
+SYNC_SUBJECT = "overflight.sync"
+CLOCKS_STREAM = "OVERFLIGHT_CLOCKS"
+CLOCKS_SUBJECT = "overflight.clocks"
+CLOCK_SYNC_CONSUMER = "overflight-clock-sync"
 DUPLICATE_WINDOW_S = 3600.0
 """A message published again with the same id within this window is stored once (a worker
 replaced after publishing a batch's updates but before acking its frames)."""
@@ -79,12 +94,13 @@ def parse_shards(text: str) -> tuple[int, ...]:
 
 
 async def ensure_streams(js: Any, *, replicas: int = 1, max_age_s: float | None = None) -> None:
-    """Create both streams when missing (an existing stream is left as it is)."""
+    """Create the streams when missing (an existing stream is left as it is)."""
     from nats.js.api import StreamConfig
     from nats.js.errors import NotFoundError
 
     for name, subjects in ((FRAMES_STREAM, ["overflight.frames.*"]),
-                           (UPDATES_STREAM, ["overflight.updates.*"])):
+                           (UPDATES_STREAM, ["overflight.updates.*"]),
+                           (SYNC_STREAM, [SYNC_SUBJECT]), (CLOCKS_STREAM, [CLOCKS_SUBJECT])):
         try:
             await js.stream_info(name)
             continue

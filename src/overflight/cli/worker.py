@@ -3,9 +3,11 @@
 A worker runs a station (tracking, MLAT with ``--receivers``, flights) per shard it owns over
 the frames ingest nodes (``overflight serve --bus``) publish on ``overflight.frames.<shard>``,
 and publishes what it finds on ``overflight.updates.<shard>`` for API nodes and history
-writers. It resumes where the shard's durable consumer stands: run another with the same
-shards after one dies. Stops on Ctrl-C or SIGTERM (nothing is lost: unacknowledged frames are
-delivered again). See docs/scaling.md.
+writers. ``--clock-sync`` runs the network's one clock-sync worker instead (every shard's
+reference frames from ``overflight.sync``, clock models on ``overflight.clocks``), and
+``--shared-clocks`` makes shard workers solve MLAT with those models. A worker resumes where
+its durable consumer stands: run another with the same shards after one dies. Stops on Ctrl-C
+or SIGTERM (nothing is lost: unacknowledged frames are delivered again). See docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ def worker(
     )] = None,
     no_identify: Annotated[bool, typer.Option(
         "--no-identify", help="no identities (registration, type) in flights")] = False,
+    clock_sync: Annotated[bool, typer.Option(
+        "--clock-sync", help="be the clock-sync worker (needs --receivers; no shards)",
+    )] = False,
+    shared_clocks: Annotated[bool, typer.Option(
+        "--shared-clocks", help="solve MLAT with the clock-sync worker's clocks instead of "
+        "each shard's own (needs --receivers)")] = False,
+    clock_wait: Annotated[float, typer.Option(
+        "--clock-wait", help="with --shared-clocks: longest wait for the clock-sync worker to "
+        "reach a slice, seconds")] = 10.0,
     ack_wait: Annotated[float, typer.Option(
         "--ack-wait", help="seconds before a frames message not acknowledged (a dead worker's) "
         "is delivered again")] = 30.0,
@@ -55,12 +66,18 @@ def worker(
         input_path(receivers, "--receivers", stdin=False)
     if not ack_wait > 0:
         raise typer.BadParameter("want seconds > 0", param_hint="--ack-wait")
+    if (clock_sync or shared_clocks) and receivers is None:
+        raise typer.BadParameter("needs --receivers",
+                                 param_hint="--clock-sync" if clock_sync else "--shared-clocks")
+    if not clock_wait >= 0:
+        raise typer.BadParameter("want seconds >= 0", param_hint="--clock-wait")
     try:
         import nats  # noqa: F401
     except ImportError:
         typer.echo("overflight: the bus needs nats-py: pip install 'overflight[bus]'", err=True)
         raise typer.Exit(2) from None
-    from overflight.bus.worker import make_station_factory, run_worker
+    from overflight.bus.clocks import ClockBoard
+    from overflight.bus.worker import make_station_factory, run_clock_sync, run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
@@ -70,10 +87,18 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if clock_sync:
+            stats = await run_clock_sync(
+                bus, receivers, stop=stop, ack_wait_s=ack_wait,
+                ready=lambda: typer.echo(f"worker: clock sync on {bus}", err=True))
+            typer.echo(f"worker: {stats.frames} reference frames, {stats.published} clock "
+                       "messages published", err=True)
+            return
+        board = ClockBoard(wait_s=clock_wait) if shared_clocks else None
         factory = make_station_factory(receivers_csv=receivers, identify=not no_identify,
-                                       identity_db=identity_db)
+                                       identity_db=identity_db, clocks=board)
         stats = await run_worker(
-            bus, owned, make_station=factory, stop=stop, ack_wait_s=ack_wait,
+            bus, owned, make_station=factory, stop=stop, ack_wait_s=ack_wait, clocks=board,
             ready=lambda: typer.echo(f"worker: shards {shards} on {bus}", err=True))
         typer.echo(f"worker: {stats.frames} frames in {stats.batches} batches, "
                    f"{stats.published} updates published, {stats.redelivered} redelivered, "
@@ -82,6 +107,9 @@ def worker(
 
     try:
         asyncio.run(main())
+    except ValueError as exc:  # a receivers table with no receiver
+        typer.echo(f"overflight: {exc}", err=True)
+        raise typer.Exit(2) from None
     except OSError as exc:
         typer.echo(f"overflight: cannot reach {bus}: {exc}", err=True)
         raise typer.Exit(1) from None
