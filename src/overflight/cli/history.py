@@ -265,26 +265,11 @@ def _end(r: dict[str, Any], end: str) -> str:
 
 
 def _itinerary(h: History, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Each stored leg's journey and its coverage gaps (judged against the stored receivers;
-    the positions at each gap's ends read from the history)."""
-    import numpy as np
+    """Each stored leg's journey and its coverage gaps (judged against the stored receivers)."""
+    from overflight.flights.itinerary import journey_rows
+    from overflight.report.build import stored_gaps
 
-    from overflight.flights.itinerary import coverage_gap, journey_rows
-
-    rx = np.asarray(h.store.cursor().execute(
-        "SELECT DISTINCT lat_deg, lon_deg FROM receivers "
-        "WHERE lat_deg IS NOT NULL AND lon_deg IS NOT NULL").fetchall(), dtype=float)
-    gaps = []
-    for r in rows:
-        mine = []
-        for a, b in r.get("gaps_s") or []:
-            p = h.positions(int(r["address"]), False, float(a) - 1e-3, float(b) + 1e-3)
-            lat, lon = p.column("lat_deg").to_pylist(), p.column("lon_deg").to_pylist()
-            before = (lat[0], lon[0]) if lat else None
-            after = (lat[-1], lon[-1]) if lat else None
-            mine.append(coverage_gap(float(a), float(b), before, after, rx.reshape(-1, 2)))
-        gaps.append(mine)
-    return journey_rows(rows), gaps
+    return journey_rows(rows), stored_gaps(h, rows)
 
 
 def _flights_table(rows: list[dict[str, Any]], title: str,

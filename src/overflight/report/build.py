@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["FrameRef", "Leg", "Report", "build_report"]
+__all__ = ["FrameRef", "Leg", "Report", "build_report", "stored_gaps"]
 
 GAP_S = 300.0
 """Positions further apart than this are drawn and listed as an unobserved stretch."""
@@ -46,6 +46,10 @@ class Leg:
     receivers: int
     first_frame: FrameRef | None
     last_frame: FrameRef | None
+    coverage_gaps: tuple[Any, ...] = ()
+    """:class:`overflight.flights.itinerary.CoverageGap` of each of the row's ``gaps_s``."""
+    journey: dict[str, Any] = field(default_factory=dict)
+    """The leg's journey (:func:`overflight.flights.itinerary.journey_rows`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,30 @@ def _frame(history: Any, seq: int) -> FrameRef | None:
     raw = bytes(row[3])
     return FrameRef(int(row[0]), None if row[1] is None else float(row[1]), int(row[2]),
                     raw.hex(), hashlib.sha256(raw).hexdigest())
+
+
+def stored_gaps(history: Any, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The coverage gaps of stored legs (``flights`` rows, their ``gaps_s``): each judged
+    against the stored receivers, from the positions stored at its two ends."""
+    import numpy as np
+
+    from overflight.flights.itinerary import coverage_gap
+
+    rx = np.asarray(history.store.cursor().execute(
+        "SELECT DISTINCT lat_deg, lon_deg FROM receivers "
+        "WHERE lat_deg IS NOT NULL AND lon_deg IS NOT NULL ORDER BY lat_deg, lon_deg"
+    ).fetchall(), dtype=float).reshape(-1, 2)
+    out = []
+    for r in rows:
+        mine = []
+        for a, b in r.get("gaps_s") or []:
+            p = history.positions(int(r["address"]), False, float(a) - 1e-3, float(b) + 1e-3)
+            lat, lon = p.column("lat_deg").to_pylist(), p.column("lon_deg").to_pylist()
+            before = (lat[0], lon[0]) if lat else None
+            after = (lat[-1], lon[-1]) if lat else None
+            mine.append(coverage_gap(float(a), float(b), before, after, rx))
+        out.append(tuple(mine))
+    return out
 
 
 def _identity(history: Any, address: int) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
@@ -162,10 +190,15 @@ def build_report(history: Any, ident: str, start_s: float | None = None,
         keep = pc.and_(pc.equal(pos.column("address"), address),
                        pc.equal(pos.column("non_icao"), non_icao))
         pos = pos.filter(keep)
-    flights = history.flights([(address, non_icao)], start_s, end_s).to_pylist()
+    from overflight.flights.itinerary import journey_rows
+
+    flights = sorted(history.flights([(address, non_icao)], start_s, end_s).to_pylist(),
+                     key=lambda r: (r["first_seen_s"], r["flight_id"]))
+    trips = journey_rows(flights)
+    gaps = stored_gaps(history, flights) if not non_icao else [() for _ in flights]
     legs = []
     airports: dict[str, dict[str, Any]] = {}
-    for f in sorted(flights, key=lambda r: (r["first_seen_s"], r["flight_id"])):
+    for f, trip, leg_gaps in zip(flights, trips, gaps, strict=True):
         lo, hi = float(f["first_seen_s"]), float(f["last_seen_s"])
         if pos.num_rows:
             t = pos.column("time_s")
@@ -181,7 +214,7 @@ def build_report(history: Any, ident: str, start_s: float | None = None,
         first = _frame(history, min(seqs)) if seqs else None
         last = _frame(history, max(seqs)) if seqs else None
         legs.append(Leg(f, sel.num_rows, dict(sorted(sources.items())), sup.frames,
-                        sup.receivers, first, last))
+                        sup.receivers, first, last, leg_gaps, trip))
         for end in ("departure", "arrival"):
             a = _airport(f.get(f"{end}_airport"))
             if a is not None:

@@ -13,6 +13,7 @@ import math
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from overflight.report.build import FrameRef, Leg, Report, local_time
 
@@ -180,6 +181,7 @@ def _frame_text(f: FrameRef | None) -> str:
 
 
 def _legs_rows(report: Report) -> list[dict[str, str]]:
+    """Each leg's cells, as text (escaped where written)."""
     rows = []
     for i, leg in enumerate(report.legs, 1):
         d, a = _end(leg, "departure", report), _end(leg, "arrival", report)
@@ -191,10 +193,21 @@ def _legs_rows(report: Report) -> list[dict[str, str]]:
             "support": f"{leg.frames:,} frames from {leg.receivers:,} receiver(s)",
             "first": _frame_text(leg.first_frame), "last": _frame_text(leg.last_frame),
             "callsigns": ", ".join(_clean(c) for c in (leg.row.get("callsigns") or [])),
-            "gaps": "; ".join(f"{_utc(g[0])} to {_utc(g[1])}"
-                              for g in (leg.row.get("gaps_s") or [])) or "none",
+            "gaps": "; ".join(f"{_utc(g.start_s)} to {_utc(g.end_s)}: {g.label}"
+                              for g in leg.coverage_gaps) or "none",
+            "journey": _journey(leg.journey),
         })
     return rows
+
+
+def _journey(j: dict[str, Any]) -> str:
+    """``leg 2 of 2 (UUMU → OSLK → SVMI), after stop at OSLK, 3.3 h``."""
+    if not j:
+        return ""
+    route = " → ".join(_clean(c) if c else "?" for c in j["route"])
+    stop = j.get("stop_before")
+    return f"leg {j['leg']} of {j['legs']} ({route})" + (f", after {stop['label']}"
+                                                         if stop else "")
 
 
 def _title(report: Report) -> str:
@@ -250,6 +263,7 @@ def render_markdown(report: Report) -> str:
     out += ["", "## Support and provenance", ""]
     for r in rows:
         out += [f"### Leg {r['n']}: {_md(r['dep'])} to {_md(r['arr'])}", "",
+                f"- journey: {_md(r['journey'] or 'none')}",
                 f"- callsigns: {_md(r['callsigns'] or 'none')}",
                 f"- positions by source: {_md(r['sources'])}",
                 f"- support: {_md(r['support'])}",
@@ -277,6 +291,7 @@ def render_html(report: Report, svg: str) -> str:
             "arr_how")) + "</tr>" for r in rows)
     prov = "".join(
         f"<h3>Leg {_h(r['n'])}: {_h(r['dep'])} to {_h(r['arr'])}</h3><ul>"
+        f"<li>journey: {_h(r['journey'] or 'none')}</li>"
         f"<li>callsigns: {_h(r['callsigns'] or 'none')}</li>"
         f"<li>positions by source: {_h(r['sources'])}</li><li>support: {_h(r['support'])}</li>"
         f"<li>not observed: {_h(r['gaps'])}</li><li>first frame: <code>{_h(r['first'])}"
