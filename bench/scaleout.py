@@ -1,11 +1,11 @@
 """Messages per second through the NATS JetStream bus with 1 and 2 workers, against the
 in-process station on the same frames, measured in the same run.
 
-    python bench/scaleout.py [CAPTURE] [--seconds 600]
+    python bench/scaleout.py [CAPTURE] [--seconds 600] [--receivers CSV] [--no-bus]
 
 CAPTURE: any capture ``overflight track`` reads (default: ``overflight sim mlat-demo`` for
-``--seconds``, many aircraft over 7 receivers, written to a temporary folder). Needs
-``nats-server`` on the PATH (Debian: nats-server) and nats-py. Prints:
+``--seconds``, many aircraft over 7 receivers, written to a temporary folder with its
+receivers table). Needs ``nats-server`` on the PATH (Debian: nats-server) and nats-py. Prints:
 
 * in-process: frames / CPU-second of ``Station.process`` over the capture's batches;
 * publish: frames / s of the ingest side (address decode, shard split, Arrow IPC, JetStream
@@ -13,7 +13,13 @@ CAPTURE: any capture ``overflight track`` reads (default: ``overflight sim mlat-
 * bus, N workers (subprocesses, ``overflight worker``, warmed on a few frames first): frames
   / s from the first publish to the last shard's end marker applied by an API node (publish,
   pull, tracking, updates published, API node applying them);
-* bus overhead per frame: (worker wall per frame with 1 worker) - (in-process per frame).
+* bus overhead per frame: (worker wall per frame with 1 worker) - (in-process per frame);
+* with a receivers table, clock synchronisation shared by shards (in process, no bus: the
+  work of each side): the in-process station with MLAT (the peer: one process syncing its own
+  clocks) in CPU per frame; the clock-sync worker's CPU per frame it reads (``overflight.sync``)
+  and per frame of all traffic, its clock messages per second of capture and bytes each; the
+  8 shards' stations with MLAT solving with the published clocks, against the same shards
+  fitting their own, in CPU per frame.
 """
 
 from __future__ import annotations
@@ -60,6 +66,90 @@ def in_process(batches: list[Any]) -> tuple[float, int]:
         best = min(best, time.process_time() - t0)
         aircraft = len(st.tracker)
     return best, aircraft
+
+
+def mlat_costs(batches: list[Any], receivers: Path) -> None:
+    """The clock-sync worker's cost and the shards' MLAT with and without it (module doc)."""
+    from overflight.bus import subjects as subj
+    from overflight.bus.clocks import ClockBoard, ClockSyncRunner, deltas_from_parts
+    from overflight.bus.codec import pack
+    from overflight.bus.publish import FramePublisher
+    from overflight.bus.worker import ShardRunner, WorkerStats, make_station_factory
+    from overflight.mlat import ReceiverRegistry
+    from overflight.station import Station, StationConfig
+    from overflight.station.updates import Frames
+
+    n = sum(len(b) for b in batches)
+    span_s = float(np.nanmax(batches[-1].time_s) - np.nanmin(batches[0].time_s))
+    cfg = StationConfig(identify=False, flights=False, receivers_csv=receivers)
+    st = Station(cfg)
+    t0 = time.process_time()
+    for b in batches:
+        st.process(b)
+    st.finish()
+    single = time.process_time() - t0
+    fixes = st.mlat.stats.fixes
+    print(f"in-process station with MLAT (peer: its own clock sync): {n / single:,.0f} "
+          f"frames/CPU-s ({single * 1e6 / n:.1f} us/frame), {fixes:,} fixes")
+
+    loop = asyncio.new_event_loop()
+    try:
+        pub = FramePublisher(None, loop, shards=SHARDS, run_id="bench")
+        msgs, seq = [], 0
+        for b in batches:
+            msgs.append(pub.messages(Frames(b, seq)))
+            seq += len(b)
+    finally:
+        loop.close()
+    end = {"Overflight-End": "bench", subj.H_NOW: repr(pub.newest_s)}
+    stats = WorkerStats()
+    runner = ClockSyncRunner(ReceiverRegistry.from_csv(receivers), stats)
+    board = ClockBoard(wait_s=0.0)
+    out_bytes = 0
+    k = 0
+    t0 = time.process_time()
+    for batch_msgs in msgs:
+        for subject, body, headers in batch_msgs:
+            if subject == subj.SYNC_SUBJECT:
+                k += 1
+                parts = runner.handle(body, headers, k) or []
+                out_bytes += len(pack(parts)) if parts else 0
+                board.add(deltas_from_parts(parts))
+    parts = runner.handle(b"", end, k + 1) or []
+    board.add(deltas_from_parts(parts))
+    sync_cpu = time.process_time() - t0
+    print(f"clock-sync worker: {stats.frames:,} sync frames ({100 * stats.frames / n:.1f} % of "
+          f"traffic), {sync_cpu * 1e6 / max(stats.frames, 1):.1f} us/sync frame = "
+          f"{sync_cpu * 1e6 / n:.2f} us per frame of traffic; {board.received:,} clock deltas "
+          f"({board.received / span_s:.1f}/s of capture, {out_bytes / max(board.received, 1):,.0f}"
+          f" B each); {runner.feed.engine.stats.references:,} references")
+
+    for name, clocks in (("shared clocks", board), ("own clocks", None)):
+        if clocks is not None:  # a fresh board with the same deltas for these views
+            fresh = ClockBoard(wait_s=0.0)
+            factory = make_station_factory(receivers_csv=receivers, identify=False,
+                                           flights=False, clocks=fresh)
+        else:
+            factory = make_station_factory(receivers_csv=receivers, identify=False,
+                                           flights=False)
+        ws = WorkerStats()
+        runners = [ShardRunner(s, factory, ws) for s in range(SHARDS)]
+        if clocks is not None:
+            fresh.add(clocks._deltas)
+        t0 = time.process_time()
+        fixes = 0
+        for r in runners:
+            m = 0
+            for batch_msgs in msgs:
+                for subject, body, headers in batch_msgs:
+                    if subject == r.in_subject:
+                        m += 1
+                        r.handle(body, headers, m)
+            r.handle(b"", end, m + 1)
+            fixes += r.station.mlat.stats.fixes
+        cpu = time.process_time() - t0
+        print(f"{SHARDS} shards with MLAT, {name}: {n / cpu:,.0f} frames/CPU-s "
+              f"({cpu * 1e6 / n:.1f} us/frame), {fixes:,} fixes")
 
 
 def start_nats(root: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -134,12 +224,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("capture", nargs="?", type=Path)
     ap.add_argument("--seconds", type=float, default=600.0)
+    ap.add_argument("--receivers", type=Path, help="receivers CSV for the MLAT figures")
+    ap.add_argument("--no-bus", action="store_true", help="only the in-process figures")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cap = args.capture
+        receivers = args.receivers
         if cap is None:
             cap = root / "sim.bin"
+            receivers = root / "sim.receivers.csv"
             subprocess.run([sys.executable, "-m", "overflight", "sim", "mlat-demo", "--out",
                             str(cap), "--duration", str(args.seconds)], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -149,8 +243,10 @@ def main() -> None:
         print(f"capture: {cap.name}, {n:,} frames, {aircraft} aircraft, {len(batches)} batches "
               f"of <= {BATCH_FRAMES:,}; {os.cpu_count()} CPUs")
         print(f"in-process station: {n / cpu:,.0f} frames/CPU-s ({cpu * 1e6 / n:.1f} us/frame)")
+        if receivers is not None:
+            mlat_costs(batches, receivers)
         base = None
-        for w in (1, 2):
+        for w in () if args.no_bus else (1, 2):
             d = root / f"bus{w}"
             d.mkdir()
             r = asyncio.run(bus_run(batches, w, d))

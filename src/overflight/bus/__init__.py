@@ -3,6 +3,8 @@ workers that run a station per shard, and API nodes that serve the merged live p
 
 * :func:`~overflight.bus.publish.attach_bus` (ingest: ``overflight serve --bus``),
 * :func:`~overflight.bus.worker.run_worker` (``overflight worker``),
+* :func:`~overflight.bus.worker.run_clock_sync` (``overflight worker --clock-sync``: clock
+  synchronisation over every shard's references, for the shards' MLAT; :mod:`.clocks`),
 * :class:`~overflight.bus.picture.BusPicture` (an API node's live picture).
 
 The single-process station stays the default and the fastest path on one machine; see
