@@ -350,6 +350,8 @@ class AlertEngine:
         self._heard = np.zeros(0, np.float64)
         self._had_pos = np.zeros(0, bool)
         self._area_gen = np.zeros(0, np.int32)
+        self._area_bucket = np.zeros(0, np.int64)
+        """Per aircraft: the AREA_SAMPLE_S bucket of its last position tested against areas."""
         self._cs = np.zeros(0, np.int32)
         self._nic = np.zeros(0, np.int8)
         self._nacp = np.zeros(0, np.int8)
@@ -449,6 +451,7 @@ class AlertEngine:
         self._heard = g(self._heard, -np.inf)
         self._had_pos = g(self._had_pos, False)
         self._area_gen = g(self._area_gen, -1)
+        self._area_bucket = g(self._area_bucket, _NO_BUCKET)
         self._cs = g(self._cs, -1)
         self._nic = g(self._nic, -1)
         self._nacp = g(self._nacp, -1)
@@ -639,7 +642,8 @@ class AlertEngine:
                lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
                c: _Compiled) -> None:
         """Crossings of every aircraft in the batch, in time order: positions thinned to one
-        per aircraft per :data:`AREA_SAMPLE_S` (and each aircraft's last), tested against
+        per aircraft per :data:`AREA_SAMPLE_S` bucket (across batches) and each aircraft's
+        last, tested against
         every area at once, transitions found by comparing each sample with the previous
         one of its aircraft (the first with the state before the batch)."""
         assert c.index is not None
@@ -653,8 +657,14 @@ class AlertEngine:
         first_of_slot[1:] = s_sorted[1:] != s_sorted[:-1]
         last_of_slot = np.ones(n, bool)
         last_of_slot[:-1] = first_of_slot[1:]
-        new_bucket = first_of_slot.copy()
-        new_bucket[1:] |= bucket[1:] != bucket[:-1]
+        # the first of a bucket, unless the aircraft's last tested position (an earlier
+        # batch) was in it already, and each aircraft's last
+        new_bucket = np.empty(n, bool)
+        new_bucket[0] = True
+        new_bucket[1:] = bucket[1:] != bucket[:-1]
+        fs = s_sorted[first_of_slot]
+        new_bucket[first_of_slot] = bucket[first_of_slot] != self._area_bucket[fs]
+        self._area_bucket[s_sorted[last_of_slot]] = bucket[last_of_slot]
         keep = order[new_bucket | last_of_slot]
         ss, st = slots[keep], tt[keep]
         sl, so = lat[keep], lon[keep]
@@ -903,8 +913,8 @@ class AlertEngine:
         h = np.full_like(self._hist, -1)
         h[: old.size] = self._hist[old]
         self._hist = h
-        for name in ("_key", "_heard", "_had_pos", "_area_gen", "_cs", "_nic", "_nacp",
-                     "_hist_ptr"):
+        for name in ("_key", "_heard", "_had_pos", "_area_gen", "_area_bucket", "_cs", "_nic",
+                     "_nacp", "_hist_ptr"):
             a = getattr(self, name)
             b = np.full(self._cap, _FILL[name], a.dtype)
             b[: old.size] = a[old]
@@ -929,8 +939,9 @@ class AlertEngine:
         idx = self._hist[slot]
         idx = idx[idx >= 0]
         idx = idx[self._p_key[idx] == key]
-        if idx.size == 0 or not (self._p_t[idx] <= t + 1.0).any():
-            idx = np.flatnonzero(self._p_key == key)  # older than the aircraft's last rows
+        if idx.size == HISTORY and not (self._p_t[idx] <= t + 1.0).any():
+            # older than the aircraft's last rows (with fewer, the ring holds all it has)
+            idx = np.flatnonzero(self._p_key == key)
         positions: list[dict[str, Any]] = []
         frames: list[dict[str, Any]] = []
         rx: set[int] = set()
@@ -1025,5 +1036,8 @@ def _sorted_unique(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.unique(keys)
 
 
-_FILL: dict[str, Any] = {"_key": -1, "_heard": -np.inf, "_had_pos": False, "_area_gen": -1,
+_NO_BUCKET = np.iinfo(np.int64).min
+
+_FILL: dict[str, Any] = {"_area_bucket": _NO_BUCKET, "_key": -1, "_heard": -np.inf,
+                         "_had_pos": False, "_area_gen": -1,
                          "_cs": -1, "_nic": -1, "_nacp": -1, "_hist_ptr": 0}
