@@ -10,11 +10,18 @@ core (``taskset -c 0``). Traffic: a 15,000-frame stretch of the real A321 flight
 ``tile``), 12 MHz counters, dealt to the feeders by aircraft. Feeders push as fast as the
 station reads (``--rate 0``) or paced to ``--rate`` messages per second in total.
 
-tracked/s = frames tracked (batches not dropped) / seconds from the first to the last byte
-sent; beside it the station's CPU seconds after start-up (process, all threads) and
-the frames it took in per CPU second (the figure that holds on a machine shared with others).
+Two configurations in the same run, the same bytes: **forwarding alone** (the feed hub with
+Beast re-serve and a client, no decoding: the peer figure, what ingest and fan-out cost) and
+**the station** (``run_live``: tracking, Beast and SBS re-serve, a client on each; with
+``--no-sbs-client`` nobody reads SBS, so no line is formatted).
 
-Run: ``python bench/serve_live.py [--aircraft 3000 --seconds 10 --rate 0]``
+msg/s = frames taken in (tracked or forwarded; batches dropped counted apart) / seconds from the
+first to the last byte sent; beside it the process's CPU seconds after start-up (all threads)
+and the frames it took in per CPU second (the figure that holds on a machine shared with others).
+``--profile`` runs cProfile on the station's tracking thread and on its event loop and prints
+where the time goes.
+
+Run: ``python bench/serve_live.py [--aircraft 3000 --seconds 10 --rate 0 --profile]``
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +44,46 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 FEEDERS = 10
 
 
-def station_main() -> None:
+def _print_profile(prof: Any, title: str) -> None:
+    import pstats
+
+    print(f"--- cProfile: {title} (top 18 by own time)", file=sys.stderr)
+    pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(18)
+
+
+def forward_main() -> None:
+    """Child: forwarding alone (feed hub -> Beast re-serve), until a line arrives on stdin."""
+    import threading
+
+    from overflight.sources.net import FanoutServer, FeedHub, serve_ingest
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        hub = FeedHub()
+        out = FanoutServer("beast")
+        await out.start("127.0.0.1", 0)
+        hub.subscribe(out)
+        server = await serve_ingest(hub, host="127.0.0.1", port=0)
+        threading.Thread(target=lambda: (sys.stdin.readline(),
+                                         loop.call_soon_threadsafe(stop.set)),
+                         daemon=True).start()
+        started = time.process_time()
+        print(json.dumps({"ingest": server.sockets[0].getsockname()[1], "beast": out.port}),
+              flush=True)
+        await stop.wait()
+        cpu = time.process_time() - started
+        frames = sum(r.messages for r in hub.receivers.values())
+        print(json.dumps({"frames": frames, "batches": 0, "batches_dropped": 0,
+                          "frames_dropped": 0, "aircraft": 0, "positions": 0, "cpu_s": cpu}),
+              flush=True)
+        server.close()
+        await out.close()
+
+    asyncio.run(main())
+
+
+def station_main(profile: bool) -> None:
     """Child: run the station until a line arrives on stdin, then print its figures."""
     import threading
 
@@ -44,6 +91,18 @@ def station_main() -> None:
 
     st = Station(StationConfig(listen_beast=0, beast_out=0, sbs_out=0, identify=False,
                                flights=False))
+    loop_prof: Any = None
+    track_prof: Any = None
+    if profile:
+        import cProfile
+
+        loop_prof, track_prof = cProfile.Profile(), cProfile.Profile()
+        process = st.process
+
+        def profiled(*a: Any, **k: Any) -> Any:  # on the tracking thread
+            return track_prof.runcall(process, *a, **k)
+
+        st.process = profiled  # type: ignore[method-assign]
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -71,7 +130,13 @@ def station_main() -> None:
             "positions": st.stats.positions, "cpu_s": c0 - started[0],
         }), flush=True)
 
+    if loop_prof is not None:
+        loop_prof.enable()
     asyncio.run(main())
+    if loop_prof is not None:
+        loop_prof.disable()
+        _print_profile(track_prof, "tracking thread (Station.process)")
+        _print_profile(loop_prof, "event loop thread (ingest, coalescer, re-serve)")
 
 
 def traffic(aircraft: int) -> list[bytes]:
@@ -132,7 +197,7 @@ async def run(args: argparse.Namespace, ports: dict[str, int], blobs: list[bytes
         int, float, list[int], list[int]]:
     beast_bytes, sbs_bytes = [0], [0]
     readers = [asyncio.create_task(drain(ports["beast"], beast_bytes))]
-    if args.sbs_client:
+    if args.sbs_client and "sbs" in ports:
         readers.append(asyncio.create_task(drain(ports["sbs"], sbs_bytes)))
     await asyncio.sleep(0.3)
     t0 = time.perf_counter()
@@ -145,21 +210,11 @@ async def run(args: argparse.Namespace, ports: dict[str, int], blobs: list[bytes
     return sum(sent), wall, beast_bytes, sbs_bytes
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--aircraft", type=int, default=3000)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--rate", type=float, default=0.0, help="total msg/s (0: as fast as read)")
-    ap.add_argument("--no-sbs-client", dest="sbs_client", action="store_false",
-                    help="no client on the SBS port (SBS lines are then not formatted)")
-    ap.add_argument("--station", action="store_true", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.station:
-        station_main()
-        return
-    blobs = traffic(args.aircraft)
+def measure(args: argparse.Namespace, blobs: list[bytes], mode: str) -> dict[str, Any]:
+    """One child (``mode``: forward or station) fed ``blobs``; its figures."""
     pin = ["taskset", "-c", "1"] if shutil.which("taskset") else []
-    child = subprocess.Popen([*pin, sys.executable, __file__, "--station"],
+    extra = ["--profile"] if args.profile and mode == "station" else []
+    child = subprocess.Popen([*pin, sys.executable, __file__, f"--{mode}", *extra],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdin is not None and child.stdout is not None
     ports = json.loads(child.stdout.readline())
@@ -170,22 +225,52 @@ def main() -> None:
     sent, wall, beast_bytes, sbs_bytes = asyncio.run(run(args, ports, blobs))
     child.stdin.write("stop\n")
     child.stdin.flush()
-    figures = json.loads(child.stdout.readline())
+    figures: dict[str, Any] = json.loads(child.stdout.readline())
     child.wait(timeout=60)
-    tracked = figures["frames"]  # processed; dropped batches are counted apart
-    taken = tracked + figures["frames_dropped"]
-    print(f"10 feeders, {args.aircraft:,} aircraft, {wall:.1f} s, "
-          f"{'as fast as read' if args.rate <= 0 else f'paced at {args.rate:,.0f} msg/s'}: "
-          f"sent {sent:,} frames ({sent / wall:,.0f}/s); station took in "
-          f"{taken:,}, tracked {figures['batches']:,} batches, dropped "
-          f"{figures['batches_dropped']:,} batches ({figures['frames_dropped']:,} frames); "
-          f"tracked {tracked:,} = {tracked / wall:,.0f} msg/s on one core "
-          f"(station CPU {figures['cpu_s']:.1f} s after start-up: "
-          f"{taken / max(figures['cpu_s'], 1e-9):,.0f} msg taken in per CPU second); "
-          f"{figures['aircraft']:,} aircraft, {figures['positions']:,} positions; Beast out "
-          f"{beast_bytes[0] / 1e6:,.1f} MB, SBS out "
-          f"{sbs_bytes[0] / 1e6:,.1f} MB{'' if args.sbs_client else ' (no SBS client)'}")
+    figures.update(sent=sent, wall=wall, beast_mb=beast_bytes[0] / 1e6,
+                   sbs_mb=sbs_bytes[0] / 1e6)
+    return figures
 
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--aircraft", type=int, default=3000)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--rate", type=float, default=0.0, help="total msg/s (0: as fast as read)")
+    ap.add_argument("--no-sbs-client", dest="sbs_client", action="store_false",
+                    help="no client on the SBS port (SBS lines are then not formatted)")
+    ap.add_argument("--only", choices=("forward", "station"), help="run one configuration")
+    ap.add_argument("--profile", action="store_true",
+                    help="cProfile the station's tracking thread and event loop")
+    ap.add_argument("--station", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--forward", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.station:
+        station_main(args.profile)
+        return
+    if args.forward:
+        forward_main()
+        return
+    blobs = traffic(args.aircraft)
+    modes = [args.only] if args.only else ["forward", "station"]
+    pace = "as fast as read" if args.rate <= 0 else f"paced at {args.rate:,.0f} msg/s"
+    print(f"10 feeders over loopback Beast, {args.aircraft:,} aircraft, {pace}, "
+          f"{args.seconds:.0f} s each; the serving process pinned to one core")
+    print(f"{'':<40} {'msg/s':>10} {'msg/CPU s':>10} {'CPU s':>6} {'dropped':>9} "
+          f"{'Beast MB':>9} {'SBS MB':>7}")
+    for mode in modes:
+        f = measure(args, blobs, mode)
+        taken = f["frames"] + f["frames_dropped"]
+        name = ("forwarding alone (hub -> Beast out)" if mode == "forward" else
+                "station: tracking + Beast + SBS out" if args.sbs_client else
+                "station: tracking + Beast out (no SBS)")
+        print(f"{name:<40} {taken / f['wall']:>10,.0f} {taken / max(f['cpu_s'], 1e-9):>10,.0f} "
+              f"{f['cpu_s']:>6.1f} {f['frames_dropped']:>9,} {f['beast_mb']:>9.1f} "
+              f"{f['sbs_mb']:>7.1f}")
+        if mode == "station":
+            print(f"  station: {f['batches']:,} batches tracked, {f['batches_dropped']:,} "
+                  f"dropped; {f['aircraft']:,} aircraft, {f['positions']:,} positions; "
+                  f"{f['sent']:,} frames sent in {f['wall']:.1f} s")
 
 if __name__ == "__main__":
     main()

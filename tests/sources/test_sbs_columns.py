@@ -58,7 +58,7 @@ def _random_records(n: int, seed: int) -> list[SbsRecord]:
     rng = random.Random(seed)
     specials: list[float] = [math.nan, math.inf, -math.inf, -0.0, 0.0, 1e15, -1e16, 0.05,
                              -0.05, 0.25, 2.5, -2.5, 0.125, 1e300, 999999.99999, 0.000005,
-                             1.000015]
+                             1.000015, 9.99e9, -1e10, 1e14, 45035996.27370497]
 
     def num(scale: float) -> float | None:
         r = rng.random()

@@ -21,8 +21,9 @@ from overflight._numba_cache import numba  # numba, its cache folder configured
 
 __all__ = ["LINE_BYTES", "NUMBER_LIMIT", "write"]
 
-NUMBER_LIMIT = 1e15
-"""Numbers at or beyond this magnitude are written empty (no real SBS value comes near)."""
+NUMBER_LIMIT = 1e10
+"""Numbers at or beyond this magnitude are written empty (no real SBS value comes near; below
+it ``|v| * 10**5 < 2**52``, where the rounding here is exact)."""
 LINE_BYTES = 340
 """Upper bound of a line's bytes, its four string fields apart."""
 
@@ -30,11 +31,13 @@ _NON_ICAO = 1 << 24
 _HEX = np.frombuffer(b"0123456789ABCDEF", np.uint8).copy()
 # digits after the point of the numeric fields: altitude, ground speed, track, lat, lon, vrate
 DIGITS = np.array([0, 1, 1, 5, 5, 0], np.int64)
+_SCALE = 10.0 ** np.arange(8)  # not pow() per number
+_UNIT = 10 ** np.arange(8, dtype=np.int64)
 _MIN_S = -62135596800.0  # 0001-01-01T00:00:00Z
 _MAX_S = 253402300800.0  # 10000-01-01T00:00:00Z
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _half_even(x):
     f = math.floor(x)
     d = x - f  # exact: the fraction of a double is a double
@@ -45,22 +48,24 @@ def _half_even(x):
     return f + 1.0 if f - 2.0 * math.floor(f / 2.0) != 0.0 else f
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _split(a):
     c = 134217729.0 * a  # 2**27 + 1
     hi = c - (c - a)
     return hi, a - hi
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _round_scaled(a, scale):
     """round(a * scale), half to even on the exact product (a >= 0, a * scale < 2**52)."""
     p = a * scale
+    f = math.floor(p)
+    t = (p - f) - 0.5  # exact
+    if abs(t) > p * 2.3e-16:  # farther from a tie than the product's error (<= p * 2**-53)
+        return f + 1.0 if t > 0.0 else f
     ah, al = _split(a)
     bh, bl = _split(scale)
     err = ((ah * bh - p) + ah * bl + al * bh) + al * bl  # a * scale == p + err exactly
-    f = math.floor(p)
-    t = (p - f) - 0.5  # exact
     if t > -err:
         return f + 1.0
     if t < -err:
@@ -68,9 +73,12 @@ def _round_scaled(a, scale):
     return f + 1.0 if f - 2.0 * math.floor(f / 2.0) != 0.0 else f
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _put_uint(out, pos, v):
     """Decimal digits of ``v`` (>= 0); returns the next position."""
+    if v < 10:
+        out[pos] = 48 + v
+        return pos + 1
     k = 1
     x = v // 10
     while x > 0:
@@ -85,7 +93,7 @@ def _put_uint(out, pos, v):
     return pos + k
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _put_int(out, pos, v):
     if v < 0:
         out[pos] = 45
@@ -93,7 +101,7 @@ def _put_int(out, pos, v):
     return _put_uint(out, pos, v)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _put_padded(out, pos, v, width):
     for j in range(width - 1, -1, -1):
         out[pos + j] = 48 + v % 10
@@ -101,7 +109,7 @@ def _put_padded(out, pos, v, width):
     return pos + width
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _put_number(out, pos, v, digits):
     """``str(round(v))`` (digits 0) or ``f"{v:.{digits}f}"``; nothing for NaN / huge."""
     if not (abs(v) < NUMBER_LIMIT):
@@ -112,20 +120,21 @@ def _put_number(out, pos, v, digits):
             out[pos] = 45
             pos += 1
         return _put_uint(out, pos, np.int64(abs(r)))
-    scale = 10.0**digits
-    r = np.int64(_round_scaled(abs(v), scale))
+    r = np.int64(_round_scaled(abs(v), _SCALE[digits]))
     if math.copysign(1.0, v) < 0.0:
         out[pos] = 45
         pos += 1
-    unit = np.int64(10**digits)
+    unit = _UNIT[digits]
     pos = _put_uint(out, pos, r // unit)
     out[pos] = 46
     return _put_padded(out, pos + 1, r % unit, digits)
 
 
-@numba.njit(cache=True, nogil=True)
-def _put_time(out, pos, t):
-    """``YYYY/MM/DD,HH:MM:SS.mmm`` of UTC epoch seconds ``t`` (a lone comma when not a date)."""
+@numba.njit(cache=True, nogil=True, inline="always")
+def _put_time(out, pos, t, last, prefix):
+    """``YYYY/MM/DD,HH:MM:SS.mmm`` of UTC epoch seconds ``t`` (a lone comma when not a date).
+    ``last[0]`` / ``prefix``: the whole second last written and its 19 bytes (a batch's
+    lines share few seconds)."""
     if not (_MIN_S <= t < _MAX_S):
         out[pos] = 44
         return pos + 1
@@ -140,35 +149,39 @@ def _put_time(out, pos, t):
     if not (_MIN_S <= ip < _MAX_S):
         out[pos] = 44
         return pos + 1
-    secs = np.int64(ip)
-    days = secs // 86400
-    sod = secs - days * 86400
-    # civil date from days since 1970-01-01 (H. Hinnant's algorithm)
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    year = yoe + era * 400 + (1 if month <= 2 else 0)
-    pos = _put_padded(out, pos, year, 4)
-    out[pos] = 47
-    pos = _put_padded(out, pos + 1, month, 2)
-    out[pos] = 47
-    pos = _put_padded(out, pos + 1, day, 2)
-    out[pos] = 44
-    pos = _put_padded(out, pos + 1, sod // 3600, 2)
-    out[pos] = 58
-    pos = _put_padded(out, pos + 1, (sod // 60) % 60, 2)
-    out[pos] = 58
-    pos = _put_padded(out, pos + 1, sod % 60, 2)
-    out[pos] = 46
-    return _put_padded(out, pos + 1, np.int64(us) // 1000, 3)
+    if ip != last[0]:
+        last[0] = ip
+        secs = np.int64(ip)
+        days = secs // 86400
+        sod = secs - days * 86400
+        # civil date from days since 1970-01-01 (H. Hinnant's algorithm)
+        z = days + 719468
+        era = z // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        day = doy - (153 * mp + 2) // 5 + 1
+        month = mp + 3 if mp < 10 else mp - 9
+        year = yoe + era * 400 + (1 if month <= 2 else 0)
+        p = _put_padded(prefix, 0, year, 4)
+        prefix[p] = 47
+        p = _put_padded(prefix, p + 1, month, 2)
+        prefix[p] = 47
+        p = _put_padded(prefix, p + 1, day, 2)
+        prefix[p] = 44
+        p = _put_padded(prefix, p + 1, sod // 3600, 2)
+        prefix[p] = 58
+        p = _put_padded(prefix, p + 1, (sod // 60) % 60, 2)
+        prefix[p] = 58
+        p = _put_padded(prefix, p + 1, sod % 60, 2)
+        prefix[p] = 46
+    for j in range(20):
+        out[pos + j] = prefix[j]
+    return _put_padded(out, pos + 20, np.int64(us) // 1000, 3)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _put_string(out, pos, code, strings, lengths):
     if code >= 0:
         for j in range(lengths[code]):
@@ -177,7 +190,7 @@ def _put_string(out, pos, code, strings, lengths):
     return pos
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _put_flag(out, pos, f):
     if f > 0:
         out[pos] = 45
@@ -203,6 +216,8 @@ def write(out, ints, codes, strings, lengths, address, times, numbers, digits, f
     SPI, on ground."""
     n = ints.shape[1]
     pos = 0
+    last = np.full(1, np.nan)
+    prefix = np.zeros(20, np.uint8)
     for i in range(n):
         pos = _put_string(out, pos, codes[0, i], strings, lengths)
         for k in range(3):
@@ -223,9 +238,15 @@ def write(out, ints, codes, strings, lengths, address, times, numbers, digits, f
         out[pos] = 44
         pos = _put_int(out, pos + 1, ints[3, i])
         out[pos] = 44
-        pos = _put_time(out, pos + 1, times[0, i])
+        start = pos + 1
+        pos = _put_time(out, start, times[0, i], last, prefix)
         out[pos] = 44
-        pos = _put_time(out, pos + 1, times[1, i])
+        if times[1, i] == times[0, i]:  # logged when generated: the same bytes again
+            for j in range(pos - start):
+                out[pos + 1 + j] = out[start + j]
+            pos += 1 + pos - start
+        else:
+            pos = _put_time(out, pos + 1, times[1, i], last, prefix)
         out[pos] = 44
         pos = _put_string(out, pos + 1, codes[2, i], strings, lengths)
         for k in range(6):

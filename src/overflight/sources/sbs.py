@@ -64,7 +64,7 @@ class SbsRecord:
     flight_id: int = 1
 
 
-_LIMIT = 1e15  # numbers at or beyond this magnitude are written empty (_sbs_fast.NUMBER_LIMIT)
+_LIMIT = 1e10  # numbers at or beyond this magnitude are written empty (_sbs_fast.NUMBER_LIMIT)
 _UNSAFE = re.compile(r"[^\x20-\x2b\x2d-\x7e]")
 
 
@@ -100,7 +100,7 @@ def format_sbs(r: SbsRecord) -> str:
     """One BaseStation line (without line ending); the reference for :func:`format_sbs_columns`.
 
     String fields pass through :func:`clean_field`; a time that is not a date, NaN and numbers
-    beyond ±1e15 leave their fields empty."""
+    beyond ±1e10 leave their fields empty."""
     gd, gt = _fmt_time(r.time_s)
     logged = r.logged_time_s
     ld, lt = _fmt_time(logged if logged is not None and math.isfinite(logged) else r.time_s)
@@ -137,10 +137,15 @@ class _Strings:
 
     def column(self, values: Any, n: int, *, upper: bool = False) -> npt.NDArray[np.int32]:
         """Codes of ``values``: None (every row empty), one string (every row), an Arrow
-        string or dictionary array (nulls empty) or a sequence of ``str | None``."""
+        string or dictionary array (nulls empty), ``(indices, words)`` (an index into the
+        words per row, -1 empty; words as a sequence or an Arrow array) or a sequence of
+        ``str | None``."""
         if values is None or isinstance(values, str):
             v = values.upper() if upper and values is not None else values
             return np.full(n, self.code(v), np.int32)
+        if isinstance(values, tuple):
+            idx, words = values
+            return self._lookup(np.asarray(idx, np.int64), words, upper)
         import pyarrow as pa
 
         if isinstance(values, pa.ChunkedArray):
@@ -155,23 +160,33 @@ class _Strings:
                 values = values.dictionary_encode()
             import pyarrow.compute as pc
 
-            words = values.dictionary.to_pylist()
-            lut = np.array(
-                [self.code(w.upper() if upper and w is not None else w) for w in words] + [-1],
-                np.int32,
-            )
             idx = pc.fill_null(values.indices, -1).to_numpy(zero_copy_only=False)
-            return np.ascontiguousarray(lut[idx.astype(np.int64)])  # -1 picks the sentinel
+            return self._lookup(idx.astype(np.int64), values.dictionary, upper)
         return np.array(
             [self.code(w.upper() if upper and w is not None else w) for w in values], np.int32
         ).reshape(n)
 
+    def _lookup(
+        self, idx: npt.NDArray[np.int64], words: Any, upper: bool
+    ) -> npt.NDArray[np.int32]:
+        """Codes of ``words[idx]`` (-1 empty; ``words`` a sequence of ``str | None`` or an
+        Arrow string array); only the words in use are interned (a decoder's dictionary may
+        hold thousands)."""
+        lut = np.full(len(words) + 1, -1, np.int32)  # idx -1 picks the last: empty
+        if idx.size and len(words):
+            used = np.flatnonzero(np.bincount(idx[idx >= 0], minlength=len(words)))
+            for u in used.tolist():
+                w = words[u]
+                if w is not None and not isinstance(w, str):
+                    w = w.as_py()  # an Arrow scalar
+                lut[u] = self.code(w.upper() if upper and w is not None else w)
+        return np.ascontiguousarray(lut[idx])
+
     def table(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-        w = max((len(b) for b in self.items), default=1) or 1
-        out = np.zeros((max(len(self.items), 1), w), np.uint8)
-        for k, b in enumerate(self.items):
-            out[k, : len(b)] = np.frombuffer(b, np.uint8)
-        return out, np.array([len(b) for b in self.items] or [0], np.int64)
+        lengths = np.array([len(b) for b in self.items] or [0], np.int64)
+        w = max(int(lengths.max()), 1)
+        flat = b"".join(b.ljust(w, b"\0") for b in self.items) or bytes(w)
+        return np.frombuffer(flat, np.uint8).reshape(-1, w).copy(), lengths
 
 
 def flag_codes(values: Any, valid: Any = None) -> _I8:

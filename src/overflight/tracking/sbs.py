@@ -153,52 +153,80 @@ def sbs_records(
     return out
 
 
-def _valid(table: pa.Table, name: str, rows: _Rows) -> npt.NDArray[np.bool_]:
-    """Where ``name`` is not null at ``rows`` (nowhere when the column is absent)."""
-    if name not in table.column_names:
-        return np.zeros(rows.size, bool)
-    col = table.column(name)
-    if col.null_count == 0:
-        return np.ones(rows.size, bool)
-    out: npt.NDArray[np.bool_] = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool)
-    return out[rows]
+def _is(mask: pa.Array) -> npt.NDArray[np.bool_]:
+    """An Arrow boolean array as NumPy, null as False."""
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), np.bool_)
 
 
-def _values(table: pa.Table, name: str, rows: _Rows) -> npt.NDArray[np.float64]:
-    """``name`` at ``rows`` as floats, NaN where null or absent."""
-    if name not in table.column_names:
-        return np.full(rows.size, np.nan)
-    col = table.column(name)
-    if col.null_count:
-        col = pc.fill_null(col.cast(pa.float64()), math.nan)
-    out: npt.NDArray[np.float64] = np.asarray(col.to_numpy(), np.float64)
-    return out[rows]
+class _Columns:
+    """Columns of a table read straight from their Arrow buffers at ``rows`` (no compute
+    kernels, no Python objects): absent columns read as all null."""
 
+    def __init__(self, table: pa.Table, rows: _Rows) -> None:
+        self.table = table
+        self.rows = rows
 
-def _bools(table: pa.Table, name: str, rows: _Rows) -> npt.NDArray[np.bool_]:
-    """``name`` at ``rows``, False where null or absent."""
-    if name not in table.column_names:
-        return np.zeros(rows.size, bool)
-    col = pc.fill_null(table.column(name), False)
-    out: npt.NDArray[np.bool_] = np.asarray(col.to_numpy(), bool)
-    return out[rows]
+    def array(self, name: str) -> pa.Array | None:
+        if name not in self.table.column_names:
+            return None
+        col = self.table.column(name)
+        if col.num_chunks == 1:
+            return col.chunk(0)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type).combine_chunks().dictionary_encode()
+            return col
+        return col.combine_chunks()
 
+    def _bits(self, buf: Any, arr: pa.Array) -> npt.NDArray[np.bool_]:
+        n = arr.offset + len(arr)
+        bits = np.unpackbits(np.frombuffer(buf, np.uint8), count=n, bitorder="little")
+        out: npt.NDArray[np.bool_] = bits[arr.offset :].view(np.bool_)[self.rows]
+        return out
 
-def _strings(table: pa.Table, name: str, rows: _Rows) -> tuple[pa.Array, npt.NDArray[np.bool_]]:
-    """``name`` at ``rows`` (an Arrow array, dictionary kept) and where it is a non-empty
-    string."""
-    if name not in table.column_names:
-        return pa.nulls(rows.size, pa.string()), np.zeros(rows.size, bool)
-    col = table.column(name)
-    arr = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-    arr = arr.take(pa.array(rows))
-    if isinstance(arr, pa.DictionaryArray):
-        words = arr.dictionary.to_pylist()
-        full = np.array([bool(w) for w in words] + [False], bool)
-        idx = pc.fill_null(arr.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        return arr, full[idx]
-    ok = pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False)
-    return arr, np.asarray(ok.to_numpy(zero_copy_only=False), bool)
+    def valid(self, name: str, arr: pa.Array | None = None) -> npt.NDArray[np.bool_]:
+        """Where ``name`` is not null."""
+        arr = self.array(name) if arr is None else arr
+        if arr is None:
+            return np.zeros(self.rows.size, np.bool_)
+        if arr.null_count == 0:
+            return np.ones(self.rows.size, np.bool_)
+        return self._bits(arr.buffers()[0], arr)
+
+    def values(self, name: str) -> npt.NDArray[np.float64]:
+        """Numbers as floats, NaN where null."""
+        arr = self.array(name)
+        if arr is None:
+            return np.full(self.rows.size, np.nan)
+        dtype = arr.type.to_pandas_dtype()
+        data = np.frombuffer(arr.buffers()[1], dtype, count=arr.offset + len(arr))
+        out = data[arr.offset :][self.rows].astype(np.float64)
+        if arr.null_count:
+            out[~self.valid(name, arr)] = np.nan
+        return out
+
+    def flags(self, name: str) -> npt.NDArray[np.int8]:
+        """Booleans as ``sources.sbs.flag_codes``: 1 true, 0 false, -1 null."""
+        arr = self.array(name)
+        if arr is None:
+            return np.full(self.rows.size, -1, np.int8)
+        out = self._bits(arr.buffers()[1], arr).astype(np.int8)
+        if arr.null_count:
+            out[~self.valid(name, arr)] = -1
+        return out
+
+    def words(self, name: str) -> tuple[npt.NDArray[np.int32], pa.Array]:
+        """A string column as (index into the words, -1 where null; the words)."""
+        arr = self.array(name)
+        if arr is None:
+            return np.full(self.rows.size, -1, np.int32), pa.array([], pa.string())
+        if not isinstance(arr, pa.DictionaryArray):
+            arr = arr.dictionary_encode()
+        idx = arr.indices
+        data = np.frombuffer(idx.buffers()[1], np.int32, count=idx.offset + len(idx))
+        codes = data[idx.offset :][self.rows].astype(np.int32)
+        if idx.null_count:
+            codes[~self.valid(name, idx)] = -1
+        return codes, arr.dictionary
 
 
 def sbs_lines(
@@ -209,7 +237,7 @@ def sbs_lines(
     logged_time_s: float | None = None,
 ) -> bytes:
     """The SBS lines of ``table``, the batch just given to ``tracker.update`` (which returned
-    ``positions``), ``\r\n`` after each: byte for byte ``format_sbs`` of every record
+    ``positions``), ``\\r\\n`` after each: byte for byte ``format_sbs`` of every record
     :func:`sbs_records` gives, built from the columns without a Python object per line.
     ``logged_time_s``: the log time field (default: each message's time, UTC epoch s)."""
     n = table.num_rows
@@ -223,25 +251,26 @@ def sbs_lines(
     accepted = np.isin(outcome, _ACCEPTED)
     if int(np.count_nonzero(accepted)) != positions.num_rows:
         raise ValueError("positions do not belong to this batch")
-    df = _values(table, "df", applied)
-    callsign, has_callsign = _strings(table, "callsign", applied)
-    squawk, has_squawk = _strings(table, "squawk", applied)
-    alt = _values(table, "altitude_ft", applied)
-    alt_ok = _valid(table, "altitude_ft", applied) & ~np.isnan(alt)
-    gs_ok = _valid(table, "groundspeed_kt", applied)
-    vr_ok = _valid(table, "vertical_rate_fpm", applied)
-    surface = _bools(table, "surface", applied)
+    c = _Columns(table, applied)
+    df = c.values("df")
+    cs_codes, cs_words = c.words("callsign")
+    cs_full = np.append(_is(pc.greater(pc.utf8_length(cs_words), 0)), False)[cs_codes]
+    sq_codes, sq_words = c.words("squawk")
+    has_sq = sq_codes >= 0
+    alt = c.values("altitude_ft")
+    alt_ok = ~np.isnan(alt)
     adsb = (df == 17) | (df == 18)
-    ident = adsb & has_callsign
-    position = adsb & ~has_callsign & _valid(table, "cpr_lat", applied)
-    velocity = adsb & ~has_callsign & ~position & (gs_ok | vr_ok)
+    position = adsb & ~cs_full & c.valid("cpr_lat")
+    velocity = adsb & ~cs_full & ~position & (c.valid("groundspeed_kt")
+                                               | c.valid("vertical_rate_fpm"))
     kind = np.zeros(applied.size, np.int64)
-    kind[ident] = 1
+    kind[adsb & cs_full] = 1
+    surface = c.flags("surface") == 1
     kind[position & surface] = 2
     kind[position & ~surface] = 3
     kind[velocity] = 4
     kind[((df == 4) | (df == 20)) & alt_ok] = 5
-    kind[((df == 5) | (df == 21)) & has_squawk] = 6
+    kind[((df == 5) | (df == 21)) & has_sq] = 6
     kind[((df == 0) | (df == 16)) & alt_ok] = 7
     kind[df == 11] = 8
     kind[position & np.isin(outcome[applied], _REJECTED)] = 0  # no line for bad data
@@ -250,59 +279,53 @@ def sbs_lines(
         return b""
     rows_k = applied[keep]
     kind = kind[keep]
-    # the accepted position of each row (NaN where none)
-    at = np.cumsum(accepted)[rows_k] - 1
-    has_pos = accepted[rows_k]
+    c = _Columns(table, rows_k)
+    is2, is3, is4, is6 = kind == 2, kind == 3, kind == 4, kind == 6
+    # the accepted position of each line (NaN where none)
     lat = np.full(keep.size, np.nan)
     lon = np.full(keep.size, np.nan)
     p_alt = np.full(keep.size, np.nan)
-    p_alt_ok = np.zeros(keep.size, bool)
+    p_alt_ok = np.zeros(keep.size, np.bool_)
+    has_pos = accepted[rows_k] & (is2 | is3)
     if has_pos.any():
-        k = at[has_pos]
-        lat[has_pos] = _values(positions, "lat_deg", k)
-        lon[has_pos] = _values(positions, "lon_deg", k)
-        p_alt[has_pos] = _values(positions, "altitude_ft", k)
-        p_alt_ok[has_pos] = _valid(positions, "altitude_ft", k)
-    is2, is3 = kind == 2, kind == 3
-    alt = alt[keep]
-    alt = np.where(is3 & p_alt_ok, p_alt, alt)
-    alt[~np.isin(kind, (3, 5, 7))] = np.nan
-    gs = np.where((kind == 2) | (kind == 4), _values(table, "groundspeed_kt", rows_k), np.nan)
-    trk = np.where((kind == 2) | (kind == 4), _values(table, "track_deg", rows_k), np.nan)
-    vr = np.where(kind == 4, _values(table, "vertical_rate_fpm", rows_k), np.nan)
-    lat[~(is2 | is3)] = np.nan
-    lon[~(is2 | is3)] = np.nan
-    on_ground = np.where(_valid(table, "on_ground", rows_k),
-                         _bools(table, "on_ground", rows_k), -1).astype(np.int8)
+        p = _Columns(positions, (np.cumsum(accepted) - 1)[rows_k[has_pos]])
+        lat[has_pos] = p.values("lat_deg")
+        lon[has_pos] = p.values("lon_deg")
+        p_alt[has_pos] = p.values("altitude_ft")
+        p_alt_ok[has_pos] = p.valid("altitude_ft")
+    alt = np.where(is3 & p_alt_ok, p_alt, alt[keep])
+    alt[~(is3 | (kind == 5) | (kind == 7))] = np.nan
+    moving = is2 | is4
+    gs = np.where(moving, c.values("groundspeed_kt"), np.nan)
+    trk = np.where(moving, c.values("track_deg"), np.nan)
+    vr = np.where(is4, c.values("vertical_rate_fpm"), np.nan)
+    on_ground = c.flags("on_ground")
     on_ground[is2] = 1
     on_ground[is3] = 0
-    surv = (kind == 5) | (kind == 6)
-    alert = np.where(surv & _valid(table, "alert", rows_k), _bools(table, "alert", rows_k), -1)
-    spi = np.where(surv & _valid(table, "spi", rows_k), _bools(table, "spi", rows_k), -1)
-    is6 = kind == 6
-    sq = squawk.take(pa.array(keep))
-    sq = pc.if_else(pa.array(is6), sq, pa.nulls(keep.size, sq.type))
+    surv = (kind == 5) | is6
+    alert = np.where(surv, c.flags("alert"), -1).astype(np.int8)
+    spi = np.where(surv, c.flags("spi"), -1).astype(np.int8)
+    sq = np.where(is6, sq_codes[keep], -1).astype(np.int32)
     emergency = np.full(keep.size, -1, np.int8)
     if is6.any():
-        emerg = pc.fill_null(pc.is_in(sq.cast(pa.string()), pa.array(_EMERGENCY_SQUAWKS)), False)
-        emergency[is6] = np.asarray(emerg.to_numpy(zero_copy_only=False), bool)[is6]
-    cs = callsign.take(pa.array(keep))
-    cs = pc.if_else(pa.array(kind == 1), cs, pa.nulls(keep.size, cs.type))
+        urgent = np.append(_is(pc.is_in(sq_words, pa.array(_EMERGENCY_SQUAWKS))), False)
+        emergency[is6] = urgent[sq[is6]]
+    cs = np.where(kind == 1, cs_codes[keep], -1).astype(np.int32)
     return format_sbs_columns(
         kind,
-        _values(table, "time_s", rows_k),
+        c.values("time_s"),
         address=tracker.table.rows["key"][rows[rows_k]].astype(np.int64),
         logged_time_s=logged_time_s,
-        callsign=cs,
-        squawk=sq,
+        callsign=(cs, cs_words),
+        squawk=(sq, sq_words),
         altitude_ft=alt,
         groundspeed_kt=gs,
         track_deg=trk,
         latitude_deg=lat,
         longitude_deg=lon,
         vertical_rate_fpm=vr,
-        alert=alert.astype(np.int8),
+        alert=alert,
         emergency=emergency,
-        spi=spi.astype(np.int8),
+        spi=spi,
         on_ground=on_ground,
     )
