@@ -38,12 +38,15 @@ def captures(shared: Callable[[str], Path]) -> tuple[list[Any], Any, Any]:
 
 
 async def _ingest(url: str, batches: list[Any], *, pause_after: int | None = None,
-                  pause: Any = None) -> Any:
-    """The ingest side: a station with the bus attached (as ``serve --bus``)."""
+                  pause: Any = None, ingest_only: bool = False) -> Any:
+    """The ingest side: a station with the bus attached (as ``serve --bus``; with
+    ``ingest_only``, as ``serve --bus --ingest-only``)."""
+    from overflight.bus.ingest import IngestStation
     from overflight.bus.publish import attach_bus
     from overflight.station import Station, StationConfig
 
-    st = Station(StationConfig(identify=False, flights=False))
+    cfg = StationConfig(identify=False, flights=False)
+    st = IngestStation(cfg) if ingest_only else Station(cfg)
     handle = await attach_bus(st, url, shards=SHARDS, block=True)
     loop = asyncio.get_running_loop()
 
@@ -121,6 +124,72 @@ def test_two_workers_give_the_single_station_picture(nats_server: Any, captures:
         _check_same(ref, collected, late)
 
     asyncio.run(main())
+
+
+def test_ingest_only_node_and_api_node_serve_the_single_station_picture(
+        nats_server: Any, captures: Any) -> None:
+    """``serve --ingest-only`` (no tracking) + 2 workers + ``serve --api-only`` (HTTP on a
+    real socket): the API node's aircraft.json is the single station's."""
+    import json
+    import urllib.request
+
+    from overflight.bus.api import run_api_node
+    from overflight.bus.worker import make_station_factory, run_worker
+
+    batches, ref, collected = captures
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        factory = make_station_factory(identify=False)
+        workers = [asyncio.create_task(run_worker(nats_server.url, shards, make_station=factory,
+                                                  stop=stop))
+                   for shards in ((0, 1, 2, 3), (4, 5, 6, 7))]
+        port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        api = asyncio.create_task(run_api_node(nats_server.url, "127.0.0.1", 0, identify=False,
+                                               ready=port.set_result, stop=stop))
+        await asyncio.wait_for(asyncio.shield(port), 30)
+        try:
+            handle = await _ingest(nats_server.url, batches, ingest_only=True)
+            assert handle.publisher.stats.frames == sum(len(b) for b in batches)
+            picture = None
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                body = await asyncio.to_thread(lambda: urllib.request.urlopen(
+                    f"http://127.0.0.1:{port.result()}/data/aircraft.json", timeout=10).read())
+                doc = json.loads(body)
+                if doc["messages"] == ref.snapshot().messages:
+                    picture = doc
+                    break
+                await asyncio.sleep(0.5)
+            await handle.close()
+        finally:
+            stop.set()
+            await asyncio.gather(*workers)
+            got = await api
+        assert picture is not None
+        want = ref.snapshot().aircraft_json()
+        assert picture["aircraft"] == json.loads(json.dumps(want["aircraft"]))
+        assert picture["now"] == want["now"]
+        _check_same(ref, collected, got)
+
+    asyncio.run(main())
+
+
+def test_serve_bus_node_options_are_checked() -> None:
+    from typer.testing import CliRunner
+
+    from overflight.cli import app
+
+    r = CliRunner().invoke(app, ["serve", "--connect", "127.0.0.1:1", "--ingest-only"])
+    assert r.exit_code == 2 and "needs --bus" in r.output
+    r = CliRunner().invoke(app, ["serve", "--connect", "127.0.0.1:1", "--ingest-only",
+                                 "--bus", "nats://127.0.0.1:1", "--http", "0"])
+    assert r.exit_code == 2 and "--api-only" in r.output
+    r = CliRunner().invoke(app, ["serve", "--api-only", "--bus", "nats://127.0.0.1:1"])
+    assert r.exit_code == 2 and "needs --bus and --http" in r.output
+    r = CliRunner().invoke(app, ["serve", "--api-only", "--bus", "nats://127.0.0.1:1",
+                                 "--http", "0", "--connect", "127.0.0.1:1"])
+    assert r.exit_code == 2 and "no receivers" in r.output
 
 
 def _worker(url: str, shards: str, log: Path) -> subprocess.Popen[bytes]:

@@ -122,6 +122,13 @@ def serve(
     ] = None,
     bus_shards: Annotated[
         int, typer.Option("--bus-shards", min=1, max=4096, help="shards on the bus")] = 8,
+    ingest_only: Annotated[
+        bool, typer.Option("--ingest-only", help="with --bus: number and publish the frames "
+                           "only (no tracking here: the workers track; no --http, --sbs-out "
+                           "or --alerts)")] = False,
+    api_only: Annotated[
+        bool, typer.Option("--api-only", help="with --bus and --http: serve the live picture "
+                           "of the workers' updates (an API node: no receivers)")] = False,
     alerts: Annotated[
         str | None,
         typer.Option("--alerts",
@@ -165,6 +172,18 @@ def serve(
     with 0xe3 receiver-id records have them, any other feed is named with --receiver-id."""
     from overflight.station import StationConfig
 
+    if api_only:
+        serve_api_node(bus, http, identity_db, inputs=bool(
+            connect or connect_raw or connect_sbs or listen_beast is not None))
+        return
+    if ingest_only:
+        if bus is None:
+            raise typer.BadParameter("needs --bus", param_hint="--ingest-only")
+        for given, name in ((http, "--http"), (sbs_out, "--sbs-out"), (alerts, "--alerts")):
+            if given is not None:
+                raise typer.BadParameter(f"an ingest-only node tracks nothing to serve: "
+                                         f"leave out {name} (run an API node: --api-only)",
+                                         param_hint="--ingest-only")
     if not (connect or connect_raw or connect_sbs or listen_beast is not None):
         raise typer.BadParameter("give --connect, --connect-raw, --connect-sbs or --listen-beast")
     if not (stats_every_s > 0 and math.isfinite(stats_every_s)):
@@ -188,7 +207,7 @@ def serve(
         identity_db=identity_db,
     )
     service = load_alerts(alerts, db) if alerts is not None else None
-    station = build_station(config)
+    station = build_station(config, ingest_only=ingest_only)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if http_at is not None and http_at[0] not in ("127.0.0.1", "localhost", "::1"):
         log.warning("the HTTP server listens on %s: anyone who can reach it sees the map and "
@@ -219,12 +238,53 @@ def load_alerts(rules: str, db: Path | None) -> Any:
         raise typer.Exit(1) from None
 
 
-def build_station(config: StationConfig) -> Station:
-    """The station of ``config``; a receivers table that cannot be used is a usage error."""
+def serve_api_node(bus: str | None, http: str | None, identity_db: Path | None, *,
+                   inputs: bool) -> None:
+    """``serve --api-only``: the HTTP API and web map of the workers' updates on ``bus``."""
+    if bus is None or http is None:
+        raise typer.BadParameter("needs --bus and --http", param_hint="--api-only")
+    if inputs:
+        raise typer.BadParameter("an API node has no receivers: leave out --connect*, "
+                                 "--listen-beast", param_hint="--api-only")
+    from overflight.bus.api import run_api_node
+    from overflight.server.web import default_web_root
+
+    host, port = http_endpoint(http)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("nats").setLevel(logging.WARNING)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await run_api_node(bus, host, port, identity_db=identity_db,
+                               web_root=default_web_root(), stop=stop,
+                               ready=lambda p: log.info("API node: %s on http://%s:%d/",
+                                                        shown(bus), host, p))
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot serve or reach the bus ({shown(exc)})",
+                                     param_hint="--api-only") from None
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+def build_station(config: StationConfig, *, ingest_only: bool = False) -> Station:
+    """The station of ``config`` (``ingest_only``: one that numbers and publishes frames
+    only, :class:`overflight.bus.ingest.IngestStation`); a receivers table that cannot be
+    used is a usage error."""
     from overflight.station import Station
 
     try:
-        station = Station(config)
+        if ingest_only:
+            from overflight.bus.ingest import IngestStation
+
+            station: Station = IngestStation(config)
+        else:
+            station = Station(config)
     except (OSError, ValueError, UnicodeError) as exc:
         path = config.receivers_csv
         why = str(exc) if str(path) in str(exc) else f"{shown(path)}: {exc}"
