@@ -43,6 +43,7 @@ FIELDS: dict[str, Any] = {
     "desc": _str(r".{1,80}"),
     "ownOp": _str(r".{1,80}"),
     "dbFlags": _int(1, 15),
+    "year": _str(r"[0-9]{4}"),
     "alt_baro": lambda v: v == "ground" or _int(-2000, 60000)(v),
     "alt_geom": _int(-2000, 60000),
     "gs": _num(0, 5000),
@@ -65,6 +66,8 @@ FIELDS: dict[str, Any] = {
     "nav_heading": _num(0, 360),
     "nav_modes": lambda v: isinstance(v, list),
     "lat": _num(-90, 90),
+    "lastPosition": lambda v: isinstance(v, dict) and {"lat", "lon", "seen_pos"} <= set(v) <= {
+        "lat", "lon", "nic", "rc", "mlat_error_m", "seen_pos"},
     "lon": _num(-180, 180),
     "nic": _int(0, 11),
     "rc": _int(0, 100000),

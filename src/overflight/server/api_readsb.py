@@ -1,8 +1,9 @@
 """readsb-compatible ``/data/aircraft.json`` and ``/data/receiver.json``: what tar1090 reads.
 
 ``aircraft.json`` is readsb's document (:mod:`overflight.tracking.aircraft_json`: epoch ``now``,
-``messages``, ``aircraft`` with ``r``/``t``/``desc``/``ownOp``/``dbFlags`` from the identity
-store), serialized once per snapshot. ``receiver.json`` is readsb's without the features we do not
+``messages``, ``aircraft`` with ``r``/``t``/``desc``/``ownOp``/``dbFlags``/``year`` from the
+identity store), the bytes the snapshot built once (:meth:`Snapshot.aircraft_json_bytes`: for a
+station, written from its tracker's records by one compiled pass) served as they are. ``receiver.json`` is readsb's without the features we do not
 serve (no binCraft, no globe index, no history chunks): ``{version, refresh, history, readsb,
 lat, lon}``, the receiver's position only when the station knows it.
 """
@@ -57,7 +58,7 @@ def routes(cache: ViewCache, source: SnapshotSource, version: str,
     async def aircraft(request: Request) -> Response:
         """readsb ``aircraft.json``."""
         view = await cache.get()
-        return Response(view.aircraft_json_bytes, media_type="application/json",
+        return Response(view.snapshot.aircraft_json_bytes(), media_type="application/json",
                         headers=_NO_CACHE)
 
     async def receiver_doc(request: Request) -> Response:

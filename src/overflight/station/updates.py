@@ -12,9 +12,10 @@ bus) needs no per-type code, and one that cares about one kind matches on the cl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,9 @@ from overflight.flights.records import Flight
 from overflight.frames import FrameBatch
 from overflight.station.schema import FLIGHTS_SCHEMA, FRAMES_SCHEMA
 from overflight.tracking.records import AircraftState
+
+if TYPE_CHECKING:
+    from overflight.station.snapshot import LiveRows
 
 __all__ = [
     "Changed",
@@ -203,11 +207,14 @@ def flights_table(
     return pa.Table.from_pylist(rows, schema=FLIGHTS_SCHEMA)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Snapshot:
     """The live picture at one moment, immutable: what the HTTP server and other readers use.
 
-    Taken by the station at most every ``snapshot_every_s`` (config), never per request.
+    Taken by the station at most every ``snapshot_every_s`` (config), never per request. A
+    station's snapshot holds a copy of the tracker's live records
+    (:class:`~overflight.station.snapshot.LiveRows`, ``live``); its aircraft, identities and
+    ``aircraft.json`` are built from them when first read, once. Others (the message bus's
+    picture, tests) give ``aircraft`` and ``identities`` themselves.
 
     Attributes:
         time_s: the station's clock (latest message time, UTC epoch seconds; NaN before any).
@@ -220,28 +227,109 @@ class Snapshot:
         simulated: True when the station's input is simulated (the demo): every answer says so.
     """
 
+    __slots__ = ("_aircraft", "_identities", "_json", "_live", "messages", "simulated",
+                 "time_s", "wall_s")
+
     time_s: float
     wall_s: float
     messages: int
-    aircraft: tuple[AircraftState, ...]
-    identities: Mapping[int, Any]
-    simulated: bool = False
-    _json: dict[str, Any] = field(default_factory=dict, repr=False)
+    simulated: bool
+    _live: LiveRows | None
+    _aircraft: tuple[AircraftState, ...] | None
+    _identities: Mapping[int, Any] | None
+    _json: dict[str, Any]
+
+    def __init__(
+        self,
+        time_s: float,
+        wall_s: float,
+        messages: int,
+        aircraft: tuple[AircraftState, ...] | None = None,
+        identities: Mapping[int, Any] | None = None,
+        simulated: bool = False,
+        *,
+        live: LiveRows | None = None,
+    ) -> None:
+        init = object.__setattr__
+        init(self, "time_s", time_s)
+        init(self, "wall_s", wall_s)
+        init(self, "messages", messages)
+        init(self, "simulated", simulated)
+        init(self, "_live", live)
+        init(self, "_aircraft", tuple(aircraft) if aircraft is not None
+             else None if live is not None else ())
+        init(self, "_identities", identities if identities is not None
+             else None if live is not None else {})
+        init(self, "_json", {})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Snapshot is immutable: cannot set {name!r}")
+
+    def __repr__(self) -> str:
+        return (f"Snapshot(time_s={self.time_s!r}, wall_s={self.wall_s!r}, "
+                f"messages={self.messages!r}, aircraft={self._count()}, "
+                f"simulated={self.simulated!r})")
+
+    def _count(self) -> int:
+        """Number of live aircraft (without building them)."""
+        if self._aircraft is not None:
+            return len(self._aircraft)
+        return len(self._live) if self._live is not None else 0
+
+    @property
+    def aircraft(self) -> tuple[AircraftState, ...]:
+        """The live aircraft, most recently seen first (built at first use)."""
+        ac = self._aircraft
+        if ac is None:
+            assert self._live is not None
+            ac = self._live.states()
+            object.__setattr__(self, "_aircraft", ac)
+        return ac
+
+    @property
+    def identities(self) -> Mapping[int, Any]:
+        """``address -> identity`` for the ICAO addresses of :attr:`aircraft` with one."""
+        ids = self._identities
+        if ids is None:
+            assert self._live is not None
+            ids = self._live.identities()
+            object.__setattr__(self, "_identities", ids)
+        return ids
 
     def identity(self, a: AircraftState) -> Any:
         """The identity of ``a`` (None for non-ICAO addresses or unknown)."""
         return None if a.non_icao else self.identities.get(a.address)
 
+    def _now(self) -> float:
+        return self.time_s if self.time_s == self.time_s else self.wall_s
+
+    def aircraft_json_bytes(self) -> bytes:
+        """readsb's ``aircraft.json`` (epoch ``now``) as strict JSON bytes, built once per
+        snapshot: from the live records by the compiled writer, else from :attr:`aircraft`."""
+        raw = self._json.get("bytes")
+        if raw is None:
+            if self._live is not None:
+                raw = self._live.aircraft_json(
+                    self._now(), self.messages, {"simulated": True} if self.simulated else None)
+            else:
+                from overflight.jsonout import dumps
+
+                raw = dumps(self.aircraft_json()).encode()
+            self._json["bytes"] = raw
+        return raw
+
     def aircraft_json(self) -> dict[str, Any]:
         """readsb's ``aircraft.json`` document (epoch ``now``), built once per snapshot."""
         doc = self._json.get("doc")
         if doc is None:
-            from overflight.tracking.aircraft_json import aircraft_json
+            if self._live is not None:
+                doc = json.loads(self.aircraft_json_bytes())
+            else:
+                from overflight.tracking.aircraft_json import aircraft_json
 
-            now = self.time_s if self.time_s == self.time_s else self.wall_s
-            doc = aircraft_json(self.aircraft, now, self.messages, identify=self.identities.get)
-            if self.simulated:
-                doc["simulated"] = True
+                doc = aircraft_json(self.aircraft, self._now(), self.messages,
+                                    identify=self.identities.get)
+                if self.simulated:
+                    doc["simulated"] = True
             self._json["doc"] = doc
         return doc
-
