@@ -109,7 +109,7 @@ def test_snapshot_builds_nothing_until_read(shared: Callable[[str], Path]) -> No
     assert json.loads(raw)["simulated"] is True
     assert _expected(st)[2] == raw
     with pytest.raises(AttributeError):
-        snap.messages = 0  # type: ignore[misc]
+        snap.messages = 0
 
 
 def test_identities_looked_up_once_then_again_after_the_refresh(

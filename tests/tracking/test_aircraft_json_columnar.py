@@ -75,8 +75,10 @@ def _columnar(tr: Tracker, now_s: float, keep_old: bool,
                                         identity=None if a.non_icao else ident)).encode()
 
     strings = aj.InternedJson().sync(tr.strings.values)
-    return aj.records_json(tr.table.used, now_s, strings, json_reliable=tr.json_reliable,
-                           identities=ids, keep_old=keep_old, record=record)
+    out: bytes = aj.records_json(tr.table.used, now_s, strings,
+                                 json_reliable=tr.json_reliable, identities=ids,
+                                 keep_old=keep_old, record=record)
+    return out
 
 
 def _first_difference(a: bytes, b: bytes) -> str:

@@ -3,9 +3,10 @@
 ``aircraft.json`` is readsb's document (:mod:`overflight.tracking.aircraft_json`: epoch ``now``,
 ``messages``, ``aircraft`` with ``r``/``t``/``desc``/``ownOp``/``dbFlags``/``year`` from the
 identity store), the bytes the snapshot built once (:meth:`Snapshot.aircraft_json_bytes`: for a
-station, written from its tracker's records by one compiled pass) served as they are. ``receiver.json`` is readsb's without the features we do not
-serve (no binCraft, no globe index, no history chunks): ``{version, refresh, history, readsb,
-lat, lon}``, the receiver's position only when the station knows it.
+station, written from its tracker's records by one compiled pass) served as they are.
+``receiver.json`` is readsb's without the features we do not serve (no binCraft, no globe
+index, no history chunks): ``{version, refresh, history, readsb, lat, lon}``, the receiver's
+position only when the station knows it.
 """
 
 from __future__ import annotations
