@@ -96,6 +96,7 @@ class Story:
     alerts: dict[str, Any] = field(default_factory=dict)
     cli_flights: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     server_log: str = ""
+    report_md: str = ""
     returncode: int | None = None
     seconds: float = 0.0
 
@@ -308,6 +309,12 @@ def story(shared: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactor
             capture_output=True, text=True, env=env, timeout=120, check=False)
         assert res.returncode == 0, res.stderr
         story.cli_flights[reg] = [json.loads(x) for x in res.stdout.splitlines() if x.strip()]
+    res = subprocess.run(
+        [sys.executable, "-m", "overflight", "report", "RA-86496", "--db", str(db),
+         "--identity-db", str(store), "--out", str(tmp / "report")],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    story.report_md = (tmp / "report" / "report.md").read_text(encoding="utf-8")
     story.truth = {a["icao24"]: a["legs"] for a in truth_document(spec)["aircraft"]}
     story.seconds = time.perf_counter() - t0
     return story
@@ -476,3 +483,17 @@ def test_map_shows_both_aircraft(story: Story) -> None:
     assert story.map_drawn[AN124]["src"] == "adsb"
     assert story.map_blocked == []
     assert story.map_errors == []
+
+
+def test_report_tells_the_journey_and_the_ocean_gap(story: Story) -> None:
+    """``overflight report RA-86496``: the second leg is the journey's second, after the stop
+    at Latakia, and its hours over the Atlantic are a gap over no coverage."""
+    md = story.report_md
+    assert "Russian Air Force" in md
+    legs = md.split("### Leg ")[1:]
+    assert legs[0].startswith("1: UUMU to OSLK") and legs[1].startswith("2: OSLK to SVMI")
+    assert "journey: leg 1 of 2 (UUMU → OSLK → SVMI)" in legs[0]
+    assert re.search(r"journey: leg 2 of 2 \(UUMU → OSLK → SVMI\), after stop at OSLK, 3\.\d h",
+                     legs[1])
+    assert re.search(r"gap over no coverage, 11\.\d h \([\d,]+ km\)", legs[1])
+    assert "mlat" in legs[1].split("positions by source:")[1].splitlines()[0]
