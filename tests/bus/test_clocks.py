@@ -123,6 +123,18 @@ def test_a_malformed_clocks_message_is_counted_not_raised() -> None:
     assert board.received == 1
 
 
+def test_a_malformed_sync_message_is_dropped_and_counted(window: Window) -> None:
+    from overflight.bus.codec import table_to_ipc
+
+    stats = WorkerStats()
+    runner = ClockSyncRunner(ReceiverRegistry.from_csv(window.receivers), stats)
+    assert runner.handle(b"\xff" * 40, {}, 1) is None
+    assert runner.handle(table_to_ipc(pa.table({"raw": [b"x"]})), {}, 2) is None
+    assert runner.handle(table_to_ipc(pa.table({"raw": [b"x"]})), {subj.H_CHUNK: "7/2"},
+                         3) is None
+    assert stats.malformed == 3 and stats.frames == 0
+
+
 def test_sync_rows_are_the_adsb_airborne_positions(window: Window) -> None:
     from overflight.modes import decode_batch
 

@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from overflight.bus import subjects as subj
 from overflight.bus.codec import pack, split_parts, states_table, table_from_ipc
+from overflight.station.schema import FRAMES_SCHEMA
 from overflight.station.station import Station
 
 __all__ = ["BatchGatherer", "ShardRunner", "ShardStation", "WorkerStats", "publish_end",
@@ -62,6 +63,7 @@ class WorkerStats:
     batches: int = 0
     frames: int = 0
     warmup_messages: int = 0
+    malformed: int = 0
     published: int = 0
     busy_s: float = 0.0
     per_shard: dict[int, int] = field(default_factory=dict)
@@ -89,13 +91,23 @@ class BatchGatherer:
         if headers.get(END):
             return ("end", headers[END])
         key = (headers.get(subj.H_RUN, ""), headers.get(subj.H_BATCH, ""))
-        i_s, _, n_s = headers.get(subj.H_CHUNK, "0/1").partition("/")
+        try:  # what came over the network is untrusted: a bad message is dropped, counted
+            i_s, _, n_s = headers.get(subj.H_CHUNK, "0/1").partition("/")
+            i, n = int(i_s), int(n_s or 1)
+            table = table_from_ipc(data)
+            if not 0 <= i < n <= 1 << 20 or not table.schema.equals(FRAMES_SCHEMA):
+                raise ValueError(f"chunk {i}/{n}, schema {table.schema.names}")
+        except (ValueError, OSError, pa.ArrowException) as exc:
+            self.stats.malformed += 1
+            log.warning("dropped a malformed frames message (stream seq %d): %s", stream_seq,
+                        exc)
+            return None
         chunks = self._pending.setdefault(key, {})
-        chunks[int(i_s)] = table_from_ipc(data)
-        if len(chunks) < int(n_s or 1):
+        chunks[i] = table
+        if len(chunks) < n:
             return None
         del self._pending[key]
-        return ("batch", pa.concat_tables([chunks[i] for i in sorted(chunks)]))
+        return ("batch", pa.concat_tables([chunks[k] for k in sorted(chunks)]))
 
 
 class ShardRunner:
