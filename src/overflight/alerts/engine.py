@@ -148,6 +148,34 @@ _EXACT = ("military", "watchlist", "watch_class", "category", "tag", "country", 
 _GLOB = ("operator", "registration")
 
 
+def _field_values(f: str, address: int, ident: Any) -> tuple[Any, ...]:
+    """The values of selector field ``f`` of an aircraft (as the rules' indexes key them)."""
+    g = attr_getter(ident)
+    if f == "military":
+        return (bool(g("military")),)
+    if f == "watchlist":
+        return (bool(g("categories") or g("watch_class")),)
+    if f == "watch_class":
+        return ((g("watch_class") or "").lower(),)
+    if f == "category":
+        return tuple(sorted({str(c).lower() for c in (g("categories") or ())}))
+    if f == "tag":
+        return tuple(sorted({str(c).lower() for c in (g("tags") or ())}))
+    if f == "country":
+        return ((g("country_code") or "").upper(),)
+    if f == "type":
+        return ((g("type_code") or "").upper(),)
+    if f == "address":
+        return (address,)
+    if f == "operator":
+        return ((g("operator") or "").lower(),)
+    return ((g("registration") or "").upper(),)
+
+
+_NO_IDENTITY = {f: _field_values(f, 0, None) for f in (*_EXACT, *_GLOB)}
+"""The field values of an aircraft without an identity (the address aside)."""
+
+
 class _Compiled:
     """A rule set prepared for evaluation: rules by kind, inverted selection indexes, the
     distinct areas and their rules."""
@@ -241,22 +269,11 @@ class _Compiled:
     def select_row(self, address: int, ident: Any) -> npt.NDArray[np.bool_]:
         """Which rules select this aircraft, callsign conditions aside (bool over rules; do
         not modify it: aircraft alike in every field the rules look at share one)."""
-        g = attr_getter(ident)
-        cats = {str(c).lower() for c in (g("categories") or ())}
-        wc = g("watch_class")
-        getters: dict[str, Callable[[], tuple[Any, ...]]] = {
-            "military": lambda: (bool(g("military")),),
-            "watchlist": lambda: (bool(cats or wc),),
-            "watch_class": lambda: ((wc or "").lower(),),
-            "category": lambda: tuple(sorted(cats)),
-            "tag": lambda: tuple(sorted({str(c).lower() for c in (g("tags") or ())})),
-            "country": lambda: ((g("country_code") or "").upper(),),
-            "type": lambda: ((g("type_code") or "").upper(),),
-            "address": lambda: (address,),
-            "operator": lambda: ((g("operator") or "").lower(),),
-            "registration": lambda: ((g("registration") or "").upper(),),
-        }
-        profile = tuple(getters[f]() for f in self.used)
+        if ident is None:
+            profile = tuple((address,) if f == "address" else _NO_IDENTITY[f]
+                            for f in self.used)
+        else:
+            profile = tuple(_field_values(f, address, ident) for f in self.used)
         row = self._sel_cache.get(profile)
         if row is not None:
             return row
@@ -599,7 +616,9 @@ class AlertEngine:
                 len(SOURCES) - 1)
             self._p_src[ri] = np.asarray(src.to_numpy(), np.int8)[rows]
         self._p_next = int((self._p_next + m) % self._pr)
-        self._remember(slots[rows], ri)
+        # one sort for all that follows: by aircraft, then time
+        order = np.lexsort((np.where(np.isfinite(tt), tt, 0.0), slots))
+        self._remember(order[order >= n - m], slots, ri, n - m)
         # clock, callsigns
         np.maximum.at(self._heard, slots, tt)
         tmax = float(np.nanmax(tt))
@@ -610,20 +629,22 @@ class AlertEngine:
             ok = ids >= 0
             self._cs[slots[ok]] = ids[ok]
         if c.integrity and "nic" in t.column_names and "nac_p" in t.column_names:
-            self._integrity(slots, tt, lat, lon, col("nic", np.int8, -1),
+            self._integrity(order, slots, tt, lat, lon, col("nic", np.int8, -1),
                             col("nac_p", np.int8, -1), c)
         if c.index is not None:
-            self._areas(slots, tt, lat, lon, c)
+            self._areas(order, slots, tt, lat, lon, c)
         else:
             self._had_pos[slots] = True
 
-    def _remember(self, slots: npt.NDArray[np.int32], ri: npt.NDArray[np.int64]) -> None:
-        """Each aircraft's last :data:`HISTORY` ring rows (a small ring per aircraft)."""
-        m = slots.size
+    def _remember(self, order: npt.NDArray[np.intp], slots: npt.NDArray[np.int32],
+                  ri: npt.NDArray[np.int64], first_row: int) -> None:
+        """Each aircraft's last :data:`HISTORY` ring rows (a small ring per aircraft):
+        ``order`` the batch rows kept in the ring (from ``first_row``, at ring rows ``ri``)
+        by aircraft, then time."""
+        m = order.size
         if m == 0:
             return
-        order = np.argsort(slots, kind="stable")
-        s_sorted, r_sorted = slots[order], ri[order]
+        s_sorted, r_sorted = slots[order], ri[order - first_row]
         start = np.ones(m, bool)
         start[1:] = s_sorted[1:] != s_sorted[:-1]
         run_start = np.flatnonzero(start)
@@ -638,19 +659,18 @@ class AlertEngine:
         us = s_sorted[run_start]
         self._hist_ptr[us] = (self._hist_ptr[us] + np.minimum(run_len, HISTORY)) % HISTORY
 
-    def _areas(self, slots: npt.NDArray[np.int32], tt: npt.NDArray[np.float64],
-               lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
-               c: _Compiled) -> None:
+    def _areas(self, order: npt.NDArray[np.intp], slots: npt.NDArray[np.int32],
+               tt: npt.NDArray[np.float64], lat: npt.NDArray[np.float64],
+               lon: npt.NDArray[np.float64], c: _Compiled) -> None:
         """Crossings of every aircraft in the batch, in time order: positions thinned to one
         per aircraft per :data:`AREA_SAMPLE_S` bucket (across batches) and each aircraft's
-        last, tested against
-        every area at once, transitions found by comparing each sample with the previous
-        one of its aircraft (the first with the state before the batch)."""
+        last, tested against every area at once, transitions found by comparing each sample
+        with the previous one of its aircraft (the first with the state before the batch).
+        ``order``: the batch's rows by aircraft, then time."""
         assert c.index is not None
         A = c.A
-        tq = np.where(np.isfinite(tt), tt, 0.0)
-        order = np.lexsort((tq, slots))
-        s_sorted, t_sorted = slots[order], tq[order]
+        s_sorted = slots[order]
+        t_sorted = np.where(np.isfinite(tt[order]), tt[order], 0.0)
         bucket = np.floor(t_sorted / AREA_SAMPLE_S).astype(np.int64)
         n = order.size
         first_of_slot = np.ones(n, bool)
@@ -745,17 +765,17 @@ class AlertEngine:
         if now > self.now_s:
             self.now_s = now
 
-    def _integrity(self, slots: npt.NDArray[np.int32], tt: npt.NDArray[np.float64],
-                   lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
-                   nic: npt.NDArray[np.int8], nacp: npt.NDArray[np.int8], c: _Compiled) -> None:
+    def _integrity(self, order: npt.NDArray[np.intp], slots: npt.NDArray[np.int32],
+                   tt: npt.NDArray[np.float64], lat: npt.NDArray[np.float64],
+                   lon: npt.NDArray[np.float64], nic: npt.NDArray[np.int8],
+                   nacp: npt.NDArray[np.int8], c: _Compiled) -> None:
         """NIC / NACp drops below the rules' thresholds: each aircraft's known values in time
-        order, each against the one before (the first against the last of earlier batches)."""
-        tq = np.where(np.isfinite(tt), tt, 0.0)
+        order (``order``: the batch's rows by aircraft, then time), each against the one
+        before (the first against the last of earlier batches)."""
         for col, cur_all, state in (("nic", nic, self._nic), ("nac_p", nacp, self._nacp)):
-            known = np.flatnonzero(cur_all >= 0)
-            if known.size == 0:
+            idx = order[cur_all[order] >= 0]
+            if idx.size == 0:
                 continue
-            idx = known[np.lexsort((tq[known], slots[known]))]
             s, cur = slots[idx], cur_all[idx]
             first = np.ones(idx.size, bool)
             first[1:] = s[1:] != s[:-1]
@@ -945,33 +965,34 @@ class AlertEngine:
         positions: list[dict[str, Any]] = []
         frames: list[dict[str, Any]] = []
         rx: set[int] = set()
-        if idx.size:
+        if idx.size:  # whole columns to Python at once (this runs per alert)
             tt = self._p_t[idx]
             order = np.argsort(np.abs(tt - t), kind="stable")[:8]
             sel = idx[order]
             sel = sel[np.argsort(self._p_t[sel], kind="stable")]
-            seqs: list[int] = []
-            for j in sel.tolist():
-                alt = float(self._p_alt[j])
+            seq, pair = self._p_seq[sel].tolist(), self._p_pair[sel].tolist()
+            for ts, la, lo, alt, src, q, pq in zip(
+                    self._p_t[sel].tolist(), self._p_lat[sel].tolist(),
+                    self._p_lon[sel].tolist(), self._p_alt[sel].tolist(),
+                    self._p_src[sel].tolist(), seq, pair, strict=True):
                 positions.append({
-                    "time_s": float(self._p_t[j]), "lat_deg": float(self._p_lat[j]),
-                    "lon_deg": float(self._p_lon[j]),
+                    "time_s": ts, "lat_deg": la, "lon_deg": lo,
                     "altitude_ft": alt if math.isfinite(alt) else None,
-                    "source": SOURCES[int(self._p_src[j])],
-                    "frame_seq": int(self._p_seq[j]), "pair_frame_seq": int(self._p_pair[j]),
+                    "source": SOURCES[src], "frame_seq": q, "pair_frame_seq": pq,
                 })
-                seqs += [int(self._p_seq[j]), int(self._p_pair[j])]
-            for s in sorted({q for q in seqs if q >= 0}):
-                i = s % self._fr
-                if self._f_seq[i] != s:
-                    frames.append({"seq": s})
+            fs = np.array(sorted({q for q in seq + pair if q >= 0}), np.int64)
+            fi = fs % self._fr
+            held = self._f_seq[fi] == fs
+            for q, ok, ft, r, n, raw in zip(
+                    fs.tolist(), held.tolist(), self._f_t[fi].tolist(), self._f_rx[fi].tolist(),
+                    self._f_len[fi].tolist(), [b.tobytes() for b in self._f_raw[fi]],
+                    strict=True):
+                if not ok:
+                    frames.append({"seq": q})
                     continue
-                ft = float(self._f_t[i])
-                r = int(self._f_rx[i])
                 rx.add(r)
-                frames.append({"seq": s, "time_s": ft if math.isfinite(ft) else None,
-                               "receiver": r,
-                               "raw": self._f_raw[i, : int(self._f_len[i])].tobytes().hex()})
+                frames.append({"seq": q, "time_s": ft if math.isfinite(ft) else None,
+                               "receiver": r, "raw": raw[:n].hex()})
         return {"positions": positions, "frames": frames, "receivers": sorted(rx)}
 
     def _fire(self, c: _Compiled, r: int, slot: int, t: float, lat: float | None,
