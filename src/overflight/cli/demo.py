@@ -8,6 +8,7 @@ into a temporary folder (or ``--db``'s); the page and every API answer say the d
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from pathlib import Path
@@ -71,6 +72,13 @@ def demo(
         "--db", help="keep the history in this database (default: a temporary one)")] = None,
     browser: Annotated[bool, typer.Option(
         "--browser/--no-browser", help="open the map in a browser where one exists")] = True,
+    from_: Annotated[str | None, typer.Option(
+        "--from", help="start the story at this UTC time, e.g. 2019-03-23T14:50Z for the "
+        "arrivals at Caracas (or this long after its start: 21h; default: its start, "
+        "2019-03-22T18:00Z)")] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="end the story at this UTC time (or this long after its start; default: "
+        "its end, 2019-03-25T06:00Z)")] = None,
 ) -> None:
     """Play the Caracas 2019 story (simulated): two Russian Air Force aircraft from Chkalovsky
     via Latakia to Caracas, one with ADS-B off on its approach, among background traffic, on
@@ -78,17 +86,18 @@ def demo(
 
     With a real receiver, the same server runs with 'overflight serve --connect HOST:30005
     --http 8080 --db history.duckdb --alerts defaults'."""
-    import asyncio
     import tempfile
 
     from overflight.cli.serve import build_station, load_alerts, run
     from overflight.sim.library import SCENARIO_FILES
+    from overflight.sim.recordings import iso
     from overflight.sim.scenario_file import parse_scenario
     from overflight.station import StationConfig
 
     host, port = endpoint(http, "--http")
     spec = parse_scenario(SCENARIO_FILES[SCENARIO], source=SCENARIO)
     sc = spec.scenario
+    t0, t1 = _window(sc, from_, to)
     tmp = Path(tempfile.mkdtemp(prefix="overflight-demo-"))
     from overflight.sim.result import write_receivers_csv
 
@@ -104,16 +113,21 @@ def demo(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     typer.echo(
         f"Overflight demo: {SCENARIO} (SIMULATED data; times approximate, from public "
-        f"reporting), {len(sc.receivers)} receivers, played at {speed:g}x.\n"
+        f"reporting), {len(sc.receivers)} receivers, {iso(sc.start_time_s + t0)} to "
+        f"{iso(sc.start_time_s + t1)} played at {speed:g}x.\n"
         f"Working folder: {shown(tmp)}", err=True)
 
-    pusher: list[asyncio.Task[Any]] = []
+    feeders = _Feeders(_sim_argv(speed, background, t0, t1))
+    running: list[asyncio.Task[None]] = []
 
     def ready(ports: dict[str, int]) -> None:
         url = f"http://{host}:{ports.get('http', port)}/"
         typer.echo(f"The map: {url}  (Ctrl-C stops)", err=True)
-        pusher.append(asyncio.get_running_loop().create_task(
-            _play(spec, ports["ingest"], speed, background)))
+        loop = asyncio.get_running_loop()
+        feeders.task = loop.create_task(feeders.play(ports["ingest"]))
+        # run() installs its Ctrl-C handler right after this call; ours replaces it on the
+        # next turn of the loop, so that the feeders stop before the station closes its port
+        loop.call_soon(_stop_feeders_first, loop, feeders, running[0])
         if browser:
             with contextlib.suppress(Exception):
                 import os
@@ -123,33 +137,136 @@ def demo(
                     webbrowser.open(url)
 
     async def main() -> None:
+        running.append(asyncio.create_task(run(
+            station, http=(host, port), db=history, alerts=alerts, ready=ready,
+            stats_every_s=60.0)))
         try:
-            await run(station, http=(host, port), db=history, alerts=alerts, ready=ready,
-                      stats_every_s=60.0)
+            await running[0]
+        except asyncio.CancelledError:
+            if not feeders.stopping:
+                raise
         finally:
-            for t in pusher:
-                t.cancel()
-                with contextlib.suppress(BaseException):
-                    await t
+            await feeders.close()
 
     with contextlib.suppress(KeyboardInterrupt):
+        _warm_up(spec, config)
         asyncio.run(main())
     typer.echo(f"stopped; the history is in {shown(history)}", err=True)
 
 
-async def _play(spec: Any, ingest_port: int, speed: float, background: int | None) -> None:
-    """Push the scenario's receivers to the station, on the scenario's own clock (2019)."""
-    from overflight.sim.serve import push_stream
+def _window(sc: Any, from_: str | None, to: str | None) -> tuple[float, float]:
+    """``--from``/``--to`` as seconds since the scenario's start (read as ``overflight sim``
+    reads them); a window not inside the scenario is a usage error."""
+    from overflight.cli.sim import _when
+    from overflight.sim.recordings import iso
+
+    t0 = _when(from_, sc.start_time_s, "--from") if from_ is not None else 0.0
+    t1 = _when(to, sc.start_time_s, "--to") if to is not None else sc.duration_s
+    span = f"{SCENARIO} runs from {iso(sc.start_time_s)} to {iso(sc.start_time_s + sc.duration_s)}"
+    if not 0.0 <= t0 < sc.duration_s:
+        raise typer.BadParameter(f"outside the scenario: {span}", param_hint="--from")
+    if not t0 < t1 <= sc.duration_s:
+        raise typer.BadParameter(f"not after --from and inside the scenario: {span}",
+                                 param_hint="--to")
+    return t0, t1
+
+
+WARM_UP = ("2019-03-23T15:02:00Z", 120.0)
+"""The part of the story played through a throwaway station before the demo starts: the Il-62
+landing at Caracas on MLAT, the An-124 on its approach, background traffic."""
+
+
+def _warm_up(spec: Any, config: Any) -> None:
+    """Compile (or load from the cache) every kernel the story needs before it plays, by
+    tracking :data:`WARM_UP` on a throwaway station. ``Station.warm_up`` covers decoding and
+    tracking only; without this the first run after an install drops the story's first minutes
+    while the tracker compiles MLAT, surface and flight kernels."""
+    from datetime import datetime
+
     from overflight.sim.stream import simulate_stream
+    from overflight.station import Station
 
     sc = spec.scenario
-    bg = spec.background(background, 0.0, sc.duration_s)
-    results = simulate_stream(sc, background=bg)
+    a = datetime.fromisoformat(WARM_UP[0].replace("Z", "+00:00")).timestamp() - sc.start_time_s
+    b = a + WARM_UP[1]
     try:
-        sent = await push_stream(
-            results, [r.receiver_id for r in sc.receivers], "127.0.0.1", ingest_port,
-            speed=speed, start_time_s=sc.start_time_s, scenario_start_s=sc.start_time_s,
-        )
-        log.info("the scenario has been played: %d frames", sent)
-    except (ConnectionError, OSError) as exc:
-        log.error("the simulated receivers lost the station: %s", exc)
+        station = Station(config)
+        for result in simulate_stream(sc, from_s=a, to_s=b, background=spec.background(None, a, b)):
+            station.process(result.frames)
+        station.finish()
+    except Exception:  # the demo still runs, only its first minutes may be lost
+        log.exception("the warm-up failed")
+
+
+def _sim_argv(speed: float, background: int | None, t0: float, t1: float) -> list[str]:
+    """The feeders' command: ``overflight sim caracas-2019 --push`` over ``[t0, t1)`` (seconds
+    since the scenario's start) on the scenario's own clock; ``--push`` is added at play."""
+    import sys
+
+    argv = [sys.executable, "-m", "overflight", "sim", SCENARIO, "--speed", repr(speed),
+            "--from", f"{t0:.6f}", "--to", f"{t1:.6f}", "--scenario-time"]
+    if background is not None:
+        argv += ["--background", str(background)]
+    return argv
+
+
+class _Feeders:
+    """The scenario's receivers pushing Beast to the station, one loopback connection each,
+    from a child process (``overflight sim ... --push``: the simulation runs beside the
+    station, not on its event loop). Its messages go to the same standard error."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv
+        self.proc: asyncio.subprocess.Process | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.stopping = False
+
+    async def play(self, ingest_port: int) -> None:
+        """Start the feeders and wait for them; say how they ended (unless stopped)."""
+        import asyncio.subprocess as aio
+
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv, "--push", f"127.0.0.1:{ingest_port}", stdin=aio.DEVNULL,
+            stdout=aio.DEVNULL, start_new_session=True)  # Ctrl-C reaches the demo only
+        rc = await self.proc.wait()
+        if rc == 0:
+            log.info("the scenario has been played; the map stays up (Ctrl-C stops)")
+        elif not self.stopping:
+            log.error("the simulated receivers stopped (exit status %d)", rc)
+
+    def stop(self) -> None:
+        """Ask the feeders to stop (SIGTERM: they end without a word)."""
+        self.stopping = True
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+
+    async def close(self) -> None:
+        """Stop the feeders and wait for them (killed after 10 s)."""
+        self.stop()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10.0)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+def _stop_feeders_first(
+    loop: asyncio.AbstractEventLoop, feeders: _Feeders, server: asyncio.Task[None]
+) -> None:
+    """Ctrl-C and SIGTERM: the feeders stop, then the server (``run`` cancelled stops its
+    tasks in order, as on its own signal handler)."""
+    import signal
+
+    def stop() -> None:
+        feeders.stop()
+        server.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop)
