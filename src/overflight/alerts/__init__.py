@@ -4,7 +4,8 @@ and delivered by log, webhook, e-mail, Apprise, an Atom feed and a JSON list.
 
 * :mod:`~overflight.alerts.rules`: the TOML rules file, validated with line and field.
 * :mod:`~overflight.alerts.engine`: :class:`AlertEngine`, the station subscriber.
-* :mod:`~overflight.alerts.store`: alerts and the delivery outbox in one SQLite file.
+* :mod:`~overflight.alerts.store`: alerts and the delivery outbox, tables of the history
+  database.
 * :mod:`~overflight.alerts.notify`: log, webhook (HMAC-SHA256), e-mail, Apprise; retries.
 * :mod:`~overflight.alerts.service`: :class:`AlertService`: all of it, reloading the rules.
 * :mod:`~overflight.alerts.routes`: ``/alerts.atom`` and ``/api/alerts`` (Starlette).

@@ -116,7 +116,10 @@ class AlertService:
         self.engine.on_update(update)
 
     def start(self) -> None:
-        """Start delivery and, with a rules file, the watcher that reloads it."""
+        """Open the store (:class:`~overflight.history.HistoryError` when it cannot be: a
+        locked or foreign file), then start delivery and, with a rules file, the watcher that
+        reloads it."""
+        _ = self.store
         self.dispatcher.start()
         if self.rules_path is not None and self._watcher is None:
             self._watcher = threading.Thread(target=self._watch, name="overflight-alerts-rules",
