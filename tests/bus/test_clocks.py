@@ -276,3 +276,61 @@ def test_over_nats_without_the_clock_sync_worker_fixes_are_lost(
     got = asyncio.run(_network(nats_server.url, window, clock_sync=False))
     n_ref, n_got, _ = compare(window.fixes, got, IL62)
     assert n_got < 0.2 * n_ref
+
+
+def test_the_cli_clock_sync_worker_and_shard_worker(nats_server: Any, window: Window,
+                                                    tmp_path: Path) -> None:
+    """``overflight worker --clock-sync`` and ``overflight worker --shared-clocks`` as
+    processes (SIGTERM ends them cleanly) give the same fixes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from overflight.bus.picture import BusPicture
+    from overflight.bus.publish import attach_bus
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    common = [sys.executable, "-m", "overflight", "worker", "--bus", nats_server.url,
+              "--receivers", str(window.receivers), "--no-identify"]
+    logs = [tmp_path / "sync.log", tmp_path / "shards.log"]
+    with open(logs[0], "wb") as f0, open(logs[1], "wb") as f1:
+        procs = [
+            subprocess.Popen([*common, "--clock-sync"], stdout=f0, stderr=subprocess.STDOUT,
+                             env=env),
+            subprocess.Popen([*common, "--shards", f"0-{SHARDS - 1}", "--shared-clocks",
+                              "--clock-wait", "120"], stdout=f1, stderr=subprocess.STDOUT,
+                             env=env),
+        ]
+
+    async def main() -> pa.Table:
+        picture = BusPicture()
+        await picture.start(nats_server.url)
+        st = Station(StationConfig(identify=False, flights=False))
+        handle = await attach_bus(st, nats_server.url, shards=SHARDS, block=True)
+        try:
+            def feed() -> None:
+                for b in window.batches:
+                    st.process(b)
+                st.finish()
+                st.close()
+
+            await asyncio.to_thread(feed)
+            await handle.end()
+            await picture.wait_ended(handle.publisher.run_id, SHARDS, timeout_s=300)
+        finally:
+            await handle.close()
+            await picture.close()
+        return accepted(picture.fixes_table())
+
+    try:
+        got = asyncio.run(main())
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(60) for p in procs]
+    assert codes == [0, 0], [f.read_text()[-2000:] for f in logs]
+    assert "clock messages published" in logs[0].read_text()
+    n_ref, n_got, d = compare(window.fixes, got, IL62)
+    assert n_got >= 0.95 * n_ref and d.size >= 0.9 * n_ref
+    assert np.median(d) < 15.0
