@@ -194,7 +194,11 @@ def test_nic_supplement_a_from_operational_status_raises_a_tc11_position_to_nic_
     ]
     batch = FrameBatch.from_bytes([m for m, _ in msgs], time_s=np.array([t for _, t in msgs]))
     tr = Tracker(confirm_within_s=None)
-    pos = tr.update(decode_batch(batch))
+    table = decode_batch(batch)
+    first = tr.update(table.slice(0, 5))
+    # the aircraft's NIC field follows the frames too (the decoder alone, without NIC-A, says 8)
+    assert int(tr.table.rows["nic"][tr.table.row_of(0x4CA2B1)]) == 9
+    pos = pa.concat_tables([first, tr.update(table.slice(5))])
     # a pair's NIC is the lower of its two frames': the first NIC-9 frame pairs with an 8
     assert pos.column("frame_seq").num_chunks >= 1 and pos.num_rows == 5
     assert pos.column("nic").to_pylist() == [8, 8, 9, 8, 8]

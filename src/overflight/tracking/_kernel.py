@@ -540,6 +540,18 @@ def track_kernel(
         if nic_c_msg[i] >= 0:
             a.nic_c = nic_c_msg[i]
 
+        # NIC and Rc of a CPR frame: its type code and NIC-B, the aircraft's NIC-A/C (readsb)
+        mnic = nic[i]
+        mrc = rc[i]
+        tc = typecode[i]
+        if has_cpr[i] and tc > 0 and tc < 32:
+            k_s = 1 if surface[i] else 0
+            k_bc = max(a.nic_c, 0) if surface[i] else max(nic_b[i], 0)
+            k_a = max(a.nic_a, 0)
+            if nic_table[k_s, tc, k_a, k_bc] >= 0:
+                mnic = nic_table[k_s, tc, k_a, k_bc]
+                mrc = rc_table[k_s, tc, k_a, k_bc]
+
         # on-ground first: surface positions and the speed gate depend on it
         og = on_ground[i]
         if has_cpr[i] and surface[i]:
@@ -579,16 +591,6 @@ def track_kernel(
             surf = surface[i] != 0
             clat = cpr_lat[i]
             clon = cpr_lon[i]
-            mnic = nic[i]
-            mrc = rc[i]
-            tc = typecode[i]
-            if tc > 0 and tc < 32:
-                k_bc = max(a.nic_c, 0) if surf else max(nic_b[i], 0)
-                k_s = 1 if surf else 0
-                k_a = max(a.nic_a, 0)
-                if nic_table[k_s, tc, k_a, k_bc] >= 0:
-                    mnic = nic_table[k_s, tc, k_a, k_bc]
-                    mrc = rc_table[k_s, tc, k_a, k_bc]
             fseq = seq[i] if seq.shape[0] > 0 else -1
             gate = _gate_active(a, ti, s)  # a trusted position the frames must agree with
             # store the frame, keeping the one it replaces to restore it on bad data
@@ -902,8 +904,8 @@ def track_kernel(
             a.category = iv
             a.category_t = ti
             a.category_src = s
-        if has_cpr[i] and nic[i] >= 0 and _accept(a.nic_t, a.nic_src, ti, s):
-            a.nic = nic[i]
+        if has_cpr[i] and mnic >= 0 and _accept(a.nic_t, a.nic_src, ti, s):
+            a.nic = mnic
             a.nic_t = ti
             a.nic_src = s
         iv = nac_p[i]
