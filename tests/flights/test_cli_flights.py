@@ -54,6 +54,7 @@ def test_flights_json_from_raw_capture(shared: Callable[[str], Path]) -> None:
         ("393322", "LFPG", "LFBO")
     ]
     assert legs[0]["departure_time"].startswith("2024-07-06T")
+    assert legs[0]["position_sources"] == ["adsb"]  # the tracker's sources reach the legs
 
 
 def test_flights_unknown_format_is_refused(shared: Callable[[str], Path]) -> None:
@@ -132,3 +133,4 @@ def test_flights_json_journey_gaps_and_bound_for(
     assert len(bound) == 5 and abs(sum(b["probability"] for b in bound) - 1.0) < 0.01
     assert all(b["code"].startswith(("SV", "TN", "TT")) for b in bound)  # ahead: Venezuela...
     assert il62[0]["bound_for"] == [] and il62[0]["arrival_how"] == "observed"
+    assert il62[1]["position_sources"] == ["adsb"]  # the capture ends before its MLAT approach

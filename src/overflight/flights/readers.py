@@ -338,7 +338,7 @@ def read_capture(
     positions = pa.concat_tables(parts)
     # ``address`` is the 24-bit address as uint32 (``icao24`` is its text form).
     keep = [c for c in positions.column_names
-            if c not in ("icao24", "non_icao", "source", "frame_seq", "pair_frame_seq")]
+            if c not in ("icao24", "non_icao", "frame_seq", "pair_frame_seq")]
     renamed = ["icao24" if c == "address" else c for c in keep]
     tab = from_arrow(positions.select(keep).rename_columns(renamed))
     return PositionsRead(tab, reader.fault, skipped)
