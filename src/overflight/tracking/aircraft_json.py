@@ -6,9 +6,21 @@ addresses), ``flight`` padded to 8 characters, ``alt_baro`` in feet or ``"ground
 lists naming the fields derived from those sources. Keys are omitted when there is no data (and,
 for a live snapshot, when the data is older than readsb keeps it).
 
+A position older than 60 s is written as readsb's ``lastPosition`` (``{lat, lon, nic, rc,
+seen_pos}``); the registry's keys are ``r``, ``t``, ``desc``, ``ownOp``, ``dbFlags`` and ``year``.
+readsb keys we have no data for are not written: ``mach``, ``roll``, ``track_rate``,
+``mag_heading``, ``true_heading``, ``calc_track``, ``nav_qnh``, ``nav_altitude_fms``,
+``nav_modes``, ``nic_baro``, ``nac_v``, ``gva``, ``sda``, ``alert``, ``spi``, ``wd``/``ws``,
+``oat``/``tat``, ``rr_lat``/``rr_lon``, ``gpsOkBefore``.
+
 One key readsb does not write: ``mlat_error_m``, the horizontal 1-sigma error estimate (metres)
 of an MLAT position (``type`` ``"mlat"``, ``"lat"`` and ``"lon"`` in ``mlat``), written instead
 of ``rc``; tar1090 ignores keys it does not know.
+
+Two writers give the same bytes: :func:`aircraft_record` / :func:`aircraft_json` from
+:class:`~overflight.tracking.records.AircraftState` objects (history, files, the message bus),
+and :func:`records_json`, one compiled pass over the tracker's records for the live snapshot
+(10,000 aircraft in about 10 ms instead of about 1 s); tests hold them equal.
 """
 
 from __future__ import annotations
@@ -454,7 +466,7 @@ def _dec_put(out, p, x, digits):  # type: ignore[no-untyped-def]
 
     ``x * 10**digits`` rounded as Python rounds the exact product: half to even, the rare tie of
     the computed product settled by the sign of its rounding error (Dekker's exact product)."""
-    scale = 10.0 ** digits
+    scale = 10.0 if digits == 1 else 100.0 if digits == 2 else 1e6
     y = x * scale
     if not abs(y) < _TWO52:
         return -1
@@ -477,7 +489,7 @@ def _dec_put(out, p, x, digits):  # type: ignore[no-untyped-def]
     if neg:
         out[p] = 45
         p += 1
-    unit = np.int64(10 ** digits)
+    unit = np.int64(10 if digits == 1 else 100 if digits == 2 else 1_000_000)
     if digits == 6 and 0 < r < 100:  # below 1e-4: Python writes 5e-05, 1.2e-05, 7e-06
         if r >= 10:
             out[p] = 48 + r // 10
