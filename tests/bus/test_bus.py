@@ -5,6 +5,7 @@ killed mid-replay (SIGKILL) and started again loses and doubles nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -173,6 +174,114 @@ def test_ingest_only_node_and_api_node_serve_the_single_station_picture(
         _check_same(ref, collected, got)
 
     asyncio.run(main())
+
+
+def _history_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    from overflight.history import open_history
+
+    store = open_history(db, read_only=True)
+    try:
+        con = store.con
+        return {
+            "positions": con.execute(
+                "SELECT frame_seq, address, time_s, lat_deg, lon_deg, altitude_ft, source "
+                "FROM positions ORDER BY frame_seq, address, time_s").fetchall(),
+            "events": con.execute("SELECT event_id, kind, time_s, address FROM events "
+                                  "ORDER BY event_id").fetchall(),
+            "flights": con.execute("SELECT flight_id, address, first_seen_s, last_seen_s "
+                                   "FROM flights ORDER BY flight_id").fetchall(),
+        }
+    finally:
+        store.close()
+
+
+def test_bus_history_writer_stores_the_single_station_history_once(
+        nats_server: Any, captures: Any, tmp_path: Path) -> None:
+    """``overflight worker --history``: the workers' updates stored equal what a station's
+    own history writer stores; a second writer that is given every message again (its
+    durable consumer deleted) stores nothing twice."""
+    from overflight.bus.history import HISTORY_CONSUMER, run_history_writer
+    from overflight.bus.picture import BusPicture
+    from overflight.bus.publish import connect
+    from overflight.bus.worker import make_station_factory, run_worker
+    from overflight.history import HistoryWriter, open_history
+    from overflight.station import Station, StationConfig
+
+    batches, _, _ = captures
+    want_db = tmp_path / "single.duckdb"
+    st = Station(StationConfig(identify=False))
+    writer = HistoryWriter(open_history(want_db), seq_first=0)
+    st.subscribe(writer, inline=True)
+    for b in batches:
+        st.process(b)
+    st.finish()
+    st.close()
+    writer.close()
+    want = _history_rows(want_db)
+    assert len(want["positions"]) > 1000 and want["flights"]
+
+    got_db = tmp_path / "bus.duckdb"
+
+    async def main() -> tuple[Any, Any]:
+        stop = asyncio.Event()
+        factory = make_station_factory(identify=False)
+        workers = [asyncio.create_task(run_worker(nats_server.url, shards, make_station=factory,
+                                                  stop=stop))
+                   for shards in ((0, 1, 2, 3), (4, 5, 6, 7))]
+        hist = asyncio.create_task(run_history_writer(nats_server.url, got_db, stop=stop))
+        picture = BusPicture()
+        await picture.start(nats_server.url)
+        try:
+            handle = await _ingest(nats_server.url, batches)
+            await picture.wait_ended(handle.publisher.run_id, SHARDS)  # all updates are out
+            await handle.close()
+            await picture.close()
+            nc = await connect(nats_server.url)
+            js = nc.jetstream()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:  # every updates message stored and acked
+                info = await js.consumer_info(subj_updates(), HISTORY_CONSUMER)
+                stream = await js.stream_info(subj_updates())
+                ended = stream.state.messages > 0 and info.num_pending == 0 and \
+                    info.num_ack_pending == 0 and info.delivered.stream_seq == \
+                    stream.state.last_seq
+                if ended:
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            stop.set()
+            await asyncio.gather(*workers)
+            first = await hist
+        # again from the stream's first message, into the same database
+        await js.delete_consumer(subj_updates(), HISTORY_CONSUMER)
+        await nc.close()
+        stop2 = asyncio.Event()
+        again = asyncio.create_task(run_history_writer(nats_server.url, got_db, stop=stop2))
+        nc = await connect(nats_server.url)
+        js = nc.jetstream()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(Exception):
+                info = await js.consumer_info(subj_updates(), HISTORY_CONSUMER)
+                if info.num_pending == 0 and info.num_ack_pending == 0 and \
+                        info.delivered.stream_seq > 0:
+                    break
+            await asyncio.sleep(0.5)
+        stop2.set()
+        second = await again
+        await nc.close()
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert first.skipped == 0 and second.skipped > 0
+    assert sum(second.stats.stored.values()) == 0
+    assert _history_rows(got_db) == want
+
+
+def subj_updates() -> str:
+    from overflight.bus.subjects import UPDATES_STREAM
+
+    return UPDATES_STREAM
 
 
 def test_serve_bus_node_options_are_checked() -> None:

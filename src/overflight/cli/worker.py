@@ -5,7 +5,8 @@ the frames ingest nodes (``overflight serve --bus``) publish on ``overflight.fra
 and publishes what it finds on ``overflight.updates.<shard>`` for API nodes and history
 writers. ``--clock-sync`` runs the network's one clock-sync worker instead (every shard's
 reference frames from ``overflight.sync``, clock models on ``overflight.clocks``), and
-``--shared-clocks`` makes shard workers solve MLAT with those models. A worker resumes where
+``--shared-clocks`` makes shard workers solve MLAT with those models; ``--history DB`` runs a
+history writer of the updates (idempotent by sequence number). A worker resumes where
 its durable consumer stands: run another with the same shards after one dies. Stops on Ctrl-C
 or SIGTERM (nothing is lost: unacknowledged frames are delivered again). See docs/scaling.md.
 """
@@ -43,6 +44,9 @@ def worker(
     shared_clocks: Annotated[bool, typer.Option(
         "--shared-clocks", help="solve MLAT with the clock-sync worker's clocks instead of "
         "each shard's own (needs --receivers)")] = False,
+    history: Annotated[Path | None, typer.Option(
+        "--history", help="be a history writer: store the workers' updates in this history "
+        "database (DuckDB; no shards)")] = None,
     clock_wait: Annotated[float, typer.Option(
         "--clock-wait", help="with --shared-clocks: longest wait for the clock-sync worker to "
         "reach a slice, seconds")] = 10.0,
@@ -66,6 +70,8 @@ def worker(
         input_path(receivers, "--receivers", stdin=False)
     if not ack_wait > 0:
         raise typer.BadParameter("want seconds > 0", param_hint="--ack-wait")
+    if history is not None and (clock_sync or shared_clocks):
+        raise typer.BadParameter("a history writer does nothing else", param_hint="--history")
     if (clock_sync or shared_clocks) and receivers is None:
         raise typer.BadParameter("needs --receivers",
                                  param_hint="--clock-sync" if clock_sync else "--shared-clocks")
@@ -87,6 +93,15 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if history is not None:
+            from overflight.bus.history import run_history_writer
+
+            w = await run_history_writer(
+                bus, history, stop=stop, ack_wait_s=ack_wait,
+                ready=lambda: typer.echo(f"worker: history in {history} from {bus}", err=True))
+            typer.echo(f"worker: stored {dict(w.stats.stored)}, {w.skipped} messages seen "
+                       "before", err=True)
+            return
         if clock_sync:
             stats = await run_clock_sync(
                 bus, receivers, stop=stop, ack_wait_s=ack_wait,
@@ -105,8 +120,16 @@ def worker(
                    f"{stats.warmup_messages} replayed to warm up",
                    err=True)
 
+    history_errors: tuple[type[Exception], ...] = ()
+    if history is not None:
+        from overflight.history import HistoryError
+
+        history_errors = (HistoryError,)
     try:
         asyncio.run(main())
+    except history_errors as exc:  # locked, corrupt, too new
+        typer.echo(f"overflight: {exc}", err=True)
+        raise typer.Exit(1) from None
     except ValueError as exc:  # a receivers table with no receiver
         typer.echo(f"overflight: {exc}", err=True)
         raise typer.Exit(2) from None
