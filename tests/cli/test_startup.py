@@ -115,3 +115,20 @@ def test_every_cached_kernel_module_configures_the_cache() -> None:
         and "from overflight._numba_cache import numba" not in text
     ]
     assert missing == []
+
+
+def test_tracking_path_imports_only_what_the_first_batch_needs() -> None:
+    """The library's tracking path with SBS output (what ``overflight track`` and ``serve``
+    run before their first batch) imports no flights, airports (scipy.spatial), MLAT,
+    history (DuckDB) or server modules: those cost 0.1-0.4 s each and are loaded where asked."""
+    later = ("scipy.spatial", "duckdb", "starlette", "uvicorn", "overflight.flights",
+             "overflight.mlat", "overflight.history", "overflight.server", "overflight.station")
+    res = _python(
+        f"""
+        import sys
+        import overflight.pipeline, overflight.tracking.sbs, overflight.sources.sbs
+        print("LOADED", *sorted(m for m in {later!r} if m in sys.modules))
+        """
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["LOADED"]

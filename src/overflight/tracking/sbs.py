@@ -36,6 +36,9 @@ _ACCEPTED = (_kernel.GLOBAL, _kernel.LOCAL, _kernel.DIRECT)
 _REJECTED = tuple(_kernel.OUTCOME_NAMES.index(r) for r in REJECTION_REASONS)
 _Rows = npt.NDArray[np.intp]
 _EMERGENCY_SQUAWKS = ("7500", "7600", "7700")
+# from NumPy arrays: pyarrow imports pandas to check a Python sequence
+_EMERGENCY = pa.array(np.array(_EMERGENCY_SQUAWKS, dtype=object), pa.string())
+_NO_WORDS = pa.array(np.array([], dtype=object), pa.string())
 
 
 def _column(table: pa.Table, name: str, rows: _Rows) -> list[Any]:
@@ -218,7 +221,7 @@ class _Columns:
         """A string column as (index into the words, -1 where null; the words)."""
         arr = self.array(name)
         if arr is None:
-            return np.full(self.rows.size, -1, np.int32), pa.array([], pa.string())
+            return np.full(self.rows.size, -1, np.int32), _NO_WORDS
         if not isinstance(arr, pa.DictionaryArray):
             arr = arr.dictionary_encode()
         idx = arr.indices
@@ -308,7 +311,7 @@ def sbs_lines(
     sq = np.where(is6, sq_codes[keep], -1).astype(np.int32)
     emergency = np.full(keep.size, -1, np.int8)
     if is6.any():
-        urgent = np.append(_is(pc.is_in(sq_words, pa.array(_EMERGENCY_SQUAWKS))), False)
+        urgent = np.append(_is(pc.is_in(sq_words, _EMERGENCY)), False)
         emergency[is6] = urgent[sq[is6]]
     cs = np.where(kind == 1, cs_codes[keep], -1).astype(np.int32)
     return format_sbs_columns(
