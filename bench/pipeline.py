@@ -11,7 +11,7 @@ The file: the real A321 flight of ``full_flight_short`` tiled 20 times with shif
   socket; CPU of its process from ``/proc/PID/stat`` before and after, less its idle polling
   measured over the same wall time with no input (skipped, saying so, where not installed:
   ``apt-get install dump1090-mutability``);
-* start-up time and peak memory of ``overflight --help``.
+* start-up time and peak memory of ``overflight --help`` and ``overflight decode --help``.
 
 Kernels are compiled (first run) before anything is timed, into a numba cache of this run
 (``NUMBA_CACHE_DIR``, unless set) that every measured process uses: the first-run compile is a
@@ -220,8 +220,11 @@ def main() -> None:
             print(f"targets: net of start-up >= 1.0x dump1090 (now "
                   f"{rows[1].rate_per_s / ref:.2f}x), whole process >= 0.5x (now "
                   f"{rows[0].rate_per_s / ref:.2f}x)")
-    cpu, wall, rss = min((help_cost(of) for _ in range(args.repeat)), key=lambda r: r[1])
-    print(f"overflight --help: {wall:.2f} s wall, {cpu:.2f} CPU s, peak RSS {rss:.0f} MB")
+    for sub in ([], ["decode"]):
+        cpu, wall, rss = min((help_cost([*of, *sub]) for _ in range(args.repeat)),
+                             key=lambda r: r[1])
+        print(f"overflight {' '.join([*sub, '--help'])}: {wall:.2f} s wall, {cpu:.2f} CPU s, "
+              f"peak RSS {rss:.0f} MB (targets: < 0.3 s, < 80 MB)")
 
 
 _LAUNCH = (
@@ -235,7 +238,8 @@ _LAUNCH = (
 
 
 def help_cost(of: list[str]) -> tuple[float, float, float]:
-    """(CPU s, wall s, peak RSS MB) of ``overflight --help``, started from a small launcher:
+    """(CPU s, wall s, peak RSS MB) of ``overflight [sub-command] --help`` (``of``: the
+    command line before ``--help``), started from a small launcher:
     a child forked from this (large) process would count its pages before exec in its RSS."""
     out = subprocess.run([sys.executable, "-S", "-c", _LAUNCH, *of, "--help"],
                          capture_output=True, text=True, check=True).stdout.split()
