@@ -178,12 +178,13 @@ landing at Caracas on MLAT, the An-124 on its approach, background traffic."""
 
 def _warm_up(spec: Any, config: Any) -> None:
     """Compile (or load from the cache) every kernel the story needs before it plays, by
-    tracking :data:`WARM_UP` on a throwaway station. ``Station.warm_up`` covers decoding and
-    tracking only; without this the first run after an install drops the story's first minutes
-    while the tracker compiles MLAT, surface and flight kernels."""
+    parsing, tracking and drawing :data:`WARM_UP` on a throwaway station. ``Station.warm_up``
+    covers decoding and tracking only; without this the first run after an install drops the
+    story's first minutes while the tracker compiles MLAT, surface and flight kernels."""
     from datetime import datetime
 
     from overflight.sim.stream import simulate_stream
+    from overflight.sources.beast import BeastParser
     from overflight.station import Station
 
     sc = spec.scenario
@@ -192,7 +193,9 @@ def _warm_up(spec: Any, config: Any) -> None:
     try:
         station = Station(config)
         for result in simulate_stream(sc, from_s=a, to_s=b, background=spec.background(None, a, b)):
+            BeastParser().feed(result.beast_bytes(), final=True)  # as the feeders' bytes come
             station.process(result.frames)
+            station.snapshot().aircraft_json()  # as the map asks
         station.finish()
     except Exception:  # the demo still runs, only its first minutes may be lost
         log.exception("the warm-up failed")
