@@ -413,11 +413,7 @@ _kernel = numba.njit(**_KERNEL_OPTIONS)
 
 @_kernel
 def _lit_put(out, p, lit, lit_off, k):  # type: ignore[no-untyped-def]
-    a = lit_off[k]
-    b = lit_off[k + 1]
-    for j in range(a, b):
-        out[p + j - a] = lit[j]
-    return p + b - a
+    return _str_put(out, p, lit, lit_off, k)
 
 
 @_kernel
@@ -427,9 +423,9 @@ def _uint_put(out, p, v):  # type: ignore[no-untyped-def]
     while t > 0:
         n += 1
         t //= 10
-    q = p + n
+    q = np.uint64(p + n)
     while True:
-        q -= 1
+        q -= np.uint64(1)
         out[q] = 48 + v % 10
         v //= 10
         if v == 0:
@@ -526,11 +522,15 @@ def _dec_put(out, p, x, digits):  # type: ignore[no-untyped-def]
 
 @_kernel
 def _str_put(out, p, data, off, k):  # type: ignore[no-untyped-def]
-    a = off[k]
-    b = off[k + 1]
+    """Entry ``k`` of a pool at ``out[p:]`` (unsigned indexes: no negative-index check per
+    byte, which made this loop the writer's main cost)."""
+    a = np.uint64(off[k])
+    b = np.uint64(off[k + 1])
+    q = np.uint64(p)
     for j in range(a, b):
-        out[p + j - a] = data[j]
-    return p + b - a
+        out[q] = data[j]
+        q += np.uint64(1)
+    return p + np.int64(b - a)
 
 
 @_kernel
