@@ -109,13 +109,14 @@ def test_flights_piped_prints_whole_values_as_tsv(shared: Callable[[str], Path],
               env={"OVERFLIGHT_HOME": str(tmp_path), "COLUMNS": "60"})
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
-    assert lines[0].split("\t") == ["icao24", "callsign", "from", "departure (UTC)", "to",
-                                    "arrival (UTC)", "km", "max ft", "seen"]
-    assert lines[1].split("\t")[:6] == [
-        "393322", "AFR34ZG", "LFPG (observed)", "2024-07-06T06:59:21Z (observed)",
-        "LFBO (observed)", "2024-07-06T07:58:42Z (observed)"]
+    assert lines[0].split("\t") == ["icao24", "callsign", "journey", "from", "departure (UTC)",
+                                    "to", "arrival (UTC)", "bound for", "sources", "gaps", "km",
+                                    "max ft", "seen"]
+    assert lines[1].split("\t")[:10] == [
+        "393322", "AFR34ZG", "1: leg 1/1", "LFPG (observed)", "2024-07-06T06:59:21Z (observed)",
+        "LFBO (observed)", "2024-07-06T07:58:42Z (observed)", "", "adsb", ""]
     assert len(lines) == 2 and "…" not in res.output
-    assert "1 legs in full_flight_short.jsonl.gz (8,259 positions)" in res.stderr
+    assert "1 legs in 1 journeys in full_flight_short.jsonl.gz (8,259 positions)" in res.stderr
 
 
 def test_flights_on_a_narrow_terminal_drops_columns_not_characters(
@@ -133,7 +134,8 @@ def test_flights_on_a_narrow_terminal_drops_columns_not_characters(
     for whole in ("393322", "LFPG (observed)", "2024-07-06T06:59:21Z (observed)", "LFBO"):
         assert whole in out, out
     caption = " ".join(out.split())
-    assert "not shown (terminal too narrow): callsign, arrival (UTC), km, max ft, seen" in caption
+    assert ("not shown (terminal too narrow): callsign, arrival (UTC), bound for, sources, gaps, "
+            "km, max ft, seen") in caption
     wide = run("flights", "--input", str(shared(FULL_FLIGHT)), "--quiet",
                env={"OVERFLIGHT_HOME": str(tmp_path), "COLUMNS": "200", "TTY_COMPATIBLE": "1"})
     assert "not shown" not in wide.stdout and "AFR34ZG" in wide.stdout

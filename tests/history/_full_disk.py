@@ -13,14 +13,14 @@ import pyarrow as pa
 
 from overflight.history import HistoryWriter, open_history
 from overflight.station.updates import Positions
-from overflight.tracking.records import POSITIONS_SCHEMA
+from overflight.tracking.records import positions_table
 
 N = 20_000
 
 
 def table(i: int) -> pa.Table:
     rng = np.random.default_rng(i)
-    return pa.table({
+    return positions_table({
         "icao24": ["abcdef"] * N, "address": pa.array(np.full(N, 0xABCDEF), pa.uint32()),
         "non_icao": np.zeros(N, bool), "time_s": 1.7e9 + i * N + np.arange(N, dtype=float),
         "lat_deg": rng.uniform(-90, 90, N), "lon_deg": rng.uniform(-180, 180, N),
@@ -29,7 +29,7 @@ def table(i: int) -> pa.Table:
         "on_ground": np.zeros(N, bool), "callsign": ["X"] * N, "source": ["adsb"] * N,
         "reference": ["pair"] * N, "frame_seq": np.arange(N, dtype=np.int64),
         "pair_frame_seq": np.full(N, -1, np.int64),
-    }, schema=POSITIONS_SCHEMA)
+    })
 
 
 def main() -> None:

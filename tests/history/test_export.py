@@ -23,7 +23,7 @@ from overflight.history.export import (
 )
 from overflight.history.query import History
 from overflight.station.updates import Positions
-from overflight.tracking.records import POSITIONS_SCHEMA
+from overflight.tracking.records import positions_table
 
 from .conftest import Ingested
 
@@ -96,7 +96,7 @@ HOSTILE = ['<script>alert(1)</script>', "]]><x/>", "a\"b'c", "=cmd|' /C calc'!A0
 def hostile_db(tmp_path: Path) -> Path:
     db = tmp_path / "hostile.duckdb"
     n = len(HOSTILE)
-    t = pa.table({
+    t = positions_table({
         "icao24": ["abcdef"] * n, "address": pa.array([0xABCDEF] * n, pa.uint32()),
         "non_icao": [False] * n, "time_s": [1.7e9 + i for i in range(n)],
         "lat_deg": [10.0 + i / 100 for i in range(n)], "lon_deg": [20.0] * n,
@@ -104,7 +104,7 @@ def hostile_db(tmp_path: Path) -> Path:
         "vertical_rate_fpm": [None] * n, "on_ground": [False] * n, "callsign": HOSTILE,
         "source": ["adsb"] * n, "reference": ["pair"] * n, "frame_seq": [-1] * n,
         "pair_frame_seq": [-1] * n,
-    }, schema=POSITIONS_SCHEMA)
+    })
     w = HistoryWriter(open_history(db), kind="serve")
     w.on_update(Positions(t))
     w.close()

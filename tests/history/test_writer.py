@@ -13,12 +13,12 @@ import pyarrow as pa
 from overflight.history import HistoryWriter, open_history
 from overflight.history.query import History
 from overflight.station.updates import Positions
-from overflight.tracking.records import POSITIONS_SCHEMA
+from overflight.tracking.records import positions_table
 
 
 def _positions(i: int, n: int = 5000, t0: float = 1.7e9) -> pa.Table:
     rng = np.random.default_rng(i)
-    return pa.table({
+    return positions_table({
         "icao24": ["abcdef"] * n, "address": pa.array(np.full(n, 0xABCDEF), pa.uint32()),
         "non_icao": np.zeros(n, bool), "time_s": t0 + i * n + np.arange(n, dtype=float),
         "lat_deg": rng.uniform(40, 50, n), "lon_deg": rng.uniform(0, 5, n),
@@ -27,7 +27,7 @@ def _positions(i: int, n: int = 5000, t0: float = 1.7e9) -> pa.Table:
         "on_ground": np.zeros(n, bool), "callsign": ["TEST1"] * n, "source": ["adsb"] * n,
         "reference": ["pair"] * n, "frame_seq": np.arange(n, dtype=np.int64),
         "pair_frame_seq": np.full(n, -1, np.int64),
-    }, schema=POSITIONS_SCHEMA)
+    })
 
 
 def test_readers_query_while_the_writer_stores(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ from overflight.server import api_history
 from overflight.server.api_history import TRACE_RECENT_POINTS, history_routes
 from overflight.station import StationConfig
 from overflight.station.updates import Positions
-from overflight.tracking.records import POSITIONS_SCHEMA
+from overflight.tracking.records import positions_table
 
 from .conftest import LiveServer, running_server, strict_loads
 
@@ -445,7 +445,7 @@ HOSTILE = ['<script>alert(1)</script>', "]]><x/>", "a\"b'c", "=cmd|' /C calc'!A0
 
 def _positions(address: int, callsigns: list[str], t0: float, lat0: float) -> Positions:
     n = len(callsigns)
-    return Positions(pa.table({
+    return Positions(positions_table({
         "icao24": [f"{address:06x}"] * n, "address": pa.array([address] * n, pa.uint32()),
         "non_icao": [False] * n, "time_s": [t0 + i for i in range(n)],
         "lat_deg": [lat0 + i / 100 for i in range(n)], "lon_deg": [20.0] * n,
@@ -453,7 +453,7 @@ def _positions(address: int, callsigns: list[str], t0: float, lat0: float) -> Po
         "vertical_rate_fpm": [None] * n, "on_ground": [False] * n, "callsign": callsigns,
         "source": ["adsb"] * n, "reference": ["pair"] * n, "frame_seq": [-1] * n,
         "pair_frame_seq": [-1] * n,
-    }, schema=POSITIONS_SCHEMA))
+    }))
 
 
 @dataclass

@@ -221,15 +221,10 @@ def test_caracas_2019_end_to_end(tmp_path: Path) -> None:
     assert sel.sum() > 500 and p["on_ground"][sel].all()
 
 
-@pytest.mark.xfail(
-    reason="tracking: surface positions of an aircraft first heard on the ground at SVMI (no "
-    "earlier position after 24 h silent) are never decoded: the station has the receivers "
-    "table (the hearing receivers 3201/3202 are 14-17 km away) but the tracker's surface "
-    "reference is only StationConfig.receiver_lat_lon or its airport grid, which does not "
-    "resolve SVMI; no rejection is counted. Flights then call the departure 'inferred'.",
-    strict=False,
-)
 def test_first_heard_on_the_ground_reads_as_on_the_ground(tmp_path: Path) -> None:
+    """The An-124 first heard parked at SVMI after a day's silence: its surface positions are
+    resolved against the receiver that heard each frame (14-17 km away), so its departure
+    from Caracas is observed, not inferred."""
     _sim(["caracas-2019", "--out", str(tmp_path), "--from", "2019-03-24T15:00Z",
           "--to", "2019-03-24T16:00Z", "--background", "0"])  # fmt: skip
     run = _station(tmp_path)

@@ -100,18 +100,21 @@ class Station:
         from overflight.tracking import Tracker
 
         self.config = config or StationConfig()
-        if tracker is None:
-            kwargs: dict[str, Any] = {}
-            if self.config.max_aircraft is not None:
-                kwargs["max_aircraft"] = self.config.max_aircraft
-            tracker = Tracker(self.config.receiver_lat_lon, **kwargs)
-        self.tracker = tracker
         self.mlat: Any = mlat
         if mlat is None and self.config.receivers_csv is not None:
             from overflight.pipeline import mlat_feed
 
             self.mlat = mlat_feed(self.config.receivers_csv,
                                   slice_s=max(1.0, self.config.mlat_slice_s))
+        if tracker is None:
+            kwargs: dict[str, Any] = {}
+            if self.config.max_aircraft is not None:
+                kwargs["max_aircraft"] = self.config.max_aircraft
+            if self.mlat is not None:  # each frame's surface reference: the receiver heard it
+                kwargs["receivers"] = {r.receiver_id: (r.lat_deg, r.lon_deg)
+                                       for r in self.mlat.registry}
+            tracker = Tracker(self.config.receiver_lat_lon, **kwargs)
+        self.tracker = tracker
         self._identifier = identifier
         self._identifier_loaded = identifier is not None or not self.config.identify
         self.flights = (
