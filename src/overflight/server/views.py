@@ -67,7 +67,7 @@ class SnapshotView:
         self.now_ms: int = round(self.now_s * 1000.0)
         self.built_ms: int = round(time.time() * 1000.0)
         """Wall-clock time the view was built (the v2 API's ``ctime``)."""
-        self.aircraft_json_bytes: bytes = dumps(doc).encode()
+        self.aircraft_json_bytes: bytes = snapshot.aircraft_json_bytes()  # built once
         by_hex: dict[str, int] = {}
         by_callsign: dict[str, list[int]] = {}
         by_reg: dict[str, list[int]] = {}
