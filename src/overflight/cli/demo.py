@@ -1,9 +1,12 @@
 """``overflight demo``: the full server with the Caracas 2019 story played live (simulated).
 
 Builds a config and runs what ``overflight serve --http --db --alerts defaults`` runs, fed by
-the ``caracas-2019`` scenario's receivers over real loopback sockets (one Beast feeder each, as
-``overflight sim caracas-2019 --push`` does) plus background traffic. Everything it writes goes
-into a temporary folder (or ``--db``'s); the page and every API answer say the data is simulated.
+the ``caracas-2019`` scenario's receivers over real loopback sockets: a child process running
+``overflight sim caracas-2019 --push --scenario-time`` (one Beast feeder per receiver, background
+traffic; ``--from``/``--to`` read as ``sim`` reads them), so that the simulation never holds up
+the server's event loop. Ctrl-C stops the feeders first, then the server in order (exit 0).
+Everything it writes goes into a temporary folder (or ``--db``'s); the page says the data is
+simulated, as does every live answer.
 """
 
 from __future__ import annotations
