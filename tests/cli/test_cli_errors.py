@@ -512,8 +512,8 @@ def test_flights_truncated_capture_keeps_what_was_read(truncated_gz: Path,
     res = run_flights("--input", str(truncated_gz), home=tmp_path)
     assert res.exit_code == 0, res.output  # what was read is used (the rule in cli/app.py)
     text = flights_text(res)
-    assert "1 legs in truncated.jsonl.gz (1,554 positions)" in text
-    assert "393322 AFR34ZG LFPG (observed) 2024-07-06T06:59:21Z" in text
+    assert "1 legs in 1 journeys in truncated.jsonl.gz (1,554 positions)" in text
+    assert "393322 AFR34ZG 1: leg 1/1 LFPG (observed) 2024-07-06T06:59:21Z" in text
     assert (f"warning: {truncated_gz}: the input ends early: truncated: the compressed stream "
             "ends early (the legs above are from the 1,554 positions read before it)") in text
     assert "skipped input: cut by the broken input: 1" in res.output.splitlines()
@@ -531,7 +531,7 @@ def test_flights_truncated_beast_gzip(shared: Callable[[str], Path], tmp_path: P
     res = run_flights("--input", str(p), home=tmp_path)
     assert res.exit_code == 0, res.output
     text = flights_text(res)
-    assert "0 legs in cut.bin.gz (3 positions)" in text
+    assert "0 legs in 0 journeys in cut.bin.gz (3 positions)" in text
     assert "skipped input: Beast truncated bytes: 8" in res.output.splitlines()
     assert (f"warning: {p}: the input ends early: truncated: the compressed stream ends early "
             "(the legs above are from the 3 positions read before it)") in text
@@ -551,8 +551,8 @@ def test_flights_real_file(shared: Callable[[str], Path], tmp_path: Path) -> Non
     res = run_flights("--input", str(shared(FR24)), home=tmp_path)
     assert res.exit_code == 0, res.output
     text = flights_text(res)
-    assert "1 legs in 372355e5.json (634 positions)" in text
-    assert "4baac6 THY9BP LTFM (observed)" in text and "ENGM (observed)" in text
+    assert "1 legs in 1 journeys in 372355e5.json (634 positions)" in text
+    assert "4baac6 THY9BP 1: leg 1/1 LTFM (observed)" in text and "ENGM (observed)" in text
     assert "registration" not in text  # no aircraft store: no identity columns
 
 
@@ -579,7 +579,7 @@ def test_flights_strings_print_literally(shared: Callable[[str], Path], tmp_path
     row = next(line for line in res.output.splitlines() if "4baac6" in line)
     for literal in (":fire:[bold red]X[/]<script>", "[bold]TC-X[/] :fire:", "[I]B38M", "LTFM"):
         assert literal in row, row
-    assert "1 legs in [bold]evil.json" in res.output
+    assert "1 legs in 1 journeys in [bold]evil.json" in res.output
     assert "\U0001f525" not in res.output
     res = run("flights", "--input", str(src), "--json", env=env)
     leg = json.loads(res.stdout.splitlines()[0])
