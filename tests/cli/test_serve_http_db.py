@@ -93,3 +93,11 @@ def test_serve_with_http_and_history_then_ctrl_c(
     assert res.returncode == 0, res.stderr.decode(errors="replace")
     legs = [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
     assert [(f["departure_airport"], f["arrival_airport"]) for f in legs] == [("LFPG", "LFBO")]
+    # the alert is stored in the history database itself, with its flight and evidence
+    res = subprocess.run([*cmd, "alerts", "list", "--db", str(db), "--json"],
+                         capture_output=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr.decode(errors="replace")
+    stored = [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+    assert [(a["rule"], a["icao24"]) for a in stored
+            if a["rule"] == "landed at Toulouse"] == [("landed at Toulouse", "393322")]
+    assert not (db.parent / "alerts.sqlite").exists()

@@ -218,18 +218,19 @@ def serve(
 
 
 def load_alerts(rules: str, db: Path | None) -> Any:
-    """The alert service of ``rules`` (a TOML file, or ``defaults``), its alerts stored beside
-    the history database; a rules file that cannot be used is one error line per fault and
-    exit 1."""
+    """The alert service of ``rules`` (a TOML file, or ``defaults``); its alerts are stored in
+    the history database when one is written (``--db``: chosen when it is attached to the
+    station), else in the alerts-only file beside the default history. A rules file that
+    cannot be used is one error line per fault and exit 1."""
     from overflight.alerts.rules import DEFAULT_RULES, RulesError, parse_rules
     from overflight.alerts.service import AlertService
 
-    store = db.with_name("alerts.sqlite") if db is not None else None
+    del db  # the station's history writer is found when the service is attached
     try:
         if rules == "defaults":
-            return AlertService(parse_rules(DEFAULT_RULES, "defaults"), store=store)
+            return AlertService(parse_rules(DEFAULT_RULES, "defaults"))
         input_path(Path(rules), "--alerts", stdin=False)
-        return AlertService.from_file(rules, store=store)
+        return AlertService.from_file(rules)
     except RulesError as exc:
         typer.echo(f"error: {shown(exc)}", err=True)
         raise typer.Exit(1) from None
@@ -342,9 +343,15 @@ async def run(
             raise typer.BadParameter(f"cannot reach {shown(bus)} ({shown(exc)})",
                                      param_hint="--bus") from None
     if alerts is not None:
+        from overflight.history import HistoryError
+
         alerts.attach(station)
-        alerts.start()
-        log.info("alerts: %d rule(s)", len(alerts.rules.rules))
+        try:
+            alerts.start()
+        except HistoryError as exc:  # the alerts-only file held by another server
+            raise typer.BadParameter(str(exc), param_hint="--alerts") from None
+        log.info("alerts: %d rule(s), stored in %s", len(alerts.rules.rules),
+                 shown(alerts.store.path))
     tasks: list[asyncio.Task[None]] = []
     try:
         ports_ready: asyncio.Future[dict[str, int]] = asyncio.get_running_loop().create_future()
@@ -425,9 +432,10 @@ def build_app(station: Station, writer: Any = None, alerts: Any = None) -> Any:
         routes += more
         paths.update(more_paths)
     if alerts is not None:
-        from overflight.alerts.routes import alert_routes
+        from overflight.alerts.routes import alert_paths, alert_routes
 
         routes += alert_routes(alerts)
+        paths.update(alert_paths())
     return create_app(station, extra_routes=routes, extra_paths=paths,
                       web_root=default_web_root(),
                       # tar1090 asks for trace files only when told they exist
