@@ -186,6 +186,7 @@ def _warm_up(spec: Any, config: Any) -> None:
     story's first minutes while the tracker compiles MLAT, surface and flight kernels."""
     from datetime import datetime
 
+    from overflight.server.views import SnapshotView
     from overflight.sim.stream import simulate_stream
     from overflight.sources.beast import BeastParser
     from overflight.station import Station
@@ -198,7 +199,7 @@ def _warm_up(spec: Any, config: Any) -> None:
         for result in simulate_stream(sc, from_s=a, to_s=b, background=spec.background(None, a, b)):
             BeastParser().feed(result.beast_bytes(), final=True)  # as the feeders' bytes come
             station.process(result.frames)
-            station.snapshot().aircraft_json()  # as the map asks
+            SnapshotView(station.snapshot())  # as the map asks
         station.finish()
     except Exception:  # the demo still runs, only its first minutes may be lost
         log.exception("the warm-up failed")
