@@ -54,6 +54,7 @@ KERNEL_SOURCES: tuple[str, ...] = (
     "flights/",
     "frames.py",
     "geo.py",
+    "jsonout.py",
     "mlat/",
     "modes/",
     "sources/",
@@ -115,6 +116,7 @@ def configure() -> Path | None:
         return None
     try:
         d = cache_dir()
+        new = not d.is_dir()
         d.mkdir(parents=True, exist_ok=True)
         os.utime(d)
     except OSError:
@@ -122,7 +124,8 @@ def configure() -> Path | None:
     import numba
 
     numba.config.CACHE_DIR = str(d)  # type: ignore[attr-defined]
-    _prune(d)
+    if new:  # a new version: old ones may be due (walking them all costs ~0.5 s per start)
+        _prune(d)
     return d
 
 

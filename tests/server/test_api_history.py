@@ -125,6 +125,9 @@ def test_the_flight_lfpg_to_lfbo_with_its_times(api: Served) -> None:
         assert abs(_t(f["arrival_time"]) - _t("2024-07-06T07:58:43Z")) < 120
         assert f["icao24"] == ADDRESS and f["callsigns"] == ["AFR34ZG"]
         assert (f["registration"], f["typecode"]) == ("F-GMZC", "A321")
+        assert (f["journey"]["leg"], f["journey"]["legs"]) == (1, 1)
+        assert f["journey"]["route"] == ["LFPG", "LFBO"] and f["journey"]["stop_before"] is None
+        assert f["coverage_gaps"] == []
         # the support: the frames behind the flight's own positions (take-off to landing)
         row = api.history.flights(((0x393322, False),)).to_pylist()[0]
         own = api.history.positions(0x393322, False, row["first_seen_s"],

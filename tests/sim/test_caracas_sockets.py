@@ -439,6 +439,17 @@ def test_history_api_flights(story: Story, reg: str, hexa: str) -> None:
     cli = _legs(story.cli_flights[reg])
     assert [(r["flight_id"], r["departure_time"], r["arrival_time"]) for r in rows[:2]] == [
         (r["flight_id"], r["departure_time"], r["arrival_time"]) for r in cli[:2]]
+    # the API tells the journey and the ocean gap as the command line does
+    # (while it ran, the An-124's leg out of Caracas was still open, not yet stored)
+    assert [(j["id"], j["leg"], j["stop_before"], j["route"][:3]) for j in
+            (r["journey"] for r in rows[:2])] == [
+        (j["id"], j["leg"], j["stop_before"], j["route"][:3]) for j in
+        (r["journey"] for r in cli[:2])]
+    assert rows[1]["journey"]["stop_before"]["airport"] == "OSLK"
+    assert [g["label"] for g in rows[1]["coverage_gaps"]] == [
+        g["label"] for g in cli[1]["coverage_gaps"]]
+    assert any(g["coverage"] == "none" and g["duration_s"] > 6 * 3600
+               for g in rows[1]["coverage_gaps"])
 
 
 def test_live_aircraft_json_identities_and_mlat(story: Story) -> None:

@@ -435,11 +435,18 @@ def history_routes(history: History) -> tuple[list[BaseRoute], dict[str, Any]]:
         rows = fl.to_pylist()
         sup = _support_of_windows(h, [(int(r["address"]), False, float(r["first_seen_s"]),
                                        float(r["last_seen_s"])) for r in rows])
+        from overflight.flights.itinerary import journey_rows
+        from overflight.report.build import stored_gaps
+
+        trips, gaps = journey_rows(rows), stored_gaps(h, rows)
         return _json({
             "ident": ident, "matched": ref.matched,
             "aircraft": [_hex(a, n) for a, n in ref.addresses],
             "from": export.iso(t0), "to": export.iso(t1), "count": len(rows),
-            "flights": [_flight(h, r) for r in rows], "support": _support(sup),
+            "flights": [{**_flight(h, r), "journey": trip,
+                         "coverage_gaps": [g.to_dict() for g in gs]}
+                        for r, trip, gs in zip(rows, trips, gaps, strict=True)],
+            "support": _support(sup),
         })
 
     async def flights(request: Request) -> Response:

@@ -169,11 +169,12 @@ class TrackingThread:
         self._thread.join(timeout_s)
 
 
-def _on_loop(loop: asyncio.AbstractEventLoop, server: FanoutServer) -> Callable[[list[Any]], None]:
-    """``server.send_sbs(records)`` scheduled on the event loop (from the tracking thread)."""
+def _on_loop(loop: asyncio.AbstractEventLoop, server: FanoutServer) -> Callable[[bytes], None]:
+    """``server.send_bytes(lines)`` scheduled on the event loop (from the tracking thread):
+    the SBS lines of one update, formatted as columns there."""
 
-    def send(records: list[Any]) -> None:
-        loop.call_soon_threadsafe(server.send_sbs, records)
+    def send(lines: bytes) -> None:
+        loop.call_soon_threadsafe(server.send_bytes, lines)
 
     return send
 
@@ -228,7 +229,7 @@ async def run_live(
 
     Raises OSError when a port cannot be bound (the caller says which option)."""
     from overflight.cli.app import quiet_cancellation
-    from overflight.pipeline import sbs_hook
+    from overflight.pipeline import sbs_lines_hook
     from overflight.sources.net import FanoutServer, FeedHub, connect_feed, serve_ingest
 
     quiet_cancellation()
@@ -265,7 +266,8 @@ async def run_live(
             ports[fmt] = o.port
             log.info("serving %s on %s:%d", fmt, cfg.bind, o.port)
             if fmt == "sbs":
-                station.on_tracked(sbs_hook(station, _on_loop(loop, o), partial(_has_clients, o)))
+                station.on_tracked(sbs_lines_hook(station, _on_loop(loop, o),
+                                                  partial(_has_clients, o)))
             else:
                 hub.subscribe(o)  # forwarding needs no decoding: straight from the hub
         if cfg.record_dir is not None:

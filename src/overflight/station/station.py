@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,6 @@ import pyarrow as pa
 
 from overflight.frames import FrameBatch
 from overflight.station.config import StationConfig
-from overflight.station.flights import FlightEnd, StationFlights
 from overflight.station.schema import EVENTS_SCHEMA, GONE_SCHEMA, REJECTED_SCHEMA
 from overflight.station.subscriptions import Subscription
 from overflight.station.updates import (
@@ -47,6 +46,9 @@ from overflight.station.updates import (
     Update,
     flights_table,
 )
+
+if TYPE_CHECKING:  # the flights package (and scipy) is imported only when flights are asked
+    from overflight.station.flights import FlightEnd, StationFlights
 
 __all__ = ["Station", "StationStats"]
 
@@ -117,14 +119,16 @@ class Station:
         self.tracker = tracker
         self._identifier = identifier
         self._identifier_loaded = identifier is not None or not self.config.identify
-        self.flights = (
-            StationFlights(self.config.flights_every_s, identifier=self._registration_type)
-            if self.config.flights else None
-        )
+        self.flights: StationFlights | None = None
+        if self.config.flights:
+            from overflight.station.flights import StationFlights
+
+            self.flights = StationFlights(self.config.flights_every_s,
+                                          identifier=self._registration_type)
         self.stats = StationStats()
         self._subs: list[Subscription] = []
         self._seq = 0
-        self._known: dict[int, tuple[int, int]] = {}
+        self._known = _Published()
         """Per state key (address | non-ICAO flag): (callsign id, squawk) last published."""
         self._last_expire_s = -math.inf
         self._lock = threading.RLock()
@@ -214,7 +218,12 @@ class Station:
                   encode_airborne_position(0x3C6589, 50.0, 8.0, 35000.0, True)]
         batch = FrameBatch.from_bytes(frames, time_s=[1e9, 1e9 + 0.5, 1e9 + 1.0])
         tr = Tracker(self.config.receiver_lat_lon)
-        tr.update(decode_frames(batch), seq=np.arange(len(frames), dtype=np.int64))
+        table = decode_frames(batch)
+        positions = tr.update(table, seq=np.arange(len(frames), dtype=np.int64))
+        if self.config.sbs_out is not None:  # the SBS writer's kernel
+            from overflight.tracking.sbs import sbs_lines
+
+            sbs_lines(tr, table, positions)
         tr.expire(2e9, 1.0)
         if self.flights is not None:
             from overflight.station.flights import StationFlights
@@ -346,16 +355,18 @@ class Station:
         if rows.size == 0:
             self._publish_events(events)
             return
-        st = tr.table.rows
-        rec = st[rows]
+        rec = np.take(tr.table.rows, rows)
         keys = rec["key"].astype(np.int64)
         cs = rec["callsign"].astype(np.int64)
         sq = rec["squawk"].astype(np.int64)
         seen_t = rec["seen_t"]
         has_pos = rec["pos_src"] > 0
-        for i, key in enumerate(keys.tolist()):
-            c, s = int(cs[i]), int(sq[i])
-            prev = self._known.get(key)
+        found, prev_c, prev_s = self._known.get(keys)
+        news = (~found | ((prev_c >= 0) & (cs >= 0) & (prev_c != cs))
+                | ((prev_s >= 0) & (sq >= 0) & (prev_s != sq)))
+        for i in np.flatnonzero(news).tolist():  # new aircraft and changes only: no loop per row
+            key, c, s = int(keys[i]), int(cs[i]), int(sq[i])
+            prev = (int(prev_c[i]), int(prev_s[i])) if found[i] else None
             address, non_icao = key & 0xFFFFFF, bool(key >> 24)
             lat = float(rec["lat"][i]) if has_pos[i] else None
             lon = float(rec["lon"][i]) if has_pos[i] else None
@@ -379,7 +390,7 @@ class Station:
                         "squawk_changed", t, address, non_icao, callsign=callsign,
                         squawk=squawk, lat=lat, lon=lon, before=f"{prev[1]:04d}", after=squawk,
                         frame_seq=evidence.first(int(rows[i]), "squawk", squawk)))
-            self._known[key] = (c, s)
+        self._known.put(keys, cs, sq)
         changed = pa.table({
             "address": pa.array((keys & 0xFFFFFF).astype(np.uint32)),
             "non_icao": pa.array((keys >> 24).astype(bool)),
@@ -471,12 +482,10 @@ class Station:
             self.stats.gone += gone.num_rows
             addr = gone.column("address").to_numpy(zero_copy_only=False).astype(np.int64)
             non = gone.column("non_icao").to_numpy(zero_copy_only=False).astype(np.int64)
-            for k in (addr | (non << 24)).tolist():
-                self._known.pop(int(k), None)
+            self._known.drop(addr | (non << 24))
             self.publish(Gone(gone.select(GONE_SCHEMA.names).cast(GONE_SCHEMA)))
         if len(self._known) > 2 * max(len(self.tracker), 1024):  # evicted by the tracker's cap
-            keys = set(self.tracker.table.rows["key"].astype(np.int64).tolist())
-            self._known = {k: v for k, v in self._known.items() if k in keys}
+            self._known.keep(self.tracker.table.rows["key"].astype(np.int64))
         return gone
 
     def finish(self) -> None:
@@ -647,6 +656,59 @@ def _with_evidence(table: pa.Table, closed: list[Any], evidence: dict[str, Any])
         table = table.set_column(i, table.schema.field(i),
                                  pa.array([getattr(e, name) for e in got], pa.int64()))
     return table
+
+
+class _Published:
+    """Per state key (address | non-ICAO flag << 24): the callsign id and squawk last
+    published (-1 none), as sorted arrays: looked up and updated a batch at a time."""
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, np.int64)
+        self.cs = np.zeros(0, np.int64)
+        self.sq = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    def _find(self, keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.intp],
+                                                          npt.NDArray[np.bool_]]:
+        i = np.searchsorted(self.keys, keys)
+        found = i < self.keys.size
+        found[found] = self.keys[i[found]] == keys[found]
+        return i, found
+
+    def get(self, keys: npt.NDArray[np.int64]) -> tuple[
+            npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(known, callsign ids, squawks) of ``keys`` (-1 where unknown)."""
+        i, found = self._find(keys)
+        j = np.where(found, i, 0)
+        if self.keys.size == 0:
+            none = np.full(keys.size, -1, np.int64)
+            return found, none, none.copy()
+        return (found, np.where(found, self.cs[j], -1), np.where(found, self.sq[j], -1))
+
+    def put(self, keys: npt.NDArray[np.int64], cs: npt.NDArray[np.int64],
+            sq: npt.NDArray[np.int64]) -> None:
+        """Set the values of ``keys`` (unique), adding those not known."""
+        i, found = self._find(keys)
+        self.cs[i[found]] = cs[found]
+        self.sq[i[found]] = sq[found]
+        if not found.all():
+            new = ~found
+            k = np.concatenate((self.keys, keys[new]))
+            o = np.argsort(k, kind="stable")
+            self.keys = k[o]
+            self.cs = np.concatenate((self.cs, cs[new]))[o]
+            self.sq = np.concatenate((self.sq, sq[new]))[o]
+
+    def drop(self, keys: npt.NDArray[np.int64]) -> None:
+        """Forget ``keys`` (those not known are ignored)."""
+        self.keep(np.setdiff1d(self.keys, keys, assume_unique=False))
+
+    def keep(self, keys: npt.NDArray[np.int64]) -> None:
+        """Forget every key not in ``keys``."""
+        m = np.isin(self.keys, keys)
+        self.keys, self.cs, self.sq = self.keys[m], self.cs[m], self.sq[m]
 
 
 class _Evidence:

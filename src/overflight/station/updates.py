@@ -21,12 +21,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from overflight.flights.records import Flight
 from overflight.frames import FrameBatch
 from overflight.station.schema import FLIGHTS_SCHEMA, FRAMES_SCHEMA
 from overflight.tracking.records import AircraftState
 
 if TYPE_CHECKING:
+    from overflight.flights.records import Flight
     from overflight.station.snapshot import LiveRows
 
 __all__ = [
