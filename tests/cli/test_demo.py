@@ -301,9 +301,9 @@ def test_aircraft_json_says_simulated(demo: Run) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="/api/alerts carries no 'simulated' label yet "
-                   "(alerts/routes.py: see the report of issue 15)")
+@pytest.mark.slow
 def test_alerts_api_says_simulated(demo: Run) -> None:
+    """Every API answer of the demo says simulated, the alerts' included."""
     assert demo.alerts_api.get("simulated") is True
 
 

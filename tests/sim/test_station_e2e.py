@@ -37,16 +37,22 @@ class Run:
     positions: list[pa.Table] = field(default_factory=list)
     truth: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    heard_until_s: float = -np.inf
+    """The latest position time published so far (the station's progress)."""
 
     def on_update(self, u: object) -> None:
         if isinstance(u, Flights):
             self.flights.extend(u.flights)
-        elif isinstance(u, Events):
-            self.events.extend(u.table.to_pylist())
+        elif isinstance(u, Events):  # each with the station's progress when it was told
+            self.events.extend({**e, "told_at_s": self.heard_until_s}
+                               for e in u.table.to_pylist())
         elif isinstance(u, Positions):
             self.positions.append(
                 u.table.select(["address", "time_s", "lat_deg", "lon_deg", "on_ground", "source"])
             )
+            if u.table.num_rows:
+                self.heard_until_s = max(self.heard_until_s,
+                                         float(np.nanmax(u.table["time_s"].to_numpy())))
 
     def positions_of(self, icao24: str) -> dict[str, np.ndarray]:
         t = pa.concat_tables(self.positions)
@@ -64,7 +70,7 @@ def _sim(args: list[str]) -> None:
     assert r.exit_code == 0, r.output
 
 
-def _station(out: Path) -> Run:
+def _station(out: Path, batch_frames: int | None = None) -> Run:
     run = Run(truth=json.loads((out / "truth.json").read_text()))
     t0 = time.perf_counter()
     st = Station(StationConfig(receivers_csv=out / "receivers.csv", identify=False))
@@ -72,7 +78,12 @@ def _station(out: Path) -> Run:
 
     def batches() -> Iterator[FrameBatch]:
         for p in sorted(out.glob("*.beast")):
-            yield from read_batches(p)
+            for b in read_batches(p):
+                if batch_frames is None or len(b) <= batch_frames:
+                    yield b
+                    continue
+                for a in range(0, len(b), batch_frames):  # as a live station gets them
+                    yield b.take(np.arange(a, min(a + batch_frames, len(b))))
 
     st.run_batches(batches())
     run.seconds = time.perf_counter() - t0
@@ -129,7 +140,7 @@ def svmi(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Path]:
     out = tmp_path_factory.mktemp("svmi")
     _sim(["caracas-2019", "--out", str(out), "--from", "2019-03-23T14:25Z",
           "--to", "2019-03-23T15:15Z", "--background", "0"])  # fmt: skip
-    return _station(out), out
+    return _station(out, batch_frames=4096), out
 
 
 def test_adsb_off_positions_come_only_from_mlat_where_four_receivers_hear(
@@ -185,6 +196,26 @@ def test_adsb_off_landing_inferred_at_svmi_within_two_minutes(svmi: tuple[Run, P
         assert f.arrival.code == "SVMI"
         assert f.arrival_time_s is not None
         assert abs(f.arrival_time_s - legs[icao][1]["landing_s"]) < TOLERANCE_S
+
+
+def test_landings_at_svmi_are_told_as_they_happen(svmi: tuple[Run, Path]) -> None:
+    """The take-off / landing events come once the runway is settled (90 s) and the flights
+    re-examined (30 s), heard again or not: the Il-62 that landed with ADS-B off (MLAT only,
+    silent on the ground) is told as landed two minutes after, not when the run ends (the
+    An-124, still descending when the window ends, is told at its end)."""
+    run, _ = svmi
+    legs = {a["icao24"]: a["legs"] for a in run.truth["aircraft"]}
+    end_s = run.heard_until_s
+    told = {}
+    for icao in ("1551e0", "154073"):
+        (e,) = [e for e in run.events if e["kind"] == "landing" and e["icao24"] == icao]
+        assert e["airport"] == "SVMI"
+        assert abs(e["time_s"] - legs[icao][1]["landing_s"]) < TOLERANCE_S
+        told[icao] = e["told_at_s"]
+    landing_s = legs["1551e0"][1]["landing_s"]
+    assert landing_s < end_s - 300  # the window goes on long after it
+    assert told["1551e0"] < landing_s + 90 + 30 + 60, told["1551e0"] - landing_s
+    assert legs["154073"][1]["landing_s"] > end_s and told["154073"] == end_s
 
 
 @pytest.mark.slow

@@ -385,10 +385,15 @@ class ClockBoard:
         """The dropped deltas (summed now and then into one)."""
         self._views: list[ClockView] = []
         self._partial: dict[int, list[tuple[str, pa.Table]]] = {}
+        self._broken = -1
+        """Input number whose clocks message had a malformed part (its parts are dropped)."""
         self._last: tuple[int, int] = (0, -1)
         self.received = 0
         self.malformed = 0
         self.timeouts = 0
+        self.silent = False
+        """True after a wait timed out, until the next delta comes: shards then solve with
+        the model they have without waiting again (one wait per silence, not per slice)."""
         self._task: Any = None
 
     def view(self, registry: ReceiverRegistry) -> ClockView:
@@ -406,6 +411,8 @@ class ClockBoard:
         with self._cond:
             self._deltas.extend(deltas)
             self.received += len(deltas)
+            if deltas:
+                self.silent = False
             if len(self._deltas) > self.max_held:  # a shard without traffic holds them all
                 drop = len(self._deltas) // 2
                 self._passed_state[:] = [_sum([*self._passed_state, *self._deltas[:drop]])]
@@ -430,7 +437,13 @@ class ClockBoard:
             got = unpack(body)
         except Exception:
             self.malformed += 1
+            self._partial.pop(in_seq, None)
+            self._broken = in_seq  # its other parts would make an incomplete delta
             return
+        if in_seq == self._broken:
+            return
+        for old in [k for k in self._partial if k < in_seq]:  # never completed
+            del self._partial[old]
         self._partial.setdefault(in_seq, []).extend(got)
         if part + 1 < parts:
             return
@@ -525,13 +538,16 @@ class ClockView:
             if d is None:
                 if self._final and utc_s <= self.upto_s:
                     break  # the run ended there: nothing more will come for it
+                if self.board.silent:
+                    break  # already waited once for this silence: go on with what we have
                 self.waited += 1
                 d = self.board.get(self.next, self.board.wait_s)
                 if d is None:
                     self.board.timeouts += 1
+                    self.board.silent = True
                     log.warning("shared clocks: nothing after %.1f from the clock-sync worker "
-                                "in %.0f s; solving with the model so far", self.upto_s,
-                                self.board.wait_s)
+                                "in %.0f s; solving with the model so far (without waiting "
+                                "again until it speaks)", self.upto_s, self.board.wait_s)
                     break
             if d.upto_s > utc_s:
                 break

@@ -47,6 +47,9 @@ log = logging.getLogger("overflight.worker")
 END = "Overflight-End"
 
 
+_MAX_PENDING = 64
+"""Most batches held part-received (the oldest is dropped, counted malformed, beyond it)."""
+
 class ShardStation(Station):
     """A :class:`Station` whose frames come numbered (the ingest's ``seq``): the same
     processing as :meth:`Station.process`, without publishing the frames again."""
@@ -105,6 +108,9 @@ class BatchGatherer:
         chunks = self._pending.setdefault(key, {})
         chunks[i] = table
         if len(chunks) < n:
+            while len(self._pending) > _MAX_PENDING:  # a batch whose chunk was lost: let go
+                self._pending.pop(next(iter(self._pending)))
+                self.stats.malformed += 1
             return None
         del self._pending[key]
         return ("batch", pa.concat_tables([chunks[k] for k in sorted(chunks)]))

@@ -62,6 +62,52 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class _SimulatedLabel:
+    """Labels every JSON answer of a simulated station (the demo): ``"simulated": true`` first
+    in each object answer that does not say it already, whichever route made it (history,
+    alerts, the API's errors), and ``X-Overflight-Simulated: true`` on every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def label(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", ()), (b"x-overflight-simulated", b"true")]
+                ctype = dict(headers).get(b"content-type", b"")
+                if not ctype.startswith(b"application/json"):
+                    await send({**message, "headers": headers})
+                    return
+                start = {**message, "headers": headers}
+                return
+            if start is None:
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            data = b"".join(body)
+            # (a quote inside a string from the air is escaped: only a key reads "simulated")
+            if data.lstrip().startswith(b"{") and b'"simulated"' not in data:
+                i = data.index(b"{") + 1
+                rest = data[i:].lstrip()
+                data = data[:i] + b'"simulated":true' + (b"," if not rest.startswith(b"}")
+                                                         else b"") + data[i:]
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(data)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": data})
+
+        await self.app(scope, receive, label)
+
+
 def _version() -> str:
     try:
         from overflight import __version__
@@ -139,6 +185,8 @@ def create_app(
 
     app = Starlette(routes=routes, exception_handlers=exception_handlers(), lifespan=lifespan)
     app.add_middleware(_SecurityHeaders)
+    if getattr(getattr(station, "config", None), "simulated", False):
+        app.add_middleware(_SimulatedLabel)
     app.state.views = cache
     app.state.live = live
     app.state.station = station

@@ -147,6 +147,10 @@ class StationFlights:
         """Per aircraft, the (kind, flight id) already handed on (kind: takeoff, landing,
         closed); pruned to the flights still found in its buffer."""
         self._open: dict[int, tuple[Flight, ...]] = {}
+        self._due: dict[int, float] = {}
+        """Per aircraft, the time (station s) of a known take-off or landing not announced
+        yet: it is re-examined once ``SETTLE_S`` has passed, heard again or not (an aircraft
+        that landed with its ADS-B off sends nothing more, yet its landing must be told)."""
         self.closed = 0
         """Flights closed so far (a count: closed flights are handed on, not kept)."""
         self.closed_sources: dict[str, tuple[str, ...]] = {}
@@ -181,6 +185,9 @@ class StationFlights:
         """Record the frame number of each kept position (matched by address and time)."""
         if "frame_seq" not in positions.column_names:
             return
+        non = np.asarray(positions.column("non_icao").to_numpy(zero_copy_only=False), bool)
+        if non.any():  # flights are of ICAO addresses: ~abc123 is not abc123
+            positions = positions.filter(pa.array(~non))
         addr = np.asarray(positions.column("address").to_numpy(zero_copy_only=False), np.int64)
         t = np.asarray(positions.column("time_s").to_numpy(zero_copy_only=False), np.float64)
         seq = np.asarray(positions.column("frame_seq").to_numpy(zero_copy_only=False), np.int64)
@@ -265,7 +272,8 @@ class StationFlights:
         self.closed_evidence = {}
         self._last_settle_s = now_s
         silent = {a for a, t in self._last_seen.items() if now_s - t > SILENCE_S}
-        work = set(self._last_seen) if final else self._dirty | silent
+        due = {a for a, t in self._due.items() if now_s - t >= SETTLE_S}
+        work = set(self._last_seen) if final else self._dirty | silent | due
         self._dirty = set()
         parts = [self._buffers.pop(a) for a in work if a in self._buffers]
         if self._pending:  # every pending row belongs to a dirty aircraft
@@ -305,6 +313,7 @@ class StationFlights:
         ends: list[FlightEnd] = []
         opened: dict[int, list[Flight]] = {}
         found: dict[int, set[str]] = {}
+        due_at: dict[int, float] = {}
         for i, f in enumerate(flights):
             a = int(f.icao24, 16)
             found.setdefault(a, set()).add(f.id)
@@ -312,13 +321,16 @@ class StationFlights:
             silent = now_s - self._last_seen.get(a, now_s) > SILENCE_S
             seen = self._ended.setdefault(a, set())
             done = final or later or silent
-            heard_until = self._last_seen.get(a, now_s)
+            heard_until = max(self._last_seen.get(a, now_s), now_s if np.isfinite(now_s)
+                              else -np.inf)
             for kind, how, t in (("takeoff", f.departure_how, f.departure_time_s),
                                  ("landing", f.arrival_how, f.arrival_time_s)):
-                if how in _KNOWN and t is not None and (kind, f.id) not in seen \
-                        and (done or heard_until - t >= SETTLE_S):
-                    seen.add((kind, f.id))
-                    ends.append(FlightEnd(kind, f, self._seq_near(a, t)))
+                if how in _KNOWN and t is not None and (kind, f.id) not in seen:
+                    if done or heard_until - t >= SETTLE_S:
+                        seen.add((kind, f.id))
+                        ends.append(FlightEnd(kind, f, self._seq_near(a, t)))
+                    else:
+                        due_at[a] = min(due_at.get(a, t), t)
             if done:
                 lo = int(np.searchsorted(buf.icao24, buf.icao24[f.row_start], side="left"))
                 hi = int(np.searchsorted(buf.icao24, buf.icao24[f.row_start], side="right"))
@@ -334,6 +346,10 @@ class StationFlights:
             else:
                 opened.setdefault(a, []).append(f)
         for a in {int(x) for x in np.unique(buf.icao24).tolist()}:
+            if a in due_at:
+                self._due[a] = due_at[a]
+            else:
+                self._due.pop(a, None)
             ids = found.get(a, set())
             self._ended[a] = {k for k in self._ended.get(a, set()) if k[1] in ids}
             if a in opened:
@@ -349,6 +365,7 @@ class StationFlights:
 
     def _forget(self, a: int) -> None:
         self._last_seen.pop(a, None)
+        self._due.pop(a, None)
         self._seqs.pop(a, None)
         self._last_bucket.pop(a, None)
         self._sources.pop(a, None)

@@ -753,7 +753,8 @@ class _Evidence:
         if self.table is None or self.seq is None:
             return -1
         a = self.table.column("address").to_numpy(zero_copy_only=False)
-        mine = np.flatnonzero(a == address)
+        non = self.table.column("non_icao").to_numpy(zero_copy_only=False).astype(bool)
+        mine = np.flatnonzero((a == address) & (non == non_icao))
         if mine.size == 0:
             return -1
         sq = self.table.column("squawk").take(pa.array(mine)).to_pylist()

@@ -546,8 +546,8 @@ def track_kernel(
         tc = typecode[i]
         if has_cpr[i] and tc > 0 and tc < 32:
             k_s = 1 if surface[i] else 0
-            k_bc = max(a.nic_c, 0) if surface[i] else max(nic_b[i], 0)
-            k_a = max(a.nic_a, 0)
+            k_bc = min(max(a.nic_c, 0) if surface[i] else max(nic_b[i], 0), 1)  # 1-bit fields
+            k_a = min(max(a.nic_a, 0), 1)
             if nic_table[k_s, tc, k_a, k_bc] >= 0:
                 mnic = nic_table[k_s, tc, k_a, k_bc]
                 mrc = rc_table[k_s, tc, k_a, k_bc]
