@@ -82,10 +82,17 @@ def embedded_flights(archive: Path | str, start_s: float | None = None,
 
 def spark_session(master: str = "local[*]", app_name: str = "overflight-batch",
                   conf: dict[str, str] | None = None) -> Any:
-    """A Spark session on ``master`` whose Python workers run this interpreter."""
+    """A Spark session on ``master`` whose Python workers run this interpreter.
+
+    Local workers are started by the JVM with ``PYSPARK_PYTHON`` (else whatever ``python3`` its
+    PATH finds: outside an activated virtualenv, one without Overflight); the configuration key
+    alone is not used by them (PySpark 4), so the variable is set too, when the user has not."""
+    import os
     import sys
 
     from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
     b = (SparkSession.builder.master(master).appName(app_name)
          .config("spark.pyspark.python", sys.executable)
