@@ -304,7 +304,11 @@ def ws_clients_main(port: int, n: int, seconds: float) -> None:
     print(f"{counts[2]} {counts[0]} {counts[1]}", flush=True)
 
 
-def _ingest_run(data: bytes, frames: int, clients: int, timeout_s: float) -> dict[str, float]:
+def _ingest_run(data: bytes | list[tuple[bytes, int]], frames: int, clients: int,
+                timeout_s: float, rate: float = 0.0) -> dict[str, float]:
+    """One run: ``data`` pushed into a live station (as fast as it goes; or, given as
+    (Beast bytes, frames) parts and a ``rate``, paced at ``rate`` frames per second) with
+    ``clients`` WebSocket clients reading; what the station tracked, dropped and cost."""
     from overflight.server import create_app, serve_http
 
     st = Station(StationConfig(listen_beast=0, identify=False, flights=False,
@@ -343,7 +347,16 @@ def _ingest_run(data: bytes, frames: int, clients: int, timeout_s: float) -> dic
 
         def feed() -> None:
             with socket.create_connection(("127.0.0.1", ports["ingest"])) as s:
-                s.sendall(data)
+                if isinstance(data, bytes):
+                    s.sendall(data)
+                    return
+                t_start, sent = time.perf_counter(), 0
+                for part, n in data:  # paced: never ahead of rate x elapsed
+                    ahead = (sent + n) / rate - (time.perf_counter() - t_start)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                    s.sendall(part)
+                    sent += n
 
         t0 = time.perf_counter()
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -351,6 +364,8 @@ def _ingest_run(data: bytes, frames: int, clients: int, timeout_s: float) -> dic
         while st.stats.frames + st.stats.frames_dropped < frames \
                 and time.perf_counter() - t0 < timeout_s:
             await asyncio.sleep(0.01)
+        if rate:  # what the feed took: the rate is the one offered, not the tail's
+            await feeder
         out["seconds"] = time.perf_counter() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         out["cpu_s"] = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
@@ -369,6 +384,35 @@ def _ingest_run(data: bytes, frames: int, clients: int, timeout_s: float) -> dic
 
     asyncio.run(main())
     return out
+
+
+def bench_ws_paced(aircraft: int, window_s: float, client_counts: list[int], rate: float,
+                   seconds: float) -> None:
+    """The issue's condition: ingest offered ``rate`` frames/s for ``seconds`` while 0 or N
+    clients read the live push (a diff each second); the share of the offered frames
+    tracked, with and without clients."""
+    batch = traffic(aircraft, window_s)
+    n = min(len(batch), int(rate * seconds))
+    step = max(1, int(rate / 20))  # 50 ms of traffic per send
+    parts = [(encode_beast(p, time_records=np.ones(len(p), bool)), len(p))
+             for p in chunks(batch.take(np.arange(n)), step)]
+    print(f"\nWebSocket fan-out at the issue's ingest rate: {n:,} frames of {aircraft:,} aircraft "
+          f"offered at {rate:,.0f} frames/s ({n / rate:.0f} s; one process: ingest, tracking, "
+          "HTTP; clients in another):")
+    base = None
+    for clients in [0, *client_counts]:
+        r = _ingest_run(parts, n, clients, n / rate + 60, rate=rate)
+        took = r["frames"] / n
+        base = took if clients == 0 else base
+        extra = ""
+        if clients:
+            extra = (f", {int(r.get('connected', 0))} connected, {int(r['messages']):,} messages "
+                     f"sent, {int(r['skipped'])} skipped, {int(r['ws_dropped'])} dropped")
+        change = "" if base is None or clients == 0 else \
+            f" (change {(took / base - 1) * 100:+.1f}%; target: no more than -5%)"
+        print(f"  {clients:4d} clients: {took:.1%} of the offered frames tracked{change}, "
+              f"{int(r['dropped']):,} dropped; server process {r['cpu_s']:.1f} CPU s over "
+              f"{r['seconds']:.1f} s{extra}")
 
 
 def bench_ws(aircraft: int, window_s: float, client_counts: list[int], repeat: int) -> None:
@@ -407,7 +451,11 @@ def main() -> None:
     ap.add_argument("--ws-aircraft", type=int, default=2000)
     ap.add_argument("--ws-window-s", type=float, default=240.0)
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--skip", default="", help="comma list of json,point,ws to skip")
+    ap.add_argument("--ws-rate", type=float, default=100_000.0,
+                    help="frames/s offered in the paced WebSocket run (the issue's 100 k)")
+    ap.add_argument("--ws-paced-s", type=float, default=20.0)
+    ap.add_argument("--skip", default="",
+                    help="comma list of json,point,ws,ws-paced to skip")
     ap.add_argument("--readsb", default=shutil.which("readsb"),
                     help="readsb binary for its aircraft.json figure (default: on the PATH)")
     args = ap.parse_args()
@@ -421,9 +469,12 @@ def main() -> None:
         bench_readsb(args.readsb, args.aircraft)
     if "point" not in skip:
         bench_point(snap, args.clients, args.seconds)
+    counts = [int(x) for x in args.ws_clients.split(",") if x]
+    if "ws-paced" not in skip:
+        bench_ws_paced(args.ws_aircraft, args.ws_window_s, counts, args.ws_rate,
+                       args.ws_paced_s)
     if "ws" not in skip:
-        bench_ws(args.ws_aircraft, args.ws_window_s,
-                 [int(x) for x in args.ws_clients.split(",") if x], args.repeat)
+        bench_ws(args.ws_aircraft, args.ws_window_s, counts, args.repeat)
 
 
 if __name__ == "__main__":
