@@ -486,20 +486,15 @@ class ClockBoard:
         self._task = asyncio.create_task(self._follow(sub))
 
     async def _follow(self, sub: Any) -> None:
-        from nats.errors import TimeoutError as NatsTimeout
+        await subj.follow(sub, self._on_message)
 
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=1.0)
-            except NatsTimeout:
-                continue
-            h = msg.headers or {}
-            i_s, _, n_s = h.get(subj.H_PART, "0/1").partition("/")
-            try:
-                self.apply_message(int(h.get(subj.H_IN, "0")), int(i_s), int(n_s or 1),
-                                   msg.data)
-            except ValueError:
-                self.malformed += 1
+    def _on_message(self, msg: Any) -> None:
+        try:
+            part, parts = subj.part_of(msg.headers)
+            self.apply_message(subj.header_int(msg.headers, subj.H_IN, 0), part, parts,
+                               msg.data)
+        except ValueError:
+            self.malformed += 1
 
     async def close(self) -> None:
         import asyncio

@@ -132,11 +132,10 @@ async def run_history_writer(url: str, db: Any, *, stop: asyncio.Event | None = 
                 except NatsTimeout:
                     continue
                 for msg in msgs:
-                    h = msg.headers or {}
+                    h = msg.headers
                     try:
-                        i_s, _, _ = h.get(subj.H_PART, "0/1").partition("/")
-                        key = (int(h.get(subj.H_SHARD, "-1")), int(h.get(subj.H_IN, "0")),
-                               int(i_s))
+                        key = (subj.header_int(h, subj.H_SHARD, -1),
+                               subj.header_int(h, subj.H_IN, 0), subj.part_of(h)[0])
                         await asyncio.to_thread(writer.apply, *key, msg.data)
                     except (ValueError, OSError, pa.ArrowException) as exc:
                         log.warning("history: dropped a malformed updates message: %s", exc)

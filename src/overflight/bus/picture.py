@@ -163,21 +163,16 @@ class BusPicture:
         self._task = asyncio.create_task(self._follow(sub))
 
     async def _follow(self, sub: Any) -> None:
-        from nats.errors import TimeoutError as NatsTimeout
+        await subj.follow(sub, self._on_message)
 
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=1.0)
-            except NatsTimeout:
-                continue
-            h = msg.headers or {}
-            i_s, _, _ = h.get(subj.H_PART, "0/1").partition("/")
-            try:
-                self.apply(int(h.get(subj.H_SHARD, "-1")), int(h.get(subj.H_IN, "0")), int(i_s),
-                           msg.data)
-            except Exception:
-                log.exception("bad updates message on %s", msg.subject)
-            self.changed.set()
+    def _on_message(self, msg: Any) -> None:
+        try:
+            self.apply(subj.header_int(msg.headers, subj.H_SHARD, -1),
+                       subj.header_int(msg.headers, subj.H_IN, 0),
+                       subj.part_of(msg.headers)[0], msg.data)
+        except Exception:
+            log.exception("bad updates message on %s", msg.subject)
+        self.changed.set()
 
     async def wait_ended(self, run_id: str, shards: int, timeout_s: float = 120.0) -> None:
         """Wait until every shard's worker said the input of ``run_id`` ended."""

@@ -35,8 +35,11 @@ __all__ = [
     "UPDATES_STREAM",
     "consumer_name",
     "ensure_streams",
+    "follow",
     "frames_subject",
+    "header_int",
     "parse_shards",
+    "part_of",
     "updates_subject",
 ]
 
@@ -61,6 +64,31 @@ H_IN = "Overflight-In"
 H_PART = "Overflight-Part"
 H_MESSAGES = "Overflight-Messages"
 H_NOW = "Overflight-Now"
+
+
+def part_of(headers: Any, name: str = H_PART) -> tuple[int, int]:
+    """(part, parts) of a message sent in parts (header ``name`` reads ``i/n``; a message
+    without it is whole: (0, 1)). ValueError when the header is not two numbers."""
+    i_s, _, n_s = (headers or {}).get(name, "0/1").partition("/")
+    return int(i_s), int(n_s or 1)
+
+
+def header_int(headers: Any, name: str, default: int) -> int:
+    """An integer header (``default`` when absent; ValueError when not a number)."""
+    return int((headers or {}).get(name, str(default)))
+
+
+async def follow(sub: Any, on_message: Any, timeout_s: float = 1.0) -> None:
+    """Hand every message of a push subscription (an ordered consumer) to
+    ``on_message(msg)``, for ever (cancel the task to stop); a quiet stream is waited on."""
+    from nats.errors import TimeoutError as NatsTimeout
+
+    while True:
+        try:
+            msg = await sub.next_msg(timeout=timeout_s)
+        except NatsTimeout:
+            continue
+        on_message(msg)
 
 
 def frames_subject(shard: int) -> str:
@@ -94,9 +122,11 @@ def parse_shards(text: str) -> tuple[int, ...]:
 
 
 async def ensure_streams(js: Any, *, replicas: int = 1, max_age_s: float | None = None) -> None:
-    """Create the streams when missing (an existing stream is left as it is)."""
+    """Create the streams when missing (an existing stream is left as it is; one created by
+    another node at the same moment too: the loser of that race is told the subjects
+    overlap, and finds the stream there)."""
     from nats.js.api import StreamConfig
-    from nats.js.errors import NotFoundError
+    from nats.js.errors import BadRequestError, NotFoundError
 
     for name, subjects in ((FRAMES_STREAM, ["overflight.frames.*"]),
                            (UPDATES_STREAM, ["overflight.updates.*"]),
@@ -106,7 +136,13 @@ async def ensure_streams(js: Any, *, replicas: int = 1, max_age_s: float | None 
             continue
         except NotFoundError:
             pass
-        await js.add_stream(StreamConfig(
-            name=name, subjects=subjects, duplicate_window=DUPLICATE_WINDOW_S,
-            num_replicas=replicas, max_age=max_age_s,
-        ))
+        try:
+            await js.add_stream(StreamConfig(
+                name=name, subjects=subjects, duplicate_window=DUPLICATE_WINDOW_S,
+                num_replicas=replicas, max_age=max_age_s,
+            ))
+        except BadRequestError as exc:
+            try:
+                await js.stream_info(name)  # made meanwhile by another node
+            except NotFoundError:
+                raise exc from None

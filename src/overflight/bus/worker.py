@@ -95,8 +95,7 @@ class BatchGatherer:
             return ("end", headers[END])
         key = (headers.get(subj.H_RUN, ""), headers.get(subj.H_BATCH, ""))
         try:  # what came over the network is untrusted: a bad message is dropped, counted
-            i_s, _, n_s = headers.get(subj.H_CHUNK, "0/1").partition("/")
-            i, n = int(i_s), int(n_s or 1)
+            i, n = subj.part_of(headers, subj.H_CHUNK)
             table = table_from_ipc(data)
             if not 0 <= i < n <= 1 << 20 or not table.schema.equals(FRAMES_SCHEMA):
                 raise ValueError(f"chunk {i}/{n}, schema {table.schema.names}")

@@ -59,6 +59,7 @@ __all__ = [
     "guarded",
     "input_path",
     "lat_lon",
+    "log_to_stderr",
     "output_dir",
     "output_file",
     "print_table",
@@ -67,6 +68,7 @@ __all__ = [
     "read_failed",
     "shown",
     "speed_factor",
+    "stop_on_signals",
     "untrusted",
     "warn_cut",
 ]
@@ -291,6 +293,37 @@ def quiet_cancellation() -> None:
         lp.default_exception_handler(context)
 
     loop.set_exception_handler(handler)
+
+
+def stop_on_signals(stop: Callable[[], object]) -> Callable[[], None]:
+    """Call ``stop()`` on Ctrl-C or SIGTERM in the running loop (where the platform lets a
+    loop handle signals), so a long-running command stops its tasks in order; returns what
+    gives the signals back (a second Ctrl-C while stopping then interrupts)."""
+    import asyncio
+    import contextlib
+    import signal
+
+    loop = asyncio.get_running_loop()
+    sigs = (signal.SIGINT, signal.SIGTERM)
+    for sig in sigs:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop)
+
+    def release() -> None:
+        for sig in sigs:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+    return release
+
+
+def log_to_stderr() -> None:
+    """The long-running commands' log: time, level, message on stderr; NATS's client chatter
+    only from warnings up."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("nats").setLevel(logging.WARNING)
 
 
 # ---------------------------------------------------------------------------- display

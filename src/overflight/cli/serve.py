@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,8 +27,10 @@ from overflight.cli.app import (
     endpoint,
     input_path,
     lat_lon,
+    log_to_stderr,
     output_dir,
     shown,
+    stop_on_signals,
 )
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ def serve(
     )
     service = load_alerts(alerts, db) if alerts is not None else None
     station = build_station(config, ingest_only=ingest_only)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    log_to_stderr()
     if http_at is not None and http_at[0] not in ("127.0.0.1", "localhost", "::1"):
         log.warning("the HTTP server listens on %s: anyone who can reach it sees the map and "
                     "the API", shown(http_at[0]))
@@ -251,15 +252,11 @@ def serve_api_node(bus: str | None, http: str | None, identity_db: Path | None, 
     from overflight.server.web import default_web_root
 
     host, port = http_endpoint(http)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("nats").setLevel(logging.WARNING)
+    log_to_stderr()
 
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
+        stop_on_signals(stop.set)
         try:
             await run_api_node(bus, host, port, identity_db=identity_db,
                                web_root=default_web_root(), stop=stop,
@@ -387,19 +384,14 @@ async def run(
         # server first, then ingest, which finishes tracking and flushes storage) rather than
         # cancelled all at once by asyncio.run
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
+        release_signals = stop_on_signals(stop.set)
         stopping = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([*tasks, stopping],
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.remove_signal_handler(sig)
+            release_signals()
         for t in done:
             if t is not stopping and not t.cancelled() and t.exception() is not None:
                 raise t.exception()  # type: ignore[misc]

@@ -13,13 +13,12 @@ or SIGTERM (nothing is lost: unacknowledged frames are delivered again). See doc
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from overflight.cli.app import app, input_path
+from overflight.cli.app import app, input_path, log_to_stderr, stop_on_signals
 
 __all__ = ["worker"]
 
@@ -56,7 +55,6 @@ def worker(
 ) -> None:
     """Run tracking, MLAT and flights for some shards of a network on NATS JetStream."""
     import asyncio
-    import signal
 
     from overflight.bus.subjects import parse_shards
 
@@ -85,14 +83,11 @@ def worker(
     from overflight.bus.clocks import ClockBoard
     from overflight.bus.worker import make_station_factory, run_clock_sync, run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("nats").setLevel(logging.WARNING)
+    log_to_stderr()
 
     async def main() -> None:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop_on_signals(stop.set)
         if history is not None:
             from overflight.bus.history import run_history_writer
 
