@@ -35,6 +35,7 @@ __all__ = [
     "parse_area",
     "parse_day",
     "parse_time",
+    "window_sql",
 ]
 
 POSITION_FIELDS = tuple(n for n, _ in POSITION_COLUMNS)
@@ -200,8 +201,10 @@ def _day_range(day: date) -> tuple[float, float]:
                 + timedelta(days=1)).timestamp()
 
 
-def _window_sql(col: str, start_s: float | None, end_s: float | None,
-                params: dict[str, Any]) -> str:
+def window_sql(col: str, start_s: float | None, end_s: float | None,
+               params: dict[str, Any]) -> str:
+    """``col`` within ``[start_s, end_s)`` (either end open when None) as SQL, the bounds
+    put in ``params`` as ``$t0`` / ``$t1``."""
     parts = []
     if start_s is not None:
         params["t0"] = float(start_s)
@@ -279,7 +282,7 @@ class History:
         if derived:
             return AircraftRef(s, "registration", tuple((a, False) for a in derived))
         params: dict[str, Any] = {"cs": s.upper()}
-        where = _window_sql("time_s", start_s, end_s, params)
+        where = window_sql("time_s", start_s, end_s, params)
         rows = self.store.cursor().execute(
             f"SELECT address, non_icao, min(time_s), max(time_s) FROM "
             f"{self._src('positions', params, start_s, end_s)} WHERE callsign = $cs AND {where} "
@@ -302,7 +305,7 @@ class History:
         if not key:
             return []
         params: dict[str, Any] = {}
-        where = _window_sql("time_s", start_s, end_s, params)
+        where = window_sql("time_s", start_s, end_s, params)
         rows = self.store.cursor().execute(
             f"SELECT DISTINCT address FROM {self._src('positions', params, start_s, end_s)} "
             f"WHERE NOT non_icao AND {where}", params).fetchall()
@@ -322,7 +325,7 @@ class History:
         """One address's positions in the window, in time order (``positions`` columns)."""
         check_window(start_s, end_s)
         params: dict[str, Any] = {"a": int(address), "n": bool(non_icao)}
-        where = _window_sql("time_s", start_s, end_s, params)
+        where = window_sql("time_s", start_s, end_s, params)
         src = self._src("positions", params, start_s, end_s)
         return self._q(
             f"SELECT {', '.join(POSITION_FIELDS)} FROM {src} "
@@ -425,7 +428,7 @@ class History:
         check_window(start_s, end_s)
         params: dict[str, Any] = {"s": area.south, "n": area.north, "w": area.west,
                                   "e": area.east}
-        where = _window_sql("time_s", start_s, end_s, params)
+        where = window_sql("time_s", start_s, end_s, params)
         lon = ("lon_deg BETWEEN $w AND $e" if area.west <= area.east
                else "(lon_deg >= $w OR lon_deg <= $e)")
         circle = "TRUE"
@@ -449,7 +452,7 @@ class History:
         check_window(start_s, end_s)
         params: dict[str, Any] = {"s": area.south, "n": area.north, "w": area.west,
                                   "e": area.east}
-        where = _window_sql("time_s", start_s, end_s, params)
+        where = window_sql("time_s", start_s, end_s, params)
         lon = ("lon_deg BETWEEN $w AND $e" if area.west <= area.east
                else "(lon_deg >= $w OR lon_deg <= $e)")
         src = self._src("positions", params, start_s, end_s)
@@ -463,7 +466,7 @@ class History:
         first_s, last_s, positions``."""
         check_window(start_s, end_s)
         params: dict[str, Any] = {}
-        where = _window_sql("time_s", start_s, end_s, params)
+        where = window_sql("time_s", start_s, end_s, params)
         return self._q(
             "SELECT address, non_icao, list_sort(list_distinct(list(callsign))) AS callsigns, "
             "min(time_s) AS first_s, max(time_s) AS last_s, count(*) AS positions "

@@ -59,6 +59,7 @@ from overflight.history.query import (
     parse_area,
     parse_day,
     parse_time,
+    window_sql,
 )
 from overflight.history.store import HistoryError
 from overflight.jsonout import dumps
@@ -247,17 +248,6 @@ async def _run(fn: Callable[..., T], *args: Any) -> T:
 
 # ---------------------------------------------------------------------------- queries
 
-def _window_sql(col: str, t0: float | None, t1: float | None, params: dict[str, Any]) -> str:
-    parts = []
-    if t0 is not None:
-        params["t0"] = float(t0)
-        parts.append(f"{col} >= $t0")
-    if t1 is not None:
-        params["t1"] = float(t1)
-        parts.append(f"{col} < $t1")
-    return " AND ".join(parts) if parts else "TRUE"
-
-
 def _support_of_windows(h: History, windows: list[tuple[int, bool, float, float]]) -> Support:
     """Frames and receivers behind the positions of each ``(address, non_icao, first_s,
     last_s)`` (inclusive)."""
@@ -292,7 +282,7 @@ def _summary(h: History, addresses: Iterable[tuple[int, bool]], t0: float | None
     if not want:
         return []
     params: dict[str, Any] = {"addrs": sorted({int(a) for a, _ in want})}
-    where = _window_sql("time_s", t0, t1, params)
+    where = window_sql("time_s", t0, t1, params)
     src = h.store.source("positions", params, start_s=t0, end_s=t1)
     rows = h.store.cursor().execute(
         "SELECT address, non_icao, list_sort(list_distinct(list(callsign))) AS callsigns, "
@@ -593,7 +583,7 @@ def history_routes(history: History) -> tuple[list[BaseRoute], dict[str, Any]]:
         a = int(hexs.lstrip("~"), 16)
         if t0 is None or t1 is None:
             params: dict[str, Any] = {"a": a, "n": non}
-            where = _window_sql("time_s", t0, t1, params)
+            where = window_sql("time_s", t0, t1, params)
             src = h.store.source("positions", params, start_s=t0, end_s=t1)
             row = h.store.cursor().execute(
                 f"SELECT max(time_s) FROM {src} WHERE address = $a AND non_icao = $n "
