@@ -455,8 +455,7 @@ class Station:
             assert self.flights is not None
             self.stats.flights_closed += len(closed)
             srcs = {f.id: self.flights.closed_sources.get(f.id, ()) for f in closed}
-            table = _with_evidence(flights_table(closed, srcs), closed,
-                                   self.flights.closed_evidence)
+            table = flights_table(closed, srcs, self.flights.closed_evidence)
             self.publish(Flights(tuple(closed), table))
 
     def _expire_before(self, batch: FrameBatch) -> None:
@@ -642,20 +641,6 @@ def _event(
         "lat_deg": lat, "lon_deg": lon, "airport": airport, "before": before, "after": after,
         "flight_id": flight_id, "frame_seq": frame_seq,
     }
-
-
-def _with_evidence(table: pa.Table, closed: list[Any], evidence: dict[str, Any]) -> pa.Table:
-    """``table`` (:data:`FLIGHTS_SCHEMA`) with the frames each leg rests on filled in."""
-    from overflight.station.flights import FlightEvidence
-
-    none = FlightEvidence()
-    got = [evidence.get(f.id, none) for f in closed]
-    for name in ("departure_frame_seq", "arrival_frame_seq", "first_frame_seq",
-                 "last_frame_seq"):
-        i = table.schema.get_field_index(name)
-        table = table.set_column(i, table.schema.field(i),
-                                 pa.array([getattr(e, name) for e in got], pa.int64()))
-    return table
 
 
 class _Published:

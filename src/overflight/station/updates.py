@@ -174,14 +174,20 @@ def _end(prefix: str, f: Flight) -> dict[str, Any]:
     }
 
 
+_EVIDENCE = ("departure_frame_seq", "arrival_frame_seq", "first_frame_seq", "last_frame_seq")
+
+
 def flights_table(
     flights: tuple[Flight, ...] | list[Flight],
     sources: Mapping[str, tuple[str, ...]] | None = None,
+    evidence: Mapping[str, Any] | None = None,
 ) -> pa.Table:
     """Flights as :data:`FLIGHTS_SCHEMA` rows; ``sources`` maps a flight id to the sources
-    of its positions."""
+    of its positions, ``evidence`` to the frames it rests on
+    (:class:`~overflight.station.flights.FlightEvidence`; -1 where not given)."""
     rows = []
     for f in flights:
+        ev = (evidence or {}).get(f.id)
         rows.append(
             {
                 "flight_id": f.id,
@@ -202,6 +208,7 @@ def flights_table(
                 "gaps_s": [[a, b] for a, b in f.gaps],
                 "touch_and_goes": f.touch_and_goes,
                 "position_sources": list((sources or {}).get(f.id, ())),
+                **{k: getattr(ev, k) if ev is not None else -1 for k in _EVIDENCE},
             }
         )
     return pa.Table.from_pylist(rows, schema=FLIGHTS_SCHEMA)
