@@ -46,6 +46,7 @@ __all__ = [
     "INVALID_REASONS",
     "TABLE_COLUMNS",
     "batch_stats",
+    "commb_parts",
     "decode_batch",
     "frames_from_hex",
 ]
@@ -229,7 +230,9 @@ def _np_dtype(t: pa.DataType) -> Any:
         return np.int32
     if pa.types.is_list(t):
         return object
-    return np.dtype({"bool": "bool", "double": "float64"}.get(str(t), str(t)))
+    # Arrow names float32 "float" and float64 "double"; NumPy reads "float" as float64
+    return np.dtype({"bool": "bool", "halffloat": "float16", "float": "float32",
+                     "double": "float64"}.get(str(t), str(t)))
 
 
 _NP_DTYPES: dict[str, Any] = {k: _np_dtype(t) for k, t in COLUMN_TYPES.items()}
@@ -786,20 +789,17 @@ COMMB_EXTRA_COLUMNS: dict[str, pa.DataType] = {
 _COMMB_NAMES = frozenset(_commb.COMMB_FIELD_KINDS)
 
 
-def _commb_columns(
-    cols: _Columns, rows: I64, mb: I64, df: I64, head: I64, n: int, want: frozenset[str] | None
-) -> dict[str, pa.Array]:
-    """Comm-B register columns for DF20/21 rows: same-named Message columns are filled where
-    the Mode S decoding left them null; the other registers' fields become extra columns."""
+def commb_parts(
+    rows: I64, mb: I64, df: I64, head: I64, want: frozenset[str] | None
+) -> tuple[I64, dict[str, tuple[I64, npt.NDArray[Any]]]]:
+    """The Comm-B inference of DF20/21 rows (``mb``: their 56-bit MB fields, ``head``: their
+    first 32 bits): each row's candidate register set, and per field name (those in ``want``;
+    None: all) the rows (from ``rows``) where the chosen register gives it and its values."""
     alt = AC13_FT_NP[head & 0x1FFF].astype(np.float64)
     alt = np.where((df == 20) & (alt != INT_NA), alt, np.nan)
     nan = np.full(mb.shape[0], np.nan)
     code = _commb.resolve_columns(mb, _commb.structure_columns(mb), alt, nan, nan)
     chosen = _CB_CHOSEN[code]
-    cols.put("bds", rows, chosen, chosen >= 0, dtype=np.int32)
-    extra: dict[str, pa.Array] = {}
-    if want is None or "bds_candidates" in want:
-        extra["bds_candidates"] = _bitset_lists(rows, code, _CB_SHIFTS, _CB_LABELS, n)
     parts: dict[str, tuple[I64, npt.NDArray[Any]]] = {}
     for k in range(len(_commb.BDS_CODES)):
         sel = np.flatnonzero(chosen == k)
@@ -819,6 +819,20 @@ def _commb_columns(
                 r0, v0 = parts[name]
                 rp, values = np.concatenate([r0, rp]), np.concatenate([v0, values])
             parts[name] = (rp, values)
+    return code, parts
+
+
+def _commb_columns(
+    cols: _Columns, rows: I64, mb: I64, df: I64, head: I64, n: int, want: frozenset[str] | None
+) -> dict[str, pa.Array]:
+    """Comm-B register columns for DF20/21 rows: same-named Message columns are filled where
+    the Mode S decoding left them null; the other registers' fields become extra columns."""
+    code, parts = commb_parts(rows, mb, df, head, want)
+    chosen = _CB_CHOSEN[code]
+    cols.put("bds", rows, chosen, chosen >= 0, dtype=np.int32)
+    extra: dict[str, pa.Array] = {}
+    if want is None or "bds_candidates" in want:
+        extra["bds_candidates"] = _bitset_lists(rows, code, _CB_SHIFTS, _CB_LABELS, n)
     for name, typ in COMMB_EXTRA_COLUMNS.items():
         if want is not None and name not in want:
             continue

@@ -137,6 +137,8 @@ class Station:
         """Wall time of the last :meth:`snapshot` call."""
         self._tracked_hooks: list[Callable[[pa.Table, pa.Table, pa.Table], None]] = []
         self._supports_seq = _accepts_seq(tracker)
+        self._frames_in = self._supports_seq and hasattr(tracker, "update_frames")
+        """Frames can go straight to the tracker (:meth:`Tracker.update_frames`)."""
 
     # ------------------------------------------------------------------ subscribers
     def subscribe(
@@ -252,16 +254,18 @@ class Station:
             self._expire_before(batch)
             from overflight.pipeline import MLAT_SLICE_S, decode_frames, time_slices
 
-            table = decode_frames(batch)
-            if self.mlat is None:
-                self._track(table, seq)
+            if self.mlat is None and not self._tracked_hooks and self._frames_in:
+                self._track_frames(batch, seq)
+            elif self.mlat is None:
+                self._track(decode_frames(batch), seq, batch)
             else:
+                table = decode_frames(batch)
                 for a, b in time_slices(batch.time_s, max(self.config.mlat_slice_s,
                                                           MLAT_SLICE_S)):
                     whole = (a, b) == (0, n)
                     part = table if whole else table.slice(a, b - a)
                     rows = batch if whole else batch.take(np.arange(a, b))
-                    self._track(part, seq[a:b])
+                    self._track(part, seq[a:b], rows)
                     self.mlat.add(rows, part, self.tracker, seq[a:b])
                     self._fixes(self.mlat.flush(self.tracker))
             self._after_batch()
@@ -283,7 +287,7 @@ class Station:
                 self.publish(Positions(positions))
                 if self.flights is not None:
                     self.flights.add(positions)
-            self._changed(_EMPTY_TABLE)
+            self._changed()
             self._after_batch()
 
     def process_sbs(self, records: list[Any]) -> None:
@@ -292,24 +296,37 @@ class Station:
 
         self.process_decoded(sbs_table(records), "sbs")
 
-    def _track(self, table: pa.Table, seq: npt.NDArray[np.int64]) -> None:
+    def _track_frames(self, batch: FrameBatch, seq: npt.NDArray[np.int64]) -> None:
+        """:meth:`_track` with the frames decoded straight into the tracker's inputs (no
+        table: nothing else on this station reads one)."""
+        positions = self.tracker.update_frames(batch, seq)
+        self._tracked(positions, None, seq, batch)
+
+    def _track(self, table: pa.Table, seq: npt.NDArray[np.int64],
+               batch: FrameBatch | None = None) -> None:
         tr = self.tracker
         positions = tr.update(table, seq=seq) if self._supports_seq else tr.update(table)
         for hook in self._tracked_hooks:
             hook(table, positions, _EMPTY_POSITIONS)
+        self._tracked(positions, table, seq, batch)
+
+    def _tracked(self, positions: pa.Table, table: pa.Table | None,
+                 seq: npt.NDArray[np.int64], batch: FrameBatch | None) -> None:
+        """Publish what the tracker's last update of a frame batch gave (``table``: its
+        decoded rows when they were decoded as a table)."""
         if positions.num_rows:
             self.stats.positions += positions.num_rows
             self.publish(Positions(positions))
             if self.flights is not None:
                 self.flights.add(positions)
         self._rejected(table, seq)
-        self._changed(table, seq)
+        self._changed(_Evidence(table, batch, seq, self.tracker))
 
-    def _rejected(self, table: pa.Table, seq: npt.NDArray[np.int64]) -> None:
+    def _rejected(self, table: pa.Table | None, seq: npt.NDArray[np.int64]) -> None:
         from overflight.tracking import OUTCOME_NAMES, REJECTION_REASONS
 
         out = self.tracker.last_outcomes
-        if out.size != table.num_rows or out.size == 0:
+        if out.size != seq.size or out.size == 0:
             return
         codes = np.array([OUTCOME_NAMES.index(r) for r in REJECTION_REASONS if r in OUTCOME_NAMES])
         bad = np.flatnonzero(np.isin(out, codes))
@@ -317,9 +334,15 @@ class Station:
             return
         self.stats.rejected += int(bad.size)
         names = np.asarray(OUTCOME_NAMES, dtype=object)
-        t = table.column("time_s").to_numpy(zero_copy_only=False)[bad]
-        addr = table.column("address").to_numpy(zero_copy_only=False)[bad]
-        non_icao = table.column("non_icao").to_numpy(zero_copy_only=False)[bad]
+        head = getattr(self.tracker, "last_head", None)
+        if head is not None and head.t.size == out.size:
+            t, addr, non_icao = head.t[bad], head.keys[bad] & 0xFFFFFF, head.non_icao[bad]
+        elif table is not None:
+            t = table.column("time_s").to_numpy(zero_copy_only=False)[bad]
+            addr = table.column("address").to_numpy(zero_copy_only=False)[bad]
+            non_icao = table.column("non_icao").to_numpy(zero_copy_only=False)[bad]
+        else:
+            return
         rej = pa.Table.from_arrays(
             [
                 pa.array(seq[bad]),
@@ -332,17 +355,15 @@ class Station:
         )
         self.publish(Rejected(rej))
 
-    def _changed(self, table: pa.Table, seq: npt.NDArray[np.int64] | None = None) -> None:
+    def _changed(self, evidence: _Evidence | None = None) -> None:
         """Publish the aircraft the last update touched, and their first-seen / emergency /
-        callsign / squawk events, each naming its frame (``seq``: the frame numbers of
-        ``table``'s rows, the table the tracker was last given; None: unknown)."""
+        callsign / squawk events, each naming its frame (``evidence``: the rows the tracker
+        was last given, None: unknown)."""
         tr = self.tracker
         all_rows = tr.last_rows
-        rows, first = (np.unique(all_rows, return_index=True) if all_rows.size
-                       else (all_rows, all_rows))
-        if rows.size and rows[0] < 0:
-            rows, first = rows[1:], first[1:]
-        evidence = _Evidence(table, seq, all_rows)
+        rows, first = _first_rows(all_rows)
+        if evidence is None:
+            evidence = _Evidence(None, None, None, tr)
         events: list[dict[str, Any]] = []
         for e in tr.drain_events():
             if e.kind in ("squawk", "emergency"):
@@ -414,7 +435,7 @@ class Station:
         self.publish(Positions(accepted))
         if self.flights is not None:
             self.flights.add(accepted)
-        self._changed(_EMPTY_TABLE)
+        self._changed()
 
     def _publish_events(self, events: list[dict[str, Any]]) -> None:
         if not events:
@@ -696,15 +717,45 @@ class _Published:
         self.keys, self.cs, self.sq = self.keys[m], self.cs[m], self.sq[m]
 
 
-class _Evidence:
-    """Which frame of the table last given to the tracker raised an event (its ``seq``)."""
+def _first_rows(rows: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The distinct state rows (>= 0) of a batch, ascending, and the batch row where each first
+    appears: ``np.unique(rows, return_index=True)`` without sorting the batch (state rows are
+    few and small integers)."""
+    if rows.size == 0 or int(rows.max()) < 0:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    first = np.full(int(rows.max()) + 1, rows.size, np.intp)
+    at = np.flatnonzero(rows >= 0)
+    np.minimum.at(first, rows[at], at)
+    distinct = np.flatnonzero(first < rows.size)
+    return distinct, first[distinct]
 
-    def __init__(self, table: pa.Table, seq: npt.NDArray[np.int64] | None,
-                 rows: npt.NDArray[np.int32]) -> None:
-        ok = seq is not None and seq.size == table.num_rows == rows.size and rows.size > 0
+
+class _Evidence:
+    """Which frame of the batch last given to the tracker raised an event (its ``seq``).
+
+    The rows' fields come from ``table`` (the batch decoded as a table) when there is one, else
+    from decoding just the rows asked about (``batch``): events are few, batches are not."""
+
+    def __init__(self, table: pa.Table | None, batch: FrameBatch | None,
+                 seq: npt.NDArray[np.int64] | None, tracker: Any) -> None:
+        rows = tracker.last_rows
+        n = table.num_rows if table is not None else len(batch) if batch is not None else -1
+        ok = seq is not None and seq.size == n == rows.size and rows.size > 0
         self.table = table if ok else None
+        self.batch = batch if ok else None
         self.seq = seq if ok else None
         self.rows = rows
+        head = getattr(tracker, "last_head", None)
+        self.head = head if ok and head is not None and head.t.size == n else None
+
+    def _column(self, name: str, idx: npt.NDArray[np.intp]) -> list[Any]:
+        if self.table is not None:
+            return list(self.table.column(name).take(pa.array(idx)).to_pylist())
+        if self.batch is None:
+            return [None] * idx.size
+        from overflight.pipeline import decode_frames
+
+        return list(decode_frames(self.batch.take(idx)).column(name).to_pylist())
 
     def seq_at(self, i: int) -> int:
         """The frame number of row ``i`` (-1 unknown)."""
@@ -712,19 +763,23 @@ class _Evidence:
 
     def time_at(self, i: int, default: float) -> float:
         """The time of row ``i`` (UTC epoch s; ``default`` when unknown)."""
-        if self.table is None:
+        if self.head is not None:
+            v = float(self.head.t[i])
+        elif self.table is not None:
+            got = self.table.column("time_s")[i].as_py()
+            v = float(got) if got is not None else math.nan
+        else:
             return default
-        v = self.table.column("time_s")[i].as_py()
-        return float(v) if v is not None and math.isfinite(v) else default
+        return v if math.isfinite(v) else default
 
     def first(self, state_row: int, column: str, value: str | None) -> int:
         """The first frame of the aircraft at ``state_row`` whose ``column`` reads ``value``."""
-        if self.table is None or self.seq is None or value is None:
+        if self.seq is None or value is None:
             return -1
         mine = np.flatnonzero(self.rows == state_row)
         if mine.size == 0:
             return -1
-        got = self.table.column(column).take(pa.array(mine)).to_pylist()
+        got = self._column(column, mine)
         want = value if column != "callsign" else value.strip()
         for k, v in zip(mine.tolist(), got, strict=True):
             v = f"{v:04d}" if isinstance(v, int) else v
@@ -735,15 +790,23 @@ class _Evidence:
     def emergency(self, address: int, non_icao: bool, squawk: str | None,
                   state: str | None) -> int:
         """The first frame of ``address`` carrying the emergency squawk or state."""
-        if self.table is None or self.seq is None:
+        if self.seq is None:
             return -1
-        a = self.table.column("address").to_numpy(zero_copy_only=False)
-        non = self.table.column("non_icao").to_numpy(zero_copy_only=False).astype(bool)
-        mine = np.flatnonzero((a == address) & (non == non_icao))
+        if self.head is not None:
+            from overflight.tracking.state import NON_ICAO_FLAG
+
+            key = (address & 0xFFFFFF) | (NON_ICAO_FLAG if non_icao else 0)
+            mine = np.flatnonzero(self.head.usable & (self.head.keys == key))
+        elif self.table is not None:
+            a = self.table.column("address").to_numpy(zero_copy_only=False)
+            non = self.table.column("non_icao").to_numpy(zero_copy_only=False).astype(bool)
+            mine = np.flatnonzero((a == address) & (non == non_icao))
+        else:
+            return -1
         if mine.size == 0:
             return -1
-        sq = self.table.column("squawk").take(pa.array(mine)).to_pylist()
-        em = self.table.column("emergency_state").take(pa.array(mine)).to_pylist()
+        sq = self._column("squawk", mine)
+        em = self._column("emergency_state", mine)
         for k, s_, e_ in zip(mine.tolist(), sq, em, strict=True):
             s_ = f"{s_:04d}" if isinstance(s_, int) else s_
             if (squawk is not None and s_ == squawk) or (state is not None and e_ == state):

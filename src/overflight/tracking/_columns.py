@@ -366,12 +366,12 @@ class ColumnReader:
 
         cpr_lat = _int(a("cpr_lat"), n, np.int32, -1)
         has_cpr = cpr_lat >= 0
-        gnss_id = strings.ids.get("gnss", -2)
         airspeed = _float(a("airspeed_kt"), n)
         aspd_type = self.ids("airspeed_type", a("airspeed_type"), n)
         tas = np.where(aspd_type == strings.ids.get("TAS", -2), airspeed, _float(a("tas_kt"), n))
         ias = np.where(aspd_type == strings.ids.get("IAS", -2), airspeed, _float(a("ias_kt"), n))
         vsrc = self.ids("vertical_rate_source", a("vertical_rate_source"), n)
+        gnss_id = strings.ids.get("gnss", -2)  # after ids(): it interns "gnss" at first sight
         return MessageColumns(
             t=_ro(head.t, np.float64),
             src=_ro(src, np.uint8),

@@ -15,7 +15,7 @@ import dataclasses
 import math
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,11 +25,13 @@ import pyarrow as pa
 from overflight.modes.fields import SIL_TYPES, airborne_nic, surface_nic
 from overflight.tracking import _kernel
 from overflight.tracking._columns import (
+    AddressColumns,
     ColumnReader,
     Interner,
     MessageColumns,
     address_columns,
 )
+from overflight.tracking._frames import FrameDecoder
 from overflight.tracking.airports import AirportGrid, airport_grid, empty_grid
 from overflight.tracking.records import (
     EXPIRED_SCHEMA,
@@ -39,6 +41,9 @@ from overflight.tracking.records import (
     FieldStamp,
     ReceiverSignal,
 )
+
+if TYPE_CHECKING:
+    from overflight.frames import FrameBatch
 from overflight.tracking.state import (
     ADDR_TYPE_NAMES,
     NON_ICAO_FLAG,
@@ -294,9 +299,12 @@ class Tracker:
         """Position outcome code of each row of the last batch (index into ``OUTCOME_NAMES``)."""
         self.last_rows: npt.NDArray[np.int32] = np.zeros(0, np.int32)
         """State row each row of the last batch was applied to (-1: dropped)."""
+        self.last_head: AddressColumns | None = None
+        """Who each row of the last batch was about (address key, time, DF...)."""
         self.now_s = math.nan
         """Latest message time seen (epoch seconds)."""
         self._reader = ColumnReader(self.strings)
+        self._frames = FrameDecoder(self.strings)
         self._hex: pa.Array = pa.array([], pa.string())
         self._strings_arr: pa.Array = pa.array([], pa.string())
         self._emerg: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
@@ -408,6 +416,36 @@ class Tracker:
                                  else pa.array(["decoded"] * pos.num_rows).dictionary_encode())
         return pos
 
+    def update_frames(
+        self, batch: FrameBatch, seq: npt.NDArray[np.int64] | None = None
+    ) -> pa.Table:
+        """:meth:`update` straight from frames (rows in time order): decoded into the kernel's
+        inputs in one compiled pass (:mod:`._frames`), with no table in between. The same
+        tracking as ``update(decode_batch(batch, columns=TRACKER_COLUMNS), seq)``."""
+        n = len(batch)
+        seq_col = _seq_column(seq, n)
+        head, cols = self._frames.decode(batch)
+        idx, codes, uniq, lut = self._select(head, n, False)
+        zeros = _ro_full(n, math.nan, np.float64)
+        return self._run(n, head, cols, idx, codes, uniq, lut, idx, False, zeros, zeros,
+                         seq_col)
+
+    def _select(
+        self, head: AddressColumns, n: int, mlat: bool
+    ) -> tuple[
+        npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.uint32], npt.NDArray[np.int32]
+    ]:
+        """The rows that reach a record (see :meth:`_admit`), counting those dropped."""
+        keep = head.usable
+        self.dropped["invalid"] += int(n - np.count_nonzero(keep))
+        if not mlat:
+            # parity-derived addresses count only once heard in clear (here or earlier)
+            keep = keep & self._trusted_mask(head.keys, head.from_parity, head.trusts & keep)
+            self.dropped["untrusted_address"] += int(
+                np.count_nonzero(head.usable) - np.count_nonzero(keep)
+            )
+        return self._admit(head.keys, head.t, np.flatnonzero(keep), not mlat)
+
     def _apply(
         self,
         table: pa.Table,
@@ -422,15 +460,7 @@ class Tracker:
         n = table.num_rows
         mlat = direct_lat is not None
         head = address_columns(table)
-        keep = head.usable
-        self.dropped["invalid"] += int(n - np.count_nonzero(keep))
-        if not mlat:
-            # parity-derived addresses count only once heard in clear (here or earlier)
-            keep = keep & self._trusted_mask(head.keys, head.from_parity, head.trusts & keep)
-            self.dropped["untrusted_address"] += int(
-                np.count_nonzero(head.usable) - np.count_nonzero(keep)
-            )
-        idx, codes, uniq, lut = self._admit(head.keys, head.t, np.flatnonzero(keep), not mlat)
+        idx, codes, uniq, lut = self._select(head, n, mlat)
         m = idx.size
         # few rows left: convert only those; else convert all and let the kernel skip the rest
         compact = m < _COMPACT_BELOW * n
@@ -455,6 +485,28 @@ class Tracker:
         else:
             dlat = dlon = _ro_full(k, math.nan, np.float64)
         kseq = _ro_array(seq[idx] if compact and seq.size else seq)
+        return self._run(n, head, cols, idx, codes, uniq, lut, at, compact, dlat, dlon, kseq)
+
+    def _run(
+        self,
+        n: int,
+        head: AddressColumns,
+        cols: MessageColumns,
+        idx: npt.NDArray[np.intp],
+        codes: npt.NDArray[np.intp],
+        uniq: npt.NDArray[np.uint32],
+        lut: npt.NDArray[np.int32],
+        at: npt.NDArray[np.intp],
+        compact: bool,
+        dlat: npt.NDArray[np.float64],
+        dlon: npt.NDArray[np.float64],
+        kseq: npt.NDArray[np.int64],
+    ) -> pa.Table:
+        """Run the kernel on ``cols`` (``n`` rows of the batch; ``compact``: only the admitted
+        rows ``idx``, which sit at ``at`` in ``cols``) and return the accepted positions."""
+        k = cols.t.shape[0]
+        m = idx.size
+        self.last_head = head
         rows = np.full(k, -1, np.int32)
         if m:
             rows[at] = self.table.rows_for_codes(codes, uniq, lut, head.t[idx])
@@ -881,6 +933,7 @@ class Tracker:
             col = st[f]
             col[:] = np.where(col >= 0, remap[np.maximum(col, 0)], -1)
         self._reader.forget()
+        self._frames.forget()
         self._emerg = np.zeros(0, np.bool_)
         self._strings_arr = pa.array([], pa.string())
 
