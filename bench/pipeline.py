@@ -181,6 +181,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     of = _overflight()
+    # byte-compiled as pip compiles an installed package (an editable install under
+    # PYTHONDONTWRITEBYTECODE would otherwise compile every module from source at each start)
+    import compileall
+
+    import overflight
+
+    compileall.compile_dir(str(Path(overflight.__file__).parent), quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         path, tiny, n = write_file(folder)

@@ -171,6 +171,28 @@ def _say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
 
+_BLAS_PROBE = "scipy.linalg.cython_blas"
+
+
+def _load_array_math() -> None:
+    """Import ``numba.np.arraymath`` (numba loads it with the first kernel) without its BLAS
+    probe: at import it runs ``numba.np.linalg.ensure_blas()``, which imports all of
+    ``scipy.linalg`` (and through it ``numpy.f2py``, ``numpy.testing``: ~0.2 s, 130 modules)
+    only to learn whether ``np.convolve`` / ``np.correlate`` may call BLAS. No kernel here
+    uses those (nor BLAS at all). ``None`` in ``sys.modules`` makes that one import fail at
+    once, for this import only: BLAS stays available to any kernel that wants it
+    (``np.dot``, ``np.linalg``: they call ``ensure_blas`` again when compiled, and it
+    imports scipy then). ``tests/test_numba_cache.py`` pins both."""
+    if "numba.np.arraymath" in sys.modules or _BLAS_PROBE in sys.modules:
+        return
+    sys.modules[_BLAS_PROBE] = None  # type: ignore[assignment]
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(_BLAS_PROBE, 0) is None:
+            del sys.modules[_BLAS_PROBE]
+
+
 _numba: Any = None
 
 
@@ -183,6 +205,8 @@ def __getattr__(name: str) -> Any:
         folder = configure()
         import numba
         from numba.core import event
+
+        _load_array_math()
 
         event.Listener.register(_CompileNotice)  # a virtual subclass: register() checks it
         event.register("numba:compile", _CompileNotice(folder))  # type: ignore[no-untyped-call]

@@ -131,3 +131,27 @@ def test_surface_pairs_at_airports_with_a_far_airport_near_another_candidate_are
     assert nearest_airport(*stand, grid.lat_deg, grid.lon_deg, grid.start, 10_000.0) == (
         grid.icao.index(icao)
     )
+
+
+def test_grid_saved_beside_the_kernels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second process loads the grid from the copy the first saved: the same airports."""
+    from overflight._numba_cache import numba
+
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+    airport_grid.cache_clear()
+    try:
+        fresh = airport_grid()
+        saved = list(tmp_path.glob("airport-grid-*.npz"))
+        assert len(saved) == 1
+        airport_grid.cache_clear()
+        again = airport_grid()
+    finally:
+        airport_grid.cache_clear()
+    assert len(fresh) > 20_000 and again.icao == fresh.icao
+    for name in ("lat_deg", "lon_deg", "start"):
+        assert np.array_equal(getattr(again, name), getattr(fresh, name))
+    svmi = fresh.icao.index("SVMI")
+    assert abs(again.lat_deg[svmi] - 10.6) < 0.1
+    saved[0].write_bytes(b"not a grid")  # a damaged copy is ignored
+    assert airport_grid().icao == fresh.icao
+    airport_grid.cache_clear()

@@ -517,7 +517,8 @@ class Tracker:
         row_lat, row_lon = self._receiver_positions(cols.receiver)
         # airports matter only where nothing else can resolve a surface pair
         grid = _NO_AIRPORTS
-        if self.receiver_lat_lon is None and self.airports is not False:
+        if (self.receiver_lat_lon is None and self.airports is not False
+                and bool(np.any(cols.surface))):  # (loaded at the first surface position)
             grid = self.airports if isinstance(self.airports, AirportGrid) else airport_grid()
         n_ev = _kernel.track_kernel(
             self.table.rows,
