@@ -229,7 +229,8 @@ class TrackingSink:
         if on_sbs is not None:
             self.station.on_tracked(sbs_hook(self.station, on_sbs, wants_sbs))
         if on_sbs_lines is not None:
-            self.station.on_tracked(sbs_lines_hook(self.station, on_sbs_lines, wants_sbs))
+            self.station.on_tracked(sbs_lines_hook(self.station, on_sbs_lines, wants_sbs),
+                                    needs_table=False)
 
     def __call__(self, batch: FrameBatch) -> None:
         self.station.process(batch)
@@ -264,12 +265,14 @@ def sbs_lines_hook(
     """:func:`sbs_hook`, handing ``on_lines`` the bytes of each update's lines (tracked
     messages, then MLAT fixes; ``\r\n`` after each) formatted as columns, no object per line
     (e.g. ``FanoutServer.send_bytes`` on the event loop); formatted only when ``wants_sbs()``
-    says someone reads them."""
+    says someone reads them. Register it with ``needs_table=False``: a batch decoded straight
+    into the tracker (``table`` None) is formatted from the tracker's ``last_decoded``."""
 
-    def hook(table: pa.Table, positions: pa.Table, fixes: pa.Table) -> None:
+    def hook(table: pa.Table | None, positions: pa.Table, fixes: pa.Table) -> None:
         if wants_sbs is not None and not wants_sbs():
             return
-        data = sbs_lines(station.tracker, table, positions) if table.num_rows else b""
+        data = (sbs_lines(station.tracker, table, positions)
+                if table is None or table.num_rows else b"")
         if fixes.num_rows:
             data += mlat_sbs_lines(fixes)
         if data:

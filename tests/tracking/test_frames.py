@@ -49,7 +49,8 @@ def _compare(batches: list[FrameBatch]) -> dict[str, int]:
         table = decode_batch(b, columns=TRACKER_COLUMNS)
         ha = address_columns(table)
         ca = reader.read(table, ha)
-        hb, cb = decoder.decode(b)
+        got = decoder.decode(b)
+        hb, cb = got.head, got.cols
         assert np.array_equal(ha.usable, hb.usable), "rows reaching an aircraft differ"
         u = ha.usable
         pairs: list[tuple[str, Any, Any]] = [
@@ -60,6 +61,10 @@ def _compare(batches: list[FrameBatch]) -> dict[str, int]:
             if f.name in ("callsign", "category", "emergency"):
                 x, y = text(x, si), text(y, sf)
             pairs.append((f.name, x, y))
+        for name in ("alert", "spi"):  # read by the SBS output only
+            col = table.column(name).to_pylist()
+            x = np.array([-1 if v is None else int(v) for v in col], np.int8)[u]
+            pairs.append((name, x, getattr(got, name)[u]))
         for name, x, y in pairs:
             same = (x == y) | ((x != x) & (y != y)) if x.dtype.kind == "f" else x == y
             if not np.all(same):
@@ -140,7 +145,7 @@ def _random_frames(n: int, seed: int) -> FrameBatch:
 
 def test_random_frames_match() -> None:
     batches = [_random_frames(6000, seed) for seed in range(4)]
-    usable = sum(int(np.count_nonzero(FrameDecoder(Interner()).decode(b)[0].usable))
+    usable = sum(int(np.count_nonzero(FrameDecoder(Interner()).decode(b).head.usable))
                  for b in batches)
     assert usable > 15_000  # most reach an aircraft: the comparison is not vacuous
     assert _compare(batches) == {}

@@ -162,3 +162,31 @@ def test_sbs_records_refuse_a_table_the_tracker_did_not_just_apply(
         sbs_lines(tr, table.slice(0, 3), pos)
     with pytest.raises(ValueError):
         sbs_lines(tr, table, pos.slice(0, 1))
+
+
+@pytest.mark.parametrize("capture", [SAMPLE, "modes-traffic-samples/full_flight_short.jsonl.gz"])
+def test_sbs_lines_of_frames_decoded_straight_equal_those_of_the_table(
+    shared: Callable[[str], Path], capture: str
+) -> None:
+    """A tracker fed frames (``update_frames``, no table) gives the same SBS bytes, batch
+    by batch, as one fed the batch's ``decode_batch`` table."""
+    import numpy as np
+
+    from overflight.pipeline import decode_frames
+    from overflight.sources.files import read_batches
+
+    by_table, by_frames = Tracker(), Tracker()
+    total = 0
+    kinds: set[bytes] = set()
+    for batch in read_batches(shared(capture)):
+        table = decode_frames(batch)
+        want = sbs_lines(by_table, table, by_table.update(table))
+        pos = by_frames.update_frames(batch, np.arange(len(batch), dtype=np.int64))
+        got = sbs_lines(by_frames, None, pos)
+        assert got == want
+        total += got.count(b"\r\n")
+        kinds |= {line[:6] for line in got.split(b"\r\n") if line}
+    assert total > 100
+    assert {b"MSG,1,", b"MSG,3,", b"MSG,4,"} <= kinds
+    with pytest.raises(ValueError, match="not frames"):
+        sbs_lines(by_table, None, pos)

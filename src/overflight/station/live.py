@@ -267,7 +267,8 @@ async def run_live(
             log.info("serving %s on %s:%d", fmt, cfg.bind, o.port)
             if fmt == "sbs":
                 station.on_tracked(sbs_lines_hook(station, _on_loop(loop, o),
-                                                  partial(_has_clients, o)))
+                                                  partial(_has_clients, o)),
+                                   needs_table=False)
             else:
                 hub.subscribe(o)  # forwarding needs no decoding: straight from the hub
         if cfg.record_dir is not None:

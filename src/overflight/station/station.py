@@ -136,6 +136,7 @@ class Station:
         self._read_wall = -math.inf
         """Wall time of the last :meth:`snapshot` call."""
         self._tracked_hooks: list[Callable[[pa.Table, pa.Table, pa.Table], None]] = []
+        self._hooks_need_table = False
         self._supports_seq = _accepts_seq(tracker)
         self._frames_in = self._supports_seq and hasattr(tracker, "update_frames")
         """Frames can go straight to the tracker (:meth:`Tracker.update_frames`)."""
@@ -165,11 +166,15 @@ class Station:
         """Every subscription, failed ones included (their stats say why)."""
         return tuple(self._subs)
 
-    def on_tracked(self, hook: Callable[[pa.Table, pa.Table, pa.Table], None]) -> None:
+    def on_tracked(self, hook: Callable[[pa.Table, pa.Table, pa.Table], None], *,
+                   needs_table: bool = True) -> None:
         """Call ``hook(decoded, positions, fixes)`` on the tracking thread right after each
         tracker update, while the tracker's last-batch state is current (the SBS output uses
-        it to format lines). Keep it cheap."""
+        it to format lines). Keep it cheap. ``needs_table=False``: the hook also takes
+        ``decoded`` None, for a batch decoded straight into the tracker (its rows are then
+        ``tracker.last_decoded``), which spares every batch a decoded table."""
         self._tracked_hooks.append(hook)
+        self._hooks_need_table |= needs_table
 
     def publish(self, update: Update) -> None:
         """Hand ``update`` to every subscriber that wants it (never raises)."""
@@ -254,7 +259,7 @@ class Station:
             self._expire_before(batch)
             from overflight.pipeline import MLAT_SLICE_S, decode_frames, time_slices
 
-            if self.mlat is None and not self._tracked_hooks and self._frames_in:
+            if self.mlat is None and not self._hooks_need_table and self._frames_in:
                 self._track_frames(batch, seq)
             elif self.mlat is None:
                 self._track(decode_frames(batch), seq, batch)
@@ -298,8 +303,10 @@ class Station:
 
     def _track_frames(self, batch: FrameBatch, seq: npt.NDArray[np.int64]) -> None:
         """:meth:`_track` with the frames decoded straight into the tracker's inputs (no
-        table: nothing else on this station reads one)."""
+        table: no hook on this station needs one)."""
         positions = self.tracker.update_frames(batch, seq)
+        for hook in self._tracked_hooks:
+            hook(None, positions, _EMPTY_POSITIONS)
         self._tracked(positions, None, seq, batch)
 
     def _track(self, table: pa.Table, seq: npt.NDArray[np.int64],

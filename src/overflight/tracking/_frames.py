@@ -19,6 +19,7 @@ candidate registers are resolved across fields, which a per-frame pass would hav
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,7 +64,7 @@ from overflight.tracking._columns import (
 )
 from overflight.tracking.state import ADDR_TYPE_NAMES, NON_ICAO_FLAG, SOURCE_CODES
 
-__all__ = ["COMMB_TRACKED", "FrameDecoder"]
+__all__ = ["COMMB_TRACKED", "DecodedFrames", "FrameDecoder"]
 
 for _f in (
     *(getattr(adsb, name) for name in adsb.__all__ if name != "gnss_altitude_ft"),
@@ -119,7 +120,7 @@ def _decode(  # type: ignore[no-untyped-def]
     category_code, emergency_code, has_cpr, cpr_odd, cpr_lat, cpr_lon, surface, nic, rc,
     typecode, nic_b, nic_a, nic_c, gs, track, vrate, vrate_gnss, tas, ias, nac_p, sil,
     sil_type, version, nav_alt, nav_hdg, signal_out, receiver_out, head_out, me_out,
-    vel_x, vel_y,
+    vel_x, vel_y, alert, spi,
 ):
     nan = math.nan
     d = np.zeros(14, np.uint8)
@@ -149,6 +150,8 @@ def _decode(  # type: ignore[no-untyped-def]
         track[i] = nan
         vel_x[i] = nan
         vel_y[i] = nan
+        alert[i] = -1
+        spi[i] = -1
         vrate[i] = nan
         vrate_gnss[i] = False
         tas[i] = nan
@@ -240,6 +243,8 @@ def _decode(  # type: ignore[no-untyped-def]
             if a != INT_NA:
                 alt_baro[i] = a
         elif df == 4 or df == 5 or df == 20 or df == 21:
+            alert[i] = 1 if (ca >= 2 and ca <= 4) else 0
+            spi[i] = 1 if (ca == 4 or ca == 5) else 0
             if ca <= 3:
                 on_ground[i] = 1 if (ca == 1 or ca == 3) else 0
             if df == 4 or df == 20:
@@ -268,6 +273,9 @@ def _decode(  # type: ignore[no-untyped-def]
                 alt_geom[i] = np.int64(c12 * 3.28084)  # adsb.gnss_altitude_ft
             on_ground[i] = 0
             surface[i] = False
+            ss = adsb.airborne_surveillance_status(me)
+            alert[i] = 1 if (ss == 1 or ss == 2) else 0
+            spi[i] = 1 if ss == 3 else 0
             nb = adsb.airborne_nic_b(me)
             nic_b[i] = nb
             has_cpr[i] = True
@@ -359,6 +367,17 @@ def _decode(  # type: ignore[no-untyped-def]
                 on_ground[i] = 1
 
 
+@dataclass(frozen=True, slots=True)
+class DecodedFrames:
+    """One batch decoded for tracking: who (``head``), the kernel inputs (``cols``), and the
+    ``alert`` / ``spi`` flags (int8: 1 set, 0 clear, -1 absent; as ``decode_batch``'s)."""
+
+    head: AddressColumns
+    cols: MessageColumns
+    alert: npt.NDArray[np.int8]
+    spi: npt.NDArray[np.int8]
+
+
 def _ro(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     a.flags.writeable = False
     return a
@@ -410,9 +429,10 @@ class FrameDecoder:
                        np.int32)
         return np.where(codes >= 0, lut[np.maximum(codes, 0)], -1).astype(np.int32)
 
-    def decode(self, batch: FrameBatch) -> tuple[AddressColumns, MessageColumns]:
+    def decode(self, batch: FrameBatch) -> DecodedFrames:
         """The row filter's columns and the kernel inputs of every row of ``batch`` (the same
-        as ``address_columns`` and ``ColumnReader.read`` of its ``decode_batch`` table)."""
+        as ``address_columns`` and ``ColumnReader.read`` of its ``decode_batch`` table), with
+        the alert and SPI flags the SBS output writes."""
         n = len(batch)
         e = np.empty
         keys, usable, fp, trusts = e(n, np.uint32), e(n, np.bool_), e(n, np.bool_), e(n, np.bool_)
@@ -430,6 +450,7 @@ class FrameDecoder:
         nav_alt, nav_hdg, signal, receiver = e(n), e(n), e(n), e(n, np.uint64)
         head, me = e(n, np.int64), e(n, np.int64)
         vel_x, vel_y = e(n), e(n)
+        alert, spi = e(n, np.int8), e(n, np.int8)
         t = np.ascontiguousarray(batch.time_s, np.float64)
         if n:
             _decode(
@@ -443,7 +464,7 @@ class FrameDecoder:
                 src, at, alt_baro, alt_geom, geo_diff, on_ground, squawk, cs_bits, cat, emerg,
                 has_cpr, cpr_odd, cpr_lat, cpr_lon, surface, nic, rc, typecode, nic_b, nic_a,
                 nic_c, gs, track, vrate, vrate_gnss, tas, ias, nac_p, sil, sil_type, version,
-                nav_alt, nav_hdg, signal, receiver, head, me, vel_x, vel_y,
+                nav_alt, nav_hdg, signal, receiver, head, me, vel_x, vel_y, alert, spi,
             )
         v = np.flatnonzero(~np.isnan(vel_x))
         if v.size:  # modes.batch._adsb_columns' track, by the same NumPy calls
@@ -475,7 +496,7 @@ class FrameDecoder:
             nav_alt=_ro(nav_alt), nav_hdg=_ro(nav_hdg), signal_dbfs=_ro(signal),
             receiver=_ro(receiver),
         )
-        return head_cols, cols
+        return DecodedFrames(head_cols, cols, _ro(alert), _ro(spi))
 
     def _commb(self, rows: npt.NDArray[np.intp], mb: npt.NDArray[np.int64],
                df: npt.NDArray[np.int64], head: npt.NDArray[np.int64],

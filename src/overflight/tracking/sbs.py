@@ -17,6 +17,7 @@ barometric altitude. One record per message applied to an aircraft, as dump1090 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ import pyarrow.compute as pc
 from overflight.sources.sbs import SbsRecord, format_sbs_columns
 from overflight.tracking import _kernel
 from overflight.tracking._columns import SBS_COLUMNS
+from overflight.tracking._frames import DecodedFrames
 from overflight.tracking.state import NON_ICAO_FLAG
 from overflight.tracking.tracker import REJECTION_REASONS, Tracker
 
@@ -232,9 +234,65 @@ class _Columns:
         return codes, arr.dictionary
 
 
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What the SBS lines read of the applied rows of a batch: numbers as float (NaN absent),
+    flags as ``flag_codes`` (-1 absent), strings as (codes, words)."""
+
+    df: npt.NDArray[np.float64]
+    time_s: npt.NDArray[np.float64]
+    callsign: tuple[npt.NDArray[np.int32], pa.Array]
+    callsign_full: npt.NDArray[np.bool_]
+    squawk: tuple[npt.NDArray[np.int32], pa.Array]
+    altitude_ft: npt.NDArray[np.float64]
+    has_cpr: npt.NDArray[np.bool_]
+    groundspeed_kt: npt.NDArray[np.float64]
+    track_deg: npt.NDArray[np.float64]
+    vertical_rate_fpm: npt.NDArray[np.float64]
+    surface: npt.NDArray[np.int8]
+    on_ground: npt.NDArray[np.int8]
+    alert: npt.NDArray[np.int8]
+    spi: npt.NDArray[np.int8]
+
+
+def _table_inputs(table: pa.Table, rows: _Rows) -> _Inputs:
+    c = _Columns(table, rows)
+    cs_codes, cs_words = c.words("callsign")
+    cs_full = np.append(_is(pc.greater(pc.utf8_length(cs_words), 0)), False)[cs_codes]
+    gs = c.values("groundspeed_kt")
+    vr = c.values("vertical_rate_fpm")
+    gs[~c.valid("groundspeed_kt")] = np.nan
+    vr[~c.valid("vertical_rate_fpm")] = np.nan
+    return _Inputs(
+        df=c.values("df"), time_s=c.values("time_s"), callsign=(cs_codes, cs_words),
+        callsign_full=cs_full, squawk=c.words("squawk"), altitude_ft=c.values("altitude_ft"),
+        has_cpr=c.valid("cpr_lat"), groundspeed_kt=gs, track_deg=c.values("track_deg"),
+        vertical_rate_fpm=vr, surface=c.flags("surface"), on_ground=c.flags("on_ground"),
+        alert=c.flags("alert"), spi=c.flags("spi"),
+    )
+
+
+_SQUAWK_WORDS = pa.array(np.array([f"{i:04d}" for i in range(10_000)], dtype=object), pa.string())
+"""Squawks as the tracker keeps them (an int whose decimal digits are the octal code)."""
+
+
+def _frames_inputs(tracker: Tracker, decoded: DecodedFrames, rows: _Rows) -> _Inputs:
+    c = decoded.cols
+    cs = c.callsign[rows].astype(np.int32)
+    return _Inputs(
+        df=c.df[rows].astype(np.float64), time_s=c.t[rows], callsign=(cs, tracker.string_array()),
+        callsign_full=cs >= 0,  # (only non-empty callsigns are interned)
+        squawk=(c.squawk[rows].astype(np.int32), _SQUAWK_WORDS),
+        altitude_ft=c.alt_baro[rows], has_cpr=c.has_cpr[rows], groundspeed_kt=c.gs[rows],
+        track_deg=c.track[rows], vertical_rate_fpm=c.vrate[rows],
+        surface=c.surface[rows].astype(np.int8), on_ground=c.on_ground[rows],
+        alert=decoded.alert[rows], spi=decoded.spi[rows],
+    )
+
+
 def sbs_lines(
     tracker: Tracker,
-    table: pa.Table,
+    table: pa.Table | None,
     positions: pa.Table,
     *,
     logged_time_s: float | None = None,
@@ -242,8 +300,12 @@ def sbs_lines(
     """The SBS lines of ``table``, the batch just given to ``tracker.update`` (which returned
     ``positions``), ``\\r\\n`` after each: byte for byte ``format_sbs`` of every record
     :func:`sbs_records` gives, built from the columns without a Python object per line.
+    ``table`` None: the batch last given to ``tracker.update_frames`` (no table decoded).
     ``logged_time_s``: the log time field (default: each message's time, UTC epoch s)."""
-    n = table.num_rows
+    decoded = tracker.last_decoded if table is None else None
+    if table is None and decoded is None:
+        raise ValueError("no table, and the tracker's last batch was not frames")
+    n = table.num_rows if table is not None else decoded.head.t.size  # type: ignore[union-attr]
     if len(tracker.last_rows) != n or len(tracker.last_outcomes) != n:
         raise ValueError("table is not the batch the tracker last applied")
     rows = tracker.last_rows
@@ -254,21 +316,22 @@ def sbs_lines(
     accepted = np.isin(outcome, _ACCEPTED)
     if int(np.count_nonzero(accepted)) != positions.num_rows:
         raise ValueError("positions do not belong to this batch")
-    c = _Columns(table, applied)
-    df = c.values("df")
-    cs_codes, cs_words = c.words("callsign")
-    cs_full = np.append(_is(pc.greater(pc.utf8_length(cs_words), 0)), False)[cs_codes]
-    sq_codes, sq_words = c.words("squawk")
+    i = (_table_inputs(table, applied) if table is not None
+         else _frames_inputs(tracker, decoded, applied))  # type: ignore[arg-type]
+    df = i.df
+    cs_codes, cs_words = i.callsign
+    cs_full = i.callsign_full
+    sq_codes, sq_words = i.squawk
     has_sq = sq_codes >= 0
-    alt = c.values("altitude_ft")
+    alt = i.altitude_ft
     alt_ok = ~np.isnan(alt)
     adsb = (df == 17) | (df == 18)
-    position = adsb & ~cs_full & c.valid("cpr_lat")
-    velocity = adsb & ~cs_full & ~position & (c.valid("groundspeed_kt")
-                                               | c.valid("vertical_rate_fpm"))
+    position = adsb & ~cs_full & i.has_cpr
+    velocity = adsb & ~cs_full & ~position & (~np.isnan(i.groundspeed_kt)
+                                               | ~np.isnan(i.vertical_rate_fpm))
     kind = np.zeros(applied.size, np.int64)
     kind[adsb & cs_full] = 1
-    surface = c.flags("surface") == 1
+    surface = i.surface == 1
     kind[position & surface] = 2
     kind[position & ~surface] = 3
     kind[velocity] = 4
@@ -282,7 +345,6 @@ def sbs_lines(
         return b""
     rows_k = applied[keep]
     kind = kind[keep]
-    c = _Columns(table, rows_k)
     is2, is3, is4, is6 = kind == 2, kind == 3, kind == 4, kind == 6
     # the accepted position of each line (NaN where none)
     lat = np.full(keep.size, np.nan)
@@ -299,15 +361,15 @@ def sbs_lines(
     alt = np.where(is3 & p_alt_ok, p_alt, alt[keep])
     alt[~(is3 | (kind == 5) | (kind == 7))] = np.nan
     moving = is2 | is4
-    gs = np.where(moving, c.values("groundspeed_kt"), np.nan)
-    trk = np.where(moving, c.values("track_deg"), np.nan)
-    vr = np.where(is4, c.values("vertical_rate_fpm"), np.nan)
-    on_ground = c.flags("on_ground")
+    gs = np.where(moving, i.groundspeed_kt[keep], np.nan)
+    trk = np.where(moving, i.track_deg[keep], np.nan)
+    vr = np.where(is4, i.vertical_rate_fpm[keep], np.nan)
+    on_ground = i.on_ground[keep].copy()
     on_ground[is2] = 1
     on_ground[is3] = 0
     surv = (kind == 5) | is6
-    alert = np.where(surv, c.flags("alert"), -1).astype(np.int8)
-    spi = np.where(surv, c.flags("spi"), -1).astype(np.int8)
+    alert = np.where(surv, i.alert[keep], -1).astype(np.int8)
+    spi = np.where(surv, i.spi[keep], -1).astype(np.int8)
     sq = np.where(is6, sq_codes[keep], -1).astype(np.int32)
     emergency = np.full(keep.size, -1, np.int8)
     if is6.any():
@@ -316,7 +378,7 @@ def sbs_lines(
     cs = np.where(kind == 1, cs_codes[keep], -1).astype(np.int32)
     return format_sbs_columns(
         kind,
-        c.values("time_s"),
+        i.time_s[keep],
         address=tracker.table.rows["key"][rows[rows_k]].astype(np.int64),
         logged_time_s=logged_time_s,
         callsign=(cs, cs_words),

@@ -31,7 +31,7 @@ from overflight.tracking._columns import (
     MessageColumns,
     address_columns,
 )
-from overflight.tracking._frames import FrameDecoder
+from overflight.tracking._frames import DecodedFrames, FrameDecoder
 from overflight.tracking.airports import AirportGrid, airport_grid, empty_grid
 from overflight.tracking.records import (
     EXPIRED_SCHEMA,
@@ -301,6 +301,8 @@ class Tracker:
         """State row each row of the last batch was applied to (-1: dropped)."""
         self.last_head: AddressColumns | None = None
         """Who each row of the last batch was about (address key, time, DF...)."""
+        self.last_decoded: DecodedFrames | None = None
+        """The last batch given to :meth:`update_frames`, decoded (None after a table)."""
         self.now_s = math.nan
         """Latest message time seen (epoch seconds)."""
         self._reader = ColumnReader(self.strings)
@@ -424,11 +426,14 @@ class Tracker:
         tracking as ``update(decode_batch(batch, columns=TRACKER_COLUMNS), seq)``."""
         n = len(batch)
         seq_col = _seq_column(seq, n)
-        head, cols = self._frames.decode(batch)
+        decoded = self._frames.decode(batch)
+        head, cols = decoded.head, decoded.cols
         idx, codes, uniq, lut = self._select(head, n, False)
         zeros = _ro_full(n, math.nan, np.float64)
-        return self._run(n, head, cols, idx, codes, uniq, lut, idx, False, zeros, zeros,
-                         seq_col)
+        positions = self._run(n, head, cols, idx, codes, uniq, lut, idx, False, zeros, zeros,
+                              seq_col)
+        self.last_decoded = decoded
+        return positions
 
     def _select(
         self, head: AddressColumns, n: int, mlat: bool
@@ -507,6 +512,7 @@ class Tracker:
         k = cols.t.shape[0]
         m = idx.size
         self.last_head = head
+        self.last_decoded = None
         rows = np.full(k, -1, np.int32)
         if m:
             rows[at] = self.table.rows_for_codes(codes, uniq, lut, head.t[idx])
@@ -785,7 +791,7 @@ class Tracker:
         ).dictionary_decode()
         csr = cs[accepted]
         callsign = pa.DictionaryArray.from_arrays(
-            pa.array(csr, pa.int32(), mask=csr < 0), self._string_dictionary()
+            pa.array(csr, pa.int32(), mask=csr < 0), self.string_array()
         ).dictionary_decode()
         source = pa.DictionaryArray.from_arrays(
             pa.array(c.src[accepted].astype(np.int32), pa.int32()), _SOURCE_DICTIONARY
@@ -835,8 +841,8 @@ class Tracker:
             self._hex = pa.concat_arrays([self._hex, extra]) if have else extra
         return self._hex
 
-    def _string_dictionary(self) -> pa.Array:
-        """The interned strings as an Arrow array (extended as strings are added)."""
+    def string_array(self) -> pa.Array:
+        """The interned strings as an Arrow array, indexed by id (extended as strings are added)."""
         have = len(self._strings_arr)
         values = self.strings.values
         if not values:
