@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,33 @@ def test_tracking_path_imports_only_what_the_first_batch_needs() -> None:
     )
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["LOADED"]
+
+
+@pytest.mark.parametrize("capture", ["modes-traffic-samples/sample_dump1090.bin",
+                                     "modes-traffic-samples/full_flight_short.jsonl.gz"])
+def test_track_runs_without_pandas(shared: Any, tmp_path: Path, capture: str) -> None:
+    """pandas is a test dependency only: with it absent (a package that fails to import,
+    first on the path) ``track --json`` gives the same picture, and never tries to import it
+    beyond pyarrow's own probe (which takes the failure as "no pandas")."""
+    path = shared(capture)
+    fake = tmp_path / "site" / "pandas"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('pandas is not installed here')\n")
+    code = f"""
+        import sys
+        sys.argv = ["overflight", "track", {str(path)!r}, "--json"]
+        from overflight.cli import main
+        try:
+            main()
+        except SystemExit as e:
+            assert not e.code, e.code
+        print("PANDAS", "pandas" in sys.modules and sys.modules["pandas"] is not None,
+              file=sys.stderr)
+        """
+    without = _python(code, env={"PYTHONPATH": os.pathsep.join(
+        [str(fake.parent), os.environ.get("PYTHONPATH", "")])})
+    assert without.returncode == 0, without.stderr
+    assert "PANDAS False" in without.stderr
+    normal = _python(code)
+    assert normal.returncode == 0, normal.stderr
+    assert without.stdout == normal.stdout and '"aircraft":' in normal.stdout

@@ -734,11 +734,13 @@ def _callsigns(cols: _Columns, rows: I64, bits: I64) -> None:
 
 
 def _factorize(values: npt.NDArray[Any]) -> tuple[I64, list[Any]]:
-    """Codes and distinct values of an object array (hash-based, in C)."""
-    import pandas as pd
-
-    codes, uniques = pd.factorize(values)
-    return np.asarray(codes, dtype=np.int64), list(uniques)
+    """Codes and distinct values of an object array, in order of first appearance (None: -1,
+    as ``pandas.factorize`` numbers them; one dict look-up per row)."""
+    index: dict[Any, int] = {}
+    put = index.setdefault
+    codes = np.fromiter((-1 if v is None else put(v, len(index)) for v in values.tolist()),
+                        np.int64, count=len(values))
+    return codes, list(index)
 
 
 @lru_cache(maxsize=4)

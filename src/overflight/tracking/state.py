@@ -14,7 +14,8 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+
+from overflight.tracking._factorize import factorize_keys
 
 __all__ = [
     "ADDR_TYPE_NAMES",
@@ -239,8 +240,7 @@ class StateTable:
         self, keys: npt.NDArray[np.uint32], times_s: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.int32]:
         """Row of each key, creating records for new keys (first seen at their first time)."""
-        codes, uniq = pd.factorize(keys, sort=False)
-        uniq = np.asarray(uniq, np.uint32)
+        codes, uniq = factorize_keys(keys)
         return self.rows_for_codes(codes, uniq, self.lookup(uniq), times_s)
 
     def rows_for_codes(
@@ -250,7 +250,7 @@ class StateTable:
         lut: npt.NDArray[np.int32],
         times_s: npt.NDArray[np.float64],
     ) -> npt.NDArray[np.int32]:
-        """:meth:`rows_for` of keys already factorized (``pd.factorize``: ``uniq[codes]`` are
+        """:meth:`rows_for` of keys already factorized (``factorize_keys``: ``uniq[codes]`` are
         the keys, in order of first appearance) and looked up (``lut``: -1 for new keys, to be
         created; -2 for keys not to create, which ``codes`` must not name)."""
         lut = lut.copy()

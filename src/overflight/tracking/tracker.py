@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd  # type: ignore[import-untyped,unused-ignore]
 import pyarrow as pa
 
 from overflight.modes.fields import SIL_TYPES, airborne_nic, surface_nic
@@ -31,6 +30,7 @@ from overflight.tracking._columns import (
     MessageColumns,
     address_columns,
 )
+from overflight.tracking._factorize import factorize_keys
 from overflight.tracking._frames import DecodedFrames, FrameDecoder
 from overflight.tracking.airports import AirportGrid, airport_grid, empty_grid
 from overflight.tracking.records import (
@@ -645,9 +645,7 @@ class Tracker:
         :meth:`StateTable.rows_for_codes`).
         """
         k = keys[idx]
-        codes, uniq = pd.factorize(k, sort=False)
-        codes = np.asarray(codes, np.intp)
-        uniq = np.asarray(uniq, np.uint32)
+        codes, uniq = factorize_keys(k)
         lut = self.table.lookup(uniq)
         new = lut < 0
         if not new.any():
@@ -754,7 +752,7 @@ class Tracker:
         """Parity-derived addresses count only once heard in clear (here or in this batch)."""
         if not from_parity.any():
             return np.ones(len(keys), np.bool_)
-        codes, cand = pd.factorize(keys, sort=False)
+        codes, cand = factorize_keys(keys)
         in_batch = np.bincount(codes[trusts], minlength=len(cand)) > 0
         known = self.table.lookup(np.asarray(cand, np.uint32))
         trusted = self.table.rows["trusted"]
