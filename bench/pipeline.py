@@ -5,7 +5,8 @@ The file: the real A321 flight of ``full_flight_short`` tiled 20 times with shif
 (``bench/track.py``'s ``tile``: 1,155,860 frames), written as Beast with 12 MHz counters.
 
 * ``overflight track FILE --json`` as a subprocess: CPU seconds of the process (user + system,
-  from ``wait4``), whole, and net of start-up (the same command on a 100-frame file);
+  from ``wait4``), whole, and net of start-up (the same command on a 100-frame file), as
+  installed (pandas, a test dependency, absent) and as in this test environment;
 * the station in-process: ``Station(StationConfig(identify=False, flights=False)).run_file``;
 * dump1090-mutability ``--net-only`` with a Beast input port on loopback, fed the file over a
   socket; CPU of its process from ``/proc/PID/stat`` before and after, less its idle polling
@@ -18,7 +19,7 @@ Kernels are compiled (first run) before anything is timed, into a numba cache of
 one-off, said on stderr, and is not what this measures. Best of ``--repeat`` runs; CPU times
 of a busy machine are still noisy, so compare the ratios of one run, never figures across runs.
 
-Run: ``python bench/pipeline.py [--repeat 3]``
+Run: ``python bench/pipeline.py [--repeat 5]``
 """
 
 from __future__ import annotations
@@ -77,12 +78,14 @@ def _overflight() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "overflight.cli"]
 
 
-def run_cpu(cmd: list[str], out: Path | None = None) -> tuple[float, float, float, str]:
+def run_cpu(cmd: list[str], out: Path | None = None,
+            env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
     """(CPU seconds user+system, wall seconds, peak RSS MB, stderr) of a child process (the
     RSS of a child of this large process includes its pages before exec: see help_cost)."""
     t0 = time.perf_counter()
     with open(out or os.devnull, "wb") as fo:
-        p = subprocess.Popen(cmd, stdout=fo, stderr=subprocess.PIPE)
+        p = subprocess.Popen(cmd, stdout=fo, stderr=subprocess.PIPE,
+                             env=None if env is None else {**os.environ, **env})
         assert p.stderr is not None
         err = p.stderr.read().decode(errors="replace")
         _, status, ru = os.wait4(p.pid, 0)
@@ -100,8 +103,19 @@ def warm(cmd: list[str]) -> None:
             return
 
 
-def best_cpu(cmd: list[str], repeat: int) -> float:
-    return min(run_cpu(cmd)[0] for _ in range(repeat))
+def best_cpu(cmd: list[str], repeat: int, env: dict[str, str] | None = None) -> float:
+    return min(run_cpu(cmd, env=env)[0] for _ in range(repeat))
+
+
+def without_pandas(folder: Path) -> dict[str, str]:
+    """The environment of an installed overflight: pandas is a test dependency only, absent
+    from ``pip install overflight``; here a package first on the path that fails to import
+    stands for its absence (pyarrow probes for pandas at its first conversion: ~0.2 s)."""
+    fake = folder / "no-pandas" / "pandas"
+    fake.mkdir(parents=True, exist_ok=True)
+    (fake / "__init__.py").write_text("raise ImportError('pandas is not installed')\n")
+    path = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": os.pathsep.join([str(fake.parent), *([path] if path else [])])}
 
 
 def station_cpu(path: Path, repeat: int) -> tuple[float, int]:
@@ -117,6 +131,108 @@ def station_cpu(path: Path, repeat: int) -> tuple[float, int]:
         best = min(best, time.process_time() - t0)
         n = len(st.tracker)
     return best, n
+
+
+# ---------------------------------------------------------------- where the time goes
+_STARTUP = """
+import json, sys, time
+clock = time.process_time
+marks = [("interpreter", clock())]
+def mark(name):
+    marks.append((name, clock()))
+import numpy
+mark("numpy")
+import pyarrow
+mark("pyarrow")
+from overflight._numba_cache import numba
+mark("numba (import, cache folder)")
+import overflight.cli
+mark("command line (typer, rich, command modules)")
+import typer._adapters
+mark("pydantic (typer >= 0.29 validates parameters with it)")
+import overflight.station
+mark("station, tracking, decoding modules")
+from overflight.sources._beast_fast import scan
+import numpy as np
+scan(np.zeros(0, np.uint8), True, 0)
+mark("first compiled kernel loaded (numba/LLVM set-up)")
+sys.argv = ["overflight", "track", sys.argv[1], "--json"]
+try:
+    overflight.cli.main()
+except SystemExit:
+    pass
+mark("the run: typer's validators, other kernels, identities, 100 frames, output")
+print(json.dumps(marks), file=sys.stderr)
+"""
+
+_STAGES = (
+    ("Beast framing, clock, signal (sources/)", ("overflight/sources/",)),
+    ("decode pass (tracking/_frames.py)", ("overflight/tracking/_frames.py",)),
+    ("Comm-B register inference (modes/commb.py, modes/batch.py)",
+     ("overflight/modes/commb.py", "overflight/modes/batch.py", "<string>")),
+    ("tracking kernel (tracking/_kernel.py)", ("overflight/tracking/_kernel.py",)),
+    ("tracker glue: admission, positions table (tracking/)", ("overflight/tracking/",)),
+    ("station: events, rejections, publishing (station/)", ("overflight/station/",)),
+)
+
+
+def profile_startup(tiny: Path, env: dict[str, str]) -> list[tuple[str, float]]:
+    """CPU seconds of each phase of a start (``track`` on the 100-frame file), in a child."""
+    proc = subprocess.run([sys.executable, "-c", _STARTUP, str(tiny)], capture_output=True,
+                          text=True, check=True, env={**os.environ, **env})
+    import json
+
+    line = [x for x in proc.stderr.splitlines() if x.startswith("[[")][-1]
+    marks = json.loads(line)
+    out = [(marks[0][0], marks[0][1])]
+    out += [(name, t - marks[k][1]) for k, (name, t) in enumerate(marks[1:])]
+    return out
+
+
+def profile_frames(path: Path) -> list[tuple[str, float]]:
+    """Seconds of the station's run (profiled, warm) by stage, from cProfile's own times."""
+    import cProfile
+    import pstats
+
+    from overflight.station import Station, StationConfig
+
+    def run() -> None:
+        st = Station(StationConfig(identify=False, flights=False))
+        st.run_file(path)
+        st.close()
+
+    run()
+    prof = cProfile.Profile()
+    prof.runcall(run)
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    totals = dict.fromkeys([name for name, _ in _STAGES] + ["Python, NumPy, Arrow calls"], 0.0)
+    for (filename, _, _), (_, _, own, _, _) in stats.items():
+        for name, parts in _STAGES:
+            if any(part in filename for part in parts):
+                totals[name] += own
+                break
+        else:
+            totals["Python, NumPy, Arrow calls"] += own
+    return list(totals.items())
+
+
+def print_profile(tiny: Path, path: Path, env: dict[str, str], dump1090_s: float | None) -> None:
+    start = profile_startup(tiny, env)
+    total = sum(t for _, t in start)
+    print(f"\nstart-up of `overflight track` on the 100-frame file, as installed: {total:.2f} "
+          "CPU s (one run; phases in order)")
+    for name, t in start:
+        print(f"  {t:6.3f} s  {100 * t / total:4.0f}%  {name}")
+    floor = sum(t for name, t in start[:4]) + start[7][1]
+    print(f"  floor of any process that loads one numba kernel beside NumPy and pyarrow: "
+          f"{floor:.2f} s" + (f" = {floor / dump1090_s:.1f}x dump1090's whole run on the file"
+                              if dump1090_s else ""))
+    frames = profile_frames(path)
+    total = sum(t for _, t in frames)
+    print(f"\nthe station on {path.name} (in-process, warm, under cProfile: {total:.2f} s; "
+          "shares hold, cProfile inflates Python calls)")
+    for name, t in frames:
+        print(f"  {t:6.3f} s  {100 * t / total:4.0f}%  {name}")
 
 
 # ---------------------------------------------------------------- dump1090-mutability
@@ -178,7 +294,9 @@ def dump1090_cpu(exe: str, data: bytes, json_dir: Path) -> tuple[float, float, f
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--profile", action="store_true",
+                    help="also print where the time goes: start-up phases, stages per frame")
     args = ap.parse_args()
     of = _overflight()
     # byte-compiled as pip compiles an installed package (an editable install under
@@ -195,15 +313,20 @@ def main() -> None:
         tiny_cmd = [*of, "track", str(tiny), "--json"]
         warm(tiny_cmd)
         warm(full_cmd)
-        whole = best_cpu(full_cmd, args.repeat)
-        start = best_cpu(tiny_cmd, args.repeat)
+        installed = without_pandas(folder)
+        whole = best_cpu(full_cmd, args.repeat, installed)
+        start = best_cpu(tiny_cmd, args.repeat, installed)
         net = max(whole - start, 1e-9)
+        dev_whole = best_cpu(full_cmd, args.repeat)
+        dev_start = best_cpu(tiny_cmd, args.repeat)
         st_cpu, aircraft = station_cpu(path, args.repeat)
         rows = [
             Row("overflight track FILE --json, whole process", n, whole,
-                f"CPU s; {aircraft} aircraft"),
+                f"CPU s; {aircraft} aircraft; as installed (no pandas)"),
             Row("overflight track FILE --json, net of start-up", n, net,
                 f"start-up (100-frame file) {start:.2f} CPU s"),
+            Row("the same with pandas installed (test env.), whole", n, dev_whole,
+                f"start-up {dev_start:.2f} CPU s (pyarrow imports pandas)"),
             Row("Station.run_file in-process (identify, flights off)", n, st_cpu, "CPU s"),
         ]
         exe = shutil.which("dump1090-mutability")
@@ -227,6 +350,9 @@ def main() -> None:
             print(f"targets: net of start-up >= 1.0x dump1090 (now "
                   f"{rows[1].rate_per_s / ref:.2f}x), whole process >= 0.5x (now "
                   f"{rows[0].rate_per_s / ref:.2f}x)")
+        if args.profile:
+            print_profile(tiny, path, installed,
+                          rows[-1].seconds if baseline is not None else None)
     for sub in ([], ["decode"]):
         cpu, wall, rss = min((help_cost([*of, *sub]) for _ in range(args.repeat)),
                              key=lambda r: r[1])
