@@ -181,3 +181,25 @@ def test_signal_survives_the_table(tmp_path: Path) -> None:
     fb = FrameBatch(fb.data, fb.length_bytes, fb.time_s, fb.receiver,
                     np.array([-12.5, np.nan], np.float32), fb.ticks)
     assert decode_batch(fb).column("signal_dbfs").to_pylist() == [-12.5, None]
+
+
+def test_rssi_is_the_frames_signal(shared: Any) -> None:
+    """aircraft.json's rssi is the mean power of the last frames' signal, whichever way the
+    frames came in (it read garbage while decode_batch mangled its float32 column)."""
+    path = shared("modes-traffic-samples/full_flight_short.jsonl.gz")
+    with gzip.open(path, "rt") as fh:
+        rows = [json.loads(line) for _, line in zip(range(3000), fh, strict=False)]
+    fb = FrameBatch.from_bytes([bytes.fromhex(r["frame"]) for r in rows],
+                               time_s=np.array([r["timestamp"] for r in rows], np.float64))
+    signal = np.full(len(fb), -12.5, np.float32)
+    signal[-4:] = -30.0  # the last 8 frames of the aircraft: 4 at -12.5, 4 at -30 dBFS
+    fb = FrameBatch(fb.data, fb.length_bytes, fb.time_s, fb.receiver, signal, fb.ticks)
+    want = round(10 * np.log10((4 * 10 ** -1.25 + 4 * 10 ** -3.0) / 8), 1)
+    for tr, update in ((Tracker(), "table"), (Tracker(), "frames")):
+        if update == "table":
+            tr.update(decode_batch(fb, columns=TRACKER_COLUMNS))
+        else:
+            tr.update_frames(fb)
+        doc = json.loads(dumps(aircraft_json(tr.all_aircraft(), tr.now_s, tr.messages)))
+        (plane,) = doc["aircraft"]
+        assert plane["rssi"] == want, update

@@ -109,7 +109,7 @@ def _error_bit(syn, keys, bits):  # type: ignore[no-untyped-def]
 
 @numba.njit(cache=True, nogil=True)
 def _decode(  # type: ignore[no-untyped-def]
-    data, length, time_s, signal, receiver,
+    data, length, time_s,
     pos, k112, b112, k56, b56, df_tracked, ap_df, df_non_icao, cf_non_icao, cf_source,
     cf_adsb, src_of_idx, at_codes, s_adsb, s_tisb, s_adsr, flag, alt13, squawk13,
     air_nic, air_rc, surf_nic, surf_rc, movement_kt,
@@ -119,59 +119,12 @@ def _decode(  # type: ignore[no-untyped-def]
     src, addr_type, alt_baro, alt_geom, geo_diff, on_ground, squawk, callsign_bits,
     category_code, emergency_code, has_cpr, cpr_odd, cpr_lat, cpr_lon, surface, nic, rc,
     typecode, nic_b, nic_a, nic_c, gs, track, vrate, vrate_gnss, tas, ias, nac_p, sil,
-    sil_type, version, nav_alt, nav_hdg, signal_out, receiver_out, head_out, me_out,
+    sil_type, version, nav_alt, nav_hdg, head_out, me_out,
     vel_x, vel_y, alert, spi,
 ):
-    nan = math.nan
     d = np.zeros(14, np.uint8)
     for i in range(data.shape[0]):
-        # ---- defaults: "absent", as the table reader fills a null
-        src[i] = src_of_idx[3]
-        alt_baro[i] = nan
-        alt_geom[i] = nan
-        geo_diff[i] = nan
-        on_ground[i] = -1
-        squawk[i] = -1
-        callsign_bits[i] = -1
-        category_code[i] = -1
-        emergency_code[i] = -1
-        has_cpr[i] = False
-        cpr_odd[i] = False
-        cpr_lat[i] = 0
-        cpr_lon[i] = 0
-        surface[i] = False
-        nic[i] = -1
-        rc[i] = nan
-        typecode[i] = 0
-        nic_b[i] = -1
-        nic_a[i] = -1
-        nic_c[i] = -1
-        gs[i] = nan
-        track[i] = nan
-        vel_x[i] = nan
-        vel_y[i] = nan
-        alert[i] = -1
-        spi[i] = -1
-        vrate[i] = nan
-        vrate_gnss[i] = False
-        tas[i] = nan
-        ias[i] = nan
-        nac_p[i] = -1
-        sil[i] = -1
-        sil_type[i] = -1
-        version[i] = -1
-        nav_alt[i] = nan
-        nav_hdg[i] = nan
-        signal_out[i] = np.float64(signal[i])
-        receiver_out[i] = receiver[i]
-        head_out[i] = 0
-        me_out[i] = 0
-        usable[i] = False
-        from_parity[i] = False
-        trusts[i] = False
-        non_icao_out[i] = False
-        keys[i] = np.uint32(0xFFFFFF)  # (address -1 & 0xFFFFFF, as address_columns gives)
-        df_out[i] = 0
+        # (every output starts "absent", as the table reader fills a null: see decode)
         # ---- framing (modes.batch.decode_batch): short replies sent as 14 bytes are cut
         first = np.int64(data[i, 0])
         long_df = first >= 0x80
@@ -434,28 +387,36 @@ class FrameDecoder:
         as ``address_columns`` and ``ColumnReader.read`` of its ``decode_batch`` table), with
         the alert and SPI flags the SBS output writes."""
         n = len(batch)
-        e = np.empty
-        keys, usable, fp, trusts = e(n, np.uint32), e(n, np.bool_), e(n, np.bool_), e(n, np.bool_)
-        non_icao, df = e(n, np.bool_), e(n, np.uint8)
-        src, at = e(n, np.uint8), e(n, np.uint8)
-        alt_baro, alt_geom, geo_diff = e(n), e(n), e(n)
-        on_ground, squawk, cs_bits = e(n, np.int8), e(n, np.int16), e(n, np.int64)
-        cat, emerg = e(n, np.int8), e(n, np.int8)
-        has_cpr, cpr_odd, cpr_lat, cpr_lon = e(n, np.bool_), e(n, np.bool_), e(n, np.int32), e(
+        z, nan = np.zeros, math.nan
+
+        def f(value: float, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[Any]:
+            return np.full(n, value, dtype)
+
+        keys, usable, fp, trusts = f(0xFFFFFF, np.uint32), z(n, np.bool_), z(n, np.bool_), z(
+            n, np.bool_)
+        non_icao, df = z(n, np.bool_), z(n, np.uint8)
+        src, at = f(_SRC_OF_IDX[3], np.uint8), f(_AT[7], np.uint8)
+        alt_baro, alt_geom, geo_diff = f(nan), f(nan), f(nan)
+        on_ground, squawk, cs_bits = f(-1, np.int8), f(-1, np.int16), f(-1, np.int64)
+        cat, emerg = f(-1, np.int8), f(-1, np.int8)
+        has_cpr, cpr_odd, cpr_lat, cpr_lon = z(n, np.bool_), z(n, np.bool_), z(n, np.int32), z(
             n, np.int32)
-        surface, nic, rc, typecode = e(n, np.bool_), e(n, np.int8), e(n), e(n, np.uint8)
-        nic_b, nic_a, nic_c = e(n, np.int8), e(n, np.int8), e(n, np.int8)
-        gs, track, vrate, vrate_gnss, tas, ias = e(n), e(n), e(n), e(n, np.bool_), e(n), e(n)
-        nac_p, sil, sil_type, version = e(n, np.int8), e(n, np.int8), e(n, np.int8), e(n, np.int8)
-        nav_alt, nav_hdg, signal, receiver = e(n), e(n), e(n), e(n, np.uint64)
-        head, me = e(n, np.int64), e(n, np.int64)
-        vel_x, vel_y = e(n), e(n)
-        alert, spi = e(n, np.int8), e(n, np.int8)
+        surface, nic, rc, typecode = z(n, np.bool_), f(-1, np.int8), f(nan), z(n, np.uint8)
+        nic_b, nic_a, nic_c = f(-1, np.int8), f(-1, np.int8), f(-1, np.int8)
+        gs, track, vrate, vrate_gnss, tas, ias = f(nan), f(nan), f(nan), z(n, np.bool_), f(
+            nan), f(nan)
+        nac_p, sil, sil_type, version = (f(-1, np.int8), f(-1, np.int8), f(-1, np.int8),
+                                         f(-1, np.int8))
+        nav_alt, nav_hdg = f(nan), f(nan)
+        signal = np.asarray(batch.signal_dbfs, np.float64).copy()
+        receiver = np.array(batch.receiver, np.uint64)
+        head, me = z(n, np.int64), z(n, np.int64)
+        vel_x, vel_y = f(nan), f(nan)
+        alert, spi = f(-1, np.int8), f(-1, np.int8)
         t = np.ascontiguousarray(batch.time_s, np.float64)
         if n:
             _decode(
                 np.ascontiguousarray(batch.data), np.ascontiguousarray(batch.length_bytes), t,
-                np.ascontiguousarray(batch.signal_dbfs), np.ascontiguousarray(batch.receiver),
                 _POS_TABLE, _SYN112_KEYS, _SYN112_BITS, _SYN56_KEYS, _SYN56_BITS, _DF_TRACKED,
                 _AP_DF, _DF_NON_ICAO, _CF_NON_ICAO, _CF_SOURCE_IDX, _CF_ADSB, _SRC_OF_IDX, _AT,
                 _S_ADSB, _S_TISB, _S_ADSR, _FLAG, _ALT, _SQUAWK_INT, _AIR_NIC, _AIR_RC,
@@ -464,7 +425,7 @@ class FrameDecoder:
                 src, at, alt_baro, alt_geom, geo_diff, on_ground, squawk, cs_bits, cat, emerg,
                 has_cpr, cpr_odd, cpr_lat, cpr_lon, surface, nic, rc, typecode, nic_b, nic_a,
                 nic_c, gs, track, vrate, vrate_gnss, tas, ias, nac_p, sil, sil_type, version,
-                nav_alt, nav_hdg, signal, receiver, head, me, vel_x, vel_y, alert, spi,
+                nav_alt, nav_hdg, head, me, vel_x, vel_y, alert, spi,
             )
         v = np.flatnonzero(~np.isnan(vel_x))
         if v.size:  # modes.batch._adsb_columns' track, by the same NumPy calls

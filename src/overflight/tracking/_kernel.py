@@ -70,6 +70,10 @@ __all__ = [
     "track_kernel",
 ]
 
+_LN10_OVER_10 = math.log(10.0) / 10.0
+"""ln(10) / 10: ``10 ** (dbfs / 10)`` is ``exp(dbfs * _LN10_OVER_10)`` (exp is several times cheaper
+than pow, once per message)."""
+
 # outcome codes per message (index into OUTCOME_NAMES)
 NONE = 0
 GLOBAL = 1
@@ -514,7 +518,7 @@ def track_kernel(
         # signal, per receiver
         sig = signal_dbfs[i]
         if not math.isnan(sig):
-            a.signal[a.signal_next] = 10.0 ** (sig / 10.0)
+            a.signal[a.signal_next] = math.exp(sig * _LN10_OVER_10)  # 10 ** (sig / 10)
             a.signal_next = (a.signal_next + 1) & 7
         rid = receiver[i]
         for k in range(a.rx_id.shape[0]):
