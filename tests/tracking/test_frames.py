@@ -203,3 +203,22 @@ def test_rssi_is_the_frames_signal(shared: Any) -> None:
         doc = json.loads(dumps(aircraft_json(tr.all_aircraft(), tr.now_s, tr.messages)))
         (plane,) = doc["aircraft"]
         assert plane["rssi"] == want, update
+
+
+def test_compiled_commb_structure_equals_the_columnar_rules(shared: Any) -> None:
+    """The Comm-B structure stage compiled from the scalar rules = the columnar one."""
+    from overflight.modes.commb import structure_columns
+    from overflight.tracking._frames import commb_structure
+
+    words: list[int] = []
+    for name in ("sample_data_commb_df20.csv", "sample_data_commb_df21.csv"):
+        with shared(f"modes-pymodes-samples/{name}").open() as fh:
+            words += [int(f[8:22], 16) for f in (max(r, key=len).strip()
+                                                 for r in csv.reader(fh) if r) if len(f) == 28]
+    rng = np.random.default_rng(3)
+    rand = rng.integers(0, 1 << 56, 40_000, dtype=np.int64)
+    rand[:4000] = (rand[:4000] & ((1 << 48) - 1)) | (rng.choice([0x10, 0x20, 0x30], 4000) << 48)
+    mb = np.concatenate([np.array(words, np.int64), rand, np.zeros(3, np.int64)])
+    want = structure_columns(mb)
+    assert np.array_equal(commb_structure(mb), want)
+    assert np.count_nonzero(want) > 10_000 and len(np.unique(want)) >= 15  # every register

@@ -792,15 +792,18 @@ _COMMB_NAMES = frozenset(_commb.COMMB_FIELD_KINDS)
 
 
 def commb_parts(
-    rows: I64, mb: I64, df: I64, head: I64, want: frozenset[str] | None
+    rows: I64, mb: I64, df: I64, head: I64, want: frozenset[str] | None,
+    structure: Callable[[I64], I64] = _commb.structure_columns,
 ) -> tuple[I64, dict[str, tuple[I64, npt.NDArray[Any]]]]:
     """The Comm-B inference of DF20/21 rows (``mb``: their 56-bit MB fields, ``head``: their
     first 32 bits): each row's candidate register set, and per field name (those in ``want``;
-    None: all) the rows (from ``rows``) where the chosen register gives it and its values."""
+    None: all) the rows (from ``rows``) where the chosen register gives it and its values.
+    ``structure``: the structure stage (``commb.structure_columns``, or the same rules
+    compiled)."""
     alt = AC13_FT_NP[head & 0x1FFF].astype(np.float64)
     alt = np.where((df == 20) & (alt != INT_NA), alt, np.nan)
     nan = np.full(mb.shape[0], np.nan)
-    code = _commb.resolve_columns(mb, _commb.structure_columns(mb), alt, nan, nan)
+    code = _commb.resolve_columns(mb, structure(mb), alt, nan, nan)
     chosen = _CB_CHOSEN[code]
     parts: dict[str, tuple[I64, npt.NDArray[Any]]] = {}
     for k in range(len(_commb.BDS_CODES)):

@@ -703,27 +703,32 @@ _CHOSEN: Final[tuple[int, ...]] = tuple(
 _CHOSEN_NP: Final = np.array(_CHOSEN, dtype=np.int64)
 
 
+_bad_0, _bad_1, _bad_2, _bad_3, _bad_4, _bad_5, _bad_6, _bad_7, _bad_8 = _BAD_S
+"""The scalar checks by name: :func:`_structure_code` calls them so, and so compiles too
+(``tracking._frames`` compiles it with them; numba cannot index a tuple of functions)."""
+
+
 def _structure_code(mb: int) -> int:
     """Bit set of the registers whose structure fits a (nonzero, 56-bit) word."""
     top = mb >> 48
     code = 0
-    if top == 0x10 and not _BAD_S[0](mb):
+    if top == 0x10 and not _bad_0(mb):
         code = 1
-    if not _BAD_S[1](mb):
+    if not _bad_1(mb):
         code |= 2
-    if top == 0x20 and not _BAD_S[2](mb):
+    if top == 0x20 and not _bad_2(mb):
         code |= 4
-    elif top == 0x30 and not _BAD_S[3](mb):
+    elif top == 0x30 and not _bad_3(mb):
         code |= 8
-    if not _BAD_S[4](mb):
+    if not _bad_4(mb):
         code |= 16
-    if not _BAD_S[5](mb):
+    if not _bad_5(mb):
         code |= 32
-    if not _BAD_S[6](mb):
+    if not _bad_6(mb):
         code |= 64
-    if not _BAD_S[7](mb):
+    if not _bad_7(mb):
         code |= 128
-    if not _BAD_S[8](mb):
+    if not _bad_8(mb):
         code |= 256
     return code
 

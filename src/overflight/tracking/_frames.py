@@ -28,7 +28,7 @@ from numba.extending import register_jitable
 
 from overflight._numba_cache import numba  # numba, its cache folder configured
 from overflight.frames import FrameBatch
-from overflight.modes import adsb
+from overflight.modes import adsb, commb
 from overflight.modes.batch import (
     _AIR_NIC,
     _AIR_RC,
@@ -64,11 +64,13 @@ from overflight.tracking._columns import (
 )
 from overflight.tracking.state import ADDR_TYPE_NAMES, NON_ICAO_FLAG, SOURCE_CODES
 
-__all__ = ["COMMB_TRACKED", "DecodedFrames", "FrameDecoder"]
+__all__ = ["COMMB_TRACKED", "DecodedFrames", "FrameDecoder", "commb_structure"]
 
 for _f in (
     *(getattr(adsb, name) for name in adsb.__all__ if name != "gnss_altitude_ft"),
     ac12_to_ac13,
+    *commb._BAD_S,
+    commb._structure_code,
 ):
     register_jitable(_f)
 
@@ -331,6 +333,21 @@ class DecodedFrames:
     spi: npt.NDArray[np.int8]
 
 
+@numba.njit(cache=True, nogil=True)
+def _structure(mb, out):  # type: ignore[no-untyped-def]
+    for i in range(mb.shape[0]):
+        out[i] = commb._structure_code(mb[i]) if mb[i] != 0 else 0
+
+
+def commb_structure(mb: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``commb.structure_columns`` by the scalar rules compiled (the same generated checks,
+    short-circuiting per word: ~2.5x faster)."""
+    out = np.empty(mb.shape[0], np.int64)
+    if mb.shape[0]:
+        _structure(np.ascontiguousarray(mb, np.int64), out)
+    return out
+
+
 def _ro(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     a.flags.writeable = False
     return a
@@ -465,7 +482,8 @@ class FrameDecoder:
                tas: npt.NDArray[np.float64], ias: npt.NDArray[np.float64],
                nav_alt: npt.NDArray[np.float64]) -> None:
         """Comm-B fields on DF20/21 rows, from ``decode_batch``'s own inference."""
-        _, parts = commb_parts(rows.astype(np.int64), mb, df, head, frozenset(COMMB_TRACKED))
+        _, parts = commb_parts(rows.astype(np.int64), mb, df, head, frozenset(COMMB_TRACKED),
+                               commb_structure)
         for name, (r, v) in parts.items():
             if name == "callsign":
                 codes, words = _factorize(v)
