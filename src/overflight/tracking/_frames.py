@@ -33,6 +33,7 @@ from overflight.modes.batch import (
     _AIR_NIC,
     _AIR_RC,
     _AP_DF,
+    _CB_CHOSEN,
     _CF_ADSB,
     _CF_NON_ICAO,
     _CF_SOURCE_IDX,
@@ -40,7 +41,6 @@ from overflight.modes.batch import (
     _SOURCES,
     _SURF_NIC,
     _SURF_RC,
-    _factorize,
     commb_parts,
 )
 from overflight.modes.crc import _POS_TABLE, _SYN56_BITS, _SYN56_KEYS, _SYN112_BITS, _SYN112_KEYS
@@ -76,6 +76,8 @@ for _f in (
 
 COMMB_TRACKED = ("callsign", "selected_altitude_ft", "groundspeed_kt", "tas_kt", "ias_kt")
 """The Comm-B register fields the tracker reads (filled on DF20/21 rows after the pass)."""
+_COMMB_NUMBERS = frozenset(COMMB_TRACKED) - {"callsign"}
+_BDS20 = commb.BDS_CODES.index("2,0")
 
 _SQUAWK_INT = np.array([_squawk_value(SQUAWK_VALUES[i]) for i in ID13_SQUAWK_INDEX_NP],
                        np.int16)
@@ -481,14 +483,15 @@ class FrameDecoder:
                callsign: npt.NDArray[np.int32], gs: npt.NDArray[np.float64],
                tas: npt.NDArray[np.float64], ias: npt.NDArray[np.float64],
                nav_alt: npt.NDArray[np.float64]) -> None:
-        """Comm-B fields on DF20/21 rows, from ``decode_batch``'s own inference."""
-        _, parts = commb_parts(rows.astype(np.int64), mb, df, head, frozenset(COMMB_TRACKED),
-                               commb_structure)
+        """Comm-B fields on DF20/21 rows, from ``decode_batch``'s own inference. The BDS 2,0
+        callsign is the register's 48 character bits (what ``register_columns`` decodes to
+        text), interned through the same cache as ADS-B identifications."""
+        code, parts = commb_parts(rows.astype(np.int64), mb, df, head, _COMMB_NUMBERS,
+                                  commb_structure)
         for name, (r, v) in parts.items():
-            if name == "callsign":
-                codes, words = _factorize(v)
-                callsign[r] = np.array([self._id(str(w)) for w in words], np.int32)[codes]
-            else:
-                {"groundspeed_kt": gs, "tas_kt": tas, "ias_kt": ias,
-                 "selected_altitude_ft": nav_alt}[name][r] = np.asarray(v, np.float64)
+            {"groundspeed_kt": gs, "tas_kt": tas, "ias_kt": ias,
+             "selected_altitude_ft": nav_alt}[name][r] = np.asarray(v, np.float64)
+        ident = np.flatnonzero(_CB_CHOSEN[code] == _BDS20)
+        if ident.size:
+            callsign[rows[ident]] = self._callsign_ids(mb[ident] & 0xFFFFFFFFFFFF)
 
