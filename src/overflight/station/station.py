@@ -226,11 +226,18 @@ class Station:
         batch = FrameBatch.from_bytes(frames, time_s=[1e9, 1e9 + 0.5, 1e9 + 1.0])
         tr = Tracker(self.config.receiver_lat_lon)
         table = decode_frames(batch)
-        positions = tr.update(table, seq=np.arange(len(frames), dtype=np.int64))
+        seq = np.arange(len(frames), dtype=np.int64)
+        positions = tr.update(table, seq=seq)
+        straight = Tracker(self.config.receiver_lat_lon)  # the one-pass decoding's kernels
+        straight_positions = straight.update_frames(batch, seq)
+        from overflight.tracking._frames import commb_structure
+
+        commb_structure(np.ones(1, np.int64))  # (Comm-B replies: none among these frames)
         if self.config.sbs_out is not None:  # the SBS writer's kernel
             from overflight.tracking.sbs import sbs_lines
 
             sbs_lines(tr, table, positions)
+            sbs_lines(straight, None, straight_positions)
         tr.expire(2e9, 1.0)
         if self.flights is not None:
             from overflight.station.flights import StationFlights
