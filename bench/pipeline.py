@@ -152,9 +152,8 @@ import typer._adapters
 mark("pydantic (typer >= 0.29 validates parameters with it)")
 import overflight.station
 mark("station, tracking, decoding modules")
-from overflight.sources._beast_fast import scan
-import numpy as np
-scan(np.zeros(0, np.uint8), True, 0)
+from overflight.tracking._factorize import factorize_keys
+factorize_keys(numpy.zeros(1, numpy.uint32))  # the types of the run's calls: a cached kernel
 mark("first compiled kernel loaded (numba/LLVM set-up)")
 sys.argv = ["overflight", "track", sys.argv[1], "--json"]
 try:
