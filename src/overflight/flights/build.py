@@ -306,17 +306,22 @@ def _estimates(
 ) -> list[AirportEstimate]:
     """:class:`AirportEstimate` records of one end of every leg."""
     m = len(end.airport)
-    codes = index.code.tolist()
-    names = index.name.tolist()
-    elev = [None if e != e else float(e) for e in index.elevation_ft.tolist()]
     ap_l = end.airport.tolist()
+    c_ap = end.cand_airport.tolist()
+    # only the airports these ends name (the index holds tens of thousands)
+    used = sorted({a for a in ap_l if a >= 0}
+                  | {a for row in c_ap for a in row[:N_CANDIDATES] if a >= 0})
+    at = np.asarray(used, np.int64)
+    codes = dict(zip(used, index.code[at].tolist(), strict=True))
+    names = dict(zip(used, index.name[at].tolist(), strict=True))
+    elev = {a: None if e != e else float(e)
+            for a, e in zip(used, index.elevation_ft[at].tolist(), strict=True)}
     kind_l = end.kind.tolist()
     how_l = end.how.tolist()
     lat_l = end.lat_deg.tolist()
     lon_l = end.lon_deg.tolist()
     d_l = end.distance_km.tolist()
     conf_l = end.confidence.tolist()
-    c_ap = end.cand_airport.tolist()
     c_d = end.cand_distance_km.tolist()
     c_p = end.cand_probability.tolist()
     out: list[AirportEstimate] = []
