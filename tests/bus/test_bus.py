@@ -313,6 +313,8 @@ def test_worker_killed_and_replaced_loses_and_doubles_nothing(
         nats_server: Any, captures: Any, tmp_path: Path) -> None:
     from overflight.bus.codec import shard_of
     from overflight.bus.picture import BusPicture
+    from overflight.bus.publish import connect
+    from overflight.bus.subjects import FRAMES_STREAM, consumer_name
 
     batches, ref, collected = captures
     # the shard of the long flight (393322) is the one killed
@@ -328,12 +330,23 @@ def test_worker_killed_and_replaced_loses_and_doubles_nothing(
         procs.append(_worker(nats_server.url, str(victim), log))
 
         async def kill_and_replace() -> None:
-            # wait until the victim has published some of the flight, then SIGKILL it
+            # wait until the victim has published some of the flight and acknowledged a
+            # batch (its consumer's ack floor moved: a kill between its first publish and its
+            # first ack would leave the replacement nothing to replay), then SIGKILL it
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 120
-            while picture._last.get(victim) is None:
-                assert loop.time() < deadline, log.read_text()[-3000:]
-                await asyncio.sleep(0.05)
+            nc = await connect(nats_server.url)
+            try:
+                js = nc.jetstream()
+                while True:
+                    assert loop.time() < deadline, log.read_text()[-3000:]
+                    if picture._last.get(victim) is not None:
+                        info = await js.consumer_info(FRAMES_STREAM, consumer_name(victim))
+                        if info.ack_floor and (info.ack_floor.stream_seq or 0) > 0:
+                            break
+                    await asyncio.sleep(0.05)
+            finally:
+                await nc.close()
             procs[1].send_signal(signal.SIGKILL)
             procs[1].wait(30)
             procs.append(_worker(nats_server.url, str(victim), log))
