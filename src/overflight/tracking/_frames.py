@@ -46,7 +46,6 @@ from overflight.modes.batch import (
 from overflight.modes.crc import _POS_TABLE, _SYN56_BITS, _SYN56_KEYS, _SYN112_BITS, _SYN112_KEYS
 from overflight.modes.fields import (
     AC13_FT_NP,
-    CALLSIGN_CHARSET,
     CATEGORY_VALUES,
     EMERGENCY_STATES,
     ID13_SQUAWK_INDEX_NP,
@@ -54,6 +53,7 @@ from overflight.modes.fields import (
     MOVEMENT_KT_NP,
     SQUAWK_VALUES,
     ac12_to_ac13,
+    decode_callsign,
 )
 from overflight.tracking._columns import (
     _DF_TRACKED,
@@ -89,7 +89,6 @@ _AT = np.array([ADDR_TYPE_NAMES.index(s) for s in (
 _S_ADSB, _S_TISB, _S_ADSR = SOURCE_CODES["adsb"], SOURCE_CODES["tisb"], SOURCE_CODES["adsr"]
 _FLAG = np.uint32(NON_ICAO_FLAG)
 _ALT = AC13_FT_NP.astype(np.int64)
-_CHARSET = np.frombuffer(CALLSIGN_CHARSET.encode(), np.uint8).copy()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -385,12 +384,10 @@ class FrameDecoder:
         uniq, inv = np.unique(bits[has], return_inverse=True)
         cache = self._callsigns
         ids = np.empty(uniq.size, np.int32)
-        cs = CALLSIGN_CHARSET
         for k, b in enumerate(uniq.tolist()):
             got = cache.get(b)
             if got is None:
-                name = "".join([cs[(b >> s) & 0x3F] for s in (42, 36, 30, 24, 18, 12, 6, 0)])
-                got = cache[b] = self._id(name)
+                got = cache[b] = self._id(decode_callsign(b))
             ids[k] = got
         out[has] = ids[inv]
         return out
