@@ -101,7 +101,6 @@ async def run_history_writer(url: str, db: Any, *, stop: asyncio.Event | None = 
                              ack_wait_s: float = 30.0, ready: Any = None) -> BusHistoryWriter:
     """Store ``overflight.updates.*`` in the history database ``db`` until ``stop`` is set;
     the writer (closed) with its counts."""
-    from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
     from nats.js.errors import NotFoundError
 
@@ -126,20 +125,15 @@ async def run_history_writer(url: str, db: Any, *, stop: asyncio.Event | None = 
         if ready is not None:
             ready()
         try:
-            while not stop.is_set():
+            async for msg in subj.pulled(psub, stop):
+                h = msg.headers
                 try:
-                    msgs = await psub.fetch(1, timeout=1.0)
-                except NatsTimeout:
-                    continue
-                for msg in msgs:
-                    h = msg.headers
-                    try:
-                        key = (subj.header_int(h, subj.H_SHARD, -1),
-                               subj.header_int(h, subj.H_IN, 0), subj.part_of(h)[0])
-                        await asyncio.to_thread(writer.apply, *key, msg.data)
-                    except (ValueError, OSError, pa.ArrowException) as exc:
-                        log.warning("history: dropped a malformed updates message: %s", exc)
-                    await msg.ack_sync()
+                    key = (subj.header_int(h, subj.H_SHARD, -1),
+                           subj.header_int(h, subj.H_IN, 0), subj.part_of(h)[0])
+                    await asyncio.to_thread(writer.apply, *key, msg.data)
+                except (ValueError, OSError, pa.ArrowException) as exc:
+                    log.warning("history: dropped a malformed updates message: %s", exc)
+                await msg.ack_sync()
         finally:
             await psub.unsubscribe()
     finally:

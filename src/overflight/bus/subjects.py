@@ -91,6 +91,20 @@ async def follow(sub: Any, on_message: Any, timeout_s: float = 1.0) -> None:
         on_message(msg)
 
 
+async def pulled(psub: Any, stop: Any, timeout_s: float = 1.0) -> Any:
+    """Every message of a pull subscription, one at a time (the caller acks each), until
+    ``stop`` (an ``asyncio.Event``) is set; a quiet stream is waited on."""
+    from nats.errors import TimeoutError as NatsTimeout
+
+    while not stop.is_set():
+        try:
+            msgs = await psub.fetch(1, timeout=timeout_s)
+        except NatsTimeout:
+            continue
+        for msg in msgs:
+            yield msg
+
+
 def frames_subject(shard: int) -> str:
     return f"overflight.frames.{int(shard)}"
 

@@ -278,7 +278,6 @@ async def run_shard(nc: Any, js: Any, runner: Any, stop: asyncio.Event, *,
     durable consumer, warm-up and publishing) until ``stop`` is set."""
     import time
 
-    from nats.errors import TimeoutError as NatsTimeout
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
     from nats.js.errors import NotFoundError
 
@@ -297,19 +296,14 @@ async def run_shard(nc: Any, js: Any, runner: Any, stop: asyncio.Event, *,
     psub = await js.pull_subscribe(subject, durable=durable, stream=runner.in_stream)
     log.info("%s: warmed up to %d, pulling", runner.label, floor)
     try:
-        while not stop.is_set():
-            try:
-                msgs = await psub.fetch(1, timeout=1.0)
-            except NatsTimeout:
-                continue
-            for msg in msgs:
-                seq = msg.metadata.sequence.stream
-                t0 = time.perf_counter()
-                parts = await asyncio.to_thread(runner.handle, msg.data, _headers(msg), seq)
-                runner.stats.busy_s += time.perf_counter() - t0
-                if parts is not None:
-                    await _publish(js, nc, runner, seq, parts, runner.stats)
-                await msg.ack_sync()
+        async for msg in subj.pulled(psub, stop):
+            seq = msg.metadata.sequence.stream
+            t0 = time.perf_counter()
+            parts = await asyncio.to_thread(runner.handle, msg.data, _headers(msg), seq)
+            runner.stats.busy_s += time.perf_counter() - t0
+            if parts is not None:
+                await _publish(js, nc, runner, seq, parts, runner.stats)
+            await msg.ack_sync()
     finally:
         await psub.unsubscribe()
 
